@@ -1,0 +1,30 @@
+import js from '@eslint/js'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', 'coverage/', 'build/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            {
+              name: 'child_process',
+              message: 'Run processes only through src/command-runner.ts.'
+            }
+          ]
+        }
+      ]
+    }
+  },
+  {
+    files: ['src/exec-command-runner.ts', 'test/**', 'scripts/**'],
+    rules: { 'no-restricted-imports': 'off' }
+  }
+)

@@ -1,0 +1,100 @@
+/** What the action learned from the cluster (and S3) before deciding. Plain data, read-only. */
+
+export interface HelmRevision {
+  revision: number
+  updated: string
+  /** superseded | deployed | failed | pending-install | pending-upgrade | pending-rollback | … */
+  status: string
+  /** e.g. `rancher-2.8.5` */
+  chart: string
+  /** Rancher version without a leading `v` (normalised), e.g. `2.8.5`; '' when unknown. */
+  appVersion: string
+  description: string
+}
+
+export interface ReleaseFacts {
+  exists: boolean
+  /** Newest revision first is NOT assumed: sorted ascending by revision. */
+  history: HelmRevision[]
+}
+
+export interface RancherDeploymentFacts {
+  exists: boolean
+  /** Full image reference of container 0, e.g. `rancher/rancher:v2.8.5`. */
+  image: string
+  /** Tag without `v`, '' when not a version. */
+  imageVersion: string
+  replicas: number
+  readyReplicas: number
+}
+
+export interface BackupOperatorFacts {
+  /** Helm release `rancher-backup` in `cattle-resources-system`. */
+  releaseExists: boolean
+  chartVersion: string
+  crdReleaseExists: boolean
+  /** CRD restores.resources.cattle.io present. */
+  restoreCrdExists: boolean
+  /** Deployment `rancher-backup` has all replicas ready. */
+  deploymentReady: boolean
+}
+
+export interface CapiFacts {
+  /** status.storedVersions of clusters.cluster.x-k8s.io; [] when the CRD is absent. */
+  storedVersions: string[]
+  provisioningNamespaceExists: boolean
+  provisioningReleaseExists: boolean
+}
+
+export interface RestoreCondition {
+  type: string
+  status: string
+  reason: string
+  message: string
+  lastUpdateTime: string
+}
+
+export interface RestoreFacts {
+  name: string
+  backupFilename: string
+  conditions: RestoreCondition[]
+  /** Ready=True with message Completed (restoreCompletionTs set). */
+  completed: boolean
+  /** Not completed: the operator may still be working on it or retrying an error. */
+  inProgress: boolean
+  createdAt: string
+}
+
+export interface SecretPresence {
+  namespace: string
+  name: string
+  exists: boolean
+}
+
+export interface BackupObjectFacts {
+  /** false when neither inputs nor the credential Secret gave us S3 credentials. */
+  checked: boolean
+  /** The chosen file name (given, or picked for `latest`); '' when none. */
+  filename: string
+  exists: boolean
+  /** Why it was (not) found or chosen, for the summary. */
+  note: string
+  /** Last-modified of the object, ISO; '' when unknown. */
+  lastModified: string
+}
+
+export interface ClusterFacts {
+  release: ReleaseFacts
+  deployment: RancherDeploymentFacts
+  backupOperator: BackupOperatorFacts
+  capi: CapiFacts
+  webhookReleaseExists: boolean
+  webhookChartVersion: string
+  restores: RestoreFacts[]
+  s3CredentialSecret: SecretPresence
+  /** Only when `encryption-config-secret-name` is set; in `cattle-resources-system`. */
+  encryptionSecret: SecretPresence | undefined
+  backup: BackupObjectFacts
+  /** Server version, e.g. `v1.20.2`. */
+  kubernetesVersion: string
+}

@@ -1,0 +1,59 @@
+/**
+ * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
+ * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
+ */
+
+export type Tool = 'kubectl' | 'helm'
+
+export interface Command {
+  tool: Tool
+  /** Argument array; never a shell string. Never holds a secret: use `stdin`. */
+  args: string[]
+  /** Sent on standard input (manifests, secrets). Never logged. */
+  stdin?: string
+  /** Hard deadline: the process is killed when it passes. */
+  timeoutMs: number
+  /** Whether the command changes the cluster. A dry run refuses to run any mutating command. */
+  mutating: boolean
+  /**
+   * `transient`: retried with backoff on transient API errors (connection refused/reset, timeouts,
+   * 429, 5xx, etcd leader change). `never`: for steps where a repeat could do harm (helm upgrades).
+   * Defaults to `transient`.
+   */
+  retry?: 'transient' | 'never'
+  /** When true a non-zero exit is returned, not thrown (e.g. "not found" is an answer). */
+  allowFailure?: boolean
+  /** Output holds secrets: never echo it, and keep it out of error messages. */
+  secretOutput?: boolean
+}
+
+export interface CommandResult {
+  exitCode: number
+  stdout: string
+  stderr: string
+  durationMs: number
+}
+
+export interface CommandRunner {
+  run(command: Command): Promise<CommandResult>
+}
+
+/** Thrown for a failed command; its message ends with the last lines of stderr. */
+export class CommandError extends Error {
+  constructor(
+    message: string,
+    readonly command: Command,
+    readonly result: CommandResult | undefined,
+    readonly timedOut: boolean = false
+  ) {
+    super(message)
+    this.name = 'CommandError'
+  }
+}
+
+/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
+export function describeCommand(command: Pick<Command, 'tool' | 'args' | 'stdin'>): string {
+  const quoted = command.args.map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+  const line = [command.tool, ...quoted].join(' ')
+  return command.stdin === undefined ? line : `${line} < (stdin)`
+}

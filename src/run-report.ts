@@ -1,0 +1,44 @@
+/** Everything the job summary and the outputs are rendered from. Filled in by main.ts as it goes. */
+import type { ClusterFacts, HelmRevision, RestoreCondition } from './cluster-facts.js'
+import type { Decision } from './decide.js'
+import type { PlannedStep } from './plan.js'
+
+export type RunStatus = 'succeeded' | 'failed' | 'refused' | 'planned'
+
+export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'planned' | 'not-run'
+
+export interface StepRecord {
+  id: string
+  title: string
+  status: StepStatus
+  durationMs: number
+  /** One line on what happened (e.g. "already Completed, not re-created"). */
+  detail: string
+  /** Redacted commands, for the plan and the summary. */
+  commands: string[]
+}
+
+export interface RunReport {
+  status: RunStatus
+  /** Set once inputs are valid; absent when the run failed on inputs. */
+  decision: Decision | undefined
+  facts: ClusterFacts | undefined
+  plan: PlannedStep[]
+  steps: StepRecord[]
+  restoreName: string
+  restoreConditions: RestoreCondition[]
+  /** Last lines of the backup operator's log when a Restore failed. */
+  operatorLog: string[]
+  historyBefore: HelmRevision[]
+  historyAfter: HelmRevision[]
+  helmRevision: number | undefined
+  valuesFile: string
+  followUps: string[]
+  /** Error message for failed/refused runs (never holds secrets). */
+  error: string
+  /** What the operator should do next, when failed. */
+  nextStep: string
+  dryRun: boolean
+  startedAt: Date
+  finishedAt: Date | undefined
+}
