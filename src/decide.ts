@@ -2,8 +2,10 @@
  * Which documented procedure applies (BRIEF.md decision table), as a pure function of the
  * target input and cluster facts. Preconditions of the chosen procedure live in preflight.ts.
  */
+import semver from 'semver'
 import type { CapiFacts, HelmRevision } from './cluster-facts.js'
 import type { TargetVersion } from './settings.js'
+import { normalizeVersion, parseVersion, releaseOf } from './versions.js'
 
 export type Procedure = 'in-place' | 'cleanup-and-reinstall' | 'restore-only'
 
@@ -40,4 +42,375 @@ export interface DecisionInput {
   releaseExists: boolean
   history: HelmRevision[]
   capi: CapiFacts
+}
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+
+const ROLLBACKS_DOC =
+  'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/install-upgrade-on-a-kubernetes-cluster/rollbacks'
+const UPGRADES_DOC =
+  'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/install-upgrade-on-a-kubernetes-cluster/upgrades'
+const DOCKER_ROLLBACK_DOC =
+  'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/other-installation-methods/rancher-on-a-single-node-with-docker/roll-back-docker-installed-rancher'
+const ETCD_RESTORE_DOC =
+  'https://github.com/rancher/rancher-docs/tree/main/archived_docs/version-2.0-2.4/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/restore-rancher-launched-kubernetes-clusters-from-backup.md'
+const V20_V21_DOC =
+  'https://github.com/rancher/rancher-docs/tree/main/archived_docs/version-2.0-2.4/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/restore-rancher-launched-kubernetes-clusters-from-backup/roll-back-to-v2.0-v2.1.md'
+
+/** Helm statuses of a revision that was, at some point, successfully deployed. */
+const RAN_STATUSES = new Set(['deployed', 'superseded'])
+
+/** The boundaries that need cleanup-and-reinstall when crossed downwards (table order). */
+const BOUNDARIES: readonly { at: string; why: string }[] = [
+  {
+    at: '2.6.4',
+    why: 'v2.6.4 moved the cluster-api CRDs from cluster.x-k8s.io/v1alpha4 to v1beta1, which v2.6.3 and earlier cannot restore over'
+  },
+  {
+    at: '2.7.7',
+    why: 'v2.7.7 installs rancher-provisioning-capi, which conflicts with v2.7.6 and earlier'
+  },
+  {
+    at: '2.14.0',
+    why: 'the Rollbacks page (v2.14 docs) requires the cleanup path from v2.14.0+ to v2.13.x and earlier'
+  }
+]
+
+/**
+ * The Rancher version of one revision: its app version, else the version in its chart name
+ * (`rancher-2.8.5`, the chart version equals the Rancher version); undefined when neither parses.
+ */
+export function revisionVersion(revision: HelmRevision): string | undefined {
+  const app = parseVersion(revision.appVersion)
+  if (app !== undefined) return app.version
+  const match = /^.*?-(v?\d+\.\d+\.\d+\S*)$/.exec(revision.chart.trim())
+  if (match?.[1] === undefined) return undefined
+  return parseVersion(match[1])?.version
+}
+
+function byRevision(history: readonly HelmRevision[]): HelmRevision[] {
+  return [...history].sort((a, b) => a.revision - b.revision)
+}
+
+function describeRevision(r: HelmRevision): string {
+  return `${r.revision} ${revisionVersion(r) ?? '(unknown version)'} ${r.status}`
+}
+
+interface PreviousPick {
+  version: string
+  revision: HelmRevision
+  /** Older revisions with a different version that were passed over (never deployed). */
+  skipped: HelmRevision[]
+}
+
+function pickPrevious(history: readonly HelmRevision[]): PreviousPick | undefined {
+  const sorted = byRevision(history)
+  const newest = sorted.at(-1)
+  if (newest === undefined) return undefined
+  const current = revisionVersion(newest)
+  if (current === undefined) return undefined
+  const skipped: HelmRevision[] = []
+  for (let i = sorted.length - 2; i >= 0; i--) {
+    const rev = sorted[i]
+    if (rev === undefined) continue
+    const version = revisionVersion(rev)
+    if (version === undefined || semver.eq(version, current)) continue
+    if (!RAN_STATUSES.has(rev.status)) {
+      skipped.push(rev)
+      continue
+    }
+    return { version, revision: rev, skipped }
+  }
+  return undefined
+}
+
+/**
+ * `target-version: previous`: the version of the newest revision older than the newest one whose
+ * version differs from the current version (the newest revision's, whatever its status).
+ * Revisions with no parseable version are skipped, and so are revisions that never ran
+ * (failed / pending-*: only deployed or superseded count), so a chain of failed upgrades leads
+ * back to the last version that actually ran. Undefined when history has no such revision.
+ */
+export function resolvePrevious(history: readonly HelmRevision[]): string | undefined {
+  return pickPrevious(history)?.version
+}
+
+/** Kubernetes API version order: v1alpha1 < v1alpha4 < v1beta1 < v1beta2 < v1 < v2alpha1 … */
+function apiVersionRank(version: string): number[] | undefined {
+  const m = /^v(\d+)(?:(alpha|beta)(\d+))?$/.exec(version)
+  if (m === null) return undefined
+  const stage = m[2] === 'alpha' ? 0 : m[2] === 'beta' ? 1 : 2
+  return [Number(m[1]), stage, m[3] === undefined ? 0 : Number(m[3])]
+}
+
+function apiVersionAtLeast(version: string, floor: string): boolean {
+  const a = apiVersionRank(version)
+  const b = apiVersionRank(floor)
+  if (a === undefined || b === undefined) return false
+  for (let i = 0; i < 3; i++) {
+    if ((a[i] ?? 0) !== (b[i] ?? 0)) return (a[i] ?? 0) > (b[i] ?? 0)
+  }
+  return true
+}
+
+interface Evidence {
+  rule: string
+  facts: string[]
+}
+
+/** Cluster evidence that T cannot be reached without cleanup, whatever Helm history says. */
+function cleanupEvidence(target: string, capi: CapiFacts): Evidence[] {
+  const found: Evidence[] = []
+  const stored = capi.storedVersions.join(', ')
+  const beta1Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta1'))
+  if (beta1Plus.length > 0 && semver.lt(target, '2.6.4')) {
+    found.push({
+      rule: `cluster evidence: the CAPI CRDs store ${beta1Plus.join(', ')} and T < 2.6.4 (v2.6.3 and earlier only know v1alpha4)`,
+      facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
+    })
+  }
+  const beta2Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta2'))
+  if (beta2Plus.length > 0 && semver.lt(target, '2.14.0')) {
+    found.push({
+      rule: `cluster evidence: the CAPI CRDs store ${beta2Plus.join(', ')} (Rancher v2.14+) and T < 2.14.0`,
+      facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
+    })
+  }
+  if (
+    (capi.provisioningNamespaceExists || capi.provisioningReleaseExists) &&
+    semver.lt(target, '2.7.7')
+  ) {
+    const facts: string[] = []
+    if (capi.provisioningNamespaceExists)
+      facts.push('namespace cattle-provisioning-capi-system exists')
+    if (capi.provisioningReleaseExists) facts.push('Helm release rancher-provisioning-capi exists')
+    found.push({
+      rule: 'cluster evidence: rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
+      facts
+    })
+  }
+  return found
+}
+
+function refuse(
+  from: string,
+  to: string,
+  rule: string,
+  reason: string,
+  instead: string
+): RefuseDecision {
+  return { kind: 'refuse', from, to, rule, reason, instead }
+}
+
+/**
+ * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
+ * whatever its status) back to the target T, or why not (BRIEF.md decision table). Pure.
+ *
+ * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
+ * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
+ * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
+ * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
+ * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
+ * T is compared strictly (2.6.4-rc1 < 2.6.4).
+ */
+export function decide(input: DecisionInput): Decision {
+  const explicitTarget =
+    input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : ''
+
+  if (!input.releaseExists || input.history.length === 0) {
+    return refuse(
+      '',
+      explicitTarget,
+      'no Helm release',
+      'There is no Helm release of Rancher (release-name, default `rancher`) in the namespace (default `cattle-system`), so there is nothing this action can roll back.',
+      'If Rancher runs as a Docker single-node install, roll it back on the host by restoring the rancher-data backup tarball and running the older rancher/rancher image: ' +
+        `${DOCKER_ROLLBACK_DOC}. Otherwise check the namespace, release-name, kubeconfig and context inputs (\`helm list -A\` shows where the release lives).`
+    )
+  }
+
+  const sorted = byRevision(input.history)
+  const newest = sorted.at(-1) as HelmRevision
+  const current = revisionVersion(newest)
+  if (current === undefined) {
+    return refuse(
+      '',
+      explicitTarget,
+      'current version unknown',
+      `The newest Helm revision (${newest.revision}, ${newest.status}) has no parseable Rancher version (app version '${newest.appVersion}', chart '${newest.chart}').`,
+      'Check `helm history rancher -n cattle-system`; roll back by hand following ' + ROLLBACKS_DOC
+    )
+  }
+  const historyLine = `Helm history (revision version status): ${sorted.map(describeRevision).join('; ')}.`
+  const currentLine = `C = ${current}: the version of the newest revision ${newest.revision} (${newest.status})${
+    newest.status === 'deployed'
+      ? ''
+      : '; a failed or pending upgrade may already have changed the cluster'
+  }.`
+
+  // Target version T.
+  let target: string
+  const targetLines: string[] = []
+  if (input.target.kind === 'explicit') {
+    const parsed = parseVersion(input.target.version)
+    if (parsed === undefined) {
+      return refuse(
+        current,
+        explicitTarget,
+        'invalid target version',
+        `target-version '${input.target.version}' is not a semantic version.`,
+        'Give target-version as a Rancher version such as `2.8.4` or `v2.8.4`, or `previous`.'
+      )
+    }
+    target = parsed.version
+    targetLines.push(`T = ${target}: given as target-version.`)
+  } else {
+    const pick = pickPrevious(sorted)
+    if (pick === undefined) {
+      return refuse(
+        current,
+        '',
+        'no previous version',
+        `Helm history has no earlier Rancher version than the current ${current} that was deployed. ${historyLine}`,
+        'Give target-version explicitly (the Rancher version to return to); Helm keeps only --history-max revisions (default 10), so older ones may have been pruned.'
+      )
+    }
+    target = pick.version
+    targetLines.push(
+      `T = ${target}: target-version previous, the newest earlier revision with another version is ${pick.revision.revision} (${pick.revision.status}).`
+    )
+    if (pick.skipped.length > 0) {
+      targetLines.push(
+        `Skipped revisions that never ran: ${pick.skipped.map(describeRevision).join('; ')}.`
+      )
+    }
+  }
+
+  const reasons = [currentLine, ...targetLines, historyLine]
+
+  // Refusals, in table order.
+  if (semver.gt(target, current)) {
+    return refuse(
+      current,
+      target,
+      'T > C: not a rollback',
+      `Target ${target} is newer than the current version ${current}: that is an upgrade, not a rollback.` +
+        (input.target.kind === 'previous'
+          ? ' (Helm history shows a newer version before the current one: the release may already have been rolled back.)'
+          : ''),
+      `Upgrade instead, following Rancher's upgrade procedure (${UPGRADES_DOC}): take a backup with rancher-backup, then \`helm upgrade rancher <repo>/rancher -n cattle-system --version ${target}\` with the same values.`
+    )
+  }
+  if (semver.lt(target, '2.2.0')) {
+    return refuse(
+      current,
+      target,
+      'T < 2.2.0: unsupported by Rancher',
+      semver.lt(target, '2.0.0')
+        ? `Target ${target} is Rancher 1.x, a different product: there is no rollback from Rancher 2.x to it.`
+        : `Rolling back to Rancher v2.0-v2.1 (target ${target}) is no longer supported by Rancher.`,
+      `Roll back to v2.2 or later instead. Rancher keeps the old v2.0-v2.1 instructions only for cases where an upgrade to v2.2+ is not feasible: ${V20_V21_DOC}`
+    )
+  }
+  if (semver.lt(target, '2.5.0')) {
+    return refuse(
+      current,
+      target,
+      'T in 2.2.x-2.4.x: etcd snapshot restore',
+      `Rancher v2.2-v2.4 (target ${target}) predates the rancher-backup operator: it is rolled back by restoring an etcd snapshot of the Rancher server cluster, which this action does not do.`,
+      'Restore an RKE etcd snapshot of the Rancher server (local) cluster taken before the upgrade, from a host with RKE, kubectl and the original rancher-cluster.yml and rancher-cluster.rkestate: ' +
+        '1) stop the Kubernetes services on the old nodes (or use clean nodes) and place the snapshot in /opt/rke/etcd-snapshots on one etcd node (or add the --s3 options); ' +
+        '2) run `rke etcd snapshot-restore --config rancher-cluster.yml --name <snapshot>` (snapshot name without extension); ' +
+        '3) wait for the pods in kube-system and the rancher pod in cattle-system to be Running: Rancher returns to the version and state of the snapshot. ' +
+        `Procedure: ${ETCD_RESTORE_DOC}`
+    )
+  }
+
+  // Procedures, in table order.
+  let procedure: Procedure
+  let rule: string
+  const currentRelease = releaseOf(current)
+  const crossed = BOUNDARIES.filter(
+    b => semver.gte(currentRelease, b.at) && semver.lt(target, b.at)
+  )
+  if (semver.eq(target, current)) {
+    procedure = 'restore-only'
+    rule = 'T = C: restore the backup, no Helm change'
+  } else if (crossed.length > 0) {
+    const first = crossed[0] as { at: string; why: string }
+    procedure = 'cleanup-and-reinstall'
+    rule = `C ≥ ${first.at} and T < ${first.at}: ${first.why}`
+    for (const b of crossed.slice(1)) reasons.push(`Also crosses ${b.at}: ${b.why}.`)
+    if (currentRelease !== current && semver.lt(current, first.at)) {
+      reasons.push(
+        `The pre-release ${current} counts as ${currentRelease} for the ${first.at} boundary.`
+      )
+    }
+  } else {
+    procedure = 'in-place'
+    rule = 'T ≥ 2.5.0, no version boundary crossed: Restore, then helm rollback'
+  }
+
+  // Evidence can only make it safer.
+  const evidence = cleanupEvidence(target, input.capi)
+  if (evidence.length > 0) {
+    const evidenceFacts = evidence.flatMap(e => e.facts)
+    if (procedure === 'cleanup-and-reinstall') {
+      reasons.push(
+        `Cluster evidence agrees: ${evidence.map(e => e.rule).join('; ')} (${evidenceFacts.join('; ')}).`
+      )
+    } else {
+      reasons.push(`Helm history alone chose ${procedure} (${rule}).`)
+      reasons.push(...evidenceFacts.map(f => `${f}.`))
+      reasons.push(
+        'A failed upgrade may have migrated CRDs: the cluster is not at the version Helm history suggests.'
+      )
+      procedure = 'cleanup-and-reinstall'
+      rule = `${evidence.map(e => e.rule).join('; ')}: cleanup-and-reinstall overrides Helm history (a failed upgrade may have migrated CRDs)`
+    }
+  }
+
+  let rollbackRevision: number | undefined
+  if (procedure === 'in-place') {
+    const ofTarget = sorted.filter(r => {
+      const v = revisionVersion(r)
+      return v !== undefined && semver.eq(v, target)
+    })
+    const ran = ofTarget.filter(r => RAN_STATUSES.has(r.status))
+    const chosen = ran.at(-1) ?? ofTarget.at(-1)
+    if (chosen === undefined) {
+      const available = sorted
+        .filter(r => {
+          const v = revisionVersion(r)
+          return v !== undefined && semver.lt(v, current)
+        })
+        .map(r => `${revisionVersion(r)} (revision ${r.revision})`)
+      return refuse(
+        current,
+        target,
+        'in-place needs a Helm revision of T',
+        `helm rollback needs a revision whose app version is ${target}, and Helm history has none. ${historyLine}`,
+        [
+          `Helm keeps only --history-max revisions (default 10), so the revision of ${target} may have been pruned.`,
+          available.length > 0
+            ? `Choose a target-version that is still in Helm history: ${[...new Set(available)].join(', ')}.`
+            : '',
+          `Or roll back by hand (a Restore from the backup, then reinstall ${target}) following ${ROLLBACKS_DOC}.`
+        ]
+          .filter(s => s !== '')
+          .join(' ')
+      )
+    }
+    rollbackRevision = chosen.revision
+    reasons.push(
+      `helm rollback target: revision ${chosen.revision} (${chosen.status}), the newest revision of ${target}.`
+    )
+    if (!RAN_STATUSES.has(chosen.status)) {
+      reasons.push(
+        `No revision of ${target} was ever deployed successfully; revision ${chosen.revision} is ${chosen.status}.`
+      )
+    }
+  }
+
+  return { kind: 'proceed', procedure, from: current, to: target, rule, reasons, rollbackRevision }
 }

@@ -1,0 +1,250 @@
+/**
+ * The one real `CommandRunner`: spawns kubectl / helm directly (no shell), with a hard timeout,
+ * retries on transient API errors, and never echoes stdin or (secret) stdout.
+ */
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
+import { constants as osConstants } from 'node:os'
+import * as core from '@actions/core'
+import {
+  CommandError,
+  describeCommand,
+  type Command,
+  type CommandResult,
+  type CommandRunner
+} from './command-runner.js'
+import { backoffDelayMs, formatSeconds, isTransientError } from './transient-errors.js'
+
+export interface ExecRunnerOptions {
+  kubectlPath: string
+  helmPath: string
+  /** Sets KUBECONFIG for the children. */
+  kubeconfigPath?: string
+  /** kubectl: `--context <c>` is prepended; helm: `--kube-context <c>`. */
+  context?: string
+  /** Defence in depth: a mutating command throws `CommandError` before anything is spawned. */
+  dryRun?: boolean
+  /** Default `core.info`. */
+  log?: (line: string) => void
+  /** Default `core.debug`. */
+  debug?: (line: string) => void
+  /** One-line retry warnings. Default `core.warning`. */
+  warn?: (line: string) => void
+  /** Injectable for tests. */
+  sleep?: (ms: number) => Promise<void>
+  /** Injectable jitter source for the backoff, in [0, 1). Default `Math.random`. */
+  random?: () => number
+  /** Attempts in all, first one included. Default 4. */
+  maxAttempts?: number
+  /** Between SIGTERM and SIGKILL on timeout. Default 5000. */
+  killGraceMs?: number
+}
+
+/** Lines of stderr quoted in an error message. */
+const STDERR_TAIL_LINES = 10
+/** At most this much stdout goes to the debug log. */
+const DEBUG_STDOUT_LIMIT = 64 * 1024
+/** After the process exits, wait this long for its pipes to close (a grandchild may hold them). */
+const PIPE_CLOSE_GRACE_MS = 1000
+
+interface Attempt {
+  result: CommandResult
+  timedOut: boolean
+  signal: NodeJS.Signals | null
+}
+
+export class ExecCommandRunner implements CommandRunner {
+  private readonly log: (line: string) => void
+  private readonly debug: (line: string) => void
+  private readonly warn: (line: string) => void
+  private readonly sleep: (ms: number) => Promise<void>
+  private readonly random: () => number
+  private readonly maxAttempts: number
+  private readonly killGraceMs: number
+
+  constructor(private readonly opts: ExecRunnerOptions) {
+    this.log = opts.log ?? (line => core.info(line))
+    this.debug = opts.debug ?? (line => core.debug(line))
+    this.warn = opts.warn ?? (line => core.warning(line))
+    this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)))
+    this.random = opts.random ?? Math.random
+    this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4))
+    this.killGraceMs = opts.killGraceMs ?? 5000
+  }
+
+  /** The children's environment, read when each command starts. */
+  private env(): NodeJS.ProcessEnv {
+    const kubeconfig = this.opts.kubeconfigPath
+    return kubeconfig === undefined
+      ? { ...process.env }
+      : { ...process.env, KUBECONFIG: kubeconfig }
+  }
+
+  /** The argv actually passed to the tool: the context flag first, then the command's args. */
+  argv(command: Pick<Command, 'tool' | 'args'>): string[] {
+    const ctx = this.opts.context
+    if (ctx === undefined || ctx === '') return [...command.args]
+    const flag = command.tool === 'kubectl' ? '--context' : '--kube-context'
+    return [flag, ctx, ...command.args]
+  }
+
+  async run(command: Command): Promise<CommandResult> {
+    const args = this.argv(command)
+    const described = describeCommand({ tool: command.tool, args, stdin: command.stdin })
+    if (this.opts.dryRun && command.mutating) {
+      throw new CommandError(
+        `dry run: refusing to run mutating command ${described}`,
+        command,
+        undefined
+      )
+    }
+    const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath
+    const retryable = command.retry !== 'never'
+    const started = Date.now()
+
+    for (let attempt = 1; ; attempt++) {
+      this.log(`[command] ${described}`)
+      const a = await this.spawnOnce(path, args, command, described)
+      const result: CommandResult = { ...a.result, durationMs: Date.now() - started }
+      this.debugOutput(command, a.result)
+
+      if (!a.timedOut && result.exitCode === 0) return result
+      if (!a.timedOut && command.allowFailure) return result
+
+      const attemptsLeft = attempt < this.maxAttempts
+      const lastLine = lastLines(result.stderr, 1)[0] ?? ''
+      const shouldRetry =
+        retryable &&
+        attemptsLeft &&
+        (a.timedOut ? !command.mutating : isTransientError(result.stderr, result.exitCode))
+      if (shouldRetry) {
+        const delay = backoffDelayMs(attempt, this.random)
+        const why = a.timedOut ? `timed out after ${formatSeconds(command.timeoutMs)}` : lastLine
+        this.warn(
+          `${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
+            `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`
+        )
+        await this.sleep(delay)
+        continue
+      }
+
+      const after = attempt > 1 ? ` (after ${attempt} attempts)` : ''
+      const head = a.timedOut
+        ? `${described} timed out after ${formatSeconds(command.timeoutMs)}${after}`
+        : a.signal !== null
+          ? `${described} was killed by ${a.signal}${after}`
+          : `${described} failed with exit code ${result.exitCode}${after}`
+      const tail = lastLines(result.stderr, STDERR_TAIL_LINES)
+      const message = tail.length > 0 ? `${head}\n${tail.join('\n')}` : head
+      // A secret's stdout must not travel with the error (someone may log the whole object).
+      const carried = command.secretOutput ? { ...result, stdout: '' } : result
+      throw new CommandError(message, command, carried, a.timedOut)
+    }
+  }
+
+  private debugOutput(command: Command, result: CommandResult): void {
+    if (!command.secretOutput && result.stdout !== '') {
+      const out =
+        result.stdout.length > DEBUG_STDOUT_LIMIT
+          ? `${result.stdout.slice(0, DEBUG_STDOUT_LIMIT)}\n... (${result.stdout.length - DEBUG_STDOUT_LIMIT} more characters)`
+          : result.stdout
+      this.debug(`[stdout] ${out}`)
+    }
+    if (result.stderr !== '') this.debug(`[stderr] ${result.stderr}`)
+  }
+
+  private spawnOnce(
+    path: string,
+    args: string[],
+    command: Command,
+    described: string
+  ): Promise<Attempt> {
+    return new Promise<Attempt>((resolve, reject) => {
+      const started = Date.now()
+      const stdout: Buffer[] = []
+      const stderr: Buffer[] = []
+      let timedOut = false
+      let settled = false
+      let exitCode: number | null = null
+      let exitSignal: NodeJS.Signals | null = null
+      const timers: NodeJS.Timeout[] = []
+
+      let child: ChildProcessWithoutNullStreams
+      try {
+        child = spawn(path, args, {
+          stdio: ['pipe', 'pipe', 'pipe'],
+          env: this.env(),
+          shell: false
+        })
+      } catch (err) {
+        const why = err instanceof Error ? err.message : String(err)
+        reject(new CommandError(`${described} could not be started: ${why}`, command, undefined))
+        return
+      }
+
+      const deadline = setTimeout(() => {
+        timedOut = true
+        child.kill('SIGTERM')
+        timers.push(setTimeout(() => child.kill('SIGKILL'), this.killGraceMs))
+      }, command.timeoutMs)
+      timers.push(deadline)
+
+      const finish = (): void => {
+        if (settled) return
+        settled = true
+        timers.forEach(t => clearTimeout(t))
+        child.stdout.destroy()
+        child.stderr.destroy()
+        let code = exitCode ?? -1
+        if (exitCode === null && exitSignal !== null) {
+          code = 128 + (osConstants.signals[exitSignal] ?? 0)
+        }
+        resolve({
+          result: {
+            exitCode: code,
+            stdout: Buffer.concat(stdout).toString('utf8'),
+            stderr: Buffer.concat(stderr).toString('utf8'),
+            durationMs: Date.now() - started
+          },
+          timedOut,
+          signal: exitSignal
+        })
+      }
+
+      child.stdout.on('data', (b: Buffer) => stdout.push(b))
+      child.stderr.on('data', (b: Buffer) => stderr.push(b))
+      // The child may exit without reading its stdin: EPIPE is not our failure.
+      child.stdin.on('error', () => undefined)
+
+      child.on('error', err => {
+        if (settled) return
+        settled = true
+        timers.forEach(t => clearTimeout(t))
+        const what = child.pid === undefined ? 'could not be started' : 'failed'
+        reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined))
+      })
+      child.on('exit', (code, signal) => {
+        exitCode = code
+        exitSignal = signal
+        clearTimeout(deadline)
+        timers.push(setTimeout(finish, PIPE_CLOSE_GRACE_MS))
+      })
+      child.on('close', (code, signal) => {
+        exitCode = exitCode ?? code
+        exitSignal = exitSignal ?? signal
+        finish()
+      })
+
+      if (command.stdin !== undefined) child.stdin.end(command.stdin)
+      else child.stdin.end()
+    })
+  }
+}
+
+/** The last `n` non-empty lines of `text`, right-trimmed. */
+function lastLines(text: string, n: number): string[] {
+  return text
+    .split(/\r?\n/)
+    .map(l => l.trimEnd())
+    .filter(l => l.trim() !== '')
+    .slice(-n)
+}

@@ -1,0 +1,199 @@
+/**
+ * Reads everything the decision needs, read-only, independent reads in parallel. The only
+ * network call outside kubectl/helm is the S3 check of the backup file.
+ */
+import type { BackupObjectFacts, ClusterFacts, HelmRevision } from './cluster-facts.js'
+import type { CommandRunner } from './command-runner.js'
+import {
+  deploymentReady,
+  findRelease,
+  chartVersionOf,
+  operatorFacts,
+  parseCredentialSecret,
+  parseCrdStoredVersions,
+  parseDeployment,
+  parseHelmHistory,
+  parseHelmList,
+  parseServerVersion
+} from './facts-parsers.js'
+import * as cmd from './kube-commands.js'
+import { parseRestoreList } from './restore-status.js'
+import type { S3Object, S3Target } from './s3-client.js'
+import { objectKey, parseHelmTime, pickLatestBackup } from './backup-selection.js'
+import type { Settings } from './settings.js'
+
+const S3_TIMEOUT_MS = 30_000
+
+/** The S3 calls, as an interface so component tests can script them. */
+export interface S3Reader {
+  headObject(t: S3Target, key: string, timeoutMs: number): Promise<S3Object | undefined>
+  listObjects(t: S3Target, prefix: string, timeoutMs: number): Promise<S3Object[]>
+}
+
+export interface FactsDeps {
+  runner: CommandRunner
+  s3: S3Reader
+  /** core.setSecret: credentials read from the cluster are masked before anything else. */
+  mask: (secret: string) => void
+}
+
+export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<ClusterFacts> {
+  const { runner } = deps
+  const run = async (c: ReturnType<typeof cmd.kubeServerVersion>) => (await runner.run(c)).stdout
+  const s3 = settings.s3
+  const haveKeys = s3.accessKey !== ''
+
+  const [
+    serverVersion,
+    historyResult,
+    releaseList,
+    deployment,
+    crds,
+    capiNamespace,
+    operatorDeployment,
+    restoresResult,
+    credentialSecret,
+    encryptionSecret
+  ] = await Promise.all([
+    run(cmd.kubeServerVersion()),
+    runner.run(cmd.helmHistory(settings.releaseName, settings.namespace)),
+    run(cmd.helmListAll()),
+    run(cmd.getDeployment(settings.namespace, settings.releaseName)),
+    run(cmd.getCrds([cmd.CAPI_CLUSTERS_CRD, cmd.RESTORE_CRD])),
+    run(cmd.getNamespace(cmd.CAPI_NAMESPACE)),
+    run(cmd.getDeployment(cmd.BACKUP_NAMESPACE, 'rancher-backup')),
+    runner.run(cmd.listRestores()),
+    s3.credentialSecretName === ''
+      ? Promise.resolve('')
+      : // Read the data only when we need the keys from it; otherwise presence is enough.
+        run(
+          haveKeys
+            ? cmd.secretExists(s3.credentialSecretNamespace, s3.credentialSecretName)
+            : cmd.readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)
+        ),
+    settings.encryptionConfigSecretName === ''
+      ? Promise.resolve(undefined)
+      : run(cmd.secretExists(cmd.BACKUP_NAMESPACE, settings.encryptionConfigSecretName))
+  ])
+
+  const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : []
+  const releases = parseHelmList(releaseList)
+  const storedVersions = parseCrdStoredVersions(crds)
+  const webhook = findRelease(releases, 'rancher-webhook', settings.namespace)
+
+  let keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined
+  if (!keys && credentialSecret !== '') {
+    keys = parseCredentialSecret(credentialSecret)
+    if (keys) {
+      deps.mask(keys.accessKey)
+      deps.mask(keys.secretKey)
+    }
+  }
+
+  return {
+    kubernetesVersion: parseServerVersion(serverVersion),
+    release: { exists: history.length > 0, history },
+    deployment: parseDeployment(deployment),
+    backupOperator: operatorFacts(releases, storedVersions, cmd.RESTORE_CRD, deploymentReady(operatorDeployment)),
+    capi: {
+      storedVersions: storedVersions.get(cmd.CAPI_CLUSTERS_CRD) ?? [],
+      provisioningNamespaceExists: capiNamespace.trim() !== '',
+      provisioningReleaseExists: releases.some(r => r.name === 'rancher-provisioning-capi')
+    },
+    webhookReleaseExists: webhook !== undefined,
+    webhookChartVersion: webhook ? chartVersionOf(webhook.chart, 'rancher-webhook') : '',
+    restores: restoresResult.exitCode === 0 ? parseRestoreList(restoresResult.stdout) : [],
+    s3CredentialSecret: {
+      namespace: s3.credentialSecretNamespace,
+      name: s3.credentialSecretName,
+      exists: credentialSecret.trim() !== ''
+    },
+    encryptionSecret:
+      encryptionSecret === undefined
+        ? undefined
+        : {
+            namespace: cmd.BACKUP_NAMESPACE,
+            name: settings.encryptionConfigSecretName,
+            exists: encryptionSecret.trim() !== ''
+          },
+    backup: await checkBackup(settings, history, keys, deps.s3)
+  }
+}
+
+/** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
+function historyExists(result: { exitCode: number; stderr: string }): boolean {
+  if (result.exitCode === 0) return true
+  if (/release: not found/i.test(result.stderr)) return false
+  throw new Error(`helm history failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`)
+}
+
+/**
+ * When the current version was first installed: backups taken after it may already hold state
+ * written by the version we are leaving.
+ */
+export function upgradeTime(history: HelmRevision[]): Date | undefined {
+  const newest = history[history.length - 1]
+  if (!newest) return undefined
+  let first: HelmRevision | undefined
+  for (let i = history.length - 1; i >= 0; i--) {
+    const r = history[i]
+    if (!r || r.appVersion !== newest.appVersion) break
+    first = r
+  }
+  // The whole history is one version: there was no upgrade to cut off at.
+  if (first === history[0]) return undefined
+  return first ? parseHelmTime(first.updated) : undefined
+}
+
+async function checkBackup(
+  settings: Settings,
+  history: HelmRevision[],
+  keys: { accessKey: string; secretKey: string } | undefined,
+  s3: S3Reader
+): Promise<BackupObjectFacts> {
+  const given = settings.backup.kind === 'file' ? settings.backup.filename : ''
+  if (!keys) {
+    return {
+      checked: false,
+      filename: given,
+      exists: false,
+      lastModified: '',
+      note:
+        'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
+    }
+  }
+  const target: S3Target = {
+    scheme: settings.s3.endpointScheme,
+    endpoint: settings.s3.endpoint,
+    region: settings.s3.region,
+    bucket: settings.s3.bucketName,
+    caPem: settings.s3.endpointCA,
+    insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
+    ...keys
+  }
+  const where = `s3://${settings.s3.bucketName}/${settings.s3.folder ? `${settings.s3.folder}/` : ''}`
+  if (settings.backup.kind === 'file') {
+    const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS)
+    return {
+      checked: true,
+      filename: given,
+      exists: found !== undefined,
+      lastModified: found?.lastModified ?? '',
+      note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
+    }
+  }
+  const prefix = settings.s3.folder ? `${settings.s3.folder}/` : ''
+  const objects = await s3.listObjects(target, prefix, S3_TIMEOUT_MS)
+  const choice = pickLatestBackup(objects, settings.s3.folder, {
+    takenBefore: upgradeTime(history),
+    encryptionConfigured: settings.encryptionConfigSecretName !== ''
+  })
+  const chosen = objects.find(o => o.key === objectKey(settings.s3.folder, choice.filename ?? ''))
+  return {
+    checked: true,
+    filename: choice.filename ?? '',
+    exists: choice.filename !== undefined,
+    lastModified: chosen?.lastModified ?? '',
+    note: `${choice.reason} (in ${where})`
+  }
+}

@@ -1,0 +1,165 @@
+/** Pure parsers from kubectl/helm JSON output to the fact types. */
+import type {
+  BackupOperatorFacts,
+  HelmRevision,
+  RancherDeploymentFacts
+} from './cluster-facts.js'
+
+type Json = Record<string, unknown>
+
+const asObject = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {})
+const asString = (v: unknown): string => (typeof v === 'string' ? v : '')
+const asNumber = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
+
+export function parseJson(text: string, what: string): unknown {
+  if (text.trim() === '') return undefined
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw new Error(`Could not parse ${what} as JSON: ${text.slice(0, 200)}`)
+  }
+}
+
+/** `2.8.5`, `v2.8.5` → `2.8.5`; anything else kept as is (e.g. `head`), '' for none. */
+export function stripV(version: string): string {
+  return version.trim().replace(/^v(?=\d)/, '')
+}
+
+export function parseHelmHistory(text: string): HelmRevision[] {
+  const list = parseJson(text, 'helm history')
+  if (!Array.isArray(list)) return []
+  return list
+    .map(item => {
+      const o = asObject(item)
+      return {
+        revision: asNumber(o.revision),
+        updated: asString(o.updated),
+        status: asString(o.status),
+        chart: asString(o.chart),
+        appVersion: stripV(asString(o.app_version)),
+        description: asString(o.description)
+      }
+    })
+    .filter(r => r.revision > 0)
+    .sort((a, b) => a.revision - b.revision)
+}
+
+export interface HelmListEntry {
+  name: string
+  namespace: string
+  status: string
+  chart: string
+  appVersion: string
+}
+
+export function parseHelmList(text: string): HelmListEntry[] {
+  const list = parseJson(text, 'helm list')
+  if (!Array.isArray(list)) return []
+  return list.map(item => {
+    const o = asObject(item)
+    return {
+      name: asString(o.name),
+      namespace: asString(o.namespace),
+      status: asString(o.status),
+      chart: asString(o.chart),
+      appVersion: stripV(asString(o.app_version))
+    }
+  })
+}
+
+/** `rancher-backup-103.0.2+up4.0.2` → `103.0.2+up4.0.2` given the chart name. */
+export function chartVersionOf(chart: string, chartName: string): string {
+  return chart.startsWith(`${chartName}-`) ? chart.slice(chartName.length + 1) : ''
+}
+
+export function findRelease(
+  list: HelmListEntry[],
+  name: string,
+  namespace: string
+): HelmListEntry | undefined {
+  return list.find(r => r.name === name && r.namespace === namespace)
+}
+
+export function parseDeployment(text: string): RancherDeploymentFacts {
+  const d = asObject(parseJson(text, 'deployment'))
+  if (!d.metadata) {
+    return { exists: false, image: '', imageVersion: '', replicas: 0, readyReplicas: 0 }
+  }
+  const spec = asObject(d.spec)
+  const containers = asObject(asObject(spec.template).spec).containers
+  const first = Array.isArray(containers) ? asObject(containers[0]) : {}
+  const image = asString(first.image)
+  const tag = image.includes('@') ? '' : (image.split('/').pop()?.split(':')[1] ?? '')
+  const status = asObject(d.status)
+  return {
+    exists: true,
+    image,
+    imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? stripV(tag) : '',
+    replicas: asNumber(spec.replicas),
+    readyReplicas: asNumber(status.readyReplicas)
+  }
+}
+
+/** A Deployment is ready when every desired replica is updated and available. */
+export function deploymentReady(text: string): boolean {
+  const d = asObject(parseJson(text, 'deployment'))
+  if (!d.metadata) return false
+  const want = asNumber(asObject(d.spec).replicas)
+  const status = asObject(d.status)
+  return want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want
+}
+
+/** `kubectl get crd a b -o json` → name → status.storedVersions. */
+export function parseCrdStoredVersions(text: string): Map<string, string[]> {
+  const out = new Map<string, string[]>()
+  const doc = asObject(parseJson(text, 'CRD list'))
+  const items = Array.isArray(doc.items) ? doc.items : doc.metadata ? [doc] : []
+  for (const item of items) {
+    const o = asObject(item)
+    const stored = asObject(o.status).storedVersions
+    out.set(
+      asString(asObject(o.metadata).name),
+      Array.isArray(stored) ? stored.map(asString).filter(Boolean) : []
+    )
+  }
+  return out
+}
+
+export function parseServerVersion(text: string): string {
+  const o = asObject(parseJson(text, 'kubectl version'))
+  return asString(asObject(o.serverVersion).gitVersion)
+}
+
+export function operatorFacts(
+  releases: HelmListEntry[],
+  crds: Map<string, string[]>,
+  restoreCrd: string,
+  deploymentIsReady: boolean
+): BackupOperatorFacts {
+  const operator = findRelease(releases, 'rancher-backup', 'cattle-resources-system')
+  return {
+    releaseExists: operator !== undefined,
+    chartVersion: operator ? chartVersionOf(operator.chart, 'rancher-backup') : '',
+    crdReleaseExists: findRelease(releases, 'rancher-backup-crd', 'cattle-resources-system') !== undefined,
+    restoreCrdExists: crds.has(restoreCrd),
+    deploymentReady: deploymentIsReady
+  }
+}
+
+/** Decodes an S3 credential Secret's `accessKey` / `secretKey` (base64 `data`). */
+export function parseCredentialSecret(
+  text: string
+): { accessKey: string; secretKey: string } | undefined {
+  const data = asObject(asObject(parseJson(text, 'secret')).data)
+  const decode = (v: unknown) => Buffer.from(asString(v), 'base64').toString('utf8')
+  const accessKey = decode(data.accessKey)
+  const secretKey = decode(data.secretKey)
+  return accessKey && secretKey ? { accessKey, secretKey } : undefined
+}
+
+/** `helm version --template {{.Version}}` → 3 or 4; older or unknown majors are refused. */
+export function parseHelmMajor(text: string): 3 | 4 {
+  const major = /^v?(\d+)\./.exec(text.trim())?.[1]
+  if (major === '3' || major === '4') return Number(major) as 3 | 4
+  throw new Error(`Unsupported helm version "${text.trim()}": Helm 3 or 4 is required (input helm-version).`)
+}

@@ -1,0 +1,214 @@
+/**
+ * Every kubectl and helm command the action runs, built as data. Plans print these and steps run
+ * them, so what a dry run shows is exactly what a real run executes.
+ */
+import type { Command } from './command-runner.js'
+
+/** Per-request timeout for reads: a hung API server fails the call instead of the run. */
+const READ_TIMEOUT_MS = 60_000
+const REQUEST_TIMEOUT = '--request-timeout=30s'
+
+export const BACKUP_NAMESPACE = 'cattle-resources-system'
+export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'
+export const LOCK_NAMESPACE = 'kube-system'
+export const LOCK_NAME = 'rancher-rollback'
+export const CLEANUP_NAMESPACE = 'kube-system'
+export const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io'
+export const RESTORE_CRD = 'restores.resources.cattle.io'
+export const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup'
+
+export type HelmMajor = 3 | 4
+
+const seconds = (ms: number): string => `${Math.max(1, Math.ceil(ms / 1000))}s`
+
+function kubectlRead(args: string[], extra: Partial<Command> = {}): Command {
+  return {
+    tool: 'kubectl',
+    args: [...args, REQUEST_TIMEOUT],
+    timeoutMs: READ_TIMEOUT_MS,
+    mutating: false,
+    ...extra
+  }
+}
+
+function kubectlWrite(args: string[], extra: Partial<Command> = {}): Command {
+  return {
+    tool: 'kubectl',
+    args: [...args, REQUEST_TIMEOUT],
+    timeoutMs: READ_TIMEOUT_MS,
+    mutating: true,
+    ...extra
+  }
+}
+
+function helmRead(args: string[], extra: Partial<Command> = {}): Command {
+  return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra }
+}
+
+/**
+ * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to
+ * Helm 3's readiness wait. Helm 3 rejects `--wait=watcher`, Helm 4 accepts bare `--wait` only
+ * by a default that could change, so each major gets its own spelling.
+ */
+export function helmWaitFlags(major: HelmMajor, timeoutMs: number): string[] {
+  return [major >= 4 ? '--wait=watcher' : '--wait', '--timeout', seconds(timeoutMs)]
+}
+
+/** A mutating helm call is never retried: a repeat after a half-applied change can do harm. */
+function helmWrite(args: string[], timeoutMs: number): Command {
+  // Helm's own --timeout ends its wait; the process deadline leaves a margin for it to report.
+  return { tool: 'helm', args, timeoutMs: timeoutMs + 60_000, mutating: true, retry: 'never' }
+}
+
+// ---- reads -------------------------------------------------------------------------------
+
+export const kubeServerVersion = (): Command => kubectlRead(['version', '-o', 'json'])
+
+export const helmVersion = (): Command => helmRead(['version', '--template', '{{.Version}}'])
+
+export const helmHistory = (release: string, namespace: string): Command =>
+  helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
+    allowFailure: true
+  })
+
+/** One call gives every release we care about (backup operator, webhook, provisioning-capi). */
+export const helmListAll = (): Command => helmRead(['list', '-A', '-a', '-o', 'json'])
+
+export const getDeployment = (namespace: string, name: string): Command =>
+  kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found'])
+
+export const getCrds = (names: string[]): Command =>
+  kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found'])
+
+export const getNamespace = (name: string): Command =>
+  kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found'])
+
+export const listRestores = (): Command =>
+  kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true })
+
+export const getRestore = (name: string): Command =>
+  kubectlRead(['get', RESTORE_CRD, name, '-o', 'json'])
+
+/** Presence only: `-o name` never prints the data. */
+export const secretExists = (namespace: string, name: string): Command =>
+  kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'name', '--ignore-not-found'])
+
+/** Full Secret, data included: the output is secret. */
+export const readSecret = (namespace: string, name: string): Command =>
+  kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
+    secretOutput: true
+  })
+
+export const getLease = (): Command =>
+  kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found'])
+
+/** User-supplied values: these hold the bootstrap password, so the output is secret. */
+export const helmGetValues = (release: string, namespace: string): Command =>
+  helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true })
+
+/** Resolves a chart version range to one exact version without touching the user's repo list. */
+export const helmShowChart = (repo: string, chart: string, version: string): Command =>
+  helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 })
+
+export const operatorLogs = (lines: number): Command =>
+  kubectlRead(
+    ['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'],
+    { allowFailure: true }
+  )
+
+export const jobLogs = (namespace: string, job: string): Command =>
+  kubectlRead(['logs', `job/${job}`, '-n', namespace, '--tail=-1'], { allowFailure: true })
+
+// ---- waits (watches with a deadline) --------------------------------------------------------
+
+const waitCommand = (args: string[], timeoutMs: number): Command => ({
+  tool: 'kubectl',
+  args: [...args, `--timeout=${seconds(timeoutMs)}`],
+  timeoutMs: timeoutMs + 30_000,
+  mutating: false,
+  allowFailure: true
+})
+
+export const waitRestoreReady = (name: string, timeoutMs: number): Command =>
+  waitCommand(['wait', `${RESTORE_CRD}/${name}`, '--for=condition=Ready=True'], timeoutMs)
+
+export const waitJobComplete = (namespace: string, job: string, timeoutMs: number): Command =>
+  waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs)
+
+export const rolloutStatus = (namespace: string, name: string, timeoutMs: number): Command => ({
+  tool: 'kubectl',
+  args: ['rollout', 'status', `deployment/${name}`, '-n', namespace, `--timeout=${seconds(timeoutMs)}`],
+  timeoutMs: timeoutMs + 30_000,
+  mutating: false
+})
+
+// ---- writes --------------------------------------------------------------------------------
+
+/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
+export const createFromStdin = (manifest: string): Command =>
+  kubectlWrite(['create', '-f', '-'], { stdin: manifest })
+
+export const applyFromStdin = (manifest: string): Command =>
+  kubectlWrite(['apply', '-f', '-'], { stdin: manifest })
+
+/** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
+export const replaceFromStdin = (manifest: string): Command =>
+  kubectlWrite(['replace', '-f', '-'], { stdin: manifest })
+
+export const deleteObject = (kind: string, name: string, namespace?: string): Command =>
+  kubectlWrite([
+    'delete',
+    kind,
+    name,
+    ...(namespace ? ['-n', namespace] : []),
+    '--ignore-not-found',
+    '--wait=true'
+  ], { timeoutMs: 120_000 })
+
+export const helmRollback = (
+  major: HelmMajor,
+  release: string,
+  namespace: string,
+  revision: number,
+  timeoutMs: number
+): Command =>
+  helmWrite(
+    ['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)],
+    timeoutMs
+  )
+
+export interface ChartInstall {
+  release: string
+  namespace: string
+  chart: string
+  repo: string
+  version: string
+  valuesFile?: string
+  /** Pre-release versions are only found with --devel. */
+  devel?: boolean
+}
+
+/**
+ * `upgrade --install` so that a re-run after a failed install continues instead of failing on
+ * "cannot re-use a name that is still in use".
+ */
+export const helmUpgradeInstall = (major: HelmMajor, c: ChartInstall, timeoutMs: number): Command =>
+  helmWrite(
+    [
+      'upgrade',
+      '--install',
+      c.release,
+      c.chart,
+      '--repo',
+      c.repo,
+      '--version',
+      c.version,
+      '-n',
+      c.namespace,
+      '--create-namespace',
+      ...(c.valuesFile ? ['-f', c.valuesFile] : []),
+      ...(c.devel ? ['--devel'] : []),
+      ...helmWaitFlags(major, timeoutMs)
+    ],
+    timeoutMs
+  )

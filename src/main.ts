@@ -1,0 +1,231 @@
+/**
+ * The imperative shell: inputs → tools → facts → decision → plan → steps → report. Everything it
+ * calls is either pure or goes through the command layer; the summary is written in `finally`.
+ */
+import * as core from '@actions/core'
+import { hostname } from 'node:os'
+import { join } from 'node:path'
+import { Budget } from './budget.js'
+import type { CommandRunner } from './command-runner.js'
+import { decide, type ProceedDecision } from './decide.js'
+import { ExecCommandRunner } from './exec-command-runner.js'
+import { executePlan, pendingRecords } from './executor.js'
+import { gatherFacts, type S3Reader } from './facts-gatherer.js'
+import { parseHelmMajor } from './facts-parsers.js'
+import { followUps } from './follow-ups.js'
+import { getSettings, InputError, secretValues } from './input-helper.js'
+import * as cmd from './kube-commands.js'
+import { restoreName } from './manifests.js'
+import { buildOutputs } from './outputs.js'
+import { buildPlan } from './plan.js'
+import { preflight } from './preflight.js'
+import type { RunReport } from './run-report.js'
+import * as s3 from './s3-client.js'
+import type { Settings } from './settings.js'
+import { markMainStarted, saveWorkDir } from './state-helper.js'
+import { releaseLock } from './steps/lock-step.js'
+import { StepFailure } from './steps/step-context.js'
+import { renderSummary } from './summary.js'
+import { installTools } from './tool-installer.js'
+import { createWorkDir, readPrivateFile, writePrivateFile } from './workspace.js'
+
+export function emptyReport(now = new Date()): RunReport {
+  return {
+    status: 'failed',
+    decision: undefined,
+    facts: undefined,
+    plan: [],
+    steps: [],
+    restoreName: '',
+    restoreConditions: [],
+    operatorLog: [],
+    historyBefore: [],
+    historyAfter: [],
+    helmRevision: undefined,
+    valuesFile: '',
+    followUps: [],
+    error: '',
+    nextStep: '',
+    dryRun: false,
+    startedAt: now,
+    finishedAt: undefined
+  }
+}
+
+/** Lease holder: unique per run attempt and process, readable by the person who finds it. */
+export function holderIdentity(env: NodeJS.ProcessEnv = process.env): string {
+  const run = env.GITHUB_RUN_ID
+    ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT ?? '1'}`
+    : 'local run'
+  return `${run} job ${env.GITHUB_JOB ?? '-'} (${hostname()}:${process.pid})`
+}
+
+/** The parts of the world main.ts talks to, replaceable in component tests. */
+export interface Environment {
+  install: (s: Settings) => Promise<{ helmPath: string; kubectlPath: string }>
+  runner: (opts: { helmPath: string; kubectlPath: string; kubeconfigPath?: string; settings: Settings }) => CommandRunner
+  s3: S3Reader
+  now: () => Date
+}
+
+export const realEnvironment: Environment = {
+  install: s =>
+    installTools({
+      helmVersion: s.helmVersion,
+      kubectlVersion: s.kubectlVersion,
+      helmMirror: s.helmMirror,
+      kubectlMirror: s.kubectlMirror
+    }),
+  runner: o =>
+    new ExecCommandRunner({
+      helmPath: o.helmPath,
+      kubectlPath: o.kubectlPath,
+      kubeconfigPath: o.kubeconfigPath,
+      context: o.settings.context || undefined,
+      dryRun: o.settings.dryRun
+    }),
+  s3: { headObject: s3.headObject, listObjects: s3.listObjects },
+  now: () => new Date()
+}
+
+class Refusal extends Error {
+  constructor(
+    message: string,
+    readonly instead: string
+  ) {
+    super(message)
+  }
+}
+
+export async function run(env: Environment = realEnvironment): Promise<RunReport> {
+  const report = emptyReport(env.now())
+  let settings: Settings | undefined
+  let releaseLockFn: (() => Promise<void>) | undefined
+  try {
+    markMainStarted()
+    settings = getSettings()
+    for (const secret of secretValues(settings)) core.setSecret(secret)
+    report.dryRun = settings.dryRun
+    await rollback(settings, env, report, fn => (releaseLockFn = fn))
+  } catch (e) {
+    const error = e as Error
+    report.status = e instanceof Refusal ? 'refused' : 'failed'
+    report.error = error.message
+    if (e instanceof Refusal) report.nextStep = e.instead
+    else if (e instanceof StepFailure) report.nextStep = e.nextStep
+    else if (e instanceof InputError) report.nextStep = 'Fix the inputs named above; nothing was run.'
+    core.setFailed(
+      e instanceof Refusal ? `${error.message}\nInstead: ${e.instead}` : report.nextStep ? `${error.message}\nNext: ${report.nextStep}` : error.message
+    )
+  } finally {
+    if (releaseLockFn) await releaseLockFn()
+    report.finishedAt = env.now()
+    await writeReport(report)
+  }
+  return report
+}
+
+async function rollback(
+  settings: Settings,
+  env: Environment,
+  report: RunReport,
+  onLock: (release: () => Promise<void>) => void
+): Promise<void> {
+  const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime())
+  const workDir = await createWorkDir()
+  saveWorkDir(workDir)
+  let kubeconfigPath: string | undefined
+  if (settings.kubeconfig) {
+    kubeconfigPath = join(workDir, 'kubeconfig')
+    await writePrivateFile(kubeconfigPath, settings.kubeconfig)
+  }
+
+  const tools = await core.group('Install helm and kubectl', () =>
+    withDeadline(env.install(settings), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl')
+  )
+  const runner = env.runner({ ...tools, kubeconfigPath, settings })
+  const [helmMajor, facts] = await core.group('Read the cluster', async () =>
+    Promise.all([
+      runner.run(cmd.helmVersion()).then(r => parseHelmMajor(r.stdout)),
+      gatherFacts(settings, { runner, s3: env.s3, mask: core.setSecret })
+    ])
+  )
+  report.facts = facts
+  report.historyBefore = facts.release.history
+
+  const decision = decide({
+    target: settings.targetVersion,
+    releaseExists: facts.release.exists,
+    history: facts.release.history,
+    capi: facts.capi
+  })
+  report.decision = decision
+  if (decision.kind === 'refuse') throw new Refusal(decision.reason, decision.instead)
+  core.info(`Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`)
+
+  const check = preflight(decision, facts, settings)
+  for (const w of check.warnings) core.warning(w)
+  if (!check.ok) throw new Refusal(check.reason, check.instead)
+
+  const restore = restoreName(env.now(), decision.from, decision.to)
+  const planInput = {
+    decision,
+    facts,
+    settings,
+    helmMajor,
+    restoreName: restore,
+    valuesFile: join(workDir, 'values.yaml'),
+    secretsFile: join(workDir, 'saved-secrets.json')
+  }
+  report.plan = buildPlan(planInput)
+  report.followUps = followUps(decision, true)
+
+  if (settings.dryRun) {
+    report.steps = pendingRecords(report.plan, 'planned')
+    report.status = 'planned'
+    core.info(`Dry run: ${report.plan.length} steps planned, nothing changed.`)
+    return
+  }
+
+  const ctx = {
+    ...planInput,
+    runner,
+    holder: holderIdentity(),
+    budget,
+    now: env.now,
+    log: (line: string) => core.info(line),
+    group: <T>(name: string, fn: () => Promise<T>) => core.group(name, fn),
+    report,
+    writePrivateFile,
+    readPrivateFile
+  }
+  // The lock is released in run()'s finally, but only once the lock step has been tried.
+  onLock(() => releaseLock(ctx))
+  try {
+    await executePlan(report.plan, ctx, report.steps)
+  } finally {
+    report.followUps = followUps(decision as ProceedDecision, report.steps.every(s => s.status === 'succeeded'))
+  }
+  report.status = 'succeeded'
+}
+
+function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms)
+  })
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+}
+
+async function writeReport(report: RunReport): Promise<void> {
+  for (const [name, value] of Object.entries(buildOutputs(report))) core.setOutput(name, value)
+  if (!process.env.GITHUB_STEP_SUMMARY) {
+    core.info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.')
+    return
+  }
+  try {
+    await core.summary.addRaw(renderSummary(report), true).write()
+  } catch (e) {
+    core.warning(`Could not write the job summary: ${(e as Error).message}`)
+  }
+}

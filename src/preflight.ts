@@ -1,0 +1,203 @@
+/**
+ * Preconditions of the chosen procedure (BRIEF.md), checked against the gathered facts before
+ * anything changes. Pure: the first failed precondition refuses, with what to do instead;
+ * things that cannot be proven but need not block are warnings.
+ */
+import type { ClusterFacts } from './cluster-facts.js'
+import { describeCleanupScope, isDeletedByCleanup } from './cleanup-scope.js'
+import type { ProceedDecision } from './decide.js'
+import type { Settings } from './settings.js'
+import { backupChartRange, toHelmVersionConstraint } from './versions.js'
+
+export type PreflightResult =
+  | { ok: true; warnings: string[] }
+  | { ok: false; reason: string; instead: string; warnings: string[] }
+
+const BACKUP_CHART_REPO = 'https://charts.rancher.io'
+const BACKUP_NAMESPACE = 'cattle-resources-system'
+
+function s3Location(settings: Settings): string {
+  const folder = settings.s3.folder === '' ? '' : `${settings.s3.folder}/`
+  return `s3://${settings.s3.bucketName}/${folder}`
+}
+
+/** The backup file the Restore will use: the one given, or the one picked for `latest`. */
+function chosenBackupFile(facts: ClusterFacts, settings: Settings): string {
+  if (facts.backup.filename !== '') return facts.backup.filename
+  return settings.backup.kind === 'file' ? settings.backup.filename : ''
+}
+
+function backupOperatorInstructions(currentVersion: string, settings: Settings): string {
+  let version: string
+  try {
+    version =
+      settings.backupChartVersion !== ''
+        ? settings.backupChartVersion
+        : toHelmVersionConstraint(backupChartRange(currentVersion))
+  } catch {
+    version = '<the chart line of your Rancher minor>'
+  }
+  const repo = settings.backupChartRepo !== '' ? settings.backupChartRepo : BACKUP_CHART_REPO
+  return (
+    `Install the rancher-backup operator for Rancher ${currentVersion} from ${repo}: ` +
+    `\`helm repo add rancher-charts ${repo}\`, ` +
+    `\`helm install rancher-backup-crd rancher-charts/rancher-backup-crd -n ${BACKUP_NAMESPACE} --create-namespace --version '${version}' --wait\`, ` +
+    `then \`helm install rancher-backup rancher-charts/rancher-backup -n ${BACKUP_NAMESPACE} --version '${version}' --wait\` ` +
+    `(same version for both; \`helm search repo rancher-charts/rancher-backup --versions\` lists them), and run this action again.`
+  )
+}
+
+/**
+ * Checks, in order: Helm release state; allow-downtime (cleanup); the backup operator (in-place,
+ * restore-only); no unfinished Restore; the backup file; encryption; the S3 credential Secret;
+ * for cleanup, that the Secret survives cleanup. Warnings: unproven backup (in-place,
+ * restore-only), rancher-webhook (in-place), encryption secret given for a plain backup.
+ */
+export function preflight(
+  decision: ProceedDecision,
+  facts: ClusterFacts,
+  settings: Settings
+): PreflightResult {
+  const warnings: string[] = []
+  const refuse = (reason: string, instead: string): PreflightResult => ({
+    ok: false,
+    reason,
+    instead,
+    warnings
+  })
+  const cleanup = decision.procedure === 'cleanup-and-reinstall'
+  const release = settings.releaseName
+  const ns = settings.namespace
+
+  // 1. A release helm cannot act on: an install that never completed.
+  const history = [...facts.release.history].sort((a, b) => a.revision - b.revision)
+  const newest = history.at(-1)
+  const everDeployed = history.some(r => r.status === 'deployed' || r.status === 'superseded')
+  if (newest !== undefined && newest.status === 'pending-install' && !everDeployed) {
+    return refuse(
+      `Helm release ${release} in ${ns} is pending-install (revision ${newest.revision}) and was never deployed: there is no earlier installed version to return to, and helm refuses to act on a release while an install is pending.`,
+      `Wait for the running \`helm install\` to finish. If it was interrupted, remove the stuck release (\`helm uninstall ${release} -n ${ns}\`) and install the Rancher version you want.`
+    )
+  }
+
+  // 2. Cleanup deletes Rancher: the caller must accept the downtime.
+  if (cleanup && !settings.allowDowntime) {
+    return refuse(
+      `Rolling back from ${decision.from} to ${decision.to} needs cleanup-and-reinstall (${decision.rule}). rancher-cleanup deletes Rancher and everything it created on the local cluster: the cattle-system deployments and Helm releases, all cattle.io and cluster.x-k8s.io objects and CRDs, Rancher's webhooks, cluster roles and APIServices, and the namespaces ${describeCleanupScope()}. Rancher is down until the Restore and the reinstall finish.`,
+      'Set `allow-downtime: true` to accept the downtime (and run with `dry-run: true` first to review the plan), or schedule the rollback in a maintenance window.'
+    )
+  }
+
+  // 3. In-place and restore-only apply a Restore with the operator that is already installed.
+  if (!cleanup) {
+    const op = facts.backupOperator
+    const missing: string[] = []
+    if (!op.releaseExists) missing.push(`no Helm release rancher-backup in ${BACKUP_NAMESPACE}`)
+    if (!op.restoreCrdExists) missing.push('CRD restores.resources.cattle.io is missing')
+    if (op.releaseExists && !op.deploymentReady) {
+      missing.push(`Deployment rancher-backup in ${BACKUP_NAMESPACE} is not ready`)
+    }
+    if (missing.length > 0) {
+      return refuse(
+        `The ${decision.procedure} procedure restores with the rancher-backup operator, which is not usable: ${missing.join('; ')}.`,
+        op.releaseExists && op.restoreCrdExists
+          ? `Check the operator: \`kubectl -n ${BACKUP_NAMESPACE} get pods\` and \`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`. If it cannot be fixed: ${backupOperatorInstructions(decision.from, settings)}`
+          : backupOperatorInstructions(decision.from, settings)
+      )
+    }
+  }
+
+  // 4. One Restore at a time; an erroring Restore is retried forever.
+  const unfinished = facts.restores.filter(r => r.inProgress)
+  const first = unfinished[0]
+  if (first !== undefined) {
+    const names = unfinished.map(r => r.name).join(', ')
+    const condition = first.conditions.find(c => c.status === 'False' && c.message !== '')
+    return refuse(
+      `Restore ${names} has not completed${condition === undefined ? '' : ` (${condition.type}: ${condition.message})`}: the backup-restore operator works on one Restore at a time and retries an erroring one forever, so a new Restore would not run.`,
+      `Read its conditions (\`kubectl get restore ${first.name} -o jsonpath='{.status.conditions}'\`) and the operator's log (\`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`), then delete it (\`kubectl delete restore ${first.name}\`) and run this action again.`
+    )
+  }
+
+  // 5. The backup file.
+  const location = s3Location(settings)
+  if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
+    return refuse(
+      `backup-filename: latest found no backup to restore in ${location}: ${facts.backup.note || 'no candidate'}.`,
+      facts.backup.checked
+        ? `Check the bucket, folder and region inputs, or give backup-filename explicitly (a backup taken before the upgrade to ${decision.from}).`
+        : 'Give s3-access-key and s3-secret-key (or a readable credential Secret) so the backups can be listed, or give backup-filename explicitly.'
+    )
+  }
+  const file = chosenBackupFile(facts, settings)
+  if (facts.backup.checked && !facts.backup.exists) {
+    return refuse(
+      `Backup ${file} was not found in ${location}${facts.backup.note === '' ? '' : `: ${facts.backup.note}`}.`,
+      'Check backup-filename (relative to the folder), s3-bucket-name, s3-folder, s3-region and s3-endpoint, or use `backup-filename: latest`.'
+    )
+  }
+  if (!facts.backup.checked) {
+    if (cleanup) {
+      return refuse(
+        `Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it), and cleanup deletes Rancher: the backup must be proven to exist first.`,
+        `Give s3-access-key and s3-secret-key, or a readable credential Secret (s3-credential-secret-name in s3-credential-secret-namespace, keys accessKey and secretKey).`
+      )
+    }
+    warnings.push(
+      `Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it); if it does not, the Restore will retry until the restore timeout.`
+    )
+  }
+
+  // 6. Encryption.
+  if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
+    return refuse(
+      `Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`,
+      `Set encryption-config-secret-name to the Secret in ${BACKUP_NAMESPACE} (key encryption-provider-config.yaml) that the Backup was taken with.`
+    )
+  }
+  if (settings.encryptionConfigSecretName !== '') {
+    const secret = facts.encryptionSecret
+    if (secret !== undefined && !secret.exists) {
+      return refuse(
+        `Encryption config Secret ${secret.namespace}/${secret.name} does not exist: the Restore would retry forever.`,
+        `Create it in ${BACKUP_NAMESPACE} with the key encryption-provider-config.yaml holding the encryption configuration the Backup was taken with, or fix encryption-config-secret-name.`
+      )
+    }
+    if (file !== '' && !file.endsWith('.enc')) {
+      warnings.push(
+        `encryption-config-secret-name is set but backup ${file} is not encrypted (.enc): the Secret is not needed.`
+      )
+    }
+  }
+
+  // 7. The S3 credential Secret the Restore reads.
+  const cred = facts.s3CredentialSecret
+  const keysGiven = settings.s3.accessKey !== '' && settings.s3.secretKey !== ''
+  if (settings.s3.credentialSecretName !== '' && !cred.exists && !keysGiven) {
+    return refuse(
+      `S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`,
+      `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`
+    )
+  }
+
+  // 8. Cleanup must not delete what the Restore needs after it.
+  if (
+    cleanup &&
+    settings.s3.credentialSecretName !== '' &&
+    isDeletedByCleanup(settings.s3.credentialSecretNamespace)
+  ) {
+    return refuse(
+      `S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} lives in a namespace that rancher-cleanup deletes, so the Restore after cleanup could not read the backup.`,
+      `Move the Secret to a namespace cleanup keeps, e.g. \`default\` (copy it there and set s3-credential-secret-namespace: default).`
+    )
+  }
+
+  // Warnings.
+  if (decision.procedure === 'in-place' && facts.webhookReleaseExists) {
+    warnings.push(
+      `rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} is installed; this action removes nothing, but the webhook may deny restored objects (backup-restore-operator#844). If the Restore fails with admission errors, see the operator log.`
+    )
+  }
+
+  return { ok: true, warnings }
+}

@@ -1,0 +1,18 @@
+/** What the main step hands to the post step (actions/checkout's state-helper pattern). */
+import * as core from '@actions/core'
+
+const WORK_DIR = 'workDir'
+
+export const isPost = (): boolean => core.getState('isPost') === 'true'
+
+export function markMainStarted(): void {
+  core.saveState('isPost', 'true')
+}
+
+export function saveWorkDir(path: string): void {
+  core.saveState(WORK_DIR, path)
+}
+
+export function workDir(): string {
+  return core.getState(WORK_DIR)
+}

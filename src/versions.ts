@@ -1,0 +1,108 @@
+/**
+ * Rancher and chart version helpers (pure). Versions are handled without a leading `v`.
+ */
+import semver from 'semver'
+
+/** `v2.8.4` → `2.8.4`; trims whitespace; anything else is returned unchanged (not validated). */
+export function normalizeVersion(version: string): string {
+  const trimmed = version.trim()
+  return /^[vV]\d/.test(trimmed) ? trimmed.slice(1) : trimmed
+}
+
+/** Strict semver parse after normalisation; `undefined` for '' or anything that is not semver. */
+export function parseVersion(version: string): semver.SemVer | undefined {
+  const normalized = normalizeVersion(version)
+  if (normalized === '') return undefined
+  return semver.parse(normalized) ?? undefined
+}
+
+/** True when the string is a (strict) semver version, with or without a leading `v`. */
+export function isVersion(version: string): boolean {
+  return parseVersion(version) !== undefined
+}
+
+/**
+ * The release a version belongs to: `2.6.4-rc1` → `2.6.4` (pre-release and build dropped).
+ * Used for the current version C, where a pre-release must count as its release.
+ * Throws on a non-version.
+ */
+export function releaseOf(version: string): string {
+  const parsed = parseVersion(version)
+  if (parsed === undefined) throw new Error(`not a version: '${version}'`)
+  return `${parsed.major}.${parsed.minor}.${parsed.patch}`
+}
+
+/** Major and minor of a Rancher version (`v2.8.4`, `2.8.0-rc1`, `2.8`); undefined when not one. */
+function majorMinor(version: string): { major: number; minor: number } | undefined {
+  const match = /^(\d+)\.(\d+)(?:[.\-+]|$)/.exec(normalizeVersion(version))
+  if (match === null) return undefined
+  return { major: Number(match[1]), minor: Number(match[2]) }
+}
+
+/**
+ * The semver range (node-semver syntax) of the `rancher-backup` / `rancher-backup-crd` chart
+ * line for a Rancher minor: 2.5 → 1.x, 2.6 → 2.x, and from 2.7 on the chart major is
+ * 95 + minor (2.7 → 102.x, 2.8 → 103.x, 2.9 → 104.x, … 2.14 → 109.x).
+ * Throws for versions that have no rancher-backup chart (before 2.5, or not Rancher 2.x).
+ */
+export function backupChartRange(rancherVersion: string): string {
+  const mm = majorMinor(rancherVersion)
+  if (mm === undefined) throw new Error(`not a Rancher version: '${rancherVersion}'`)
+  if (mm.major !== 2 || mm.minor < 5) {
+    throw new Error(
+      `Rancher ${normalizeVersion(rancherVersion)} has no rancher-backup chart line (the chart exists for Rancher 2.5 and later)`
+    )
+  }
+  const chartMajor = mm.minor === 5 ? 1 : mm.minor === 6 ? 2 : 95 + mm.minor
+  return `>=${chartMajor}.0.0 <${chartMajor + 1}.0.0`
+}
+
+/**
+ * The same range in the syntax `helm install --version` takes (Masterminds semver: a comma
+ * means AND): `>=103.0.0 <104.0.0` → `>=103.0.0, <104.0.0`.
+ */
+export function toHelmVersionConstraint(range: string): string {
+  return range.trim().split(/\s+/).join(', ')
+}
+
+/**
+ * The highest version in `versions` that satisfies `range` (node-semver syntax), e.g. from
+ * `helm search repo rancher-charts/rancher-backup --versions`. Entries that are not semver are
+ * ignored; pre-releases are ignored unless `includePrerelease`. Build metadata (`+up4.0.0`) is kept
+ * in the result and ignored for ordering. `undefined` when nothing matches.
+ */
+export function pickHighestChartVersion(
+  versions: readonly string[],
+  range: string,
+  includePrerelease = false
+): string | undefined {
+  let best: { raw: string; parsed: semver.SemVer } | undefined
+  for (const raw of versions) {
+    const candidate = normalizeVersion(raw)
+    const parsed = semver.parse(candidate)
+    if (parsed === null) continue
+    if (!semver.satisfies(parsed, range, { includePrerelease })) continue
+    if (best === undefined || semver.gt(parsed, best.parsed)) best = { raw: candidate, parsed }
+  }
+  return best?.raw
+}
+
+/**
+ * Chart versions of `chartName` from `helm search repo <repo>/<chart> --versions -o json` output
+ * (`[{ "name": "rancher-charts/rancher-backup", "version": "103.0.2+up4.0.2", … }]`).
+ * `chartName` may be given with or without the repo prefix. Throws on output that is not JSON.
+ */
+export function chartVersionsFromHelmSearch(jsonText: string, chartName: string): string[] {
+  const parsed: unknown = JSON.parse(jsonText === '' ? '[]' : jsonText)
+  if (!Array.isArray(parsed)) throw new Error('helm search output is not a JSON array')
+  const versions: string[] = []
+  for (const entry of parsed as unknown[]) {
+    if (typeof entry !== 'object' || entry === null) continue
+    const { name, version } = entry as { name?: unknown; version?: unknown }
+    if (typeof name !== 'string' || typeof version !== 'string') continue
+    const bare = name.includes('/') ? name.slice(name.indexOf('/') + 1) : name
+    const wanted = chartName.includes('/') ? chartName.slice(chartName.indexOf('/') + 1) : chartName
+    if (bare === wanted) versions.push(version)
+  }
+  return versions
+}

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest'
+import {
+  backupChartRange,
+  chartVersionsFromHelmSearch,
+  isVersion,
+  normalizeVersion,
+  parseVersion,
+  pickHighestChartVersion,
+  releaseOf,
+  toHelmVersionConstraint
+} from '../src/versions.js'
+
+describe('normalizeVersion', () => {
+  it.each([
+    ['v2.8.4', '2.8.4'],
+    ['2.8.4', '2.8.4'],
+    [' V2.9.0-rc1 ', '2.9.0-rc1'],
+    ['', ''],
+    ['vault', 'vault']
+  ])('%j → %j', (input, expected) => {
+    expect(normalizeVersion(input)).toBe(expected)
+  })
+})
+
+describe('parseVersion / isVersion / releaseOf', () => {
+  it('parses with or without v, rejects non-semver', () => {
+    expect(parseVersion('v2.8.4')?.version).toBe('2.8.4')
+    expect(parseVersion('2.8')).toBeUndefined()
+    expect(parseVersion('')).toBeUndefined()
+    expect(isVersion('2.6.4-rc1')).toBe(true)
+    expect(isVersion('latest')).toBe(false)
+  })
+  it('releaseOf drops pre-release and build', () => {
+    expect(releaseOf('2.6.4-rc1')).toBe('2.6.4')
+    expect(releaseOf('v2.8.0+build.1')).toBe('2.8.0')
+    expect(() => releaseOf('nope')).toThrow(/not a version/)
+  })
+})
+
+describe('backupChartRange', () => {
+  it.each([
+    ['2.5.9', '>=1.0.0 <2.0.0'],
+    ['v2.6.13', '>=2.0.0 <3.0.0'],
+    ['2.7.0', '>=102.0.0 <103.0.0'],
+    ['2.8.4', '>=103.0.0 <104.0.0'],
+    ['2.9.0-rc1', '>=104.0.0 <105.0.0'],
+    ['2.10.1', '>=105.0.0 <106.0.0'],
+    ['2.13.2', '>=108.0.0 <109.0.0'],
+    ['2.14.0', '>=109.0.0 <110.0.0'],
+    ['2.15', '>=110.0.0 <111.0.0']
+  ])('%s → %s', (rancher, range) => {
+    expect(backupChartRange(rancher)).toBe(range)
+  })
+  it.each(['2.4.17', '1.6.30', '3.0.0', 'latest'])('throws for %s', v => {
+    expect(() => backupChartRange(v)).toThrow()
+  })
+  it('renders as a helm constraint', () => {
+    expect(toHelmVersionConstraint('>=103.0.0 <104.0.0')).toBe('>=103.0.0, <104.0.0')
+  })
+})
+
+describe('pickHighestChartVersion', () => {
+  const versions = [
+    '102.0.5+up3.1.4',
+    '103.0.0+up4.0.0',
+    '103.0.2+up4.0.2',
+    '103.0.10+up4.0.10',
+    '103.1.0-rc1+up4.1.0-rc1',
+    '104.0.0+up5.0.0',
+    'garbage'
+  ]
+  it('picks the highest in range, numerically, keeping build metadata', () => {
+    expect(pickHighestChartVersion(versions, '>=103.0.0 <104.0.0')).toBe('103.0.10+up4.0.10')
+    expect(pickHighestChartVersion(versions, backupChartRange('2.7.15'))).toBe('102.0.5+up3.1.4')
+  })
+  it('ignores pre-releases unless asked', () => {
+    expect(pickHighestChartVersion(versions, '>=103.0.0 <104.0.0', true)).toBe(
+      '103.1.0-rc1+up4.1.0-rc1'
+    )
+  })
+  it('undefined when nothing matches', () => {
+    expect(pickHighestChartVersion(versions, '>=109.0.0 <110.0.0')).toBeUndefined()
+    expect(pickHighestChartVersion([], '>=1.0.0 <2.0.0')).toBeUndefined()
+  })
+})
+
+describe('chartVersionsFromHelmSearch', () => {
+  const out = JSON.stringify([
+    { name: 'rancher-charts/rancher-backup', version: '103.0.2+up4.0.2', app_version: '4.0.2' },
+    { name: 'rancher-charts/rancher-backup-crd', version: '103.0.2+up4.0.2' },
+    { name: 'rancher-charts/rancher-backup', version: '104.0.0+up5.0.0' }
+  ])
+  it('keeps only the named chart', () => {
+    expect(chartVersionsFromHelmSearch(out, 'rancher-backup')).toEqual([
+      '103.0.2+up4.0.2',
+      '104.0.0+up5.0.0'
+    ])
+    expect(chartVersionsFromHelmSearch(out, 'rancher-charts/rancher-backup-crd')).toEqual([
+      '103.0.2+up4.0.2'
+    ])
+    expect(chartVersionsFromHelmSearch('', 'rancher-backup')).toEqual([])
+  })
+  it('throws on non-JSON', () => {
+    expect(() => chartVersionsFromHelmSearch('No results found', 'x')).toThrow()
+  })
+})
