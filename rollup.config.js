@@ -15,6 +15,8 @@ const bundle = (input, file) => ({
   onwarn(warning, warn) {
     // The toolkit's own `this` at module scope is harmless in ESM output.
     if (warning.code === 'THIS_IS_UNDEFINED') return
+    // Cycles inside @actions/core and semver are theirs and harmless.
+    if (warning.code === 'CIRCULAR_DEPENDENCY' && warning.ids?.every(id => id.includes('node_modules'))) return
     warn(warning)
   }
 })

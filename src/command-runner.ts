@@ -53,7 +53,9 @@ export class CommandError extends Error {
 
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 export function describeCommand(command: Pick<Command, 'tool' | 'args' | 'stdin'>): string {
-  const quoted = command.args.map(a => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`))
+  const quoted = command.args.map(a =>
+    /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`
+  )
   const line = [command.tool, ...quoted].join(' ')
   return command.stdin === undefined ? line : `${line} < (stdin)`
 }

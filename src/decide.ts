@@ -166,14 +166,14 @@ function cleanupEvidence(target: string, capi: CapiFacts): Evidence[] {
   const beta1Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta1'))
   if (beta1Plus.length > 0 && semver.lt(target, '2.6.4')) {
     found.push({
-      rule: `cluster evidence: the CAPI CRDs store ${beta1Plus.join(', ')} and T < 2.6.4 (v2.6.3 and earlier only know v1alpha4)`,
+      rule: `the CAPI CRDs store ${beta1Plus.join(', ')} and T < 2.6.4 (v2.6.3 and earlier only know v1alpha4)`,
       facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
     })
   }
   const beta2Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta2'))
   if (beta2Plus.length > 0 && semver.lt(target, '2.14.0')) {
     found.push({
-      rule: `cluster evidence: the CAPI CRDs store ${beta2Plus.join(', ')} (Rancher v2.14+) and T < 2.14.0`,
+      rule: `the CAPI CRDs store ${beta2Plus.join(', ')} (Rancher v2.14+) and T < 2.14.0`,
       facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
     })
   }
@@ -186,7 +186,7 @@ function cleanupEvidence(target: string, capi: CapiFacts): Evidence[] {
       facts.push('namespace cattle-provisioning-capi-system exists')
     if (capi.provisioningReleaseExists) facts.push('Helm release rancher-provisioning-capi exists')
     found.push({
-      rule: 'cluster evidence: rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
+      rule: 'rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
       facts
     })
   }
@@ -366,7 +366,7 @@ export function decide(input: DecisionInput): Decision {
         'A failed upgrade may have migrated CRDs: the cluster is not at the version Helm history suggests.'
       )
       procedure = 'cleanup-and-reinstall'
-      rule = `${evidence.map(e => e.rule).join('; ')}: cleanup-and-reinstall overrides Helm history (a failed upgrade may have migrated CRDs)`
+      rule = `cluster evidence: ${evidence.map(e => e.rule).join('; ')}: cleanup-and-reinstall overrides Helm history (a failed upgrade may have migrated CRDs)`
     }
   }
 

@@ -25,7 +25,14 @@ const IMPLEMENTATIONS: Record<StepId, StepImplementation> = {
 }
 
 export function pendingRecords(plan: PlannedStep[], status: 'planned' | 'not-run'): StepRecord[] {
-  return plan.map(s => ({ id: s.id, title: s.title, status, durationMs: 0, detail: '', commands: s.commands }))
+  return plan.map(s => ({
+    id: s.id,
+    title: s.title,
+    status,
+    durationMs: 0,
+    detail: '',
+    commands: s.commands
+  }))
 }
 
 /**

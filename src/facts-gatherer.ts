@@ -94,7 +94,12 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     kubernetesVersion: parseServerVersion(serverVersion),
     release: { exists: history.length > 0, history },
     deployment: parseDeployment(deployment),
-    backupOperator: operatorFacts(releases, storedVersions, cmd.RESTORE_CRD, deploymentReady(operatorDeployment)),
+    backupOperator: operatorFacts(
+      releases,
+      storedVersions,
+      cmd.RESTORE_CRD,
+      deploymentReady(operatorDeployment)
+    ),
     capi: {
       storedVersions: storedVersions.get(cmd.CAPI_CLUSTERS_CRD) ?? [],
       provisioningNamespaceExists: capiNamespace.trim() !== '',
@@ -158,8 +163,7 @@ async function checkBackup(
       filename: given,
       exists: false,
       lastModified: '',
-      note:
-        'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
+      note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
     }
   }
   const target: S3Target = {

@@ -1,9 +1,5 @@
 /** Pure parsers from kubectl/helm JSON output to the fact types. */
-import type {
-  BackupOperatorFacts,
-  HelmRevision,
-  RancherDeploymentFacts
-} from './cluster-facts.js'
+import type { BackupOperatorFacts, HelmRevision, RancherDeploymentFacts } from './cluster-facts.js'
 
 type Json = Record<string, unknown>
 
@@ -106,7 +102,9 @@ export function deploymentReady(text: string): boolean {
   if (!d.metadata) return false
   const want = asNumber(asObject(d.spec).replicas)
   const status = asObject(d.status)
-  return want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want
+  return (
+    want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want
+  )
 }
 
 /** `kubectl get crd a b -o json` → name → status.storedVersions. */
@@ -140,7 +138,8 @@ export function operatorFacts(
   return {
     releaseExists: operator !== undefined,
     chartVersion: operator ? chartVersionOf(operator.chart, 'rancher-backup') : '',
-    crdReleaseExists: findRelease(releases, 'rancher-backup-crd', 'cattle-resources-system') !== undefined,
+    crdReleaseExists:
+      findRelease(releases, 'rancher-backup-crd', 'cattle-resources-system') !== undefined,
     restoreCrdExists: crds.has(restoreCrd),
     deploymentReady: deploymentIsReady
   }
@@ -161,5 +160,7 @@ export function parseCredentialSecret(
 export function parseHelmMajor(text: string): 3 | 4 {
   const major = /^v?(\d+)\./.exec(text.trim())?.[1]
   if (major === '3' || major === '4') return Number(major) as 3 | 4
-  throw new Error(`Unsupported helm version "${text.trim()}": Helm 3 or 4 is required (input helm-version).`)
+  throw new Error(
+    `Unsupported helm version "${text.trim()}": Helm 3 or 4 is required (input helm-version).`
+  )
 }

@@ -8,7 +8,8 @@ import type { ProceedDecision } from './decide.js'
 export const FOLLOW_UP_LINKS = {
   webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',
   webhookIssue: 'https://github.com/rancher/rancher/issues/40816',
-  adjustWebhookScript: 'https://github.com/rancherlabs/support-tools/tree/master/adjust-downstream-webhook',
+  adjustWebhookScript:
+    'https://github.com/rancherlabs/support-tools/tree/master/adjust-downstream-webhook',
   fleetAgentIssue: 'https://github.com/rancher/rancher/issues/49428',
   rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474'
 } as const

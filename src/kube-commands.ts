@@ -137,7 +137,14 @@ export const waitJobComplete = (namespace: string, job: string, timeoutMs: numbe
 
 export const rolloutStatus = (namespace: string, name: string, timeoutMs: number): Command => ({
   tool: 'kubectl',
-  args: ['rollout', 'status', `deployment/${name}`, '-n', namespace, `--timeout=${seconds(timeoutMs)}`],
+  args: [
+    'rollout',
+    'status',
+    `deployment/${name}`,
+    '-n',
+    namespace,
+    `--timeout=${seconds(timeoutMs)}`
+  ],
   timeoutMs: timeoutMs + 30_000,
   mutating: false
 })
@@ -156,14 +163,17 @@ export const replaceFromStdin = (manifest: string): Command =>
   kubectlWrite(['replace', '-f', '-'], { stdin: manifest })
 
 export const deleteObject = (kind: string, name: string, namespace?: string): Command =>
-  kubectlWrite([
-    'delete',
-    kind,
-    name,
-    ...(namespace ? ['-n', namespace] : []),
-    '--ignore-not-found',
-    '--wait=true'
-  ], { timeoutMs: 120_000 })
+  kubectlWrite(
+    [
+      'delete',
+      kind,
+      name,
+      ...(namespace ? ['-n', namespace] : []),
+      '--ignore-not-found',
+      '--wait=true'
+    ],
+    { timeoutMs: 120_000 }
+  )
 
 export const helmRollback = (
   major: HelmMajor,

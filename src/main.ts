@@ -3,6 +3,7 @@
  * calls is either pure or goes through the command layer; the summary is written in `finally`.
  */
 import * as core from '@actions/core'
+import { appendFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { Budget } from './budget.js'
@@ -63,7 +64,12 @@ export function holderIdentity(env: NodeJS.ProcessEnv = process.env): string {
 /** The parts of the world main.ts talks to, replaceable in component tests. */
 export interface Environment {
   install: (s: Settings) => Promise<{ helmPath: string; kubectlPath: string }>
-  runner: (opts: { helmPath: string; kubectlPath: string; kubeconfigPath?: string; settings: Settings }) => CommandRunner
+  runner: (opts: {
+    helmPath: string
+    kubectlPath: string
+    kubeconfigPath?: string
+    settings: Settings
+  }) => CommandRunner
   s3: S3Reader
   now: () => Date
 }
@@ -113,9 +119,14 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
     report.error = error.message
     if (e instanceof Refusal) report.nextStep = e.instead
     else if (e instanceof StepFailure) report.nextStep = e.nextStep
-    else if (e instanceof InputError) report.nextStep = 'Fix the inputs named above; nothing was run.'
+    else if (e instanceof InputError)
+      report.nextStep = 'Fix the inputs named above; nothing was run.'
     core.setFailed(
-      e instanceof Refusal ? `${error.message}\nInstead: ${e.instead}` : report.nextStep ? `${error.message}\nNext: ${report.nextStep}` : error.message
+      e instanceof Refusal
+        ? `${error.message}\nInstead: ${e.instead}`
+        : report.nextStep
+          ? `${error.message}\nNext: ${report.nextStep}`
+          : error.message
     )
   } finally {
     if (releaseLockFn) await releaseLockFn()
@@ -141,7 +152,11 @@ async function rollback(
   }
 
   const tools = await core.group('Install helm and kubectl', () =>
-    withDeadline(env.install(settings), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl')
+    withDeadline(
+      env.install(settings),
+      budget.limit(10 * 60_000, 'installing tools'),
+      'installing helm and kubectl'
+    )
   )
   const runner = env.runner({ ...tools, kubeconfigPath, settings })
   const [helmMajor, facts] = await core.group('Read the cluster', async () =>
@@ -161,7 +176,9 @@ async function rollback(
   })
   report.decision = decision
   if (decision.kind === 'refuse') throw new Refusal(decision.reason, decision.instead)
-  core.info(`Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`)
+  core.info(
+    `Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`
+  )
 
   const check = preflight(decision, facts, settings)
   for (const w of check.warnings) core.warning(w)
@@ -204,7 +221,10 @@ async function rollback(
   try {
     await executePlan(report.plan, ctx, report.steps)
   } finally {
-    report.followUps = followUps(decision as ProceedDecision, report.steps.every(s => s.status === 'succeeded'))
+    report.followUps = followUps(
+      decision as ProceedDecision,
+      report.steps.every(s => s.status === 'succeeded')
+    )
   }
   report.status = 'succeeded'
 }
@@ -212,7 +232,10 @@ async function rollback(
 function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms)
+    timer = setTimeout(
+      () => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)),
+      ms
+    )
   })
   return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
 }
@@ -224,7 +247,8 @@ async function writeReport(report: RunReport): Promise<void> {
     return
   }
   try {
-    await core.summary.addRaw(renderSummary(report), true).write()
+    // Appended directly: core.summary caches the file path of its first write.
+    await appendFile(process.env.GITHUB_STEP_SUMMARY, renderSummary(report) + '\n')
   } catch (e) {
     core.warning(`Could not write the job summary: ${(e as Error).message}`)
   }

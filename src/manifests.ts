@@ -58,10 +58,12 @@ export function restoreS3Location(s3: S3Settings): RestoreS3Location {
   const location: RestoreS3Location = { bucketName: s3.bucketName, endpoint: s3.endpoint }
   if (s3.folder !== '') location.folder = s3.folder
   if (s3.region !== '') location.region = s3.region
-  if (s3.endpointCA.trim() !== '') location.endpointCA = Buffer.from(s3.endpointCA, 'utf8').toString('base64')
+  if (s3.endpointCA.trim() !== '')
+    location.endpointCA = Buffer.from(s3.endpointCA, 'utf8').toString('base64')
   if (s3.insecureTLSSkipVerify) location.insecureTLSSkipVerify = true
   if (s3.credentialSecretName !== '') location.credentialSecretName = s3.credentialSecretName
-  if (s3.credentialSecretNamespace !== '') location.credentialSecretNamespace = s3.credentialSecretNamespace
+  if (s3.credentialSecretNamespace !== '')
+    location.credentialSecretNamespace = s3.credentialSecretNamespace
   return location
 }
 
@@ -71,7 +73,8 @@ export function restoreManifest(input: RestoreManifestInput): RestoreObject {
     prune: input.prune,
     storageLocation: { s3: restoreS3Location(input.s3) }
   }
-  if (input.encryptionConfigSecretName !== '') spec.encryptionConfigSecretName = input.encryptionConfigSecretName
+  if (input.encryptionConfigSecretName !== '')
+    spec.encryptionConfigSecretName = input.encryptionConfigSecretName
   return {
     apiVersion: 'resources.cattle.io/v1',
     kind: 'Restore',
@@ -188,7 +191,11 @@ export function leaseManifest(input: {
   /** Set to replace (take over) an existing Lease read at this version. */
   resourceVersion?: string
 }): LeaseObject {
-  const metadata: ObjectMeta = { name: LOCK_NAME, namespace: LOCK_NAMESPACE, labels: { ...MANAGED_BY_LABELS } }
+  const metadata: ObjectMeta = {
+    name: LOCK_NAME,
+    namespace: LOCK_NAMESPACE,
+    labels: { ...MANAGED_BY_LABELS }
+  }
   if (input.resourceVersion !== undefined && input.resourceVersion !== '') {
     metadata.resourceVersion = input.resourceVersion
   }

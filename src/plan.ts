@@ -102,7 +102,9 @@ export function buildPlan(input: PlanInput): PlannedStep[] {
   const secret = facts.s3CredentialSecret
   if (settings.s3.credentialSecretName && !secret.exists && settings.s3.accessKey) {
     add('create-s3-secret', `Create the S3 credential Secret ${secret.namespace}/${secret.name}`, [
-      cmd.applyFromStdin(json(s3CredentialSecretManifest(secret.name, secret.namespace, '***', '***')))
+      cmd.applyFromStdin(
+        json(s3CredentialSecretManifest(secret.name, secret.namespace, '***', '***'))
+      )
     ])
   }
 
@@ -153,21 +155,30 @@ export function buildPlan(input: PlanInput): PlannedStep[] {
       break
     case 'cleanup-and-reinstall': {
       const range = settings.backupChartVersion || backupChartRange(decision.to)
-      add('save-values', `Save the Helm values of ${settings.releaseName} to ${input.valuesFile}`, [
-        cmd.helmGetValues(settings.releaseName, settings.namespace)
-      ], false)
+      add(
+        'save-values',
+        `Save the Helm values of ${settings.releaseName} to ${input.valuesFile}`,
+        [cmd.helmGetValues(settings.releaseName, settings.namespace)],
+        false
+      )
       add(
         'save-secrets',
-        `Save the Secrets cleanup deletes (${secretsToSave(settings).map(s => `${s.namespace}/${s.name}`).join(', ')}) to ${input.secretsFile}`,
+        `Save the Secrets cleanup deletes (${secretsToSave(settings)
+          .map(s => `${s.namespace}/${s.name}`)
+          .join(', ')}) to ${input.secretsFile}`,
         secretsToSave(settings).map(s => cmd.readSecret(s.namespace, s.name)),
         false
       )
-      add('cleanup', `Run rancher-cleanup (${settings.cleanupImage}): deletes Rancher from the cluster`, [
-        cmd.deleteObject('job', 'cleanup-job', cmd.CLEANUP_NAMESPACE),
-        cmd.applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'cleanup'))),
-        cmd.waitJobComplete(cmd.CLEANUP_NAMESPACE, 'cleanup-job', settings.timeoutMs),
-        cmd.jobLogs(cmd.CLEANUP_NAMESPACE, 'cleanup-job')
-      ])
+      add(
+        'cleanup',
+        `Run rancher-cleanup (${settings.cleanupImage}): deletes Rancher from the cluster`,
+        [
+          cmd.deleteObject('job', 'cleanup-job', cmd.CLEANUP_NAMESPACE),
+          cmd.applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'cleanup'))),
+          cmd.waitJobComplete(cmd.CLEANUP_NAMESPACE, 'cleanup-job', settings.timeoutMs),
+          cmd.jobLogs(cmd.CLEANUP_NAMESPACE, 'cleanup-job')
+        ]
+      )
       add('verify-cleanup', 'Run rancher-cleanup verify and judge its output (not its exit code)', [
         cmd.deleteObject('job', 'verify-job', cmd.CLEANUP_NAMESPACE),
         cmd.applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'verify'))),

@@ -114,7 +114,10 @@ function hmac(key: Buffer | string, data: string): Buffer {
 }
 
 function amzDate(d: Date): string {
-  return d.toISOString().replace(/\.\d{3}Z$/, 'Z').replace(/[-:]/g, '')
+  return d
+    .toISOString()
+    .replace(/\.\d{3}Z$/, 'Z')
+    .replace(/[-:]/g, '')
 }
 
 /** Pure AWS Signature V4 (header form). */

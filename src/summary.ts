@@ -82,31 +82,40 @@ function omitted(n: number, what = 'lines'): string {
 }
 
 /**
- * Keeps at most `maxItems` rendered items and `maxBytes` bytes, from the head or from the tail.
- * Returns what was kept and how many were dropped.
+ * Renders and keeps at most `maxItems` items and `maxBytes` bytes, from the head or from the tail.
+ * Lazy: items past the budget are never rendered (a huge input costs nothing).
  */
-function keepWithin(
-  rendered: string[],
+function keepWithin<T>(
+  items: readonly T[],
+  render: (item: T) => string,
   maxItems: number,
   maxBytes: number,
   from: 'head' | 'tail'
 ): { kept: string[]; dropped: number } {
-  const ordered = from === 'head' ? rendered : [...rendered].reverse()
   const kept: string[] = []
   let used = 0
-  for (const item of ordered) {
-    const size = bytes(item) + 1
-    if (kept.length >= maxItems || used + size > maxBytes) break
-    kept.push(item)
+  for (let n = 0; n < items.length && kept.length < maxItems; n++) {
+    const item = items[from === 'head' ? n : items.length - 1 - n] as T
+    const text = render(item)
+    const size = bytes(text) + 1
+    if (used + size > maxBytes) break
+    kept.push(text)
     used += size
   }
   if (from === 'tail') kept.reverse()
-  return { kept, dropped: rendered.length - kept.length }
+  return { kept, dropped: items.length - kept.length }
 }
 
-function table(header: string[], rows: string[][], maxRows: number, maxBytes: number, from: 'head' | 'tail'): string {
-  const line = (cells: string[]) => `| ${cells.join(' | ')} |`
-  const { kept, dropped } = keepWithin(rows.map(line), maxRows, maxBytes, from)
+function table<T>(
+  header: string[],
+  rows: readonly T[],
+  cells: (row: T) => string[],
+  maxRows: number,
+  maxBytes: number,
+  from: 'head' | 'tail'
+): string {
+  const line = (values: string[]) => `| ${values.join(' | ')} |`
+  const { kept, dropped } = keepWithin(rows, row => line(cells(row)), maxRows, maxBytes, from)
   const out = [line(header), line(header.map(() => '---')), ...kept]
   if (dropped > 0) {
     const note = `_${omitted(dropped, dropped === 1 ? 'row' : 'rows')}${from === 'tail' ? ' (oldest first)' : ''}_`
@@ -116,9 +125,15 @@ function table(header: string[], rows: string[][], maxRows: number, maxBytes: nu
 }
 
 /** Lines in a `<pre><code>` block (an HTML block: blank lines and markdown inside are safe). */
-function preBlock(lines: string[], maxLines: number, maxBytes: number, from: 'head' | 'tail'): string {
-  const rendered = lines.map(l => escapeHtml(clip(l.replace(/\r$/, ''), LIMITS.lineChars)))
-  const { kept, dropped } = keepWithin(rendered, maxLines, maxBytes, from)
+function preBlock(
+  lines: readonly string[],
+  maxLines: number,
+  maxBytes: number,
+  from: 'head' | 'tail'
+): string {
+  const render = (l: string) =>
+    escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars))
+  const { kept, dropped } = keepWithin(lines, render, maxLines, maxBytes, from)
   const body =
     dropped === 0
       ? kept
@@ -133,8 +148,8 @@ function details(summary: string, body: string, open = false): string {
 }
 
 function list(items: string[]): string {
-  const rendered = items.map(i => `- ${inline(i)}`)
-  const { kept, dropped } = keepWithin(rendered, LIMITS.listItems, LIMITS.listBytes, 'head')
+  const render = (i: string) => `- ${inline(i)}`
+  const { kept, dropped } = keepWithin(items, render, LIMITS.listItems, LIMITS.listBytes, 'head')
   if (dropped > 0) kept.push(`- _${omitted(dropped, dropped === 1 ? 'item' : 'items')}_`)
   return kept.join('\n')
 }
@@ -193,8 +208,13 @@ function outcome(report: RunReport): string {
   const lines: string[] = []
   const d = report.decision
   if (d?.kind === 'proceed') {
-    const revision = d.procedure === 'in-place' && d.rollbackRevision !== undefined ? ` (revision ${d.rollbackRevision})` : ''
-    lines.push(`**Procedure:** <code>${escapeHtml(d.procedure)}</code> — ${PROCEDURE_WORDS[d.procedure]}${revision}`)
+    const revision =
+      d.procedure === 'in-place' && d.rollbackRevision !== undefined
+        ? ` (revision ${d.rollbackRevision})`
+        : ''
+    lines.push(
+      `**Procedure:** <code>${escapeHtml(d.procedure)}</code> — ${PROCEDURE_WORDS[d.procedure]}${revision}`
+    )
     if (d.rule !== '') lines.push(`**Why:** ${inline(d.rule)}`)
   }
 
@@ -208,12 +228,16 @@ function outcome(report: RunReport): string {
       lines.push(`**Error:** ${inline(report.error)}`)
     }
   } else if (report.status === 'failed' || report.error !== '') {
-    lines.push(`**Error:** ${inline(report.error === '' ? 'no error message recorded' : report.error)}`)
+    lines.push(
+      `**Error:** ${inline(report.error === '' ? 'no error message recorded' : report.error)}`
+    )
     if (report.nextStep !== '') lines.push(`**Next step:** ${inline(report.nextStep)}`)
   }
 
   if (report.status === 'planned') {
-    lines.push('**Dry run:** nothing in the cluster was changed. Re-run with `dry-run: false` to execute this plan.')
+    lines.push(
+      '**Dry run:** nothing in the cluster was changed. Re-run with `dry-run: false` to execute this plan.'
+    )
   }
 
   const backup = report.facts?.backup
@@ -221,7 +245,8 @@ function outcome(report: RunReport): string {
     const note = backup.note === '' ? '' : ` (${inline(backup.note, 2_000)})`
     lines.push(`**Backup:** <code>${inline(backup.filename, 1_000)}</code>${note}`)
   }
-  if (report.valuesFile !== '') lines.push(`**Saved Helm values:** <code>${inline(report.valuesFile, 1_000)}</code>`)
+  if (report.valuesFile !== '')
+    lines.push(`**Saved Helm values:** <code>${inline(report.valuesFile, 1_000)}</code>`)
 
   const started = report.startedAt.toISOString()
   const took =
@@ -237,21 +262,29 @@ function outcome(report: RunReport): string {
 
 function stepsSection(steps: StepRecord[]): string {
   if (steps.length === 0) return ''
-  const rows = steps.map(s => [
+  const cells = (s: StepRecord) => [
     cell(s.title === '' ? s.id : s.title),
     STEP_ICON[s.status] ?? cell(s.status),
     s.status === 'not-run' || s.status === 'planned' ? '—' : formatDuration(s.durationMs),
     cell(s.detail)
-  ])
-  return `### Steps\n\n${table(['Step', 'Status', 'Duration', 'Detail'], rows, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`
+  ]
+  const header = ['Step', 'Status', 'Duration', 'Detail']
+  return `### Steps\n\n${table(header, steps, cells, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`
 }
 
 function restoreSection(name: string, conditions: RestoreCondition[]): string {
   if (name === '' && conditions.length === 0) return ''
   const title = name === '' ? '### Restore' : `### Restore ${code(name)}`
   if (conditions.length === 0) return `${title}\n\nNo conditions reported yet.`
-  const rows = conditions.map(c => [cell(c.type), cell(c.status), cell(c.reason), cell(c.message), cell(c.lastUpdateTime)])
-  return `${title}\n\n${table(['Condition', 'Status', 'Reason', 'Message', 'Last update'], rows, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`
+  const cells = (c: RestoreCondition) => [
+    cell(c.type),
+    cell(c.status),
+    cell(c.reason),
+    cell(c.message),
+    cell(c.lastUpdateTime)
+  ]
+  const header = ['Condition', 'Status', 'Reason', 'Message', 'Last update']
+  return `${title}\n\n${table(header, conditions, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`
 }
 
 function planSection(plan: PlannedStep[], open: boolean): string {
@@ -260,7 +293,7 @@ function planSection(plan: PlannedStep[], open: boolean): string {
   plan.forEach((step, i) => {
     lines.push(`# ${i + 1}. ${step.title} (${step.mutating ? 'changes the cluster' : 'read-only'})`)
     if (step.commands.length === 0) lines.push('#    (no command)')
-    lines.push(...step.commands)
+    for (const command of step.commands) lines.push(command)
   })
   const mutating = plan.filter(s => s.mutating).length
   const summary = `Plan: ${plan.length} step${plan.length === 1 ? '' : 's'}, ${mutating} changing the cluster`
@@ -276,22 +309,25 @@ function logSection(log: string[]): string {
 }
 
 function historyTable(history: HelmRevision[]): string {
-  const rows = [...history]
-    .sort((a, b) => a.revision - b.revision)
-    .map(h => [cell(String(h.revision)), cell(h.status), cell(h.chart), cell(h.appVersion), cell(h.updated), cell(h.description)])
-  return table(
-    ['Revision', 'Status', 'Chart', 'App version', 'Updated', 'Description'],
-    rows,
-    LIMITS.historyRows,
-    LIMITS.historyBytes,
-    'tail'
-  )
+  const sorted = [...history].sort((a, b) => a.revision - b.revision)
+  const cells = (h: HelmRevision) => [
+    cell(String(h.revision)),
+    cell(h.status),
+    cell(h.chart),
+    cell(h.appVersion),
+    cell(h.updated),
+    cell(h.description)
+  ]
+  const header = ['Revision', 'Status', 'Chart', 'App version', 'Updated', 'Description']
+  return table(header, sorted, cells, LIMITS.historyRows, LIMITS.historyBytes, 'tail')
 }
 
 function historySection(before: HelmRevision[], after: HelmRevision[]): string {
   const parts: string[] = []
-  if (before.length > 0) parts.push(details(`Helm history before (${before.length} revisions)`, historyTable(before)))
-  if (after.length > 0) parts.push(details(`Helm history after (${after.length} revisions)`, historyTable(after)))
+  if (before.length > 0)
+    parts.push(details(`Helm history before (${before.length} revisions)`, historyTable(before)))
+  if (after.length > 0)
+    parts.push(details(`Helm history after (${after.length} revisions)`, historyTable(after)))
   return parts.length === 0 ? '' : `### Helm history\n\n${parts.join('\n\n')}`
 }
 

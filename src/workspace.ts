@@ -8,7 +8,9 @@ import { basename, dirname, join, resolve } from 'node:path'
 
 export const WORK_DIR_PREFIX = 'rancher-rollback-'
 
-export async function createWorkDir(runnerTemp = process.env.RUNNER_TEMP || tmpdir()): Promise<string> {
+export async function createWorkDir(
+  runnerTemp = process.env.RUNNER_TEMP || tmpdir()
+): Promise<string> {
   const dir = await mkdtemp(join(runnerTemp, WORK_DIR_PREFIX))
   await chmod(dir, 0o700)
   return dir
@@ -23,7 +25,10 @@ export async function writePrivateFile(path: string, content: string): Promise<v
 export const readPrivateFile = (path: string): Promise<string> => readFile(path, 'utf8')
 
 /** Removes the work directory, and refuses anything that is not one of ours. */
-export async function removeWorkDir(dir: string, runnerTemp = process.env.RUNNER_TEMP || tmpdir()): Promise<boolean> {
+export async function removeWorkDir(
+  dir: string,
+  runnerTemp = process.env.RUNNER_TEMP || tmpdir()
+): Promise<boolean> {
   if (!dir) return false
   const full = resolve(dir)
   if (dirname(full) !== resolve(runnerTemp) || !basename(full).startsWith(WORK_DIR_PREFIX)) {

@@ -125,11 +125,10 @@ describe('pickLatestBackup', () => {
   })
 
   it('only takes objects directly at the bucket root when folder is empty', () => {
-    const c = pickLatestBackup(
-      [obj(file('root', '2026-11-01T00-00-00Z')), ...objects],
-      '',
-      { takenBefore: upgrade, encryptionConfigured: false }
-    )
+    const c = pickLatestBackup([obj(file('root', '2026-11-01T00-00-00Z')), ...objects], '', {
+      takenBefore: upgrade,
+      encryptionConfigured: false
+    })
     expect(c.filename).toBe(file('root', '2026-11-01T00-00-00Z'))
     expect(c.considered).toBe(1)
     expect(c.reason).toContain('the only backup in the bucket root')

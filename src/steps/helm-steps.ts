@@ -28,7 +28,9 @@ export async function helmRollback(ctx: StepContext): Promise<string> {
 async function backupChartVersion(ctx: StepContext): Promise<string> {
   const wanted = ctx.settings.backupChartVersion || backupChartRange(ctx.decision.to)
   if (semver.valid(wanted)) return wanted
-  const out = await ctx.runner.run(cmd.helmShowChart(ctx.settings.backupChartRepo, 'rancher-backup', wanted))
+  const out = await ctx.runner.run(
+    cmd.helmShowChart(ctx.settings.backupChartRepo, 'rancher-backup', wanted)
+  )
   const version = (load(out.stdout) as { version?: unknown } | null)?.version
   if (typeof version !== 'string') {
     throw new StepFailure(
@@ -54,7 +56,13 @@ export async function installBackupOperator(ctx: StepContext): Promise<string> {
       ctx.runner.run(
         cmd.helmUpgradeInstall(
           ctx.helmMajor,
-          { release: chart, namespace: cmd.BACKUP_NAMESPACE, chart, repo: ctx.settings.backupChartRepo, version },
+          {
+            release: chart,
+            namespace: cmd.BACKUP_NAMESPACE,
+            chart,
+            repo: ctx.settings.backupChartRepo,
+            version
+          },
           limit
         )
       )

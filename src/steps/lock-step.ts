@@ -20,7 +20,10 @@ function isAlreadyExists(e: unknown): boolean {
 }
 
 function isConflict(e: unknown): boolean {
-  return e instanceof CommandError && /the object has been modified|Conflict/i.test(e.result?.stderr ?? '')
+  return (
+    e instanceof CommandError &&
+    /the object has been modified|Conflict/i.test(e.result?.stderr ?? '')
+  )
 }
 
 function heldBy(holder: string, since: string, expiresAt: string): StepFailure {
@@ -71,7 +74,9 @@ export async function acquireLock(ctx: StepContext): Promise<string> {
 }
 
 /** Deletes the Lease only while this run holds it; never throws (it runs in `finally`). */
-export async function releaseLock(ctx: Pick<StepContext, 'runner' | 'holder' | 'now' | 'log'>): Promise<void> {
+export async function releaseLock(
+  ctx: Pick<StepContext, 'runner' | 'holder' | 'now' | 'log'>
+): Promise<void> {
   try {
     const out = (await ctx.runner.run(cmd.getLease())).stdout
     const verdict = leaseVerdict(parseJson(out, 'lease'), ctx.holder, ctx.now())

@@ -49,8 +49,9 @@ export async function runRestore(ctx: StepContext, prune: boolean): Promise<stri
     )
   )
   const waitMs = ctx.budget.limit(ctx.settings.restoreTimeoutMs, 'the Restore finished')
-  const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${Math.round(waitMs / 1000)}s)`, () =>
-    ctx.runner.run(cmd.waitRestoreReady(ctx.restoreName, waitMs))
+  const waited = await ctx.group(
+    `Waiting for Restore ${ctx.restoreName} (up to ${Math.round(waitMs / 1000)}s)`,
+    () => ctx.runner.run(cmd.waitRestoreReady(ctx.restoreName, waitMs))
   )
   const status = interpretRestore(
     parseJson((await ctx.runner.run(cmd.getRestore(ctx.restoreName))).stdout, 'restore')

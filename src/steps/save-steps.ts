@@ -90,7 +90,9 @@ export async function recreateSecrets(ctx: StepContext): Promise<string> {
     metadata: { name }
   }))
   await ctx.runner.run(
-    cmd.applyFromStdin(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...namespaces, ...saved] }))
+    cmd.applyFromStdin(
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...namespaces, ...saved] })
+    )
   )
   return `recreated ${saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ')}`
 }

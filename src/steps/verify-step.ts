@@ -21,7 +21,8 @@ export async function verify(ctx: StepContext): Promise<string> {
 
   const problems: string[] = []
   const d = parseDeployment(deployment.stdout)
-  if (!d.exists) problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`)
+  if (!d.exists)
+    problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`)
   else if (d.imageVersion && d.imageVersion !== decision.to) {
     problems.push(`deployment runs ${d.image}, not v${decision.to}`)
   }

@@ -1,0 +1,412 @@
+import { describe, expect, it } from 'vitest'
+import type { CapiFacts, HelmRevision } from '../src/cluster-facts.js'
+import {
+  decide,
+  resolvePrevious,
+  revisionVersion,
+  type Decision,
+  type DecisionInput,
+  type ProceedDecision,
+  type RefuseDecision
+} from '../src/decide.js'
+
+function rev(
+  revision: number,
+  appVersion: string,
+  status = 'superseded',
+  chart?: string
+): HelmRevision {
+  return {
+    revision,
+    updated: `2024-01-0${(revision % 9) + 1}T00:00:00Z`,
+    status,
+    chart: chart ?? (appVersion === '' ? 'rancher' : `rancher-${appVersion}`),
+    appVersion,
+    description: status === 'deployed' ? 'Upgrade complete' : ''
+  }
+}
+
+const noCapi: CapiFacts = {
+  storedVersions: [],
+  provisioningNamespaceExists: false,
+  provisioningReleaseExists: false
+}
+
+function input(
+  history: HelmRevision[],
+  target = 'previous',
+  capi: Partial<CapiFacts> = {}
+): DecisionInput {
+  return {
+    target: target === 'previous' ? { kind: 'previous' } : { kind: 'explicit', version: target },
+    releaseExists: true,
+    history,
+    capi: { ...noCapi, ...capi }
+  }
+}
+
+/** History where T (revision 1) was deployed before C (revision 2, deployed). */
+function twoStep(current: string, target: string): HelmRevision[] {
+  return target === current
+    ? [rev(1, '2.5.0'), rev(2, current, 'deployed')]
+    : [rev(1, target), rev(2, current, 'deployed')]
+}
+
+function proceed(d: Decision): ProceedDecision {
+  if (d.kind !== 'proceed') throw new Error(`expected proceed, got refuse: ${d.rule}: ${d.reason}`)
+  return d
+}
+
+function refused(d: Decision): RefuseDecision {
+  if (d.kind !== 'refuse') throw new Error(`expected refuse, got ${d.procedure}: ${d.rule}`)
+  return d
+}
+
+describe('decision table', () => {
+  it.each([
+    // C, T, procedure, rule fragment
+    ['2.6.4', '2.6.3', 'cleanup-and-reinstall', 'C ≥ 2.6.4 and T < 2.6.4'],
+    ['2.6.5', '2.6.4', 'in-place', 'no version boundary crossed'],
+    ['2.6.3', '2.6.2', 'in-place', 'no version boundary crossed'],
+    [
+      '2.7.7',
+      '2.7.6',
+      'cleanup-and-reinstall',
+      'C ≥ 2.7.7 and T < 2.7.7: v2.7.7 installs rancher-provisioning-capi'
+    ],
+    ['2.7.8', '2.7.7', 'in-place', 'Restore, then helm rollback'],
+    ['2.7.6', '2.7.5', 'in-place', 'Restore, then helm rollback'],
+    ['2.14.0', '2.13.3', 'cleanup-and-reinstall', 'C ≥ 2.14.0 and T < 2.14.0'],
+    ['2.14.2', '2.13.0', 'cleanup-and-reinstall', 'C ≥ 2.14.0 and T < 2.14.0'],
+    ['2.13.3', '2.13.2', 'in-place', 'no version boundary crossed'],
+    ['2.14.1', '2.14.0', 'in-place', 'no version boundary crossed'],
+    ['2.13.3', '2.8.4', 'in-place', 'no version boundary crossed'],
+    ['2.6.0', '2.5.0', 'in-place', 'T ≥ 2.5.0'],
+    ['2.5.8', '2.5.0', 'in-place', 'T ≥ 2.5.0'],
+    ['2.8.4', '2.8.4', 'restore-only', 'T = C'],
+    // pre-releases: C counts as its release, T strict
+    ['2.6.4-rc1', '2.6.3', 'cleanup-and-reinstall', 'C ≥ 2.6.4 and T < 2.6.4'],
+    ['2.6.5', '2.6.4-rc1', 'cleanup-and-reinstall', 'C ≥ 2.6.4 and T < 2.6.4'],
+    ['2.8.0-rc1', '2.7.9', 'in-place', 'no version boundary crossed'],
+    ['2.8.0-rc1', '2.7.6', 'cleanup-and-reinstall', 'C ≥ 2.7.7 and T < 2.7.7'],
+    ['2.8.0', '2.8.0-rc1', 'in-place', 'no version boundary crossed'],
+    ['2.8.0-rc2', '2.8.0-rc1', 'in-place', 'no version boundary crossed'],
+    ['2.8.0-rc1', '2.8.0-rc1', 'restore-only', 'T = C']
+  ])('C=%s T=%s → %s', (c, t, procedure, ruleFragment) => {
+    const d = proceed(decide(input(twoStep(c, t), t)))
+    expect(d.procedure).toBe(procedure)
+    expect(d.rule).toContain(ruleFragment)
+    expect(d.from).toBe(c)
+    expect(d.to).toBe(t)
+    expect(d.rollbackRevision).toBe(procedure === 'in-place' ? 1 : undefined)
+  })
+
+  it.each([
+    [
+      '2.8.4',
+      '2.9.0',
+      'T > C',
+      /upgrade, not a rollback/,
+      /helm upgrade rancher .* --version 2\.9\.0/
+    ],
+    ['2.8.0-rc1', '2.8.0', 'T > C', /newer than the current version 2\.8\.0-rc1/, /upgrade/],
+    [
+      '2.5.0',
+      '2.4.17',
+      'T in 2.2.x-2.4.x',
+      /etcd snapshot/,
+      /rke etcd snapshot-restore --config rancher-cluster\.yml --name <snapshot>/
+    ],
+    ['2.5.0', '2.2.0', 'T in 2.2.x-2.4.x', /etcd snapshot/, /archived_docs\/version-2\.0-2\.4/],
+    ['2.5.0', '2.5.0-rc1', 'T in 2.2.x-2.4.x', /etcd snapshot/, /rke etcd snapshot-restore/],
+    ['2.5.0', '2.1.9', 'unsupported', /no longer supported/, /roll-back-to-v2\.0-v2\.1/],
+    ['2.5.0', '2.0.0', 'unsupported', /v2\.0-v2\.1/, /v2\.2 or later/],
+    ['2.5.0', '1.6.30', 'unsupported', /Rancher 1\.x/, /v2\.2 or later/]
+  ])('C=%s T=%s → refuse (%s)', (c, t, ruleFragment, reason, instead) => {
+    const d = refused(decide(input(twoStep(c, t), t)))
+    expect(d.rule).toContain(ruleFragment)
+    expect(d.reason).toMatch(reason)
+    expect(d.instead).toMatch(instead)
+    expect(d.from).toBe(c)
+    expect(d.to).toBe(t)
+  })
+
+  it('accepts a leading v on the target', () => {
+    const d = proceed(decide(input(twoStep('2.8.5', '2.8.4'), 'v2.8.4')))
+    expect(d.to).toBe('2.8.4')
+    expect(d.procedure).toBe('in-place')
+  })
+
+  it('refuses a target that is not a version', () => {
+    const d = refused(decide(input(twoStep('2.8.5', '2.8.4'), 'two-eight')))
+    expect(d.rule).toBe('invalid target version')
+    expect(d.from).toBe('2.8.5')
+  })
+
+  it('names every boundary crossed, the first one as the rule', () => {
+    const d = proceed(decide(input(twoStep('2.14.1', '2.6.3'), '2.6.3')))
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.rule).toMatch(/^C ≥ 2\.6\.4 and T < 2\.6\.4: v2\.6\.4 moved the cluster-api CRDs/)
+    expect(d.reasons.join('\n')).toContain('Also crosses 2.7.7')
+    expect(d.reasons.join('\n')).toContain('Also crosses 2.14.0')
+  })
+
+  it('says when a pre-release C counted as its release', () => {
+    const d = proceed(decide(input(twoStep('2.6.4-rc1', '2.6.3'), '2.6.3')))
+    expect(d.reasons.join('\n')).toContain('pre-release 2.6.4-rc1 counts as 2.6.4')
+  })
+
+  it('restore-only and cleanup need no helm revision of T', () => {
+    const cleanup = proceed(decide(input([rev(1, '2.7.9'), rev(2, '2.8.0', 'deployed')], '2.7.6')))
+    expect(cleanup.procedure).toBe('cleanup-and-reinstall')
+    expect(cleanup.rollbackRevision).toBeUndefined()
+    const restoreOnly = proceed(decide(input([rev(7, '2.8.0', 'deployed')], '2.8.0')))
+    expect(restoreOnly.procedure).toBe('restore-only')
+    expect(restoreOnly.rollbackRevision).toBeUndefined()
+  })
+})
+
+describe('no release', () => {
+  it('refuses when the release does not exist, pointing to the Docker procedure', () => {
+    const d = refused(decide({ ...input([], '2.8.4'), releaseExists: false }))
+    expect(d.rule).toBe('no Helm release')
+    expect(d.from).toBe('')
+    expect(d.to).toBe('2.8.4')
+    expect(d.reason).toContain('no Helm release')
+    expect(d.instead).toContain('rancher-data')
+    expect(d.instead).toContain(
+      'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/other-installation-methods/rancher-on-a-single-node-with-docker/roll-back-docker-installed-rancher'
+    )
+    expect(d.instead).toMatch(/namespace, release-name/)
+  })
+
+  it('refuses an existing release with empty history', () => {
+    const d = refused(decide(input([], 'previous')))
+    expect(d.rule).toBe('no Helm release')
+    expect(d.to).toBe('')
+  })
+
+  it('refuses when the newest revision has no version at all', () => {
+    const d = refused(decide(input([rev(1, '2.8.0'), rev(2, '', 'failed', 'rancher')])))
+    expect(d.rule).toBe('current version unknown')
+  })
+})
+
+describe('target-version: previous', () => {
+  it('takes the version before the deployed one', () => {
+    const h = [rev(1, '2.7.5'), rev(2, '2.8.0', 'deployed')]
+    expect(resolvePrevious(h)).toBe('2.7.5')
+  })
+
+  it('C is the newest revision even when it failed', () => {
+    const h = [rev(1, '2.7.8', 'deployed'), rev(2, '2.8.0', 'failed')]
+    expect(resolvePrevious(h)).toBe('2.7.8')
+    const d = proceed(decide(input(h)))
+    expect(d.from).toBe('2.8.0')
+    expect(d.to).toBe('2.7.8')
+    expect(d.procedure).toBe('in-place')
+    expect(d.rollbackRevision).toBe(1)
+    expect(d.reasons.join('\n')).toContain('newest revision 2 (failed)')
+    expect(d.reasons.join('\n')).toContain('may already have changed the cluster')
+  })
+
+  it('C is the newest revision even when it is pending-upgrade', () => {
+    const h = [rev(1, '2.7.8'), rev(2, '2.8.0', 'deployed'), rev(3, '2.8.1', 'pending-upgrade')]
+    expect(resolvePrevious(h)).toBe('2.8.0')
+    const d = proceed(decide(input(h)))
+    expect(d.from).toBe('2.8.1')
+    expect(d.to).toBe('2.8.0')
+    expect(d.rollbackRevision).toBe(2)
+  })
+
+  it('skips repeated versions of C and picks the newest revision of T', () => {
+    const h = [
+      rev(1, '2.7.8'),
+      rev(2, '2.8.1'),
+      rev(3, '2.8.1'),
+      rev(4, '2.8.2', 'failed'),
+      rev(5, '2.8.2', 'pending-upgrade')
+    ]
+    expect(resolvePrevious(h)).toBe('2.8.1')
+    const d = proceed(decide(input(h)))
+    expect(d.from).toBe('2.8.2')
+    expect(d.rollbackRevision).toBe(3)
+    expect(d.reasons.join('\n')).toContain('revision 3')
+  })
+
+  it('does not depend on the order history is given in', () => {
+    const h = [rev(3, '2.8.2', 'deployed'), rev(1, '2.7.9'), rev(2, '2.8.1')]
+    expect(resolvePrevious(h)).toBe('2.8.1')
+    expect(proceed(decide(input(h))).rollbackRevision).toBe(2)
+  })
+
+  it('skips revisions with no parseable version, and reads the chart name when app version is empty', () => {
+    const h = [
+      rev(1, '2.8.0'),
+      rev(2, '', 'superseded', 'rancher'),
+      rev(3, '', 'superseded', 'rancher-2.8.1'),
+      rev(4, '2.8.2', 'deployed')
+    ]
+    expect(revisionVersion(h[1] as HelmRevision)).toBeUndefined()
+    expect(revisionVersion(h[2] as HelmRevision)).toBe('2.8.1')
+    expect(resolvePrevious(h)).toBe('2.8.1')
+    expect(resolvePrevious([rev(1, '2.8.0'), rev(2, 'garbage'), rev(3, '2.8.2', 'deployed')])).toBe(
+      '2.8.0'
+    )
+  })
+
+  it('skips older revisions that never ran (failed, pending) and says so', () => {
+    const h = [rev(1, '2.7.8'), rev(2, '2.8.0', 'failed'), rev(3, '2.8.1', 'failed')]
+    expect(resolvePrevious(h)).toBe('2.7.8')
+    const d = proceed(decide(input(h)))
+    expect(d.to).toBe('2.7.8')
+    expect(d.rollbackRevision).toBe(1)
+    expect(d.reasons.join('\n')).toMatch(/Skipped revisions that never ran: 2 2\.8\.0 failed/)
+  })
+
+  it('refuses when history holds no earlier version', () => {
+    const h = [rev(1, '2.8.0'), rev(2, '2.8.0', 'deployed')]
+    expect(resolvePrevious(h)).toBeUndefined()
+    expect(resolvePrevious([])).toBeUndefined()
+    const d = refused(decide(input(h)))
+    expect(d.rule).toBe('no previous version')
+    expect(d.reason).toContain('no earlier Rancher version')
+    expect(d.instead).toContain('target-version explicitly')
+  })
+
+  it('refuses when the previous version is newer (already rolled back)', () => {
+    const h = [rev(1, '2.8.0'), rev(2, '2.9.0'), rev(3, '2.8.0', 'deployed')]
+    expect(resolvePrevious(h)).toBe('2.9.0')
+    const d = refused(decide(input(h)))
+    expect(d.rule).toContain('T > C')
+    expect(d.reason).toContain('already have been rolled back')
+  })
+})
+
+describe('rollback revision (in-place)', () => {
+  it('chooses the newest revision whose version is T', () => {
+    const h = [rev(1, '2.8.1'), rev(2, '2.8.2'), rev(3, '2.8.1'), rev(4, '2.8.3', 'deployed')]
+    expect(proceed(decide(input(h, '2.8.1'))).rollbackRevision).toBe(3)
+    expect(proceed(decide(input(h, '2.8.2'))).rollbackRevision).toBe(2)
+  })
+
+  it('prefers a revision that ran over a newer failed one', () => {
+    const h = [rev(1, '2.8.1'), rev(2, '2.8.1', 'failed'), rev(3, '2.8.3', 'deployed')]
+    expect(proceed(decide(input(h, '2.8.1'))).rollbackRevision).toBe(1)
+  })
+
+  it('falls back to a failed revision of T and says so', () => {
+    const h = [
+      rev(1, '2.8.0'),
+      rev(2, '2.8.1', 'failed'),
+      rev(3, '2.8.1'),
+      rev(4, '2.8.3', 'deployed')
+    ]
+    // revision 3 ran: chosen
+    expect(proceed(decide(input(h, '2.8.1'))).rollbackRevision).toBe(3)
+    const onlyFailed = [rev(1, '2.8.0'), rev(2, '2.8.2', 'failed'), rev(3, '2.8.3', 'deployed')]
+    const d = proceed(decide(input(onlyFailed, '2.8.2')))
+    expect(d.rollbackRevision).toBe(2)
+    expect(d.reasons.join('\n')).toContain('No revision of 2.8.2 was ever deployed successfully')
+  })
+
+  it('refuses in-place when history holds no revision of T', () => {
+    const h = [rev(11, '2.8.2'), rev(12, '2.8.3', 'deployed')]
+    const d = refused(decide(input(h, '2.8.1')))
+    expect(d.rule).toBe('in-place needs a Helm revision of T')
+    expect(d.reason).toContain('helm rollback needs a revision whose app version is 2.8.1')
+    expect(d.instead).toContain('--history-max')
+    expect(d.instead).toContain('2.8.2 (revision 11)')
+    expect(d.instead).not.toContain('2.8.3 (revision 12)')
+  })
+})
+
+describe('cluster evidence makes it safer', () => {
+  it('CAPI storing v1beta1 forces cleanup when T < 2.6.4', () => {
+    const h = twoStep('2.6.3', '2.6.2')
+    expect(proceed(decide(input(h, '2.6.2'))).procedure).toBe('in-place')
+    const d = proceed(decide(input(h, '2.6.2', { storedVersions: ['v1alpha4', 'v1beta1'] })))
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.rule).toContain('cluster evidence')
+    expect(d.rule).toContain('v1beta1')
+    expect(d.rule).toContain('a failed upgrade may have migrated CRDs')
+    expect(d.rollbackRevision).toBeUndefined()
+    const reasons = d.reasons.join('\n')
+    expect(reasons).toContain('status.storedVersions: [v1alpha4, v1beta1]')
+    expect(reasons).toContain('Helm history alone chose in-place')
+  })
+
+  it('v1beta2 also counts as post-2.6.4 for T < 2.6.4', () => {
+    const d = proceed(
+      decide(input(twoStep('2.6.3', '2.6.2'), '2.6.2', { storedVersions: ['v1beta2'] }))
+    )
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+  })
+
+  it('v1alpha4 only, or T ≥ 2.6.4, keeps in-place', () => {
+    expect(
+      proceed(decide(input(twoStep('2.6.3', '2.6.2'), '2.6.2', { storedVersions: ['v1alpha4'] })))
+        .procedure
+    ).toBe('in-place')
+    expect(
+      proceed(decide(input(twoStep('2.6.5', '2.6.4'), '2.6.4', { storedVersions: ['v1beta1'] })))
+        .procedure
+    ).toBe('in-place')
+  })
+
+  it('CAPI storing v1beta2 forces cleanup when T < 2.14.0', () => {
+    const h = twoStep('2.13.3', '2.13.2')
+    const d = proceed(decide(input(h, '2.13.2', { storedVersions: ['v1beta1', 'v1beta2'] })))
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.rule).toContain('T < 2.14.0')
+    expect(d.rule).toContain('a failed upgrade may have migrated CRDs')
+    expect(proceed(decide(input(h, '2.13.2', { storedVersions: ['v1beta1'] }))).procedure).toBe(
+      'in-place'
+    )
+  })
+
+  it.each([
+    [{ provisioningNamespaceExists: true }, 'namespace cattle-provisioning-capi-system exists'],
+    [{ provisioningReleaseExists: true }, 'Helm release rancher-provisioning-capi exists']
+  ])('rancher-provisioning-capi (%j) forces cleanup when T < 2.7.7', (capi, fact) => {
+    const h = twoStep('2.7.6', '2.7.5')
+    const d = proceed(decide(input(h, '2.7.5', capi)))
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.rule).toContain('rancher-provisioning-capi')
+    expect(d.rule).toContain('T < 2.7.7')
+    expect(d.reasons.join('\n')).toContain(fact)
+    // T ≥ 2.7.7: no effect
+    expect(proceed(decide(input(twoStep('2.7.8', '2.7.7'), '2.7.7', capi))).procedure).toBe(
+      'in-place'
+    )
+  })
+
+  it('overrides restore-only too', () => {
+    const d = proceed(
+      decide(input(twoStep('2.7.5', '2.7.5'), '2.7.5', { provisioningReleaseExists: true }))
+    )
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.reasons.join('\n')).toContain('Helm history alone chose restore-only')
+  })
+
+  it('agrees with a cleanup the table already chose', () => {
+    const d = proceed(
+      decide(input(twoStep('2.7.7', '2.7.6'), '2.7.6', { provisioningNamespaceExists: true }))
+    )
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.rule).toMatch(/^C ≥ 2\.7\.7 and T < 2\.7\.7/)
+    expect(d.reasons.join('\n')).toContain('Cluster evidence agrees')
+  })
+
+  it('never turns a refusal into a procedure', () => {
+    const d = refused(
+      decide(
+        input(twoStep('2.8.4', '2.9.0'), '2.9.0', {
+          storedVersions: ['v1beta1'],
+          provisioningReleaseExists: true
+        })
+      )
+    )
+    expect(d.rule).toContain('T > C')
+  })
+})

@@ -1,0 +1,427 @@
+/**
+ * Component tests: whole runs of main.run() against the scripted command layer. They pin the exact
+ * command sequence of each procedure and prove a dry run issues no mutating command.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { run, type Environment } from '../src/main.js'
+import type { S3Object } from '../src/s3-client.js'
+import { fakeRancher, type WorldOptions } from './support/fake-rancher.js'
+
+const BACKUP = 'rancher-nightly-b0450532-cee1-4aa1-a881-f5f48a007b1c-2026-11-21T02-00-00Z.tar.gz'
+const SECRET_KEY = 'wJalrXUtnFEMI-K7MDENG-bPxRfiCY'
+const BOOTSTRAP = 's3cr3t-bootstrap'
+
+let dir: string
+const saved = { ...process.env }
+
+function setInputs(inputs: Record<string, string>): void {
+  for (const [k, v] of Object.entries(inputs)) process.env[`INPUT_${k.toUpperCase()}`] = v
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'rr-component-'))
+  for (const f of ['output', 'summary', 'state']) writeFileSync(join(dir, f), '')
+  Object.assign(process.env, {
+    RUNNER_TEMP: dir,
+    GITHUB_OUTPUT: join(dir, 'output'),
+    GITHUB_STEP_SUMMARY: join(dir, 'summary'),
+    GITHUB_STATE: join(dir, 'state'),
+    GITHUB_RUN_ID: '42',
+    GITHUB_REPOSITORY: 'acme/platform'
+  })
+  setInputs({
+    's3-bucket-name': 'rancher-backups',
+    's3-folder': 'prod',
+    's3-endpoint': 'minio.example:9000',
+    's3-credential-secret-name': 's3-creds',
+    's3-access-key': 'AKIAEXAMPLE',
+    's3-secret-key': SECRET_KEY
+  })
+  vi.spyOn(process.stdout, 'write').mockImplementation(() => true)
+})
+
+afterEach(() => {
+  process.env = { ...saved }
+  process.exitCode = undefined
+  rmSync(dir, { recursive: true, force: true })
+})
+
+function environment(
+  world: WorldOptions,
+  objects: S3Object[] = [
+    { key: `prod/${BACKUP}`, lastModified: '2026-11-21T02:00:05Z', size: 1234 }
+  ]
+) {
+  const { runner, state } = fakeRancher(world)
+  const env: Environment = {
+    install: async () => ({ helmPath: '/bin/helm', kubectlPath: '/bin/kubectl' }),
+    runner: () => runner,
+    s3: {
+      headObject: async (_t, key) => objects.find(o => o.key === key),
+      listObjects: async (_t, prefix) => objects.filter(o => o.key.startsWith(prefix))
+    },
+    now: () => new Date('2026-11-24T09:00:00Z')
+  }
+  return { env, runner, state }
+}
+
+function outputs(): Record<string, string> {
+  const text = readFileSync(join(dir, 'output'), 'utf8')
+  const out: Record<string, string> = {}
+  const re = /^(.+?)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm
+  for (const m of text.matchAll(re)) out[m[1]!] = m[3]!
+  return out
+}
+
+const summary = () => readFileSync(join(dir, 'summary'), 'utf8')
+
+/** Everything the action wrote where a person or a later step can read it. */
+function published(): string {
+  return summary() + readFileSync(join(dir, 'output'), 'utf8')
+}
+
+const inPlaceWorld: WorldOptions = {
+  history: [
+    { revision: 1, version: '2.8.4', status: 'superseded' },
+    { revision: 2, version: '2.8.5', status: 'deployed' }
+  ],
+  capiNamespace: true
+}
+
+describe('in-place 2.8.5 → 2.8.4', () => {
+  it('restores, rolls back to the revision of 2.8.4 and verifies, in this exact order', async () => {
+    setInputs({ 'target-version': 'previous', 'backup-filename': BACKUP })
+    const { env, runner, state } = environment(inPlaceWorld)
+    const report = await run(env)
+
+    expect(report.error).toBe('')
+    expect(report.status).toBe('succeeded')
+    expect(runner.mutating()).toEqual([
+      'kubectl create -f - --request-timeout=30s', // lease
+      'kubectl create -f - --request-timeout=30s', // restore
+      'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
+      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+    ])
+    const lines = runner.lines()
+    const afterFacts = lines.slice(
+      lines.indexOf(
+        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
+      )
+    )
+    expect(afterFacts).toEqual([
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
+      'kubectl create -f - --request-timeout=30s',
+      'kubectl create -f - --request-timeout=30s',
+      'kubectl wait restores.resources.cattle.io/rollback-2-8-5-to-2-8-4-20261124t090000 --for=condition=Ready=True --timeout=1200s',
+      'kubectl get restores.resources.cattle.io rollback-2-8-5-to-2-8-4-20261124t090000 -o json --request-timeout=30s',
+      'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
+      'kubectl rollout status deployment/rancher -n cattle-system --timeout=1800s',
+      'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
+      'helm history rancher -n cattle-system -o json --max 256',
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
+      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+    ])
+    // The Restore sent on stdin is the documented one, pointing at the chosen backup.
+    const restore = JSON.parse(runner.calls.find(c => c.stdin?.includes('"Restore"'))!.stdin!)
+    expect(restore.spec.backupFilename).toBe(BACKUP)
+    expect(restore.spec.prune).toBe(true)
+    expect(restore.spec.storageLocation.s3).toMatchObject({
+      bucketName: 'rancher-backups',
+      folder: 'prod',
+      endpoint: 'minio.example:9000',
+      credentialSecretName: 's3-creds'
+    })
+    expect(state.image).toBe('rancher/rancher:v2.8.4')
+
+    const out = outputs()
+    expect(out).toMatchObject({
+      status: 'succeeded',
+      procedure: 'in-place',
+      'from-version': '2.8.5',
+      'to-version': '2.8.4',
+      'helm-revision': '3',
+      'restore-name': 'rollback-2-8-5-to-2-8-4-20261124t090000'
+    })
+    expect(summary()).toContain('2.8.5')
+    expect(published()).not.toContain(SECRET_KEY)
+  })
+
+  it('uses Helm 4 spelling of --wait when helm is 4', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment(inPlaceWorld)
+    runner.on(/^helm version/, { stdout: 'v4.1.4' })
+    await run(env)
+    expect(runner.mutating()).toContain(
+      'helm rollback rancher 1 -n cattle-system --wait=watcher --timeout 1800s'
+    )
+  })
+
+  it('a dry run reads only and publishes the plan', async () => {
+    setInputs({ 'backup-filename': BACKUP, 'dry-run': 'true' })
+    const { env, runner } = environment(inPlaceWorld)
+    const report = await run(env)
+    expect(report.status).toBe('planned')
+    expect(runner.mutating()).toEqual([])
+    expect(runner.calls.length).toBeGreaterThan(5)
+    const plan = JSON.parse(outputs().plan!)
+    expect(plan.map((s: { id: string }) => s.id)).toEqual([
+      'lock',
+      'restore',
+      'helm-rollback',
+      'verify'
+    ])
+    expect(plan[2].commands).toEqual([
+      'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s'
+    ])
+    expect(process.exitCode).not.toBe(1)
+  })
+
+  it('fails with the operator error and log when the Restore does not complete', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({ ...inPlaceWorld, restoreOutcome: 'error' })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toMatch(/error restoring CRDs/)
+    expect(runner.lines().some(l => l.startsWith('helm rollback'))).toBe(false)
+    expect(summary()).toContain('storedVersions')
+    // the lock is released even on failure
+    expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
+    expect(process.exitCode).toBe(1)
+  })
+
+  it('does not re-create a Restore an earlier run completed', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const done = {
+      metadata: {
+        name: 'rollback-2-8-5-to-2-8-4-20261124t080000',
+        creationTimestamp: '2026-11-24T08:00:00Z'
+      },
+      spec: { backupFilename: BACKUP },
+      status: {
+        restoreCompletionTs: '2026-11-24T08:05:00Z',
+        conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+      }
+    }
+    const { env, runner } = environment({ ...inPlaceWorld, restores: [done] })
+    const report = await run(env)
+    expect(report.status).toBe('succeeded')
+    expect(runner.lines().filter(l => l.startsWith('kubectl create'))).toHaveLength(1) // lease only
+    expect(report.steps.find(s => s.id === 'restore')?.detail).toMatch(/already Completed/)
+  })
+
+  it('fails fast naming the holder when another run holds the lock', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'rancher-rollback', namespace: 'kube-system', resourceVersion: '7' },
+      spec: {
+        holderIdentity: 'https://github.com/acme/platform/actions/runs/41/attempts/1 job rollback',
+        leaseDurationSeconds: 1800,
+        acquireTime: '2026-11-24T08:55:00.000000Z',
+        renewTime: '2026-11-24T08:55:00.000000Z'
+      }
+    }
+    const { env, runner } = environment({ ...inPlaceWorld, lease })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain('actions/runs/41')
+    expect(runner.mutating()).toEqual([])
+  })
+})
+
+describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
+  const world: WorldOptions = {
+    history: [
+      { revision: 1, version: '2.7.6', status: 'superseded' },
+      { revision: 2, version: '2.7.9', status: 'deployed' }
+    ],
+    capiNamespace: true
+  }
+
+  it('is refused without allow-downtime, before anything changes', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP })
+    const { env, runner } = environment(world)
+    const report = await run(env)
+    expect(report.status).toBe('refused')
+    expect(report.decision).toMatchObject({ procedure: 'cleanup-and-reinstall' })
+    expect(runner.mutating()).toEqual([])
+    expect(outputs().status).toBe('refused')
+    expect(process.exitCode).toBe(1)
+  })
+
+  it('saves values first, cleans up, verifies, reinstalls the operator and Rancher, in this order', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const { env, runner, state } = environment(world)
+    const report = await run(env)
+    expect(report.error).toBe('')
+    expect(report.status).toBe('succeeded')
+    const lines = runner.lines()
+    const order = [
+      'helm get values rancher -n cattle-system -o yaml',
+      'kubectl get secret tls-rancher-ingress -n cattle-system -o json --ignore-not-found --request-timeout=30s',
+      'kubectl delete job cleanup-job -n kube-system --ignore-not-found --wait=true --request-timeout=30s',
+      'kubectl wait job/cleanup-job -n kube-system --for=condition=Complete --timeout=1800s',
+      'kubectl wait job/verify-job -n kube-system --for=condition=Complete --timeout=1800s',
+      'kubectl delete clusterrolebinding cleanup-admin --ignore-not-found --wait=true --request-timeout=30s',
+      "helm show chart rancher-backup --repo https://charts.rancher.io --version '>=102.0.0 <103.0.0'",
+      'helm upgrade --install rancher-backup-crd rancher-backup-crd --repo https://charts.rancher.io --version 102.0.3+up3.1.3 -n cattle-resources-system --create-namespace --wait --timeout 1800s',
+      'helm upgrade --install rancher-backup rancher-backup --repo https://charts.rancher.io --version 102.0.3+up3.1.3 -n cattle-resources-system --create-namespace --wait --timeout 1800s',
+      'kubectl wait restores.resources.cattle.io/rollback-2-7-9-to-2-7-6-20261124t090000 --for=condition=Ready=True --timeout=1200s'
+    ]
+    const positions = order.map(l => lines.indexOf(l))
+    expect(
+      positions.every(p => p >= 0),
+      `missing: ${order.filter((_, i) => positions[i]! < 0).join('\n')}`
+    ).toBe(true)
+    expect([...positions].sort((a, b) => a - b)).toEqual(positions)
+    const install = lines.find(l => l.startsWith('helm upgrade --install rancher rancher'))!
+    expect(install).toMatch(
+      /--version 2\.7\.6 -n cattle-system --create-namespace -f .*values\.yaml --wait --timeout \d+s$/
+    )
+    expect(lines.indexOf(install)).toBeGreaterThan(positions.at(-1)!)
+    const restore = JSON.parse(runner.calls.find(c => c.stdin?.includes('"Restore"'))!.stdin!)
+    expect(restore.spec.prune).toBe(false)
+
+    // the values were saved to a private file before cleanup, and never published
+    const valuesFile = outputs()['values-file']!
+    expect(readFileSync(valuesFile, 'utf8')).toContain('hostname: rancher.example.com')
+    expect(published()).not.toContain(BOOTSTRAP)
+    expect(state.image).toBe('rancher/rancher:v2.7.6')
+  })
+
+  it('stops before cleanup when the values have no hostname', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const { env, runner } = environment({ ...world, values: 'replicas: 1\n' })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toMatch(/hostname/)
+    expect(runner.lines().some(l => l.includes('cleanup-job'))).toBe(false)
+  })
+
+  it('stops when verify reports leftovers, judged by output not exit code', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const { env, runner } = environment({
+      ...world,
+      verifyOutput: 'Checking for Rancher resources\nclusters.management.cattle.io/local\n'
+    })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toMatch(/leftover/)
+    expect(runner.lines().some(l => l.startsWith('helm upgrade'))).toBe(false)
+  })
+
+  it('a dry run of the cleanup path changes nothing', async () => {
+    setInputs({
+      'target-version': '2.7.6',
+      'backup-filename': BACKUP,
+      'allow-downtime': 'true',
+      'dry-run': 'true'
+    })
+    const { env, runner } = environment(world)
+    const report = await run(env)
+    expect(report.status).toBe('planned')
+    expect(runner.mutating()).toEqual([])
+    expect(JSON.parse(outputs().plan!).map((s: { id: string }) => s.id)).toEqual([
+      'lock',
+      'save-values',
+      'save-secrets',
+      'cleanup',
+      'verify-cleanup',
+      'install-backup-operator',
+      'recreate-secrets',
+      'restore',
+      'helm-install',
+      'verify'
+    ])
+  })
+})
+
+describe('evidence and refusals', () => {
+  it('CAPI CRDs stored at v1beta1 force cleanup even when history says 2.6.3 → 2.6.3-ish in-place', async () => {
+    setInputs({
+      'target-version': '2.6.3',
+      'backup-filename': BACKUP,
+      'dry-run': 'true',
+      'allow-downtime': 'true'
+    })
+    const { env } = environment({
+      history: [
+        { revision: 1, version: '2.6.3', status: 'superseded' },
+        { revision: 2, version: '2.6.3', status: 'failed' }
+      ],
+      storedVersions: ['v1alpha4', 'v1beta1']
+    })
+    const report = await run(env)
+    expect(report.decision).toMatchObject({ kind: 'proceed', procedure: 'cleanup-and-reinstall' })
+  })
+
+  it('refuses a target newer than the current version', async () => {
+    setInputs({ 'target-version': '2.9.0', 'backup-filename': BACKUP })
+    const { env, runner } = environment(inPlaceWorld)
+    const report = await run(env)
+    expect(report.status).toBe('refused')
+    expect(runner.mutating()).toEqual([])
+  })
+
+  it('refuses when the backup file does not exist', async () => {
+    setInputs({ 'backup-filename': 'missing.tar.gz' })
+    const { env, runner } = environment(inPlaceWorld)
+    const report = await run(env)
+    expect(report.status).toBe('refused')
+    expect(report.error).toContain('missing.tar.gz')
+    expect(runner.mutating()).toEqual([])
+  })
+
+  it('refuses when there is no Rancher release (Docker install?)', async () => {
+    setInputs({ 'backup-filename': 'latest' })
+    const { env, state } = environment(inPlaceWorld)
+    state.releaseExists = false
+    const report = await run(env)
+    expect(report.status).toBe('refused')
+    expect(report.error + report.nextStep).toMatch(/Docker/)
+  })
+
+  it('picks the newest backup taken before the upgrade for backup-filename: latest', async () => {
+    setInputs({ 'backup-filename': 'latest', 'dry-run': 'true' })
+    const before =
+      'rancher-nightly-b0450532-cee1-4aa1-a881-f5f48a007b1c-2026-11-21T02-00-00Z.tar.gz'
+    const after = 'rancher-nightly-b0450532-cee1-4aa1-a881-f5f48a007b1c-2026-11-23T02-00-00Z.tar.gz'
+    const { env } = environment(
+      {
+        history: [
+          {
+            revision: 1,
+            version: '2.8.4',
+            status: 'superseded',
+            updated: '2026-11-01T10:00:00.1Z'
+          },
+          {
+            revision: 2,
+            version: '2.8.5',
+            status: 'failed',
+            updated: '2026-11-22T10:00:00.123456789Z'
+          }
+        ]
+      },
+      [before, after].map(f => ({ key: `prod/${f}`, lastModified: '', size: 1 }))
+    )
+    const report = await run(env)
+    expect(report.facts?.backup.filename).toBe(before)
+    expect(report.decision).toMatchObject({ procedure: 'in-place', from: '2.8.5', to: '2.8.4' })
+  })
+
+  it('a bad input fails before any tool is installed or command run', async () => {
+    setInputs({ 'target-version': '2.8' })
+    const { env, runner } = environment(inPlaceWorld)
+    const install = vi.fn(env.install)
+    const report = await run({ ...env, install })
+    expect(report.status).toBe('failed')
+    expect(report.error).toMatch(/target-version/)
+    expect(install).not.toHaveBeenCalled()
+    expect(runner.calls).toEqual([])
+  })
+})

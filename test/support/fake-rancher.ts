@@ -1,0 +1,232 @@
+/**
+ * A small stateful Rancher world behind the scripted runner, for component tests of whole runs.
+ * It answers the reads the action makes and changes its state on the writes, as the real
+ * cluster would, so the verify step sees the result of the steps before it.
+ */
+import type { Command } from '../../src/command-runner.js'
+import { ScriptedRunner } from './scripted-runner.js'
+
+export interface WorldOptions {
+  history: { revision: number; version: string; status: string; updated?: string }[]
+  storedVersions?: string[]
+  capiNamespace?: boolean
+  operatorInstalled?: boolean
+  restores?: unknown[]
+  s3SecretExists?: boolean
+  /** What the Restore ends as: Completed, or an error the operator retries forever. */
+  restoreOutcome?: 'completed' | 'error'
+  lease?: unknown
+  values?: string
+  verifyOutput?: string
+}
+
+const revision = (r: WorldOptions['history'][number]) => ({
+  revision: r.revision,
+  updated: r.updated ?? `2026-11-2${r.revision}T10:00:00.123456789Z`,
+  status: r.status,
+  chart: `rancher-${r.version}`,
+  app_version: `v${r.version}`,
+  description: r.status === 'failed' ? 'Upgrade "rancher" failed' : 'Upgrade complete'
+})
+
+export function fakeRancher(opts: WorldOptions) {
+  const state = {
+    history: opts.history.map(revision),
+    image: `rancher/rancher:v${opts.history[opts.history.length - 1]!.version}`,
+    releaseExists: true,
+    lease: opts.lease as unknown,
+    restore: undefined as unknown,
+    operatorInstalled: opts.operatorInstalled ?? true
+  }
+  const runner = new ScriptedRunner()
+  const json = (o: unknown) => ({ stdout: JSON.stringify(o) })
+  const releases = () => [
+    ...(state.releaseExists
+      ? [
+          {
+            name: 'rancher',
+            namespace: 'cattle-system',
+            status: 'deployed',
+            chart: state.history.at(-1)!.chart,
+            app_version: ''
+          }
+        ]
+      : []),
+    {
+      name: 'rancher-webhook',
+      namespace: 'cattle-system',
+      status: 'deployed',
+      chart: 'rancher-webhook-103.0.5+up0.4.6',
+      app_version: ''
+    },
+    ...(state.operatorInstalled
+      ? [
+          {
+            name: 'rancher-backup-crd',
+            namespace: 'cattle-resources-system',
+            status: 'deployed',
+            chart: 'rancher-backup-crd-103.0.2+up4.0.2',
+            app_version: ''
+          },
+          {
+            name: 'rancher-backup',
+            namespace: 'cattle-resources-system',
+            status: 'deployed',
+            chart: 'rancher-backup-103.0.2+up4.0.2',
+            app_version: ''
+          }
+        ]
+      : [])
+  ]
+
+  runner
+    .on(/^kubectl version/, json({ serverVersion: { gitVersion: 'v1.20.2' } }))
+    .on(/^helm version/, { stdout: 'v3.17.2' })
+    .on(/^helm history/, () =>
+      state.releaseExists
+        ? json(state.history)
+        : { exitCode: 1, stderr: 'Error: release: not found' }
+    )
+    .on(/^helm list -A/, () => json(releases()))
+    .on(/^kubectl get deployment rancher -n cattle-system/, () =>
+      state.releaseExists
+        ? json({
+            metadata: { name: 'rancher' },
+            spec: { replicas: 3, template: { spec: { containers: [{ image: state.image }] } } },
+            status: { readyReplicas: 3, updatedReplicas: 3 }
+          })
+        : { stdout: '' }
+    )
+    .on(/^kubectl get deployment rancher-backup -n cattle-resources-system/, () =>
+      state.operatorInstalled
+        ? json({
+            metadata: { name: 'rancher-backup' },
+            spec: { replicas: 1 },
+            status: { readyReplicas: 1, updatedReplicas: 1 }
+          })
+        : { stdout: '' }
+    )
+    .on(
+      /^kubectl get crd/,
+      json({
+        items: [
+          {
+            metadata: { name: 'clusters.cluster.x-k8s.io' },
+            status: { storedVersions: opts.storedVersions ?? ['v1beta1'] }
+          },
+          ...(state.operatorInstalled
+            ? [
+                {
+                  metadata: { name: 'restores.resources.cattle.io' },
+                  status: { storedVersions: ['v1'] }
+                }
+              ]
+            : [])
+        ]
+      })
+    )
+    .on(/^kubectl get namespace cattle-provisioning-capi-system/, {
+      stdout: opts.capiNamespace ? 'namespace/cattle-provisioning-capi-system' : ''
+    })
+    .on(/^kubectl get restores.resources.cattle.io -o json/, json({ items: opts.restores ?? [] }))
+    .on(/^kubectl get secret s3-creds -n default -o name/, {
+      stdout: opts.s3SecretExists === false ? '' : 'secret/s3-creds'
+    })
+    .on(/^kubectl get lease/, () => (state.lease ? json(state.lease) : { stdout: '' }))
+    .on(/^kubectl create -f -/, (c: Command) => {
+      const obj = JSON.parse(c.stdin ?? '{}')
+      if (obj.kind === 'Lease') {
+        state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: '1' } }
+      } else if (obj.kind === 'Restore') {
+        state.restore = obj
+      }
+      return {}
+    })
+    .on(/^kubectl delete lease/, () => {
+      state.lease = undefined
+      return {}
+    })
+    .on(/^kubectl wait restores.resources.cattle.io/, () =>
+      opts.restoreOutcome === 'error'
+        ? { exitCode: 1, stderr: 'error: timed out waiting for the condition' }
+        : {}
+    )
+    .on(/^kubectl get restores.resources.cattle.io rollback-/, () => {
+      const base = state.restore as { metadata: object; spec: object }
+      return json({
+        ...base,
+        status:
+          opts.restoreOutcome === 'error'
+            ? {
+                conditions: [
+                  {
+                    type: 'Reconciling',
+                    status: 'False',
+                    reason: 'Error',
+                    message: 'error restoring CRDs, check logs for exact error'
+                  },
+                  { type: 'Ready', status: 'False', message: 'Retrying' }
+                ]
+              }
+            : {
+                restoreCompletionTs: '2026-11-24T09:00:00Z',
+                conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+              }
+      })
+    })
+    .on(/^kubectl logs -n cattle-resources-system/, {
+      stdout:
+        'level=error msg="error restoring CRDs: storedVersions[1]: Invalid value: \\"v1beta1\\""\n'
+    })
+    .on(/^helm rollback rancher (\d+)/, (c: Command) => {
+      const target = state.history.find(r => r.revision === Number(c.args[2]))!
+      state.history.at(-1)!.status = 'superseded'
+      state.history.push({
+        ...target,
+        revision: state.history.length + 1,
+        status: 'deployed',
+        description: `Rollback to ${target.revision}`
+      })
+      state.image = `rancher/rancher:${target.app_version}`
+      return {}
+    })
+    .on(/^kubectl rollout status/, { stdout: 'deployment "rancher" successfully rolled out' })
+    .on(/^helm get values rancher/, {
+      stdout: opts.values ?? 'hostname: rancher.example.com\nbootstrapPassword: s3cr3t-bootstrap\n'
+    })
+    .on(/^kubectl get secret .* -o json/, { stdout: '' })
+    .on(/^kubectl delete /, {})
+    .on(/^kubectl apply -f -/, (c: Command) => {
+      const obj = JSON.parse(c.stdin ?? '{}')
+      const items = obj.kind === 'List' ? obj.items : [obj]
+      if (
+        items.some(
+          (i: { kind: string; metadata: { name: string } }) =>
+            i.kind === 'Job' && i.metadata.name === 'cleanup-job'
+        )
+      ) {
+        state.releaseExists = false
+        state.operatorInstalled = false
+        state.history = []
+      }
+      return {}
+    })
+    .on(/^kubectl wait job\//, {})
+    .on(/^kubectl logs job\/cleanup-job/, { stdout: 'Removing Rancher resources...\n' })
+    .on(/^kubectl logs job\/verify-job/, { stdout: opts.verifyOutput ?? '' })
+    .on(/^helm show chart rancher-backup/, {
+      stdout: 'name: rancher-backup\nversion: 102.0.3+up3.1.3\n'
+    })
+    .on(/^helm upgrade --install rancher-backup/, () => {
+      state.operatorInstalled = true
+      return {}
+    })
+    .on(/^helm upgrade --install rancher rancher/, (c: Command) => {
+      const version = c.args[c.args.indexOf('--version') + 1]!
+      state.releaseExists = true
+      state.history = [revision({ revision: 1, version, status: 'deployed' })]
+      state.image = `rancher/rancher:v${version}`
+      return {}
+    })
+  return { runner, state }
+}
