@@ -9,22 +9,23 @@ export default tseslint.config(
   {
     languageOptions: { globals: { ...globals.node } },
     rules: {
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }
+      ],
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            {
-              name: 'child_process',
-              message: 'Run processes only through src/command-runner.ts.'
-            }
-          ]
+          paths: ['child_process', 'node:child_process'].map(name => ({
+            name,
+            message: 'Run processes only through the command layer (src/exec-command-runner.ts).'
+          }))
         }
       ]
     }
   },
   {
-    files: ['src/exec-command-runner.ts', 'test/**', 'scripts/**'],
+    files: ['src/exec-command-runner.ts', 'test/**', 'scripts/**', 'testbed/**'],
     rules: { 'no-restricted-imports': 'off' }
   }
 )

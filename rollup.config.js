@@ -16,9 +16,16 @@ const bundle = (input, file) => ({
     // The toolkit's own `this` at module scope is harmless in ESM output.
     if (warning.code === 'THIS_IS_UNDEFINED') return
     // Cycles inside @actions/core and semver are theirs and harmless.
-    if (warning.code === 'CIRCULAR_DEPENDENCY' && warning.ids?.every(id => id.includes('node_modules'))) return
+    if (
+      warning.code === 'CIRCULAR_DEPENDENCY' &&
+      warning.ids?.every(id => id.includes('node_modules'))
+    )
+      return
     warn(warning)
   }
 })
 
-export default [bundle('src/index.ts', 'dist/index.js'), bundle('src/post-index.ts', 'dist/post.js')]
+export default [
+  bundle('src/index.ts', 'dist/index.js'),
+  bundle('src/post-index.ts', 'dist/post.js')
+]

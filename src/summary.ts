@@ -57,10 +57,15 @@ function clip(s: string, max: number): string {
   return `${s.slice(0, max)}… (${s.length - max} more characters omitted)`
 }
 
-/** Escaped text on one markdown source line: line breaks become `<br>`, so no line of the value
- *  can start a heading, list or fence. */
+/**
+ * Escaped text on one markdown source line: line breaks become `<br>`, so no line of the value can
+ * start a heading, list or fence; `code spans` become `<code>` (markdown code spans would show
+ * the entities literally).
+ */
 function inline(s: string, max: number = LIMITS.textChars): string {
-  return escapeHtml(clip(s.trim(), max)).replace(/\r?\n/g, '<br>')
+  return escapeHtml(clip(s.trim(), max))
+    .replace(/\r?\n/g, '<br>')
+    .replace(/`([^`]+)`/g, '<code>$1</code>')
 }
 
 /** A markdown table cell: escaped, `|` neutralised, one line. */
@@ -322,12 +327,14 @@ function historyTable(history: HelmRevision[]): string {
   return table(header, sorted, cells, LIMITS.historyRows, LIMITS.historyBytes, 'tail')
 }
 
+const revisions = (n: number) => `${n} revision${n === 1 ? '' : 's'}`
+
 function historySection(before: HelmRevision[], after: HelmRevision[]): string {
   const parts: string[] = []
   if (before.length > 0)
-    parts.push(details(`Helm history before (${before.length} revisions)`, historyTable(before)))
+    parts.push(details(`Helm history before (${revisions(before.length)})`, historyTable(before)))
   if (after.length > 0)
-    parts.push(details(`Helm history after (${after.length} revisions)`, historyTable(after)))
+    parts.push(details(`Helm history after (${revisions(after.length)})`, historyTable(after)))
   return parts.length === 0 ? '' : `### Helm history\n\n${parts.join('\n\n')}`
 }
 

@@ -2,7 +2,11 @@ import { describe, expect, it } from 'vitest'
 import type { ProceedDecision } from '../src/decide.js'
 import { FOLLOW_UP_LINKS, followUps } from '../src/follow-ups.js'
 
-const decision = (procedure: ProceedDecision['procedure'], from: string, to: string): ProceedDecision => ({
+const decision = (
+  procedure: ProceedDecision['procedure'],
+  from: string,
+  to: string
+): ProceedDecision => ({
   kind: 'proceed',
   procedure,
   from,
@@ -25,13 +29,33 @@ describe('followUps', () => {
   })
 
   it('no downstream-webhook item when the target is 2.7.5 or later', () => {
-    expect(mentions(followUps(decision('in-place', '2.8.5', '2.8.4'), true), FOLLOW_UP_LINKS.webhookDocsPr)).toBe(false)
-    expect(mentions(followUps(decision('in-place', '2.7.6', '2.7.5'), true), FOLLOW_UP_LINKS.webhookDocsPr)).toBe(false)
+    expect(
+      mentions(
+        followUps(decision('in-place', '2.8.5', '2.8.4'), true),
+        FOLLOW_UP_LINKS.webhookDocsPr
+      )
+    ).toBe(false)
+    expect(
+      mentions(
+        followUps(decision('in-place', '2.7.6', '2.7.5'), true),
+        FOLLOW_UP_LINKS.webhookDocsPr
+      )
+    ).toBe(false)
   })
 
   it('accepts v-prefixed and pre-release targets', () => {
-    expect(mentions(followUps(decision('in-place', 'v2.7.5', 'v2.7.4'), true), FOLLOW_UP_LINKS.webhookDocsPr)).toBe(true)
-    expect(mentions(followUps(decision('in-place', '2.7.5', '2.7.4-rc1'), true), FOLLOW_UP_LINKS.webhookDocsPr)).toBe(true)
+    expect(
+      mentions(
+        followUps(decision('in-place', 'v2.7.5', 'v2.7.4'), true),
+        FOLLOW_UP_LINKS.webhookDocsPr
+      )
+    ).toBe(true)
+    expect(
+      mentions(
+        followUps(decision('in-place', '2.7.5', '2.7.4-rc1'), true),
+        FOLLOW_UP_LINKS.webhookDocsPr
+      )
+    ).toBe(true)
   })
 
   it('fleet agents restart, with its link, after every procedure', () => {
@@ -47,15 +71,23 @@ describe('followUps', () => {
     const rke2 = items.find(i => i.includes(FOLLOW_UP_LINKS.rke2UpdatingIssue))
     expect(rke2).toContain('Updating')
     expect(rke2).toContain('-kubeconfig')
-    expect(mentions(followUps(decision('in-place', '2.8.5', '2.8.4'), true), FOLLOW_UP_LINKS.rke2UpdatingIssue)).toBe(false)
+    expect(
+      mentions(
+        followUps(decision('in-place', '2.8.5', '2.8.4'), true),
+        FOLLOW_UP_LINKS.rke2UpdatingIssue
+      )
+    ).toBe(false)
   })
 
   it('in-place: check that rancher-webhook followed the rollback', () => {
     const items = followUps(decision('in-place', '2.8.5', '2.8.4'), true)
     expect(mentions(items, 'helm -n cattle-system history rancher-webhook')).toBe(true)
-    expect(mentions(followUps(decision('cleanup-and-reinstall', '2.7.7', '2.7.6'), true), 'history rancher-webhook')).toBe(
-      false
-    )
+    expect(
+      mentions(
+        followUps(decision('cleanup-and-reinstall', '2.7.7', '2.7.6'), true),
+        'history rancher-webhook'
+      )
+    ).toBe(false)
   })
 
   it('restore-only is not a version change: no webhook items', () => {

@@ -43,7 +43,10 @@ describe('restoreManifest', () => {
       kind: 'Restore',
       metadata: {
         name: 'rollback-2-8-5-to-2-8-4-20261124t080000',
-        labels: { 'app.kubernetes.io/managed-by': 'rancher-rollback', 'rancher-rollback/from': '2.8.5' }
+        labels: {
+          'app.kubernetes.io/managed-by': 'rancher-rollback',
+          'rancher-rollback/from': '2.8.5'
+        }
       },
       spec: {
         backupFilename: 'nightly-b8f2c0c4-2026-11-23T02-00-00Z.tar.gz',
@@ -65,7 +68,13 @@ describe('restoreManifest', () => {
 
   it('never includes access keys', () => {
     const text = JSON.stringify(
-      restoreManifest({ name: 'r', backupFilename: 'f', s3: s3(), prune: false, encryptionConfigSecretName: '' })
+      restoreManifest({
+        name: 'r',
+        backupFilename: 'f',
+        s3: s3(),
+        prune: false,
+        encryptionConfigSecretName: ''
+      })
     )
     expect(text).not.toContain('AKIAEXAMPLEACCESS')
     expect(text).not.toContain('secret/EXAMPLE+key')
@@ -105,7 +114,11 @@ describe('s3CredentialSecretManifest', () => {
     expect(s3CredentialSecretManifest('s3-creds', 'default', 'AK', 'SK')).toEqual({
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name: 's3-creds', namespace: 'default', labels: { 'app.kubernetes.io/managed-by': 'rancher-rollback' } },
+      metadata: {
+        name: 's3-creds',
+        namespace: 'default',
+        labels: { 'app.kubernetes.io/managed-by': 'rancher-rollback' }
+      },
       type: 'Opaque',
       stringData: { accessKey: 'AK', secretKey: 'SK' }
     })
@@ -178,7 +191,8 @@ describe('cleanupJobManifests', () => {
       expect(got.kind).toBe(want.kind)
       expect(got.metadata.name).toBe(want.metadata.name)
       expect(got.metadata.namespace).toBe(want.metadata.namespace)
-      for (const [k, v] of Object.entries(want.metadata.labels ?? {})) expect(got.metadata.labels[k]).toBe(v)
+      for (const [k, v] of Object.entries(want.metadata.labels ?? {}))
+        expect(got.metadata.labels[k]).toBe(v)
     })
     const [, binding, job] = list.items
     expect(binding.subjects).toEqual(upstream[1]!.subjects)
@@ -242,8 +256,12 @@ describe('leaseManifest', () => {
   })
 
   it('rounds the duration up to whole seconds (at least 1)', () => {
-    expect(leaseManifest({ holder: 'me', durationSeconds: 90.2, now }).spec.leaseDurationSeconds).toBe(91)
-    expect(leaseManifest({ holder: 'me', durationSeconds: 0, now }).spec.leaseDurationSeconds).toBe(1)
+    expect(
+      leaseManifest({ holder: 'me', durationSeconds: 90.2, now }).spec.leaseDurationSeconds
+    ).toBe(91)
+    expect(leaseManifest({ holder: 'me', durationSeconds: 0, now }).spec.leaseDurationSeconds).toBe(
+      1
+    )
   })
 
   it('microTime keeps milliseconds and pads to microseconds', () => {

@@ -20,7 +20,12 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     decision: proceed,
     facts: undefined,
     plan: [
-      { id: 'cleanup', title: 'Run rancher-cleanup', commands: ['kubectl apply -f - < (stdin)'], mutating: true },
+      {
+        id: 'cleanup',
+        title: 'Run rancher-cleanup',
+        commands: ['kubectl apply -f - < (stdin)'],
+        mutating: true
+      },
       { id: 'verify', title: 'Verify', commands: [], mutating: false }
     ],
     steps: [],
@@ -51,7 +56,12 @@ describe('buildOutputs', () => {
       'restore-name': 'rollback-2-7-7-to-2-7-6-20261124t080000',
       status: 'succeeded',
       plan: JSON.stringify([
-        { id: 'cleanup', title: 'Run rancher-cleanup', commands: ['kubectl apply -f - < (stdin)'], mutating: true },
+        {
+          id: 'cleanup',
+          title: 'Run rancher-cleanup',
+          commands: ['kubectl apply -f - < (stdin)'],
+          mutating: true
+        },
         { id: 'verify', title: 'Verify', commands: [], mutating: false }
       ]),
       'values-file': '/runner/temp/rancher-rollback/rancher-values.yaml'
@@ -64,7 +74,14 @@ describe('buildOutputs', () => {
 
   it('uses empty strings for what is unknown (failed on inputs)', () => {
     const out = buildOutputs(
-      report({ status: 'failed', decision: undefined, plan: [], restoreName: '', helmRevision: undefined, valuesFile: '' })
+      report({
+        status: 'failed',
+        decision: undefined,
+        plan: [],
+        restoreName: '',
+        helmRevision: undefined,
+        valuesFile: ''
+      })
     )
     expect(out).toEqual({
       procedure: '',
@@ -79,8 +96,17 @@ describe('buildOutputs', () => {
   })
 
   it('a refusal has versions but no procedure', () => {
-    const refuse: RefuseDecision = { kind: 'refuse', from: '2.8.5', to: '2.9.0', rule: 'T > C', reason: 'r', instead: 'i' }
-    const out = buildOutputs(report({ status: 'refused', decision: refuse, helmRevision: undefined }))
+    const refuse: RefuseDecision = {
+      kind: 'refuse',
+      from: '2.8.5',
+      to: '2.9.0',
+      rule: 'T > C',
+      reason: 'r',
+      instead: 'i'
+    }
+    const out = buildOutputs(
+      report({ status: 'refused', decision: refuse, helmRevision: undefined })
+    )
     expect(out.procedure).toBe('')
     expect(out['from-version']).toBe('2.8.5')
     expect(out['to-version']).toBe('2.9.0')
@@ -90,11 +116,17 @@ describe('buildOutputs', () => {
   it('the plan output is parseable JSON with only id, title, commands, mutating', () => {
     const plan = JSON.parse(buildOutputs(report()).plan) as Array<Record<string, unknown>>
     expect(plan).toHaveLength(2)
-    for (const step of plan) expect(Object.keys(step).sort()).toEqual(['commands', 'id', 'mutating', 'title'])
+    for (const step of plan)
+      expect(Object.keys(step).sort()).toEqual(['commands', 'id', 'mutating', 'title'])
   })
 
   it('never carries the S3 credential Secret', () => {
-    const secret = s3CredentialSecretManifest('s3-creds', 'default', 'AKIAEXAMPLE', 'very-secret-key')
+    const secret = s3CredentialSecretManifest(
+      's3-creds',
+      'default',
+      'AKIAEXAMPLE',
+      'very-secret-key'
+    )
     const out = JSON.stringify(buildOutputs(report()))
     expect(out).not.toContain(secret.stringData.accessKey)
     expect(out).not.toContain(secret.stringData.secretKey)

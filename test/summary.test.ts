@@ -53,8 +53,8 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     facts: undefined,
     plan: [
       {
-        id: 'preflight',
-        title: 'Preflight checks',
+        id: 'lock',
+        title: 'Take the cluster lock',
         commands: ['kubectl get deploy rancher -n cattle-system'],
         mutating: false
       },
@@ -372,11 +372,21 @@ describe('renderSummary escaping', () => {
           }
         ],
         operatorLog: [evil],
-        plan: [{ id: 'x', title: evil, commands: [evil], mutating: true }]
+        plan: [{ id: 'restore', title: evil, commands: [evil], mutating: true }]
       })
     )
     expect(out).not.toContain('<script>')
     expect(out).not.toMatch(/^\| injected/m)
+  })
+
+  it('turns `code spans` into <code> so escaped quotes inside them render', () => {
+    const out = renderSummary(
+      report({ followUps: ["check `kubectl get deploy -o jsonpath='{.spec}'` now"], error: 'x' })
+    )
+    expect(out).toContain(
+      '- check <code>kubectl get deploy -o jsonpath=&#39;{.spec}&#39;</code> now'
+    )
+    expect(out).not.toMatch(/`[^`]*&#39;[^`]*`/)
   })
 
   it('escapes versions in the heading', () => {
@@ -399,7 +409,7 @@ describe('renderSummary size', () => {
   it('truncates long plans and histories with a note', () => {
     const plan = [
       {
-        id: 'p',
+        id: 'verify' as const,
         title: 'many',
         commands: Array.from({ length: 5000 }, (_, i) => `kubectl get cm c${i}`),
         mutating: false
@@ -437,7 +447,12 @@ describe('renderSummary size', () => {
           lastUpdateTime: s
         })),
         operatorLog: many,
-        plan: many.map((s, i) => ({ id: `p${i}`, title: s, commands: many, mutating: true })),
+        plan: many.map(s => ({
+          id: 'restore' as const,
+          title: s,
+          commands: many,
+          mutating: true
+        })),
         historyBefore: many.map((s, i) => ({
           revision: i,
           updated: s,
@@ -480,7 +495,7 @@ describe('secrets', () => {
     const r = report({
       plan: [
         {
-          id: 's3-secret',
+          id: 'create-s3-secret',
           title: 'Create the S3 credential Secret',
           commands: ['kubectl apply -f - < (stdin)'],
           mutating: true

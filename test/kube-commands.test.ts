@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest'
+import { describeCommand } from '../src/command-runner.js'
+import * as cmd from '../src/kube-commands.js'
+import { Budget } from '../src/budget.js'
+
+describe('command builders', () => {
+  it('spells --wait per helm major', () => {
+    expect(cmd.helmWaitFlags(3, 90_500)).toEqual(['--wait', '--timeout', '91s'])
+    expect(cmd.helmWaitFlags(4, 60_000)).toEqual(['--wait=watcher', '--timeout', '60s'])
+  })
+  it('never retries a mutating helm command, and gives it more time than helm waits', () => {
+    const c = cmd.helmRollback(3, 'rancher', 'cattle-system', 4, 600_000)
+    expect(c).toMatchObject({ tool: 'helm', mutating: true, retry: 'never' })
+    expect(c.timeoutMs).toBeGreaterThan(600_000)
+    expect(describeCommand(c)).toBe(
+      'helm rollback rancher 4 -n cattle-system --wait --timeout 600s'
+    )
+  })
+  it('puts every read under a request timeout and marks it read-only', () => {
+    for (const c of [
+      cmd.getLease(),
+      cmd.getDeployment('a', 'b'),
+      cmd.listRestores(),
+      cmd.secretExists('n', 's')
+    ]) {
+      expect(c.mutating).toBe(false)
+      expect(c.args).toContain('--request-timeout=30s')
+    }
+  })
+  it('reads secret data only with secretOutput, presence without it', () => {
+    expect(cmd.readSecret('n', 's').secretOutput).toBe(true)
+    expect(cmd.secretExists('n', 's').args).toContain('name')
+    expect(cmd.secretExists('n', 's').secretOutput).toBeFalsy()
+  })
+  it('sends manifests on stdin, never on argv', () => {
+    const c = cmd.createFromStdin('{"kind":"Secret","stringData":{"secretKey":"x"}}')
+    expect(c.args.join(' ')).not.toContain('secretKey')
+    expect(describeCommand(c)).toBe('kubectl create -f - --request-timeout=30s < (stdin)')
+  })
+  it('installs pre-releases with --devel and values from a file', () => {
+    const c = cmd.helmUpgradeInstall(
+      4,
+      {
+        release: 'rancher',
+        namespace: 'cattle-system',
+        chart: 'rancher',
+        repo: 'https://r',
+        version: '2.9.0-rc1',
+        valuesFile: '/tmp/v.yaml',
+        devel: true
+      },
+      60_000
+    )
+    expect(c.args).toEqual(
+      expect.arrayContaining([
+        '-f',
+        '/tmp/v.yaml',
+        '--devel',
+        '--wait=watcher',
+        '--create-namespace'
+      ])
+    )
+  })
+})
+
+describe('Budget', () => {
+  it('caps a step at what is left of the run, and stops once it is spent', () => {
+    let now = 0
+    const b = new Budget(10_000, () => now)
+    expect(b.limit(60_000, 'x')).toBe(10_000)
+    now = 9_500
+    expect(() => b.limit(1000, 'the Restore finished')).toThrow(
+      /timeout.*before the Restore finished/
+    )
+  })
+})
