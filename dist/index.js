@@ -34098,8 +34098,42 @@ function refuse(from, to, rule, reason, instead) {
  * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
  * T is compared strictly (2.6.4-rc1 < 2.6.4).
  */
+/**
+ * An interrupted cleanup-and-reinstall is finished before anything else is considered: Rancher
+ * is already deleted (no release), or reinstalled at the target but never verified.
+ */
+function resumeInterrupted(input, explicitTarget) {
+    const saved = input.interrupted;
+    if (!saved)
+        return undefined;
+    const newest = byRevision(input.history).at(-1);
+    const newestVersion = newest ? revisionVersion(newest) : undefined;
+    const halfDone = !input.releaseExists || input.history.length === 0 || newestVersion === saved.to;
+    if (!halfDone)
+        return undefined;
+    if (explicitTarget && explicitTarget !== saved.to) {
+        return refuse(saved.from, explicitTarget, 'interrupted rollback', `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`, `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret kube-system/rancher-rollback-saved after copying what you need from it.`);
+    }
+    return {
+        kind: 'proceed',
+        procedure: 'cleanup-and-reinstall',
+        from: saved.from,
+        to: saved.to,
+        rule: 'resume: an earlier run of this action deleted Rancher (rancher-cleanup) and did not finish the reinstall',
+        reasons: [
+            `Secret kube-system/rancher-rollback-saved records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+            input.releaseExists
+                ? `Release is at ${newestVersion} but was never verified; the procedure runs again from the saved values.`
+                : 'There is no Helm release any more: the procedure continues from the values and Secrets saved in the cluster.'
+        ],
+        rollbackRevision: undefined
+    };
+}
 function decide(input) {
     const explicitTarget = input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : '';
+    const resumed = resumeInterrupted(input, explicitTarget);
+    if (resumed)
+        return resumed;
     if (!input.releaseExists || input.history.length === 0) {
         return refuse('', explicitTarget, 'no Helm release', 'There is no Helm release of Rancher (release-name, default `rancher`) in the namespace (default `cattle-system`), so there is nothing this action can roll back.', 'If Rancher runs as a Docker single-node install, roll it back on the host by restoring the rancher-data backup tarball and running the older rancher/rancher image: ' +
             `${DOCKER_ROLLBACK_DOC}. Otherwise check the namespace, release-name, kubeconfig and context inputs (\`helm list -A\` shows where the release lives).`);
@@ -34533,6 +34567,9 @@ const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
 const LOCK_NAMESPACE = 'kube-system';
 const LOCK_NAME = 'rancher-rollback';
 const CLEANUP_NAMESPACE = 'kube-system';
+/** Where the cleanup path keeps what it saved: kube-system survives rancher-cleanup. */
+const SAVED_NAMESPACE = 'kube-system';
+const SAVED_NAME = 'rancher-rollback-saved';
 const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
 const RESTORE_CRD = 'restores.resources.cattle.io';
 const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
@@ -34590,6 +34627,7 @@ const secretExists = (namespace, name) => kubectlRead(['get', 'secret', name, '-
 const readSecret = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
     secretOutput: true
 });
+const readSaved$1 = () => readSecret(SAVED_NAMESPACE, SAVED_NAME);
 const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
@@ -34888,10 +34926,19 @@ function buildPlan(input) {
             break;
         case 'cleanup-and-reinstall': {
             const range = settings.backupChartVersion || backupChartRange(decision.to);
-            add('save-values', `Save the Helm values of ${settings.releaseName} to ${input.valuesFile}`, [helmGetValues(settings.releaseName, settings.namespace)], false);
-            add('save-secrets', `Save the Secrets cleanup deletes (${secretsToSave(settings)
-                .map(s => `${s.namespace}/${s.name}`)
-                .join(', ')}) to ${input.secretsFile}`, secretsToSave(settings).map(s => readSecret(s.namespace, s.name)), false);
+            const saved = `${SAVED_NAMESPACE}/${SAVED_NAME}`;
+            const toSave = secretsToSave(settings);
+            if (facts.interrupted) {
+                add('save-values', `Take the values the interrupted run saved in ${saved}`, [readSaved$1()], false);
+                add('save-secrets', `Take the Secrets the interrupted run saved in ${saved}`, [readSaved$1()], false);
+            }
+            else {
+                add('save-values', `Save the Helm values of ${settings.releaseName} to ${input.valuesFile} (they must set hostname)`, [helmGetValues(settings.releaseName, settings.namespace)], false);
+                add('save-secrets', `Save the Secrets cleanup deletes (${toSave.map(s => `${s.namespace}/${s.name}`).join(', ')}) to ${input.secretsFile}, and keep values and Secrets in ${saved} for a re-run`, [
+                    ...toSave.map(s => readSecret(s.namespace, s.name)),
+                    applyFromStdin('(saved values and Secrets)')
+                ]);
+            }
             add('cleanup', `Run rancher-cleanup (${settings.cleanupImage}): deletes Rancher from the cluster`, [
                 deleteObject('job', 'cleanup-job', CLEANUP_NAMESPACE),
                 applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'cleanup'))),
@@ -34928,6 +34975,9 @@ function buildPlan(input) {
                 }, settings.timeoutMs)
             ]);
             verify();
+            add('forget-saved', `Delete ${saved}: the reinstall is verified`, [
+                deleteObject('secret', SAVED_NAME, SAVED_NAMESPACE)
+            ]);
             break;
         }
     }
@@ -38254,15 +38304,23 @@ async function runRestore(ctx, prune) {
         return `Restore ${done.name} of ${done.backupFilename} already Completed by an earlier run: not re-created`;
     }
     ctx.report.restoreName = ctx.restoreName;
-    await ctx.runner.run(createFromStdin(restoreFor({
-        decision,
-        facts,
-        settings: ctx.settings,
-        helmMajor: ctx.helmMajor,
-        restoreName: ctx.restoreName,
-        valuesFile: ctx.valuesFile,
-        secretsFile: ctx.secretsFile
-    }, prune)));
+    try {
+        await ctx.runner.run(createFromStdin(restoreFor({
+            decision,
+            facts,
+            settings: ctx.settings,
+            helmMajor: ctx.helmMajor,
+            restoreName: ctx.restoreName,
+            valuesFile: ctx.valuesFile,
+            secretsFile: ctx.secretsFile
+        }, prune)));
+    }
+    catch (e) {
+        // A create retried after a transient error may already have gone through: the name is ours.
+        if (!(e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? ''))) {
+            throw e;
+        }
+    }
     const waitMs = ctx.budget.limit(ctx.settings.restoreTimeoutMs, 'the Restore finished');
     const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${Math.round(waitMs / 1000)}s)`, () => ctx.runner.run(waitRestoreReady(ctx.restoreName, waitMs)));
     const status = interpretRestore(parseJson((await ctx.runner.run(getRestore(ctx.restoreName))).stdout, 'restore'));
@@ -38278,17 +38336,82 @@ async function runRestore(ctx, prune) {
     throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${Math.round(waitMs / 1000)}s: ${state}.`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE$1} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`);
 }
 
+const VALUES_KEY = 'values.yaml';
+const SECRETS_KEY = 'secrets.json';
+const RECORD_KEY = 'record.json';
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+function savedStateManifest(state) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+            name: SAVED_NAME,
+            namespace: SAVED_NAMESPACE,
+            labels: { 'app.kubernetes.io/managed-by': 'rancher-rollback' },
+            annotations: {
+                'rancher-rollback/purpose': 'Values and Secrets saved before rancher-cleanup; re-run the rancher-rollback action to finish the rollback.'
+            }
+        },
+        data: {
+            [RECORD_KEY]: b64(JSON.stringify(state.record)),
+            [VALUES_KEY]: b64(state.values),
+            [SECRETS_KEY]: b64(state.secrets)
+        }
+    };
+}
+/** `kubectl get secret -o json` output → the saved state; undefined when absent or not ours. */
+function parseSavedState(text) {
+    if (text.trim() === '')
+        return undefined;
+    const obj = JSON.parse(text);
+    const data = obj.data ?? {};
+    const read = (key) => (data[key] ? Buffer.from(data[key], 'base64').toString('utf8') : '');
+    let record;
+    try {
+        record = JSON.parse(read(RECORD_KEY));
+    }
+    catch {
+        return undefined;
+    }
+    if (!record.from || !record.to || !record.release || !record.namespace)
+        return undefined;
+    return {
+        record: {
+            from: record.from,
+            to: record.to,
+            backupFilename: record.backupFilename ?? '',
+            release: record.release,
+            namespace: record.namespace,
+            savedAt: record.savedAt ?? '',
+            holder: record.holder ?? ''
+        },
+        values: read(VALUES_KEY),
+        secrets: read(SECRETS_KEY) || '[]'
+    };
+}
+
 /**
  * What the cleanup path must keep before it deletes anything: the release's values (the
  * reinstall needs them, hostname above all) and the Secrets that live in namespaces cleanup
  * deletes. Contents go to 0600 files and stdin only, never to logs or the summary.
  */
+async function readSaved(ctx) {
+    const saved = parseSavedState((await ctx.runner.run(readSaved$1())).stdout);
+    if (!saved) {
+        throw new StepFailure(`Secret ${SAVED_NAMESPACE}/${SAVED_NAME} disappeared or is unreadable while resuming.`, `Reinstall by hand: helm install ${ctx.settings.releaseName} rancher --repo ${ctx.settings.rancherChartRepo} --version ${ctx.decision.to} -n ${ctx.settings.namespace} with your values, then restore the backup.`);
+    }
+    return saved;
+}
 async function saveValues(ctx) {
     const { settings } = ctx;
-    const out = await ctx.runner.run(helmGetValues(settings.releaseName, settings.namespace));
+    // Resuming: the release (and its values) may be gone; the copy kept in the cluster is the truth.
+    const text = ctx.facts.interrupted
+        ? (await readSaved(ctx)).values
+        : (await ctx.runner.run(helmGetValues(settings.releaseName, settings.namespace))).stdout;
     let values;
     try {
-        values = load(out.stdout);
+        values = load(text);
     }
     catch {
         throw new StepFailure(`The values of release ${settings.releaseName} are not valid YAML; nothing was deleted.`, `Inspect them with: helm get values ${settings.releaseName} -n ${settings.namespace}`);
@@ -38297,11 +38420,19 @@ async function saveValues(ctx) {
     if (typeof hostname !== 'string' || hostname === '') {
         throw new StepFailure(`The release ${settings.releaseName} has no 'hostname' value, which the rancher chart requires to reinstall; nothing was deleted.`, `Set it first (helm upgrade ${settings.releaseName} --reuse-values --set hostname=<rancher host>) or roll back by hand.`);
     }
-    await ctx.writePrivateFile(ctx.valuesFile, out.stdout);
+    await ctx.writePrivateFile(ctx.valuesFile, text);
     ctx.report.valuesFile = ctx.valuesFile;
-    return `values saved (hostname ${hostname})`;
+    return ctx.facts.interrupted
+        ? `values taken from ${SAVED_NAMESPACE}/${SAVED_NAME} (hostname ${hostname})`
+        : `values saved (hostname ${hostname})`;
 }
 async function saveSecrets(ctx) {
+    if (ctx.facts.interrupted) {
+        const saved = await readSaved(ctx);
+        await ctx.writePrivateFile(ctx.secretsFile, saved.secrets);
+        const names = JSON.parse(saved.secrets).map(s => `${s.metadata.namespace}/${s.metadata.name}`);
+        return `taken from ${SAVED_NAMESPACE}/${SAVED_NAME}: ${names.join(', ') || 'none'}`;
+    }
     const wanted = secretsToSave(ctx.settings);
     const found = await Promise.all(wanted.map(async (s) => {
         const out = await ctx.runner.run(readSecret(s.namespace, s.name));
@@ -38329,9 +38460,28 @@ async function saveSecrets(ctx) {
         throw new StepFailure(`The encryption config Secret ${BACKUP_NAMESPACE$1}/${encryption} is missing; nothing was deleted.`, 'An encrypted backup cannot be restored without it: recreate it, then re-run.');
     }
     await ctx.writePrivateFile(ctx.secretsFile, JSON.stringify(saved));
-    return saved.length === 0
-        ? 'none of them exist: nothing to save'
-        : `saved ${saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ')}`;
+    // The runner's files die with the runner; the cluster copy outlives cleanup for a re-run.
+    const state = {
+        record: {
+            from: ctx.decision.from,
+            to: ctx.decision.to,
+            backupFilename: ctx.facts.backup.filename,
+            release: ctx.settings.releaseName,
+            namespace: ctx.settings.namespace,
+            savedAt: ctx.now().toISOString(),
+            holder: ctx.holder
+        },
+        values: await ctx.readPrivateFile(ctx.valuesFile),
+        secrets: JSON.stringify(saved)
+    };
+    await ctx.runner.run(applyFromStdin(JSON.stringify(savedStateManifest(state))));
+    const names = saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ');
+    return `${saved.length === 0 ? 'no Secrets to save' : `saved ${names}`}; values and Secrets kept in ${SAVED_NAMESPACE}/${SAVED_NAME}`;
+}
+/** The reinstall is verified: the safety copy has done its job and holds secrets, so it goes. */
+async function forgetSaved(ctx) {
+    await ctx.runner.run(deleteObject('secret', SAVED_NAME, SAVED_NAMESPACE));
+    return `deleted ${SAVED_NAMESPACE}/${SAVED_NAME}`;
 }
 async function recreateSecrets(ctx) {
     const saved = JSON.parse(await ctx.readPrivateFile(ctx.secretsFile));
@@ -38401,7 +38551,8 @@ const IMPLEMENTATIONS = {
     restore: ctx => runRestore(ctx, restorePrune(ctx.decision, ctx.settings)),
     'helm-rollback': helmRollback,
     'helm-install': helmInstallRancher,
-    verify: verify$1
+    verify: verify$1,
+    'forget-saved': forgetSaved
 };
 function pendingRecords(plan, status) {
     return plan.map(s => ({
@@ -38613,7 +38764,7 @@ async function gatherFacts(settings, deps) {
     const run = async (c) => (await runner.run(c)).stdout;
     const s3 = settings.s3;
     const haveKeys = s3.accessKey !== '';
-    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret] = await Promise.all([
+    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved] = await Promise.all([
         run(kubeServerVersion()),
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
         run(helmListAll()),
@@ -38630,8 +38781,13 @@ async function gatherFacts(settings, deps) {
                     : readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)),
         settings.encryptionConfigSecretName === ''
             ? Promise.resolve(undefined)
-            : run(secretExists(BACKUP_NAMESPACE$1, settings.encryptionConfigSecretName))
+            : run(secretExists(BACKUP_NAMESPACE$1, settings.encryptionConfigSecretName)),
+        run(readSaved$1())
     ]);
+    const record = parseSavedState(saved)?.record;
+    const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
+        ? record
+        : undefined;
     const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : [];
     const releases = parseHelmList(releaseList);
     const storedVersions = parseCrdStoredVersions(crds);
@@ -38669,7 +38825,8 @@ async function gatherFacts(settings, deps) {
                 name: settings.encryptionConfigSecretName,
                 exists: encryptionSecret.trim() !== ''
             },
-        backup: await checkBackup(settings, history, keys, deps.s3)
+        interrupted,
+        backup: await checkBackup(settings, history, keys, deps.s3, interrupted?.backupFilename)
     };
 }
 /** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
@@ -38700,8 +38857,10 @@ function upgradeTime(history) {
         return undefined;
     return first ? parseHelmTime(first.updated) : undefined;
 }
-async function checkBackup(settings, history, keys, s3) {
-    const given = settings.backup.kind === 'file' ? settings.backup.filename : '';
+async function checkBackup(settings, history, keys, s3, 
+/** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
+interruptedBackup = '') {
+    const given = settings.backup.kind === 'file' ? settings.backup.filename : interruptedBackup;
     if (!keys) {
         return {
             checked: false,
@@ -38721,7 +38880,7 @@ async function checkBackup(settings, history, keys, s3) {
         ...keys
     };
     const where = `s3://${settings.s3.bucketName}/${settings.s3.folder ? `${settings.s3.folder}/` : ''}`;
-    if (settings.backup.kind === 'file') {
+    if (given !== '') {
         const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS);
         return {
             checked: true,
@@ -41103,7 +41262,8 @@ async function rollback(settings, env, report, onLock) {
         target: settings.targetVersion,
         releaseExists: facts.release.exists,
         history: facts.release.history,
-        capi: facts.capi
+        capi: facts.capi,
+        interrupted: facts.interrupted
     });
     report.decision = decision;
     if (decision.kind === 'refuse')

@@ -83,6 +83,20 @@ export interface BackupObjectFacts {
   lastModified: string
 }
 
+/**
+ * What an interrupted cleanup-and-reinstall left in Secret kube-system/rancher-rollback-saved
+ * (the non-secret record only; the saved values and Secrets stay in the cluster until used).
+ */
+export interface InterruptedRollback {
+  from: string
+  to: string
+  backupFilename: string
+  release: string
+  namespace: string
+  savedAt: string
+  holder: string
+}
+
 export interface ClusterFacts {
   release: ReleaseFacts
   deployment: RancherDeploymentFacts
@@ -95,6 +109,8 @@ export interface ClusterFacts {
   /** Only when `encryption-config-secret-name` is set; in `cattle-resources-system`. */
   encryptionSecret: SecretPresence | undefined
   backup: BackupObjectFacts
+  /** Set when an earlier run saved state and deleted Rancher, and did not finish. */
+  interrupted: InterruptedRollback | undefined
   /** Server version, e.g. `v1.20.2`. */
   kubernetesVersion: string
 }

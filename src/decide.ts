@@ -3,7 +3,7 @@
  * target input and cluster facts. Preconditions of the chosen procedure live in preflight.ts.
  */
 import semver from 'semver'
-import type { CapiFacts, HelmRevision } from './cluster-facts.js'
+import type { CapiFacts, HelmRevision, InterruptedRollback } from './cluster-facts.js'
 import type { TargetVersion } from './settings.js'
 import { normalizeVersion, parseVersion, releaseOf } from './versions.js'
 
@@ -42,6 +42,8 @@ export interface DecisionInput {
   releaseExists: boolean
   history: HelmRevision[]
   capi: CapiFacts
+  /** An earlier run's cleanup-and-reinstall that deleted Rancher and did not finish. */
+  interrupted?: InterruptedRollback
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -214,9 +216,48 @@ function refuse(
  * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
  * T is compared strictly (2.6.4-rc1 < 2.6.4).
  */
+/**
+ * An interrupted cleanup-and-reinstall is finished before anything else is considered: Rancher
+ * is already deleted (no release), or reinstalled at the target but never verified.
+ */
+function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decision | undefined {
+  const saved = input.interrupted
+  if (!saved) return undefined
+  const newest = byRevision(input.history).at(-1)
+  const newestVersion = newest ? revisionVersion(newest) : undefined
+  const halfDone = !input.releaseExists || input.history.length === 0 || newestVersion === saved.to
+  if (!halfDone) return undefined
+  if (explicitTarget && explicitTarget !== saved.to) {
+    return refuse(
+      saved.from,
+      explicitTarget,
+      'interrupted rollback',
+      `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`,
+      `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret kube-system/rancher-rollback-saved after copying what you need from it.`
+    )
+  }
+  return {
+    kind: 'proceed',
+    procedure: 'cleanup-and-reinstall',
+    from: saved.from,
+    to: saved.to,
+    rule: 'resume: an earlier run of this action deleted Rancher (rancher-cleanup) and did not finish the reinstall',
+    reasons: [
+      `Secret kube-system/rancher-rollback-saved records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+      input.releaseExists
+        ? `Release is at ${newestVersion} but was never verified; the procedure runs again from the saved values.`
+        : 'There is no Helm release any more: the procedure continues from the values and Secrets saved in the cluster.'
+    ],
+    rollbackRevision: undefined
+  }
+}
+
 export function decide(input: DecisionInput): Decision {
   const explicitTarget =
     input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : ''
+
+  const resumed = resumeInterrupted(input, explicitTarget)
+  if (resumed) return resumed
 
   if (!input.releaseExists || input.history.length === 0) {
     return refuse(

@@ -5,7 +5,13 @@ import { installBackupOperator, helmInstallRancher, helmRollback } from './steps
 import { runCleanup, verifyCleanup } from './steps/cleanup-steps.js'
 import { acquireLock } from './steps/lock-step.js'
 import { runRestore } from './steps/restore-step.js'
-import { createS3Secret, recreateSecrets, saveSecrets, saveValues } from './steps/save-steps.js'
+import {
+  createS3Secret,
+  forgetSaved,
+  recreateSecrets,
+  saveSecrets,
+  saveValues
+} from './steps/save-steps.js'
 import type { StepContext, StepImplementation } from './steps/step-context.js'
 import { verify } from './steps/verify-step.js'
 
@@ -21,7 +27,8 @@ const IMPLEMENTATIONS: Record<StepId, StepImplementation> = {
   restore: ctx => runRestore(ctx, restorePrune(ctx.decision, ctx.settings)),
   'helm-rollback': helmRollback,
   'helm-install': helmInstallRancher,
-  verify
+  verify,
+  'forget-saved': forgetSaved
 }
 
 export function pendingRecords(plan: PlannedStep[], status: 'planned' | 'not-run'): StepRecord[] {

@@ -20,6 +20,7 @@ import * as cmd from './kube-commands.js'
 import { parseRestoreList } from './restore-status.js'
 import type { S3Object, S3Target } from './s3-client.js'
 import { objectKey, parseHelmTime, pickLatestBackup } from './backup-selection.js'
+import { parseSavedState } from './saved-state.js'
 import type { Settings } from './settings.js'
 
 const S3_TIMEOUT_MS = 30_000
@@ -53,7 +54,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     operatorDeployment,
     restoresResult,
     credentialSecret,
-    encryptionSecret
+    encryptionSecret,
+    saved
   ] = await Promise.all([
     run(cmd.kubeServerVersion()),
     runner.run(cmd.helmHistory(settings.releaseName, settings.namespace)),
@@ -73,9 +75,15 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
         ),
     settings.encryptionConfigSecretName === ''
       ? Promise.resolve(undefined)
-      : run(cmd.secretExists(cmd.BACKUP_NAMESPACE, settings.encryptionConfigSecretName))
+      : run(cmd.secretExists(cmd.BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
+    run(cmd.readSaved())
   ])
 
+  const record = parseSavedState(saved)?.record
+  const interrupted =
+    record?.release === settings.releaseName && record.namespace === settings.namespace
+      ? record
+      : undefined
   const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : []
   const releases = parseHelmList(releaseList)
   const storedVersions = parseCrdStoredVersions(crds)
@@ -121,7 +129,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
             name: settings.encryptionConfigSecretName,
             exists: encryptionSecret.trim() !== ''
           },
-    backup: await checkBackup(settings, history, keys, deps.s3)
+    interrupted,
+    backup: await checkBackup(settings, history, keys, deps.s3, interrupted?.backupFilename)
   }
 }
 
@@ -154,9 +163,11 @@ async function checkBackup(
   settings: Settings,
   history: HelmRevision[],
   keys: { accessKey: string; secretKey: string } | undefined,
-  s3: S3Reader
+  s3: S3Reader,
+  /** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
+  interruptedBackup = ''
 ): Promise<BackupObjectFacts> {
-  const given = settings.backup.kind === 'file' ? settings.backup.filename : ''
+  const given = settings.backup.kind === 'file' ? settings.backup.filename : interruptedBackup
   if (!keys) {
     return {
       checked: false,
@@ -176,7 +187,7 @@ async function checkBackup(
     ...keys
   }
   const where = `s3://${settings.s3.bucketName}/${settings.s3.folder ? `${settings.s3.folder}/` : ''}`
-  if (settings.backup.kind === 'file') {
+  if (given !== '') {
     const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS)
     return {
       checked: true,

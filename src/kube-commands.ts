@@ -13,6 +13,9 @@ export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'
 export const LOCK_NAMESPACE = 'kube-system'
 export const LOCK_NAME = 'rancher-rollback'
 export const CLEANUP_NAMESPACE = 'kube-system'
+/** Where the cleanup path keeps what it saved: kube-system survives rancher-cleanup. */
+export const SAVED_NAMESPACE = 'kube-system'
+export const SAVED_NAME = 'rancher-rollback-saved'
 export const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io'
 export const RESTORE_CRD = 'restores.resources.cattle.io'
 export const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup'
@@ -98,6 +101,8 @@ export const readSecret = (namespace: string, name: string): Command =>
   kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
     secretOutput: true
   })
+
+export const readSaved = (): Command => readSecret(SAVED_NAMESPACE, SAVED_NAME)
 
 export const getLease = (): Command =>
   kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found'])

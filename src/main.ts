@@ -172,7 +172,8 @@ async function rollback(
     target: settings.targetVersion,
     releaseExists: facts.release.exists,
     history: facts.release.history,
-    capi: facts.capi
+    capi: facts.capi,
+    interrupted: facts.interrupted
   })
   report.decision = decision
   if (decision.kind === 'refuse') throw new Refusal(decision.reason, decision.instead)

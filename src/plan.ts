@@ -20,6 +20,7 @@ export type StepId =
   | 'helm-rollback'
   | 'helm-install'
   | 'verify'
+  | 'forget-saved'
 
 export interface PlannedStep {
   id: StepId
@@ -155,20 +156,37 @@ export function buildPlan(input: PlanInput): PlannedStep[] {
       break
     case 'cleanup-and-reinstall': {
       const range = settings.backupChartVersion || backupChartRange(decision.to)
-      add(
-        'save-values',
-        `Save the Helm values of ${settings.releaseName} to ${input.valuesFile}`,
-        [cmd.helmGetValues(settings.releaseName, settings.namespace)],
-        false
-      )
-      add(
-        'save-secrets',
-        `Save the Secrets cleanup deletes (${secretsToSave(settings)
-          .map(s => `${s.namespace}/${s.name}`)
-          .join(', ')}) to ${input.secretsFile}`,
-        secretsToSave(settings).map(s => cmd.readSecret(s.namespace, s.name)),
-        false
-      )
+      const saved = `${cmd.SAVED_NAMESPACE}/${cmd.SAVED_NAME}`
+      const toSave = secretsToSave(settings)
+      if (facts.interrupted) {
+        add(
+          'save-values',
+          `Take the values the interrupted run saved in ${saved}`,
+          [cmd.readSaved()],
+          false
+        )
+        add(
+          'save-secrets',
+          `Take the Secrets the interrupted run saved in ${saved}`,
+          [cmd.readSaved()],
+          false
+        )
+      } else {
+        add(
+          'save-values',
+          `Save the Helm values of ${settings.releaseName} to ${input.valuesFile} (they must set hostname)`,
+          [cmd.helmGetValues(settings.releaseName, settings.namespace)],
+          false
+        )
+        add(
+          'save-secrets',
+          `Save the Secrets cleanup deletes (${toSave.map(s => `${s.namespace}/${s.name}`).join(', ')}) to ${input.secretsFile}, and keep values and Secrets in ${saved} for a re-run`,
+          [
+            ...toSave.map(s => cmd.readSecret(s.namespace, s.name)),
+            cmd.applyFromStdin('(saved values and Secrets)')
+          ]
+        )
+      }
       add(
         'cleanup',
         `Run rancher-cleanup (${settings.cleanupImage}): deletes Rancher from the cluster`,
@@ -227,6 +245,9 @@ export function buildPlan(input: PlanInput): PlannedStep[] {
         ]
       )
       verify()
+      add('forget-saved', `Delete ${saved}: the reinstall is verified`, [
+        cmd.deleteObject('secret', cmd.SAVED_NAME, cmd.SAVED_NAMESPACE)
+      ])
       break
     }
   }

@@ -65,6 +65,7 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
       lastModified: '2024-01-01T00:00:00Z'
     },
     kubernetesVersion: 'v1.28.5',
+    interrupted: undefined,
     ...over
   }
 }

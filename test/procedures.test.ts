@@ -335,8 +335,76 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
       'recreate-secrets',
       'restore',
       'helm-install',
-      'verify'
+      'verify',
+      'forget-saved'
     ])
+  })
+})
+
+describe('an interrupted cleanup-and-reinstall', () => {
+  const world: WorldOptions = {
+    history: [
+      { revision: 1, version: '2.7.6', status: 'superseded' },
+      { revision: 2, version: '2.7.9', status: 'deployed' }
+    ],
+    capiNamespace: true
+  }
+
+  it('keeps values and Secrets in the cluster before cleanup, and a re-run finishes from them', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const first = environment({ ...world, installFails: true })
+    const failed = await run(first.env)
+    expect(failed.status).toBe('failed')
+    expect(failed.steps.find(s => s.id === 'helm-install')?.status).toBe('failed')
+    // Rancher is gone, the runner's files may be gone: the cluster still holds what was saved.
+    expect(first.state.releaseExists).toBe(false)
+    const saved = first.state.saved!
+    expect(saved).toBeDefined()
+    const savedData = JSON.parse(saved).data
+    expect(Buffer.from(savedData['values.yaml'], 'base64').toString()).toContain(
+      'hostname: rancher.example.com'
+    )
+    expect(published()).not.toContain(BOOTSTRAP)
+
+    // A re-run on a fresh runner, with the default inputs a post-failure job would use.
+    rmSync(join(dir, 'output'))
+    writeFileSync(join(dir, 'output'), '')
+    setInputs({ 'target-version': 'previous', 'backup-filename': 'latest' })
+    const second = environment({ ...world, saved })
+    second.state.releaseExists = false
+    second.state.operatorInstalled = false
+    second.state.history = []
+    const report = await run(second.env)
+    expect(report.error).toBe('')
+    expect(report.decision).toMatchObject({
+      procedure: 'cleanup-and-reinstall',
+      from: '2.7.9',
+      to: '2.7.6'
+    })
+    expect(report.facts?.backup.filename).toBe(BACKUP)
+    const lines = second.runner.lines()
+    expect(lines.some(l => l.startsWith('helm get values'))).toBe(false)
+    expect(lines.find(l => l.startsWith('helm upgrade --install rancher rancher'))).toContain(
+      '--version 2.7.6'
+    )
+    expect(second.state.image).toBe('rancher/rancher:v2.7.6')
+    // verified: the safety copy is deleted last
+    expect(second.runner.mutating().at(-2)).toMatch(
+      /^kubectl delete secret rancher-rollback-saved -n kube-system/
+    )
+    expect(second.state.saved).toBeUndefined()
+  })
+
+  it('refuses to start another rollback on top of an unfinished one', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const first = environment({ ...world, installFails: true })
+    await run(first.env)
+    setInputs({ 'target-version': '2.7.5' })
+    const second = environment({ ...world, saved: first.state.saved })
+    second.state.releaseExists = false
+    const report = await run(second.env)
+    expect(report.status).toBe('refused')
+    expect(report.nextStep).toMatch(/target-version 2\.7\.6/)
   })
 })
 

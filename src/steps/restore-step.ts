@@ -3,6 +3,7 @@
  * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
  * the Restore's conditions and the operator's log.
  */
+import { CommandError } from '../command-runner.js'
 import * as cmd from '../kube-commands.js'
 import { parseJson } from '../facts-parsers.js'
 import { restoreFor } from '../plan.js'
@@ -32,22 +33,31 @@ export async function runRestore(ctx: StepContext, prune: boolean): Promise<stri
   }
 
   ctx.report.restoreName = ctx.restoreName
-  await ctx.runner.run(
-    cmd.createFromStdin(
-      restoreFor(
-        {
-          decision,
-          facts,
-          settings: ctx.settings,
-          helmMajor: ctx.helmMajor,
-          restoreName: ctx.restoreName,
-          valuesFile: ctx.valuesFile,
-          secretsFile: ctx.secretsFile
-        },
-        prune
+  try {
+    await ctx.runner.run(
+      cmd.createFromStdin(
+        restoreFor(
+          {
+            decision,
+            facts,
+            settings: ctx.settings,
+            helmMajor: ctx.helmMajor,
+            restoreName: ctx.restoreName,
+            valuesFile: ctx.valuesFile,
+            secretsFile: ctx.secretsFile
+          },
+          prune
+        )
       )
     )
-  )
+  } catch (e) {
+    // A create retried after a transient error may already have gone through: the name is ours.
+    if (!(
+      e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '')
+    )) {
+      throw e
+    }
+  }
   const waitMs = ctx.budget.limit(ctx.settings.restoreTimeoutMs, 'the Restore finished')
   const waited = await ctx.group(
     `Waiting for Restore ${ctx.restoreName} (up to ${Math.round(waitMs / 1000)}s)`,

@@ -7,15 +7,30 @@ import { load } from 'js-yaml'
 import { parseJson } from '../facts-parsers.js'
 import * as cmd from '../kube-commands.js'
 import { s3CredentialSecretManifest } from '../manifests.js'
+import { parseSavedState, savedStateManifest, type SavedState } from '../saved-state.js'
 import { secretsToSave } from '../plan.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
+async function readSaved(ctx: StepContext): Promise<SavedState> {
+  const saved = parseSavedState((await ctx.runner.run(cmd.readSaved())).stdout)
+  if (!saved) {
+    throw new StepFailure(
+      `Secret ${cmd.SAVED_NAMESPACE}/${cmd.SAVED_NAME} disappeared or is unreadable while resuming.`,
+      `Reinstall by hand: helm install ${ctx.settings.releaseName} rancher --repo ${ctx.settings.rancherChartRepo} --version ${ctx.decision.to} -n ${ctx.settings.namespace} with your values, then restore the backup.`
+    )
+  }
+  return saved
+}
+
 export async function saveValues(ctx: StepContext): Promise<string> {
   const { settings } = ctx
-  const out = await ctx.runner.run(cmd.helmGetValues(settings.releaseName, settings.namespace))
+  // Resuming: the release (and its values) may be gone; the copy kept in the cluster is the truth.
+  const text = ctx.facts.interrupted
+    ? (await readSaved(ctx)).values
+    : (await ctx.runner.run(cmd.helmGetValues(settings.releaseName, settings.namespace))).stdout
   let values: unknown
   try {
-    values = load(out.stdout)
+    values = load(text)
   } catch {
     throw new StepFailure(
       `The values of release ${settings.releaseName} are not valid YAML; nothing was deleted.`,
@@ -29,9 +44,11 @@ export async function saveValues(ctx: StepContext): Promise<string> {
       `Set it first (helm upgrade ${settings.releaseName} --reuse-values --set hostname=<rancher host>) or roll back by hand.`
     )
   }
-  await ctx.writePrivateFile(ctx.valuesFile, out.stdout)
+  await ctx.writePrivateFile(ctx.valuesFile, text)
   ctx.report.valuesFile = ctx.valuesFile
-  return `values saved (hostname ${hostname})`
+  return ctx.facts.interrupted
+    ? `values taken from ${cmd.SAVED_NAMESPACE}/${cmd.SAVED_NAME} (hostname ${hostname})`
+    : `values saved (hostname ${hostname})`
 }
 
 interface SavedSecret {
@@ -43,6 +60,14 @@ interface SavedSecret {
 }
 
 export async function saveSecrets(ctx: StepContext): Promise<string> {
+  if (ctx.facts.interrupted) {
+    const saved = await readSaved(ctx)
+    await ctx.writePrivateFile(ctx.secretsFile, saved.secrets)
+    const names = (JSON.parse(saved.secrets) as SavedSecret[]).map(
+      s => `${s.metadata.namespace}/${s.metadata.name}`
+    )
+    return `taken from ${cmd.SAVED_NAMESPACE}/${cmd.SAVED_NAME}: ${names.join(', ') || 'none'}`
+  }
   const wanted = secretsToSave(ctx.settings)
   const found = await Promise.all(
     wanted.map(async s => {
@@ -76,9 +101,29 @@ export async function saveSecrets(ctx: StepContext): Promise<string> {
     )
   }
   await ctx.writePrivateFile(ctx.secretsFile, JSON.stringify(saved))
-  return saved.length === 0
-    ? 'none of them exist: nothing to save'
-    : `saved ${saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ')}`
+  // The runner's files die with the runner; the cluster copy outlives cleanup for a re-run.
+  const state: SavedState = {
+    record: {
+      from: ctx.decision.from,
+      to: ctx.decision.to,
+      backupFilename: ctx.facts.backup.filename,
+      release: ctx.settings.releaseName,
+      namespace: ctx.settings.namespace,
+      savedAt: ctx.now().toISOString(),
+      holder: ctx.holder
+    },
+    values: await ctx.readPrivateFile(ctx.valuesFile),
+    secrets: JSON.stringify(saved)
+  }
+  await ctx.runner.run(cmd.applyFromStdin(JSON.stringify(savedStateManifest(state))))
+  const names = saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ')
+  return `${saved.length === 0 ? 'no Secrets to save' : `saved ${names}`}; values and Secrets kept in ${cmd.SAVED_NAMESPACE}/${cmd.SAVED_NAME}`
+}
+
+/** The reinstall is verified: the safety copy has done its job and holds secrets, so it goes. */
+export async function forgetSaved(ctx: StepContext): Promise<string> {
+  await ctx.runner.run(cmd.deleteObject('secret', cmd.SAVED_NAME, cmd.SAVED_NAMESPACE))
+  return `deleted ${cmd.SAVED_NAMESPACE}/${cmd.SAVED_NAME}`
 }
 
 export async function recreateSecrets(ctx: StepContext): Promise<string> {

@@ -18,6 +18,9 @@ export interface WorldOptions {
   lease?: unknown
   values?: string
   verifyOutput?: string
+  saved?: string
+  /** The release install fails (e.g. the chart repo is unreachable). */
+  installFails?: boolean
 }
 
 const revision = (r: WorldOptions['history'][number]) => ({
@@ -36,7 +39,9 @@ export function fakeRancher(opts: WorldOptions) {
     releaseExists: true,
     lease: opts.lease as unknown,
     restore: undefined as unknown,
-    operatorInstalled: opts.operatorInstalled ?? true
+    operatorInstalled: opts.operatorInstalled ?? true,
+    /** Secret kube-system/rancher-rollback-saved, as kubectl would print it. */
+    saved: opts.saved as string | undefined
   }
   const runner = new ScriptedRunner()
   const json = (o: unknown) => ({ stdout: JSON.stringify(o) })
@@ -195,10 +200,20 @@ export function fakeRancher(opts: WorldOptions) {
       stdout: opts.values ?? 'hostname: rancher.example.com\nbootstrapPassword: s3cr3t-bootstrap\n'
     })
     .on(/^kubectl get secret .* -o json/, { stdout: '' })
+    .on(/^kubectl get secret rancher-rollback-saved -n kube-system -o json/, () => ({
+      stdout: state.saved ?? ''
+    }))
     .on(/^kubectl delete /, {})
+    .on(/^kubectl delete secret rancher-rollback-saved -n kube-system/, () => {
+      state.saved = undefined
+      return {}
+    })
     .on(/^kubectl apply -f -/, (c: Command) => {
       const obj = JSON.parse(c.stdin ?? '{}')
       const items = obj.kind === 'List' ? obj.items : [obj]
+      if (obj.kind === 'Secret' && obj.metadata.name === 'rancher-rollback-saved') {
+        state.saved = JSON.stringify(obj)
+      }
       if (
         items.some(
           (i: { kind: string; metadata: { name: string } }) =>
@@ -222,6 +237,12 @@ export function fakeRancher(opts: WorldOptions) {
       return {}
     })
     .on(/^helm upgrade --install rancher rancher/, (c: Command) => {
+      if (opts.installFails)
+        return {
+          exitCode: 1,
+          stderr:
+            'Error: looks like "https://releases.rancher.com/server-charts/stable" is not a valid chart repository or cannot be reached'
+        }
       const version = c.args[c.args.indexOf('--version') + 1]!
       state.releaseExists = true
       state.history = [revision({ revision: 1, version, status: 'deployed' })]
