@@ -41265,18 +41265,20 @@ async function rollback(settings, env, report, onLock) {
         capi: facts.capi,
         interrupted: facts.interrupted
     });
-    report.decision = decision;
-    if (decision.kind === 'refuse')
-        throw new Refusal(decision.reason, decision.instead);
-    info(`Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`);
-    const check = preflight(decision, facts, settings);
+    report.decision = forcedForTests(decision, facts);
+    if (report.decision.kind === 'refuse') {
+        throw new Refusal(report.decision.reason, report.decision.instead);
+    }
+    const chosen = report.decision;
+    info(`Decision: ${chosen.procedure} from ${chosen.from} to ${chosen.to} (${chosen.rule})`);
+    const check = preflight(chosen, facts, settings);
     for (const w of check.warnings)
         warning(w);
     if (!check.ok)
         throw new Refusal(check.reason, check.instead);
-    const restore = restoreName(env.now(), decision.from, decision.to);
+    const restore = restoreName(env.now(), chosen.from, chosen.to);
     const planInput = {
-        decision,
+        decision: chosen,
         facts,
         settings,
         helmMajor,
@@ -41285,7 +41287,7 @@ async function rollback(settings, env, report, onLock) {
         secretsFile: join(workDir, 'saved-secrets.json')
     };
     report.plan = buildPlan(planInput);
-    report.followUps = followUps(decision, true);
+    report.followUps = followUps(chosen, true);
     if (settings.dryRun) {
         report.steps = pendingRecords(report.plan, 'planned');
         report.status = 'planned';
@@ -41310,9 +41312,27 @@ async function rollback(settings, env, report, onLock) {
         await executePlan(report.plan, ctx, report.steps);
     }
     finally {
-        report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'));
+        report.followUps = followUps(chosen, report.steps.every(s => s.status === 'succeeded'));
     }
     report.status = 'succeeded';
+}
+/**
+ * End-to-end tests prove the decision matters by forcing the naive in-place path where the table
+ * says cleanup-and-reinstall. Never an input: a workflow cannot set it by accident.
+ */
+const FORCE_PROCEDURE_ENV = 'RANCHER_ROLLBACK_TEST_ONLY_FORCE_PROCEDURE';
+function forcedForTests(decision, facts) {
+    const forced = process.env[FORCE_PROCEDURE_ENV];
+    if (forced !== 'in-place' || decision.kind !== 'proceed')
+        return decision;
+    const revision = [...facts.release.history].reverse().find(r => r.appVersion === decision.to);
+    warning(`${FORCE_PROCEDURE_ENV} is set: forcing the in-place procedure (testing only).`);
+    return {
+        ...decision,
+        procedure: 'in-place',
+        rule: `FORCED in-place by ${FORCE_PROCEDURE_ENV} (testing only); the decision table chose ${decision.procedure}: ${decision.rule}`,
+        rollbackRevision: revision?.revision
+    };
 }
 function withDeadline(work, ms, what) {
     let timer;

@@ -8,7 +8,8 @@ import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { Budget } from './budget.js'
 import type { CommandRunner } from './command-runner.js'
-import { decide, type ProceedDecision } from './decide.js'
+import type { ClusterFacts } from './cluster-facts.js'
+import { decide, type Decision } from './decide.js'
 import { ExecCommandRunner } from './exec-command-runner.js'
 import { executePlan, pendingRecords } from './executor.js'
 import { gatherFacts, type S3Reader } from './facts-gatherer.js'
@@ -175,19 +176,20 @@ async function rollback(
     capi: facts.capi,
     interrupted: facts.interrupted
   })
-  report.decision = decision
-  if (decision.kind === 'refuse') throw new Refusal(decision.reason, decision.instead)
-  core.info(
-    `Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`
-  )
+  report.decision = forcedForTests(decision, facts)
+  if (report.decision.kind === 'refuse') {
+    throw new Refusal(report.decision.reason, report.decision.instead)
+  }
+  const chosen = report.decision
+  core.info(`Decision: ${chosen.procedure} from ${chosen.from} to ${chosen.to} (${chosen.rule})`)
 
-  const check = preflight(decision, facts, settings)
+  const check = preflight(chosen, facts, settings)
   for (const w of check.warnings) core.warning(w)
   if (!check.ok) throw new Refusal(check.reason, check.instead)
 
-  const restore = restoreName(env.now(), decision.from, decision.to)
+  const restore = restoreName(env.now(), chosen.from, chosen.to)
   const planInput = {
-    decision,
+    decision: chosen,
     facts,
     settings,
     helmMajor,
@@ -196,7 +198,7 @@ async function rollback(
     secretsFile: join(workDir, 'saved-secrets.json')
   }
   report.plan = buildPlan(planInput)
-  report.followUps = followUps(decision, true)
+  report.followUps = followUps(chosen, true)
 
   if (settings.dryRun) {
     report.steps = pendingRecords(report.plan, 'planned')
@@ -223,11 +225,30 @@ async function rollback(
     await executePlan(report.plan, ctx, report.steps)
   } finally {
     report.followUps = followUps(
-      decision as ProceedDecision,
+      chosen,
       report.steps.every(s => s.status === 'succeeded')
     )
   }
   report.status = 'succeeded'
+}
+
+/**
+ * End-to-end tests prove the decision matters by forcing the naive in-place path where the table
+ * says cleanup-and-reinstall. Never an input: a workflow cannot set it by accident.
+ */
+export const FORCE_PROCEDURE_ENV = 'RANCHER_ROLLBACK_TEST_ONLY_FORCE_PROCEDURE'
+
+function forcedForTests(decision: Decision, facts: ClusterFacts): Decision {
+  const forced = process.env[FORCE_PROCEDURE_ENV]
+  if (forced !== 'in-place' || decision.kind !== 'proceed') return decision
+  const revision = [...facts.release.history].reverse().find(r => r.appVersion === decision.to)
+  core.warning(`${FORCE_PROCEDURE_ENV} is set: forcing the in-place procedure (testing only).`)
+  return {
+    ...decision,
+    procedure: 'in-place',
+    rule: `FORCED in-place by ${FORCE_PROCEDURE_ENV} (testing only); the decision table chose ${decision.procedure}: ${decision.rule}`,
+    rollbackRevision: revision?.revision
+  }
 }
 
 function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {

@@ -1,0 +1,125 @@
+/**
+ * Runs the committed bundle exactly as a GitHub runner does: every input of action.yml present as
+ * INPUT_<NAME> (defaults filled in by the runner), GITHUB_OUTPUT / GITHUB_STEP_SUMMARY /
+ * GITHUB_STATE files, RUNNER_TEMP and RUNNER_TOOL_CACHE, under Node 24; then the post step with
+ * the state main saved.
+ */
+import { spawn } from 'node:child_process'
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { load } from 'js-yaml'
+import { paths } from './paths.js'
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)))
+
+export interface ActionRun {
+  exitCode: number
+  /** stdout + stderr of main, as the job log shows it. */
+  log: string
+  outputs: Record<string, string>
+  summary: string
+  /** Exit code and log of the post step. */
+  post: { exitCode: number; log: string }
+  runnerTemp: string
+  durationMs: number
+}
+
+export interface RunActionOptions {
+  inputs: Record<string, string>
+  /** Shared between runs to prove cache hits; default: a fresh directory. */
+  toolCache?: string
+  /** Extra environment (e.g. GITHUB_RUN_ID to tell two runs apart). */
+  env?: Record<string, string>
+  /** Kill the run after this long (default 15 minutes). */
+  timeoutMs?: number
+}
+
+function actionDefaults(): Record<string, string> {
+  const action = load(readFileSync(join(REPO_ROOT, 'action.yml'), 'utf8')) as {
+    inputs: Record<string, { default?: string }>
+  }
+  return Object.fromEntries(
+    Object.entries(action.inputs).map(([name, spec]) => [name, String(spec.default ?? '')])
+  )
+}
+
+/** GITHUB_OUTPUT / GITHUB_STATE use `name<<delimiter` heredocs. */
+export function parseFileCommands(text: string): Record<string, string> {
+  const out: Record<string, string> = {}
+  for (const m of text.matchAll(/^(.+?)<<(ghadelimiter_[\w-]+)\n([\s\S]*?)\n\2$/gm)) {
+    out[m[1]!] = m[3]!
+  }
+  return out
+}
+
+function runNode(script: string, env: Record<string, string>, timeoutMs: number) {
+  return new Promise<{ exitCode: number; log: string }>(done => {
+    const child = spawn(paths.node24, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    let log = ''
+    child.stdout.on('data', d => (log += String(d)))
+    child.stderr.on('data', d => (log += String(d)))
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
+    child.on('close', code => {
+      clearTimeout(timer)
+      done({ exitCode: code ?? 1, log })
+    })
+  })
+}
+
+export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
+  const home = mkdtempSync(join(tmpdir(), 'rr-runner-'))
+  const runnerTemp = join(home, 'temp')
+  const toolCache = opts.toolCache ?? join(home, 'tool-cache')
+  mkdirSync(runnerTemp)
+  mkdirSync(toolCache, { recursive: true })
+  const files = {
+    output: join(home, 'output'),
+    summary: join(home, 'summary'),
+    state: join(home, 'state')
+  }
+  for (const f of Object.values(files)) writeFileSync(f, '')
+
+  const inputs = { ...actionDefaults(), ...opts.inputs }
+  const env: Record<string, string> = {
+    PATH: '/usr/local/bin:/usr/bin:/bin',
+    HOME: home,
+    CI: 'true',
+    GITHUB_ACTIONS: 'true',
+    GITHUB_REPOSITORY: 'acme/platform',
+    GITHUB_RUN_ID: String(Date.now()),
+    GITHUB_RUN_ATTEMPT: '1',
+    GITHUB_JOB: 'rollback',
+    GITHUB_SERVER_URL: 'https://github.com',
+    GITHUB_OUTPUT: files.output,
+    GITHUB_STEP_SUMMARY: files.summary,
+    GITHUB_STATE: files.state,
+    RUNNER_TEMP: runnerTemp,
+    RUNNER_TOOL_CACHE: toolCache,
+    RUNNER_OS: 'Linux',
+    RUNNER_ARCH: 'X64',
+    ...opts.env
+  }
+  for (const [name, value] of Object.entries(inputs)) {
+    env[`INPUT_${name.replace(/ /g, '_').toUpperCase()}`] = value
+  }
+
+  const started = Date.now()
+  const timeout = opts.timeoutMs ?? 15 * 60_000
+  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout)
+  const durationMs = Date.now() - started
+  const state = parseFileCommands(readFileSync(files.state, 'utf8'))
+  const postEnv = { ...env }
+  for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
+  const post = await runNode(join(REPO_ROOT, 'dist', 'post.js'), postEnv, 60_000)
+  return {
+    exitCode: main.exitCode,
+    log: main.log,
+    outputs: parseFileCommands(readFileSync(files.output, 'utf8')),
+    summary: readFileSync(files.summary, 'utf8'),
+    post,
+    runnerTemp,
+    durationMs
+  }
+}

@@ -1,0 +1,297 @@
+/**
+ * A whole simulated Rancher world on the real local control plane: cluster, S3, chart repository,
+ * tool mirror and the simulated Rancher, backup operator and cleanup image; then the story a test
+ * needs (install a version, take a backup, upgrade, perhaps to a version that fails).
+ */
+import { execFile } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { rancherBackupChartVersionFor, startChartRepo, type ChartRepo } from './chart-repo.js'
+import { startCluster, type Cluster } from './cluster.js'
+import { paths, versions } from './paths.js'
+import { startS3, type S3Server } from './s3.js'
+import { simulatedCleanup } from './sim-cleanup.js'
+import { simulatedOperator } from './sim-operator.js'
+import { simulatedRancher } from './sim-rancher.js'
+import { startToolMirror, type ToolMirror } from './tool-mirror.js'
+
+export const S3_SECRET = { name: 's3-creds', namespace: 'default' }
+export const ENCRYPTION_SECRET = 'encryptionconfig'
+const BACKUP_NS = 'cattle-resources-system'
+
+export interface ScenarioOptions {
+  /** Rancher version installed first, e.g. `2.8.4`. */
+  install: string
+  /** Take a backup after installing (default true). */
+  backup?: boolean
+  /** Versions upgraded to afterwards, in order; an upgrade that fails (2.8.6) is kept failed. */
+  upgradeTo?: string[]
+  /** Helm major used to build the world and offered to the action (default 3). */
+  helm?: 3 | 4
+  /** Encrypt the backup with an encryption config Secret. */
+  encrypted?: boolean
+  /** Progress lines (default: none). */
+  log?: (line: string) => void
+}
+
+export interface World {
+  cluster: Cluster
+  s3: S3Server
+  charts: ChartRepo
+  mirror: ToolMirror
+  helmPath: string
+  /** The backup file the scenario took ('' when none). */
+  backupFilename: string
+  /** Inputs that point the action at this world (merge with the test's own). */
+  inputs: Record<string, string>
+  helm(args: string[]): Promise<string>
+  kubectl(args: string[], stdin?: string): Promise<string>
+  stop(): Promise<void>
+}
+
+function run(
+  file: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  stdin?: string
+): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      file,
+      args,
+      { env, maxBuffer: 64 << 20, timeout: 300_000 },
+      (error, stdout, stderr) => {
+        if (error)
+          reject(
+            new Error(`${file.split('/').pop()} ${args.join(' ')}: ${stderr || error.message}`)
+          )
+        else resolve(stdout)
+      }
+    )
+    if (stdin !== undefined) child.stdin?.end(stdin)
+  })
+}
+
+const ENCRYPTION_CONFIG = `apiVersion: apiserver.config.k8s.io/v1
+kind: EncryptionConfiguration
+resources:
+  - resources: ["secrets"]
+    providers:
+      - aescbc:
+          keys:
+            - name: key1
+              secret: c2VjcmV0IGlzIHNlY3VyZSwgc2VjcmV0IGlzIHNlY3VyZQ==
+`
+
+export async function startWorld(opts: ScenarioOptions): Promise<World> {
+  const log = opts.log ?? (() => {})
+  const helmPath = opts.helm === 4 ? paths.helm4 : paths.helm3
+  const stops: (() => Promise<void>)[] = []
+  const stop = async () => {
+    for (const s of stops.reverse()) await s().catch(() => {})
+  }
+  try {
+    const started = Date.now()
+    const [cluster, s3, charts, mirror] = await Promise.all([
+      startCluster({ log }),
+      startS3(),
+      startChartRepo({ helmPath: paths.helm3 }),
+      startToolMirror({
+        helm: [
+          { version: `v${versions.helm3}`, path: paths.helm3 },
+          { version: `v${versions.helm4}`, path: paths.helm4 }
+        ],
+        kubectl: [{ version: `v${versions.kubectl}`, path: paths.kubectl }]
+      })
+    ])
+    stops.push(
+      () => cluster.stop(),
+      () => s3.stop(),
+      () => charts.stop(),
+      () => mirror.stop()
+    )
+    log(`cluster, S3, charts and tool mirror up in ${Date.now() - started} ms`)
+
+    const helm = (args: string[]) => run(helmPath, args, cluster.env)
+    const kubectl = (args: string[], stdin?: string) => run(paths.kubectl, args, cluster.env, stdin)
+    cluster.kubelet.registerBehaviour(
+      simulatedRancher({
+        api: cluster.api,
+        helmPath,
+        kubeconfigPath: cluster.kubeconfigPath,
+        chartRepoUrl: charts.url
+      })
+    )
+    cluster.kubelet.registerBehaviour(
+      simulatedOperator({ api: cluster.api, s3Endpoint: () => s3.url })
+    )
+    cluster.kubelet.registerBehaviour(simulatedCleanup({ api: cluster.api }))
+
+    await kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: S3_SECRET,
+        stringData: { accessKey: s3.accessKey, secretKey: s3.secretKey }
+      })
+    )
+
+    log(`installing rancher ${opts.install}`)
+    await installRancher(helm, charts.url, opts.install)
+    const backupVersion = rancherBackupChartVersionFor(opts.install)
+    for (const chart of ['rancher-backup-crd', 'rancher-backup']) {
+      await helm([
+        'upgrade',
+        '--install',
+        chart,
+        chart,
+        '--repo',
+        charts.url,
+        '--version',
+        backupVersion,
+        '-n',
+        BACKUP_NS,
+        '--create-namespace',
+        '--wait',
+        '--timeout',
+        '120s'
+      ])
+    }
+
+    let backupFilename = ''
+    if (opts.backup !== false) {
+      if (opts.encrypted) {
+        await kubectl(
+          ['apply', '-f', '-'],
+          JSON.stringify({
+            apiVersion: 'v1',
+            kind: 'Secret',
+            metadata: { name: ENCRYPTION_SECRET, namespace: BACKUP_NS },
+            stringData: { 'encryption-provider-config.yaml': ENCRYPTION_CONFIG }
+          })
+        )
+      }
+      backupFilename = await takeBackup(kubectl, s3, !!opts.encrypted)
+      log(`backup ${backupFilename}`)
+    }
+
+    for (const version of opts.upgradeTo ?? []) {
+      log(`upgrading to ${version}`)
+      await helm([
+        'upgrade',
+        'rancher',
+        'rancher',
+        '--repo',
+        charts.url,
+        '--version',
+        version,
+        '-n',
+        'cattle-system',
+        '--reuse-values',
+        '--wait',
+        '--timeout',
+        '45s'
+      ]).catch(e => {
+        log(
+          `upgrade to ${version} failed (as a broken upgrade does): ${(e as Error).message.split('\n')[0]}`
+        )
+      })
+    }
+
+    const inputs: Record<string, string> = {
+      kubeconfig: readFileSync(cluster.kubeconfigPath, 'utf8'),
+      's3-bucket-name': s3.bucket,
+      's3-endpoint': s3.url,
+      's3-region': s3.region,
+      's3-credential-secret-name': S3_SECRET.name,
+      's3-credential-secret-namespace': S3_SECRET.namespace,
+      's3-access-key': s3.accessKey,
+      's3-secret-key': s3.secretKey,
+      'rancher-chart-repo': charts.url,
+      'backup-chart-repo': charts.url,
+      'helm-version': opts.helm === 4 ? `v${versions.helm4}` : `v${versions.helm3}`,
+      'kubectl-version': `v${versions.kubectl}`,
+      'helm-mirror': mirror.helmUrl,
+      'kubectl-mirror': mirror.kubectlUrl,
+      timeout: '10m',
+      'restore-timeout': '3m',
+      ...(opts.encrypted ? { 'encryption-config-secret-name': ENCRYPTION_SECRET } : {})
+    }
+    return { cluster, s3, charts, mirror, helmPath, backupFilename, inputs, helm, kubectl, stop }
+  } catch (e) {
+    await stop()
+    throw e
+  }
+}
+
+async function installRancher(
+  helm: (a: string[]) => Promise<string>,
+  repo: string,
+  version: string
+) {
+  await helm([
+    'install',
+    'rancher',
+    'rancher',
+    '--repo',
+    repo,
+    '--version',
+    version,
+    '-n',
+    'cattle-system',
+    '--create-namespace',
+    '--set',
+    'hostname=rancher.testbed.local',
+    '--set',
+    'replicas=1',
+    '--set',
+    'bootstrapPassword=testbed-bootstrap-secret',
+    '--wait',
+    '--timeout',
+    '120s'
+  ])
+}
+
+/** A Backup CR, waited for by watch (`kubectl wait`), then its file name from status. */
+async function takeBackup(
+  kubectl: (a: string[], stdin?: string) => Promise<string>,
+  s3: S3Server,
+  encrypted: boolean
+): Promise<string> {
+  const name = `testbed-${Date.now()}`
+  await kubectl(
+    ['create', '-f', '-'],
+    JSON.stringify({
+      apiVersion: 'resources.cattle.io/v1',
+      kind: 'Backup',
+      metadata: { name },
+      spec: {
+        resourceSetName: 'rancher-resource-set-basic',
+        ...(encrypted ? { encryptionConfigSecretName: ENCRYPTION_SECRET } : {}),
+        storageLocation: {
+          s3: {
+            bucketName: s3.bucket,
+            endpoint: s3.endpoint,
+            region: s3.region,
+            credentialSecretName: S3_SECRET.name,
+            credentialSecretNamespace: S3_SECRET.namespace
+          }
+        }
+      }
+    })
+  )
+  await kubectl([
+    'wait',
+    `backups.resources.cattle.io/${name}`,
+    '--for=condition=Ready=True',
+    '--timeout=120s'
+  ])
+  return (
+    await kubectl([
+      'get',
+      `backups.resources.cattle.io/${name}`,
+      '-o',
+      'jsonpath={.status.filename}'
+    ])
+  ).trim()
+}
