@@ -38293,6 +38293,15 @@ function restorePrefix(from, to) {
     const dash = (v) => v.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
     return `rollback-${dash(from)}-to-${dash(to)}-`;
 }
+/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
+function operatorLogLines(text) {
+    // eslint-disable-next-line no-control-regex
+    const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
+    return text
+        .split('\n')
+        .map(line => line.replace(ansi, '').trimEnd())
+        .filter(line => line.trim() !== '');
+}
 async function runRestore(ctx, prune) {
     const { decision, facts } = ctx;
     const done = facts.restores.find(r => r.completed &&
@@ -38329,7 +38338,7 @@ async function runRestore(ctx, prune) {
         return `Restore ${ctx.restoreName} Completed`;
     }
     const logs = await ctx.runner.run(operatorLogs(OPERATOR_LOG_LINES));
-    ctx.report.operatorLog = logs.stdout.split('\n').filter(l => l.trim() !== '');
+    ctx.report.operatorLog = operatorLogLines(logs.stdout);
     const state = status.state === 'error'
         ? `the operator reports an error and keeps retrying: ${status.message}`
         : 'the operator has not finished it';

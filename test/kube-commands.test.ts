@@ -74,3 +74,15 @@ describe('Budget', () => {
     )
   })
 })
+
+describe('operator log lines', () => {
+  it('lose the ANSI colour codes the operator writes, and blank lines', async () => {
+    const { operatorLogLines } = await import('../src/steps/restore-step.js')
+    const text =
+      '\x1b[36mINFO\x1b[0m[2026/11/24 09:00:00] Processing Restore CR r1\n\n\x1b[31mERRO\x1b[0m[2026/11/24 09:00:01] Error restoring CRDs\n'
+    expect(operatorLogLines(text)).toEqual([
+      'INFO[2026/11/24 09:00:00] Processing Restore CR r1',
+      'ERRO[2026/11/24 09:00:01] Error restoring CRDs'
+    ])
+  })
+})

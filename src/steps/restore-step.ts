@@ -18,6 +18,16 @@ export function restorePrefix(from: string, to: string): string {
   return `rollback-${dash(from)}-to-${dash(to)}-`
 }
 
+/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
+export function operatorLogLines(text: string): string[] {
+  // eslint-disable-next-line no-control-regex
+  const ansi = /\x1b\[[0-9;]*[A-Za-z]/g
+  return text
+    .split('\n')
+    .map(line => line.replace(ansi, '').trimEnd())
+    .filter(line => line.trim() !== '')
+}
+
 export async function runRestore(ctx: StepContext, prune: boolean): Promise<string> {
   const { decision, facts } = ctx
   const done = facts.restores.find(
@@ -72,7 +82,7 @@ export async function runRestore(ctx: StepContext, prune: boolean): Promise<stri
   }
 
   const logs = await ctx.runner.run(cmd.operatorLogs(OPERATOR_LOG_LINES))
-  ctx.report.operatorLog = logs.stdout.split('\n').filter(l => l.trim() !== '')
+  ctx.report.operatorLog = operatorLogLines(logs.stdout)
   const state =
     status.state === 'error'
       ? `the operator reports an error and keeps retrying: ${status.message}`
