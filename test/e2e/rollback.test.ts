@@ -1,0 +1,354 @@
+/**
+ * The bundled action (dist/index.js, Node 24, as a runner runs it) against a real Kubernetes API
+ * server with real kubectl and helm, in a simulated Rancher world (testbed/scenario.ts). Each test
+ * checks the cluster afterwards, not only the action's own account of it.
+ */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FORCE_PROCEDURE_ENV } from '../../src/main.js'
+import { runAction, type ActionRun } from '../../testbed/run-action.js'
+import { startWorld, type ScenarioOptions, type World } from '../../testbed/scenario.js'
+
+const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
+/** One tool cache for the whole file: the first run downloads, later runs must not. */
+const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
+
+async function world(opts: ScenarioOptions): Promise<World> {
+  const started = Date.now()
+  const w = await startWorld({ ...opts, log })
+  log(`world ${JSON.stringify(opts)} ready in ${Math.round((Date.now() - started) / 1000)}s`)
+  return w
+}
+
+function act(
+  w: World,
+  inputs: Record<string, string>,
+  env: Record<string, string> = {}
+): Promise<ActionRun> {
+  return runAction({ inputs: { ...w.inputs, ...inputs }, toolCache, env }).then(r => {
+    log(
+      `action ${JSON.stringify(inputs)} → exit ${r.exitCode}, status ${r.outputs.status}, ${Math.round(r.durationMs / 1000)}s`
+    )
+    if (process.env.E2E_VERBOSE) log(r.log)
+    return r
+  })
+}
+
+async function image(w: World): Promise<string> {
+  return w.kubectl([
+    'get',
+    'deploy',
+    'rancher',
+    '-n',
+    'cattle-system',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}'
+  ])
+}
+
+async function history(
+  w: World
+): Promise<{ revision: number; status: string; app_version: string }[]> {
+  return JSON.parse(await w.helm(['history', 'rancher', '-n', 'cattle-system', '-o', 'json']))
+}
+
+async function restoreReady(
+  w: World,
+  name: string
+): Promise<{ status: string; message: string } | undefined> {
+  const r = JSON.parse(await w.kubectl(['get', 'restores.resources.cattle.io', name, '-o', 'json']))
+  return r.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')
+}
+
+/** uid → resourceVersion of every object that a rollback could touch (heartbeats excluded). */
+async function snapshot(w: World): Promise<Map<string, string>> {
+  const skip = /^(events|leases|nodes|endpoints|endpointslices|componentstatuses)(\.|$)/
+  const kinds = (await w.kubectl(['api-resources', '--verbs=list', '-o', 'name']))
+    .split('\n')
+    .filter(k => k && !skip.test(k))
+  const list = JSON.parse(await w.kubectl(['get', kinds.join(','), '-A', '-o', 'json']))
+  return new Map(
+    (list.items as { metadata: { uid: string; resourceVersion: string } }[]).map(o => [
+      o.metadata.uid,
+      o.metadata.resourceVersion
+    ])
+  )
+}
+
+function expectUnchanged(before: Map<string, string>, after: Map<string, string>): void {
+  const changed = [...after].filter(([uid, rv]) => before.get(uid) !== rv).map(([uid]) => uid)
+  const removed = [...before.keys()].filter(uid => !after.has(uid))
+  expect({ changed, removed }).toEqual({ changed: [], removed: [] })
+}
+
+describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real rollback', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.8.4', upgradeTo: ['2.8.5'], helm: 3 })
+  })
+  afterAll(() => w?.stop())
+
+  it('a dry run changes nothing and lists the steps in the plan output', async () => {
+    const before = await snapshot(w)
+    const r = await act(w, { 'dry-run': 'true', 'backup-filename': w.backupFilename })
+    expect(r.exitCode).toBe(0)
+    expect(r.outputs.status).toBe('planned')
+    expect(JSON.parse(r.outputs.plan!).map((s: { id: string }) => s.id)).toEqual([
+      'lock',
+      'restore',
+      'helm-rollback',
+      'verify'
+    ])
+    expect(r.summary).toContain('helm rollback rancher')
+    expectUnchanged(before, await snapshot(w))
+  })
+
+  it('refuses a target newer than the current version, and targets 2.4.x, changing nothing', async () => {
+    const before = await snapshot(w)
+    const newer = await act(w, { 'target-version': '2.9.3' })
+    expect(newer.exitCode).toBe(1)
+    expect(newer.outputs.status).toBe('refused')
+    expect(newer.summary).toMatch(/not a rollback/i)
+    const old = await act(w, { 'target-version': 'v2.4.17' })
+    expect(old.outputs.status).toBe('refused')
+    expect(old.summary).toMatch(/etcd/)
+    expectUnchanged(before, await snapshot(w))
+  })
+
+  it('refuses when the backup file is missing', async () => {
+    const r = await act(w, { 'backup-filename': 'rancher-missing-2026-01-01T00-00-00Z.tar.gz' })
+    expect(r.outputs.status).toBe('refused')
+    expect(r.summary).toContain('rancher-missing-2026-01-01T00-00-00Z.tar.gz')
+  })
+
+  it('refuses when there is no Rancher release under the given name', async () => {
+    const r = await act(w, { 'release-name': 'rancher-nope' })
+    expect(r.outputs.status).toBe('refused')
+    expect(r.summary).toMatch(/Docker/)
+  })
+
+  it('rolls back: Restore Completed, helm at 2.8.4, image v2.8.4, tools from the cache', async () => {
+    const requestsBefore = w.mirror.requests.length
+    const r = await act(w, { 'backup-filename': w.backupFilename })
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({
+      status: 'succeeded',
+      procedure: 'in-place',
+      'from-version': '2.8.5',
+      'to-version': '2.8.4'
+    })
+    expect(await image(w)).toBe('rancher/rancher:v2.8.4')
+    const h = await history(w)
+    expect(h.at(-1)).toMatchObject({ status: 'deployed', app_version: 'v2.8.4' })
+    expect(String(h.at(-1)!.revision)).toBe(r.outputs['helm-revision'])
+    expect(await restoreReady(w, r.outputs['restore-name']!)).toMatchObject({
+      status: 'True',
+      message: 'Completed'
+    })
+    // earlier runs in this file filled the tool cache: nothing was downloaded again
+    expect(w.mirror.requests.length).toBe(requestsBefore)
+    expect(r.post.exitCode).toBe(0)
+    expect(r.summary).toContain('✅')
+  })
+})
+
+describe('Helm 4, and two runs at once', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.8.4', upgradeTo: ['2.8.5'], helm: 4 })
+  })
+  afterAll(() => w?.stop())
+
+  it('one run rolls back with Helm 4, the other fails fast naming the lock holder', async () => {
+    const [a, b] = await Promise.all([
+      act(w, { 'backup-filename': w.backupFilename }, { GITHUB_RUN_ID: '1001' }),
+      act(w, { 'backup-filename': w.backupFilename }, { GITHUB_RUN_ID: '1002' })
+    ])
+    const [winner, loser] = a.exitCode === 0 ? [a, b] : [b, a]
+    expect(winner.exitCode, winner.log).toBe(0)
+    expect(winner.log).toContain('--wait=watcher')
+    expect(loser.exitCode).toBe(1)
+    expect(loser.summary).toMatch(/holds the lock/)
+    expect(loser.summary).toMatch(/actions\/runs\/100[12]/)
+    expect(loser.durationMs).toBeLessThan(winner.durationMs)
+    expect(await image(w)).toBe('rancher/rancher:v2.8.4')
+  })
+})
+
+describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.6.3', upgradeTo: ['2.6.5'] })
+  })
+  afterAll(() => w?.stop())
+
+  it('forced in-place (test-only override) fails on the API server storedVersions check: the decision matters', async () => {
+    const r = await act(
+      w,
+      { 'backup-filename': w.backupFilename, 'restore-timeout': '40s' },
+      { [FORCE_PROCEDURE_ENV]: 'in-place' }
+    )
+    expect(r.exitCode).toBe(1)
+    expect(r.outputs.status).toBe('failed')
+    expect(r.summary).toMatch(/storedVersions/)
+    expect(r.summary).toMatch(/must appear in spec.versions/)
+    // clean up what the failed attempt left (its Restore keeps retrying)
+    await w.kubectl([
+      'delete',
+      'restores.resources.cattle.io',
+      r.outputs['restore-name']!,
+      '--wait=true'
+    ])
+    await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
+  })
+
+  it('is refused without allow-downtime, and its dry run changes nothing', async () => {
+    const before = await snapshot(w)
+    const refused = await act(w, { 'backup-filename': w.backupFilename })
+    expect(refused.outputs).toMatchObject({ status: 'refused', procedure: 'cleanup-and-reinstall' })
+    expect(refused.summary).toMatch(/allow-downtime/)
+    const dry = await act(w, {
+      'backup-filename': w.backupFilename,
+      'allow-downtime': 'true',
+      'dry-run': 'true'
+    })
+    expect(dry.exitCode).toBe(0)
+    expect(JSON.parse(dry.outputs.plan!).map((s: { id: string }) => s.id)).toContain('cleanup')
+    expectUnchanged(before, await snapshot(w))
+  })
+
+  it('cleans up and reinstalls 2.6.3 with its values; CAPI CRDs back at v1alpha4', async () => {
+    const r = await act(w, { 'backup-filename': w.backupFilename, 'allow-downtime': 'true' })
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({
+      status: 'succeeded',
+      procedure: 'cleanup-and-reinstall',
+      'to-version': '2.6.3'
+    })
+    expect(await image(w)).toBe('rancher/rancher:v2.6.3')
+    const values = await w.helm(['get', 'values', 'rancher', '-n', 'cattle-system', '-o', 'json'])
+    expect(JSON.parse(values)).toMatchObject({ hostname: 'rancher.testbed.local' })
+    expect(
+      await w.kubectl([
+        'get',
+        'crd',
+        'clusters.cluster.x-k8s.io',
+        '-o',
+        'jsonpath={.status.storedVersions}'
+      ])
+    ).toBe('["v1alpha4"]')
+    expect(r.summary).not.toContain('testbed-bootstrap-secret')
+    expect(r.log).not.toContain('testbed-bootstrap-secret')
+    expect(
+      await w.kubectl([
+        'get',
+        'secret',
+        'rancher-rollback-saved',
+        '-n',
+        'kube-system',
+        '--ignore-not-found',
+        '-o',
+        'name'
+      ])
+    ).toBe('')
+  })
+})
+
+describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.7.6', upgradeTo: ['2.7.9'] })
+  })
+  afterAll(() => w?.stop())
+
+  it('reinstalls 2.7.6 with its hostname; rancher-provisioning-capi is gone', async () => {
+    const r = await act(w, { 'backup-filename': 'latest', 'allow-downtime': 'true' })
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({
+      procedure: 'cleanup-and-reinstall',
+      'from-version': '2.7.9',
+      'to-version': '2.7.6'
+    })
+    expect(await image(w)).toBe('rancher/rancher:v2.7.6')
+    expect(
+      JSON.parse(await w.helm(['get', 'values', 'rancher', '-n', 'cattle-system', '-o', 'json']))
+    ).toMatchObject({ hostname: 'rancher.testbed.local' })
+    const releases = JSON.parse(await w.helm(['list', '-A', '-o', 'json'])) as { name: string }[]
+    expect(releases.map(x => x.name)).not.toContain('rancher-provisioning-capi')
+  })
+})
+
+describe('after a failed upgrade (post-failure job)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.8.4', upgradeTo: ['2.8.6'] })
+  })
+  afterAll(() => w?.stop())
+
+  it('previous + latest bring back the last good version', async () => {
+    const before = await history(w)
+    expect(before.at(-1)).toMatchObject({ status: 'failed', app_version: 'v2.8.6' })
+    const r = await act(w, { 'target-version': 'previous', 'backup-filename': 'latest' })
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({
+      'from-version': '2.8.6',
+      'to-version': '2.8.4',
+      procedure: 'in-place'
+    })
+    expect(await image(w)).toBe('rancher/rancher:v2.8.4')
+    expect((await history(w)).at(-1)).toMatchObject({ status: 'deployed', app_version: 'v2.8.4' })
+    expect(r.summary).toContain(w.backupFilename)
+  })
+})
+
+describe('a Restore that errors, and tool verification', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.8.4', upgradeTo: ['2.8.5'], encrypted: true })
+  })
+  afterAll(() => w?.stop())
+
+  it('a tampered helm archive is refused with both digests, before any cluster call', async () => {
+    w.mirror.setTamper('helm', 'v3.17.2', true)
+    try {
+      const r = await runAction({ inputs: { ...w.inputs, 'backup-filename': w.backupFilename } })
+      expect(r.exitCode).toBe(1)
+      expect(r.log).toMatch(/SHA-256|sha256|checksum/i)
+      expect(r.log).toMatch(/[0-9a-f]{64}[\s\S]*[0-9a-f]{64}/)
+      expect(r.log).not.toContain('[command]')
+    } finally {
+      w.mirror.setTamper('helm', 'v3.17.2', false)
+    }
+  })
+
+  it('an encrypted backup whose encryption config is unusable: fails within restore-timeout with the operator error', async () => {
+    // The Secret exists (preflight refuses a missing one outright) but holds no usable config.
+    await w.kubectl(['delete', 'secret', 'encryptionconfig', '-n', 'cattle-resources-system'])
+    await w.kubectl([
+      'create',
+      'secret',
+      'generic',
+      'encryptionconfig',
+      '-n',
+      'cattle-resources-system',
+      '--from-literal=wrong-key=x'
+    ])
+    const r = await act(w, { 'backup-filename': w.backupFilename, 'restore-timeout': '30s' })
+    expect(r.exitCode).toBe(1)
+    expect(r.outputs.status).toBe('failed')
+    expect(r.durationMs).toBeLessThan(180_000)
+    expect(r.summary).toMatch(/Reconciling/)
+    expect(r.summary).toMatch(/ERRO/)
+    expect(r.summary).not.toContain('\x1b')
+    expect(await image(w)).toBe('rancher/rancher:v2.8.5')
+  })
+
+  it('a missing encryption Secret is refused before anything changes', async () => {
+    await w.kubectl(['delete', 'secret', 'encryptionconfig', '-n', 'cattle-resources-system'])
+    const r = await act(w, { 'backup-filename': w.backupFilename })
+    expect(r.outputs.status).toBe('refused')
+    expect(r.summary).toContain('encryptionconfig')
+  })
+})

@@ -1,0 +1,23 @@
+{{- /* Operator lines before 5.x (Rancher < 2.9) shipped one ResourceSet, rancher-resource-set. */}}
+{{- if semverCompare "<104.0.0-0" .Chart.Version }}
+apiVersion: resources.cattle.io/v1
+kind: ResourceSet
+metadata:
+  name: rancher-resource-set
+  labels:
+    {{- include "backupRestore.labels" . | nindent 4 }}
+controllerReferences:
+  - apiVersion: "apps/v1"
+    resource: "deployments"
+    name: "rancher"
+    namespace: "cattle-system"
+    replicas: 0
+resourceSelectors:
+{{- range $path, $_ := .Files.Glob "files/basic-resourceset-contents/*.yaml" }}
+  {{- $.Files.Get $path | trim | nindent 2 }}
+{{- end }}
+{{- include "backupRestore.capiSelectors" . }}
+{{- range $path, $_ := .Files.Glob "files/sensitive-resourceset-contents/*.yaml" }}
+  {{- $.Files.Get $path | trim | nindent 2 }}
+{{- end }}
+{{- end }}
