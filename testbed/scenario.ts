@@ -138,6 +138,7 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
 
     log(`installing rancher ${opts.install}`)
     await installRancher(helm, charts.url, opts.install)
+    await settled(kubectl, opts.install)
     const backupVersion = rancherBackupChartVersionFor(opts.install)
     for (const chart of ['rancher-backup-crd', 'rancher-backup']) {
       await helm([
@@ -177,7 +178,7 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
 
     for (const version of opts.upgradeTo ?? []) {
       log(`upgrading to ${version}`)
-      await helm([
+      const upgraded = await helm([
         'upgrade',
         'rancher',
         'rancher',
@@ -191,11 +192,16 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
         '--wait',
         '--timeout',
         '45s'
-      ]).catch(e => {
-        log(
-          `upgrade to ${version} failed (as a broken upgrade does): ${(e as Error).message.split('\n')[0]}`
-        )
-      })
+      ]).then(
+        () => true,
+        (e: Error) => {
+          log(
+            `upgrade to ${version} failed (as a broken upgrade does): ${e.message.split('\n')[0]}`
+          )
+          return false
+        }
+      )
+      if (upgraded) await settled(kubectl, version)
     }
 
     const inputs: Record<string, string> = {
@@ -250,6 +256,17 @@ async function installRancher(
     '--timeout',
     '120s'
   ])
+}
+
+/**
+ * Rancher has finished starting a version once it has written its server-version setting (the
+ * simulated Rancher does so after installing rancher-webhook and provisioning-capi), so the world
+ * is quiet before a test looks at it.
+ */
+async function settled(kubectl: (a: string[]) => Promise<string>, version: string): Promise<void> {
+  const setting = 'settings.management.cattle.io/server-version'
+  await kubectl(['wait', '--for=create', setting, '--timeout=120s'])
+  await kubectl(['wait', `--for=jsonpath={.value}=v${version}`, setting, '--timeout=120s'])
 }
 
 /** A Backup CR, waited for by watch (`kubectl wait`), then its file name from status. */

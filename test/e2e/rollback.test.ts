@@ -62,24 +62,39 @@ async function restoreReady(
   return r.status?.conditions?.find((c: { type: string }) => c.type === 'Ready')
 }
 
-/** uid → resourceVersion of every object that a rollback could touch (heartbeats excluded). */
+/**
+ * `Kind namespace/name` → resourceVersion of every object a rollback could touch. Heartbeats are
+ * left out: events, leases, node status, endpoints, and leader-election records (the controllers'
+ * and simulated Rancher's), which renew themselves whatever the action does.
+ */
 async function snapshot(w: World): Promise<Map<string, string>> {
   const skip = /^(events|leases|nodes|endpoints|endpointslices|componentstatuses)(\.|$)/
   const kinds = (await w.kubectl(['api-resources', '--verbs=list', '-o', 'name']))
     .split('\n')
     .filter(k => k && !skip.test(k))
   const list = JSON.parse(await w.kubectl(['get', kinds.join(','), '-A', '-o', 'json']))
+  type Obj = {
+    kind: string
+    metadata: {
+      namespace?: string
+      name: string
+      resourceVersion: string
+      annotations?: Record<string, string>
+    }
+  }
   return new Map(
-    (list.items as { metadata: { uid: string; resourceVersion: string } }[]).map(o => [
-      o.metadata.uid,
-      o.metadata.resourceVersion
-    ])
+    (list.items as Obj[])
+      .filter(o => !o.metadata.annotations?.['control-plane.alpha.kubernetes.io/leader'])
+      .map(o => [
+        `${o.kind} ${o.metadata.namespace ?? ''}/${o.metadata.name}`,
+        o.metadata.resourceVersion
+      ])
   )
 }
 
 function expectUnchanged(before: Map<string, string>, after: Map<string, string>): void {
-  const changed = [...after].filter(([uid, rv]) => before.get(uid) !== rv).map(([uid]) => uid)
-  const removed = [...before.keys()].filter(uid => !after.has(uid))
+  const changed = [...after].filter(([key, rv]) => before.get(key) !== rv).map(([key]) => key)
+  const removed = [...before.keys()].filter(key => !after.has(key))
   expect({ changed, removed }).toEqual({ changed: [], removed: [] })
 }
 
