@@ -34618,6 +34618,7 @@ const helmHistory = (release, namespace) => helmRead(['history', release, '-n', 
 const helmListAll = () => helmRead(['list', '-A', '-a', '-o', 'json']);
 const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
 const getCrds = (names) => kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found']);
+const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
 const getNamespace = (name) => kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found']);
 const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
 const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
@@ -34949,7 +34950,8 @@ function buildPlan(input) {
                 deleteObject('job', 'verify-job', CLEANUP_NAMESPACE),
                 applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'verify'))),
                 waitJobComplete(CLEANUP_NAMESPACE, 'verify-job', settings.timeoutMs),
-                jobLogs(CLEANUP_NAMESPACE, 'verify-job')
+                jobLogs(CLEANUP_NAMESPACE, 'verify-job'),
+                listNamespaceNames()
             ]);
             add('install-backup-operator', `Install rancher-backup-crd and rancher-backup (${range}) from ${settings.backupChartRepo}`, [
                 helmShowChart(settings.backupChartRepo, 'rancher-backup', range),
@@ -37923,6 +37925,67 @@ async function helmInstallRancher(ctx) {
 }
 
 /**
+ * Which namespaces rancher/rancher-cleanup (`cleanup.sh`) deletes. Anything the rollback needs
+ * after cleanup (the S3 credential Secret above all) must live outside them.
+ *
+ * Source: rancher/rancher-cleanup cleanup.sh (CATTLE_NAMESPACES, TOOLS_NAMESPACES,
+ * FLEET_NAMESPACES, then every namespace starting with cluster-fleet, p-, c-, user-, u-), plus,
+ * to stay on the safe side, cattle-provisioning-capi-system (removed with the CAPI objects and
+ * CRDs) and any fleet-* / cattle-fleet-* namespace.
+ */
+const CLEANUP_DELETED_NAMESPACES = [
+    { pattern: 'cattle-system', note: 'Rancher, rancher-webhook and their Helm release secrets' },
+    {
+        pattern: 'cattle-resources-system',
+        note: 'the backup operator and its encryption-config Secret'
+    },
+    { pattern: 'cattle-provisioning-capi-system', note: 'rancher-provisioning-capi (v2.7.7+)' },
+    { pattern: 'cattle-impersonation-system', note: 'impersonation service accounts' },
+    { pattern: 'local', note: 'the local cluster object' },
+    { pattern: 'cattle-global-data', note: 'global Rancher data (cloud credentials, …)' },
+    { pattern: 'cattle-global-nt', note: 'node templates' },
+    { pattern: 'fleet-default', note: 'Fleet workspace' },
+    { pattern: 'fleet-local', note: 'Fleet workspace of the local cluster' },
+    { pattern: 'fleet-system', note: 'Fleet (older releases)' },
+    { pattern: 'fleet-*', note: 'other Fleet namespaces' },
+    { pattern: 'cattle-fleet-system', note: 'Fleet controller' },
+    { pattern: 'cattle-fleet-local-system', note: 'Fleet agent of the local cluster' },
+    { pattern: 'cattle-fleet-clusters-system', note: 'Fleet cluster registrations' },
+    { pattern: 'cattle-fleet-*', note: 'other Fleet namespaces' },
+    { pattern: 'cluster-fleet*', note: 'Fleet per-cluster namespaces' },
+    { pattern: 'p-*', note: 'project namespaces' },
+    { pattern: 'c-*', note: 'cluster namespaces' },
+    { pattern: 'u-*', note: 'user namespaces' },
+    { pattern: 'user-*', note: 'user namespaces' },
+    { pattern: 'cattle-monitoring-system', note: 'rancher-monitoring' },
+    { pattern: 'cattle-logging-system', note: 'rancher-logging' },
+    { pattern: 'cattle-gatekeeper-system', note: 'rancher-gatekeeper' },
+    { pattern: 'cattle-dashboards', note: 'monitoring dashboards' },
+    { pattern: 'cattle-elemental-system', note: 'Elemental' },
+    { pattern: 'cis-operator-system', note: 'CIS benchmark operator' },
+    { pattern: 'istio-system', note: 'rancher-istio' },
+    { pattern: 'rancher-operator-system', note: 'rancher-operator (v2.5)' },
+    { pattern: 'cattle-alerting', note: 'legacy alerting (v2.0-v2.4)' },
+    { pattern: 'cattle-logging', note: 'legacy logging (v2.0-v2.4)' },
+    { pattern: 'cattle-pipeline', note: 'legacy pipelines (v2.0-v2.4)' },
+    { pattern: 'cattle-prometheus', note: 'legacy monitoring (v2.0-v2.4)' }
+];
+function matches(pattern, namespace) {
+    return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : namespace === pattern;
+}
+/** True when running rancher-cleanup deletes the namespace (and so every Secret in it). */
+function isDeletedByCleanup(namespace) {
+    const ns = namespace.trim();
+    if (ns === '')
+        return false;
+    return CLEANUP_DELETED_NAMESPACES.some(p => matches(p.pattern, ns));
+}
+/** The deleted namespaces as one line, e.g. for a refusal or the job summary. */
+function describeCleanupScope() {
+    return CLEANUP_DELETED_NAMESPACES.map(p => p.pattern).join(', ');
+}
+
+/**
  * Judges the log of rancher-cleanup's verify.sh (deploy/verify.yaml). verify.sh only lists what is
  * left and always exits 0, so its output is the verdict: every line must be on this allow-list of
  * harmless lines, anything else is a leftover.
@@ -38034,9 +38097,14 @@ async function verifyCleanup(ctx) {
     try {
         const log = await runJob(ctx, 'verify');
         const verdict = judgeVerifyOutput(log);
-        if (!verdict.clean) {
-            const shown = verdict.leftovers.slice(0, 20);
-            throw new StepFailure(`rancher-cleanup verify found ${verdict.leftovers.length} leftover(s): ${shown.join('; ')}${verdict.leftovers.length > shown.length ? '; …' : ''}`, `Remove the leftovers (or re-run cleanup: kubectl -n ${NS} delete job cleanup-job, then re-run this action) before reinstalling.`);
+        // verify.sh greps namespaces in a way that never matches: surviving ones are checked here.
+        const namespaces = (await ctx.runner.run(listNamespaceNames())).stdout
+            .split(/\s+/)
+            .filter(ns => ns !== '' && isDeletedByCleanup(ns));
+        const leftovers = [...verdict.leftovers, ...namespaces.map(ns => `namespace/${ns}`)];
+        if (leftovers.length > 0) {
+            const shown = leftovers.slice(0, 20);
+            throw new StepFailure(`rancher-cleanup left ${leftovers.length} leftover(s): ${shown.join('; ')}${leftovers.length > shown.length ? '; …' : ''}`, `Remove the leftovers (or re-run cleanup: kubectl -n ${NS} delete job cleanup-job, then re-run this action) before reinstalling.`);
         }
         return 'verify found no Rancher leftovers';
     }
@@ -39498,67 +39566,6 @@ function buildOutputs(report) {
     };
 }
 
-/**
- * Which namespaces rancher/rancher-cleanup (`cleanup.sh`) deletes. Anything the rollback needs
- * after cleanup (the S3 credential Secret above all) must live outside them.
- *
- * Source: rancher/rancher-cleanup cleanup.sh (CATTLE_NAMESPACES, TOOLS_NAMESPACES,
- * FLEET_NAMESPACES, then every namespace starting with cluster-fleet, p-, c-, user-, u-), plus,
- * to stay on the safe side, cattle-provisioning-capi-system (removed with the CAPI objects and
- * CRDs) and any fleet-* / cattle-fleet-* namespace.
- */
-const CLEANUP_DELETED_NAMESPACES = [
-    { pattern: 'cattle-system', note: 'Rancher, rancher-webhook and their Helm release secrets' },
-    {
-        pattern: 'cattle-resources-system',
-        note: 'the backup operator and its encryption-config Secret'
-    },
-    { pattern: 'cattle-provisioning-capi-system', note: 'rancher-provisioning-capi (v2.7.7+)' },
-    { pattern: 'cattle-impersonation-system', note: 'impersonation service accounts' },
-    { pattern: 'local', note: 'the local cluster object' },
-    { pattern: 'cattle-global-data', note: 'global Rancher data (cloud credentials, …)' },
-    { pattern: 'cattle-global-nt', note: 'node templates' },
-    { pattern: 'fleet-default', note: 'Fleet workspace' },
-    { pattern: 'fleet-local', note: 'Fleet workspace of the local cluster' },
-    { pattern: 'fleet-system', note: 'Fleet (older releases)' },
-    { pattern: 'fleet-*', note: 'other Fleet namespaces' },
-    { pattern: 'cattle-fleet-system', note: 'Fleet controller' },
-    { pattern: 'cattle-fleet-local-system', note: 'Fleet agent of the local cluster' },
-    { pattern: 'cattle-fleet-clusters-system', note: 'Fleet cluster registrations' },
-    { pattern: 'cattle-fleet-*', note: 'other Fleet namespaces' },
-    { pattern: 'cluster-fleet*', note: 'Fleet per-cluster namespaces' },
-    { pattern: 'p-*', note: 'project namespaces' },
-    { pattern: 'c-*', note: 'cluster namespaces' },
-    { pattern: 'u-*', note: 'user namespaces' },
-    { pattern: 'user-*', note: 'user namespaces' },
-    { pattern: 'cattle-monitoring-system', note: 'rancher-monitoring' },
-    { pattern: 'cattle-logging-system', note: 'rancher-logging' },
-    { pattern: 'cattle-gatekeeper-system', note: 'rancher-gatekeeper' },
-    { pattern: 'cattle-dashboards', note: 'monitoring dashboards' },
-    { pattern: 'cattle-elemental-system', note: 'Elemental' },
-    { pattern: 'cis-operator-system', note: 'CIS benchmark operator' },
-    { pattern: 'istio-system', note: 'rancher-istio' },
-    { pattern: 'rancher-operator-system', note: 'rancher-operator (v2.5)' },
-    { pattern: 'cattle-alerting', note: 'legacy alerting (v2.0-v2.4)' },
-    { pattern: 'cattle-logging', note: 'legacy logging (v2.0-v2.4)' },
-    { pattern: 'cattle-pipeline', note: 'legacy pipelines (v2.0-v2.4)' },
-    { pattern: 'cattle-prometheus', note: 'legacy monitoring (v2.0-v2.4)' }
-];
-function matches(pattern, namespace) {
-    return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : namespace === pattern;
-}
-/** True when running rancher-cleanup deletes the namespace (and so every Secret in it). */
-function isDeletedByCleanup(namespace) {
-    const ns = namespace.trim();
-    if (ns === '')
-        return false;
-    return CLEANUP_DELETED_NAMESPACES.some(p => matches(p.pattern, ns));
-}
-/** The deleted namespaces as one line, e.g. for a refusal or the job summary. */
-function describeCleanupScope() {
-    return CLEANUP_DELETED_NAMESPACES.map(p => p.pattern).join(', ');
-}
-
 const BACKUP_CHART_REPO = 'https://charts.rancher.io';
 const BACKUP_NAMESPACE = 'cattle-resources-system';
 function s3Location(settings) {
@@ -41012,8 +41019,8 @@ class ChecksumMismatchError extends Error {
 async function installTools(req, log = line => info(line), options = {}) {
     const p = toolPlatform(options.platform ?? process.platform, options.arch ?? process.arch);
     const [helm, kubectl] = await Promise.all([
-        installHelm(req.helmVersion, req.helmMirror, p, log),
-        installKubectl(req.kubectlVersion, req.kubectlMirror, p, log)
+        installHelm(req.helmVersion, req.helmMirror, p, log, req.binDir),
+        installKubectl(req.kubectlVersion, req.kubectlMirror, p, log, req.binDir)
     ]);
     return {
         helmPath: helm.path,
@@ -41022,13 +41029,40 @@ async function installTools(req, log = line => info(line), options = {}) {
         kubectlVersion: kubectl.version
     };
 }
-async function installHelm(requested, mirror, p, log) {
+/**
+ * Caching only saves the next job a download. A version another job cached meanwhile is left
+ * alone (re-caching rewrites files that job may be running), and when two jobs cache at once
+ * tool-cache's remove-and-copy can collide: this job still has its own verified copy.
+ */
+async function cacheUnlessCached(tool, arch, version, digest, log, cache) {
+    const verified = `${tool} ${version} verified (sha256 ${digest})`;
+    if (find(tool, cacheVersion(version), arch)) {
+        log(`${verified}; already cached by another job`);
+        return;
+    }
+    try {
+        await cache();
+        log(`${verified} and cached`);
+    }
+    catch (err) {
+        log(`${verified}; not cached (${err.message})`);
+    }
+}
+/** This run's own copy of a verified executable. */
+async function place(source, name, binDir) {
+    await fs$1.mkdir(binDir, { recursive: true });
+    const target = path$1.join(binDir, name);
+    await fs$1.copyFile(source, target);
+    await fs$1.chmod(target, 0o755);
+    return target;
+}
+async function installHelm(requested, mirror, p, log, privateDir) {
     const version = await resolveVersion('helm', requested, helmLatestUrl(mirror), log);
     const key = cacheVersion(version);
     const cached = find('helm', key, p.arch);
     if (cached && (await isFile(path$1.join(cached, 'helm')))) {
         log(`helm ${version} found in the tool cache`);
-        return { path: path$1.resolve(cached, 'helm'), version };
+        return { path: await place(path$1.join(cached, 'helm'), 'helm', privateDir), version };
     }
     const urls = helmUrls(version, p, mirror);
     log(`Downloading helm ${version} from ${urls.archive}`);
@@ -41047,21 +41081,21 @@ async function installHelm(requested, mirror, p, log) {
             throw new Error(`${urls.archive} does not contain ${helmArchiveDir(p)}/helm`);
         }
         await fs$1.chmod(path$1.join(binDir, 'helm'), 0o755);
-        const dir = await cacheDir(binDir, 'helm', key, p.arch);
-        log(`helm ${version} verified (sha256 ${expected}) and cached`);
-        return { path: path$1.resolve(dir, 'helm'), version };
+        const own = await place(path$1.join(binDir, 'helm'), 'helm', privateDir);
+        await cacheUnlessCached('helm', p.arch, version, expected, log, () => cacheDir(binDir, 'helm', key, p.arch));
+        return { path: own, version };
     }
     finally {
         await cleanup(temps);
     }
 }
-async function installKubectl(requested, mirror, p, log) {
+async function installKubectl(requested, mirror, p, log, privateDir) {
     const version = await resolveVersion('kubectl', requested, kubectlLatestUrl(mirror), log);
     const key = cacheVersion(version);
     const cached = find('kubectl', key, p.arch);
     if (cached && (await isFile(path$1.join(cached, 'kubectl')))) {
         log(`kubectl ${version} found in the tool cache`);
-        return { path: path$1.resolve(cached, 'kubectl'), version };
+        return { path: await place(path$1.join(cached, 'kubectl'), 'kubectl', privateDir), version };
     }
     const urls = kubectlUrls(version, p, mirror);
     log(`Downloading kubectl ${version} from ${urls.binary}`);
@@ -41074,11 +41108,9 @@ async function installKubectl(requested, mirror, p, log) {
         const expected = parseChecksumFile(await fs$1.readFile(checksumFile, 'utf8'), 'kubectl');
         await verify(urls.binary, binary, expected);
         await fs$1.chmod(binary, 0o755);
-        const dir = await cacheFile(binary, 'kubectl', 'kubectl', key, p.arch);
-        const kubectlPath = path$1.resolve(dir, 'kubectl');
-        await fs$1.chmod(kubectlPath, 0o755);
-        log(`kubectl ${version} verified (sha256 ${expected}) and cached`);
-        return { path: kubectlPath, version };
+        const own = await place(binary, 'kubectl', privateDir);
+        await cacheUnlessCached('kubectl', p.arch, version, expected, log, () => cacheFile(binary, 'kubectl', 'kubectl', key, p.arch));
+        return { path: own, version };
     }
     finally {
         await cleanup(temps);
@@ -41191,11 +41223,12 @@ function holderIdentity(env = process.env) {
     return `${run} job ${env.GITHUB_JOB ?? '-'} (${hostname()}:${process.pid})`;
 }
 const realEnvironment = {
-    install: s => installTools({
+    install: (s, binDir) => installTools({
         helmVersion: s.helmVersion,
         kubectlVersion: s.kubectlVersion,
         helmMirror: s.helmMirror,
-        kubectlMirror: s.kubectlMirror
+        kubectlMirror: s.kubectlMirror,
+        binDir
     }),
     runner: o => new ExecCommandRunner({
         helmPath: o.helmPath,
@@ -41259,7 +41292,7 @@ async function rollback(settings, env, report, onLock) {
         kubeconfigPath = join(workDir, 'kubeconfig');
         await writePrivateFile(kubeconfigPath, settings.kubeconfig);
     }
-    const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl'));
+    const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl'));
     const runner = env.runner({ ...tools, kubeconfigPath, settings });
     const [helmMajor, facts] = await group('Read the cluster', async () => Promise.all([
         runner.run(helmVersion()).then(r => parseHelmMajor(r.stdout)),

@@ -83,6 +83,9 @@ export const getDeployment = (namespace: string, name: string): Command =>
 export const getCrds = (names: string[]): Command =>
   kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found'])
 
+export const listNamespaceNames = (): Command =>
+  kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'])
+
 export const getNamespace = (name: string): Command =>
   kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found'])
 

@@ -64,7 +64,7 @@ export function holderIdentity(env: NodeJS.ProcessEnv = process.env): string {
 
 /** The parts of the world main.ts talks to, replaceable in component tests. */
 export interface Environment {
-  install: (s: Settings) => Promise<{ helmPath: string; kubectlPath: string }>
+  install: (s: Settings, binDir: string) => Promise<{ helmPath: string; kubectlPath: string }>
   runner: (opts: {
     helmPath: string
     kubectlPath: string
@@ -76,12 +76,13 @@ export interface Environment {
 }
 
 export const realEnvironment: Environment = {
-  install: s =>
+  install: (s, binDir) =>
     installTools({
       helmVersion: s.helmVersion,
       kubectlVersion: s.kubectlVersion,
       helmMirror: s.helmMirror,
-      kubectlMirror: s.kubectlMirror
+      kubectlMirror: s.kubectlMirror,
+      binDir
     }),
   runner: o =>
     new ExecCommandRunner({
@@ -154,7 +155,7 @@ async function rollback(
 
   const tools = await core.group('Install helm and kubectl', () =>
     withDeadline(
-      env.install(settings),
+      env.install(settings, join(workDir, 'bin')),
       budget.limit(10 * 60_000, 'installing tools'),
       'installing helm and kubectl'
     )

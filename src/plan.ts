@@ -201,7 +201,8 @@ export function buildPlan(input: PlanInput): PlannedStep[] {
         cmd.deleteObject('job', 'verify-job', cmd.CLEANUP_NAMESPACE),
         cmd.applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'verify'))),
         cmd.waitJobComplete(cmd.CLEANUP_NAMESPACE, 'verify-job', settings.timeoutMs),
-        cmd.jobLogs(cmd.CLEANUP_NAMESPACE, 'verify-job')
+        cmd.jobLogs(cmd.CLEANUP_NAMESPACE, 'verify-job'),
+        cmd.listNamespaceNames()
       ])
       add(
         'install-backup-operator',

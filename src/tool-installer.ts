@@ -30,6 +30,12 @@ export interface ToolRequest {
   /** '' (upstream) or a base URL replacing https://get.helm.sh / https://dl.k8s.io */
   helmMirror: string
   kubectlMirror: string
+  /**
+   * A directory only this run uses: the executables are copied there and run from there. The
+   * tool cache is shared by concurrent jobs on a self-hosted runner, and tool-cache rewrites a
+   * cached folder in place, so a binary run straight from the cache can be replaced under a job.
+   */
+  binDir: string
 }
 
 export interface InstalledTools {
@@ -71,8 +77,8 @@ export async function installTools(
 ): Promise<InstalledTools> {
   const p = toolPlatform(options.platform ?? process.platform, options.arch ?? process.arch)
   const [helm, kubectl] = await Promise.all([
-    installHelm(req.helmVersion, req.helmMirror, p, log),
-    installKubectl(req.kubectlVersion, req.kubectlMirror, p, log)
+    installHelm(req.helmVersion, req.helmMirror, p, log, req.binDir),
+    installKubectl(req.kubectlVersion, req.kubectlMirror, p, log, req.binDir)
   ])
   return {
     helmPath: helm.path,
@@ -87,11 +93,47 @@ interface Installed {
   version: string
 }
 
+/**
+ * Caching only saves the next job a download. A version another job cached meanwhile is left
+ * alone (re-caching rewrites files that job may be running), and when two jobs cache at once
+ * tool-cache's remove-and-copy can collide: this job still has its own verified copy.
+ */
+async function cacheUnlessCached(
+  tool: 'helm' | 'kubectl',
+  arch: string,
+  version: string,
+  digest: string,
+  log: Log,
+  cache: () => Promise<string>
+): Promise<void> {
+  const verified = `${tool} ${version} verified (sha256 ${digest})`
+  if (tc.find(tool, cacheVersion(version), arch)) {
+    log(`${verified}; already cached by another job`)
+    return
+  }
+  try {
+    await cache()
+    log(`${verified} and cached`)
+  } catch (err) {
+    log(`${verified}; not cached (${(err as Error).message})`)
+  }
+}
+
+/** This run's own copy of a verified executable. */
+async function place(source: string, name: string, binDir: string): Promise<string> {
+  await fs.mkdir(binDir, { recursive: true })
+  const target = path.join(binDir, name)
+  await fs.copyFile(source, target)
+  await fs.chmod(target, 0o755)
+  return target
+}
+
 async function installHelm(
   requested: string,
   mirror: string,
   p: ToolPlatform,
-  log: Log
+  log: Log,
+  privateDir: string
 ): Promise<Installed> {
   const version = await resolveVersion('helm', requested, helmLatestUrl(mirror), log)
   const key = cacheVersion(version)
@@ -99,7 +141,7 @@ async function installHelm(
   const cached = tc.find('helm', key, p.arch)
   if (cached && (await isFile(path.join(cached, 'helm')))) {
     log(`helm ${version} found in the tool cache`)
-    return { path: path.resolve(cached, 'helm'), version }
+    return { path: await place(path.join(cached, 'helm'), 'helm', privateDir), version }
   }
 
   const urls = helmUrls(version, p, mirror)
@@ -123,9 +165,11 @@ async function installHelm(
       throw new Error(`${urls.archive} does not contain ${helmArchiveDir(p)}/helm`)
     }
     await fs.chmod(path.join(binDir, 'helm'), 0o755)
-    const dir = await tc.cacheDir(binDir, 'helm', key, p.arch)
-    log(`helm ${version} verified (sha256 ${expected}) and cached`)
-    return { path: path.resolve(dir, 'helm'), version }
+    const own = await place(path.join(binDir, 'helm'), 'helm', privateDir)
+    await cacheUnlessCached('helm', p.arch, version, expected, log, () =>
+      tc.cacheDir(binDir, 'helm', key, p.arch)
+    )
+    return { path: own, version }
   } finally {
     await cleanup(temps)
   }
@@ -135,7 +179,8 @@ async function installKubectl(
   requested: string,
   mirror: string,
   p: ToolPlatform,
-  log: Log
+  log: Log,
+  privateDir: string
 ): Promise<Installed> {
   const version = await resolveVersion('kubectl', requested, kubectlLatestUrl(mirror), log)
   const key = cacheVersion(version)
@@ -143,7 +188,7 @@ async function installKubectl(
   const cached = tc.find('kubectl', key, p.arch)
   if (cached && (await isFile(path.join(cached, 'kubectl')))) {
     log(`kubectl ${version} found in the tool cache`)
-    return { path: path.resolve(cached, 'kubectl'), version }
+    return { path: await place(path.join(cached, 'kubectl'), 'kubectl', privateDir), version }
   }
 
   const urls = kubectlUrls(version, p, mirror)
@@ -158,11 +203,11 @@ async function installKubectl(
     await verify(urls.binary, binary, expected)
 
     await fs.chmod(binary, 0o755)
-    const dir = await tc.cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
-    const kubectlPath = path.resolve(dir, 'kubectl')
-    await fs.chmod(kubectlPath, 0o755)
-    log(`kubectl ${version} verified (sha256 ${expected}) and cached`)
-    return { path: kubectlPath, version }
+    const own = await place(binary, 'kubectl', privateDir)
+    await cacheUnlessCached('kubectl', p.arch, version, expected, log, () =>
+      tc.cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
+    )
+    return { path: own, version }
   } finally {
     await cleanup(temps)
   }

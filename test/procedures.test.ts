@@ -314,6 +314,15 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     expect(runner.lines().some(l => l.startsWith('helm upgrade'))).toBe(false)
   })
 
+  it('stops when a namespace cleanup should delete survives, though verify.sh says nothing', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const { env, runner } = environment({ ...world, leftoverNamespace: 'cattle-global-data' })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain('namespace/cattle-global-data')
+    expect(runner.lines().some(l => l.startsWith('helm upgrade'))).toBe(false)
+  })
+
   it('a dry run of the cleanup path changes nothing', async () => {
     setInputs({
       'target-version': '2.7.6',

@@ -52,6 +52,7 @@ function request(overrides: Partial<ToolRequest> = {}): ToolRequest {
     kubectlVersion: KUBECTL_V,
     helmMirror: `${base}/helm`,
     kubectlMirror: `${base}/k8s`,
+    binDir: fs.mkdtempSync(path.join(scratch, 'bin-')),
     ...overrides
   }
 }
@@ -107,8 +108,10 @@ describe('installTools', () => {
     expect(tools.helmVersion).toBe(HELM_V)
     expect(tools.kubectlVersion).toBe(KUBECTL_V)
     expect(path.isAbsolute(tools.helmPath)).toBe(true)
-    expect(tools.helmPath).toBe(path.join(toolCache, 'helm', '3.99.1', 'amd64', 'helm'))
-    expect(tools.kubectlPath).toBe(path.join(toolCache, 'kubectl', '1.99.2', 'amd64', 'kubectl'))
+    // run from this job's own copy; the cache holds the one the next job starts from
+    expect(path.dirname(tools.helmPath)).toBe(path.dirname(tools.kubectlPath))
+    expect(fs.existsSync(path.join(toolCache, 'helm', '3.99.1', 'amd64', 'helm'))).toBe(true)
+    expect(fs.existsSync(path.join(toolCache, 'kubectl', '1.99.2', 'amd64', 'kubectl'))).toBe(true)
     expect((await run(tools.helmPath, ['version'])).stdout).toContain(HELM_V)
     expect((await run(tools.kubectlPath, ['version', '--client'])).stdout).toContain(KUBECTL_V)
     expect(fs.statSync(tools.kubectlPath).mode & 0o777).toBe(0o755)
@@ -124,8 +127,32 @@ describe('installTools', () => {
     requests.length = 0
     const again = await installTools(request(), l => lines.push(l), linux)
     expect(requests).toEqual([])
-    expect(again).toEqual(tools)
+    expect(again.helmVersion).toBe(tools.helmVersion)
+    expect((await run(again.helmPath, ['version'])).stdout).toContain(HELM_V)
     expect(lines).toContain(`helm ${HELM_V} found in the tool cache`)
+  })
+
+  it('runs private copies, so concurrent jobs sharing a tool cache never rewrite a running binary', async () => {
+    const binA = path.join(scratch, `bin-a-${Date.now()}`)
+    const binB = path.join(scratch, `bin-b-${Date.now()}`)
+    const [a, b] = await Promise.all([
+      installTools(request({ binDir: binA }), () => {}, linux),
+      installTools(request({ binDir: binB }), () => {}, linux)
+    ])
+    expect(a.helmPath).toBe(path.join(binA, 'helm'))
+    expect(b.kubectlPath).toBe(path.join(binB, 'kubectl'))
+    for (const t of [a, b]) {
+      expect((await run(t.helmPath, ['version'])).stdout).toContain(HELM_V)
+      expect((await run(t.kubectlPath, ['version', '--client'])).stdout).toContain(KUBECTL_V)
+    }
+    // a later job takes the cache as it is: nothing downloaded, the cached file left untouched
+    const cachedHelm = path.join(toolCache, 'helm', '3.99.1', 'amd64', 'helm')
+    const before = fs.statSync(cachedHelm).mtimeMs
+    requests.length = 0
+    const c = await installTools(request(), () => {}, linux)
+    expect(requests).toEqual([])
+    expect(fs.statSync(cachedHelm).mtimeMs).toBe(before)
+    expect(fs.statSync(c.helmPath).mode & 0o777).toBe(0o755)
   })
 
   it('refuses a tampered archive, showing both digests, and caches nothing', async () => {
@@ -211,7 +238,8 @@ describe('installTools', () => {
       `/k8s/release/${KUBECTL_V}/bin/linux/arm64/kubectl`,
       `/k8s/release/${KUBECTL_V}/bin/linux/arm64/kubectl.sha256`
     ])
-    expect(tools.helmPath).toBe(path.join(toolCache, 'helm', '3.99.1', 'arm64', 'helm'))
+    expect(fs.existsSync(path.join(toolCache, 'helm', '3.99.1', 'arm64', 'helm'))).toBe(true)
+    expect(fs.existsSync(tools.helmPath)).toBe(true)
   })
 
   it('names the missing file when a download fails', async () => {

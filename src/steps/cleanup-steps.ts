@@ -4,6 +4,7 @@
  */
 import * as cmd from '../kube-commands.js'
 import { cleanupJobManifests } from '../manifests.js'
+import { isDeletedByCleanup } from '../cleanup-scope.js'
 import { judgeVerifyOutput } from '../verify-judge.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
@@ -38,10 +39,15 @@ export async function verifyCleanup(ctx: StepContext): Promise<string> {
   try {
     const log = await runJob(ctx, 'verify')
     const verdict = judgeVerifyOutput(log)
-    if (!verdict.clean) {
-      const shown = verdict.leftovers.slice(0, 20)
+    // verify.sh greps namespaces in a way that never matches: surviving ones are checked here.
+    const namespaces = (await ctx.runner.run(cmd.listNamespaceNames())).stdout
+      .split(/\s+/)
+      .filter(ns => ns !== '' && isDeletedByCleanup(ns))
+    const leftovers = [...verdict.leftovers, ...namespaces.map(ns => `namespace/${ns}`)]
+    if (leftovers.length > 0) {
+      const shown = leftovers.slice(0, 20)
       throw new StepFailure(
-        `rancher-cleanup verify found ${verdict.leftovers.length} leftover(s): ${shown.join('; ')}${verdict.leftovers.length > shown.length ? '; …' : ''}`,
+        `rancher-cleanup left ${leftovers.length} leftover(s): ${shown.join('; ')}${leftovers.length > shown.length ? '; …' : ''}`,
         `Remove the leftovers (or re-run cleanup: kubectl -n ${NS} delete job cleanup-job, then re-run this action) before reinstalling.`
       )
     }

@@ -7,7 +7,7 @@
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { existsSync } from 'node:fs'
+import { existsSync, mkdtempSync } from 'node:fs'
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -295,7 +295,8 @@ describe('startToolMirror', () => {
         helmVersion: 'latest',
         kubectlVersion: 'latest',
         helmMirror: mirror.helmUrl,
-        kubectlMirror: mirror.kubectlUrl
+        kubectlMirror: mirror.kubectlUrl,
+        binDir: mkdtempSync(join(tmpdir(), 'rr-tools-bin-'))
       }
       const opts = { platform: 'linux', arch: 'x64' }
       mirror.requests.length = 0

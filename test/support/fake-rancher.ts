@@ -19,6 +19,8 @@ export interface WorldOptions {
   values?: string
   verifyOutput?: string
   saved?: string
+  /** A namespace that survives cleanup (verify.sh never reports those). */
+  leftoverNamespace?: string
   /** The release install fails (e.g. the chart repo is unreachable). */
   installFails?: boolean
 }
@@ -227,6 +229,13 @@ export function fakeRancher(opts: WorldOptions) {
       return {}
     })
     .on(/^kubectl wait job\//, {})
+    .on(/^kubectl get namespaces -o/, () => ({
+      stdout: state.releaseExists
+        ? 'default kube-system cattle-system cattle-resources-system'
+        : opts.leftoverNamespace
+          ? `default kube-system ${opts.leftoverNamespace}`
+          : 'default kube-system'
+    }))
     .on(/^kubectl logs job\/cleanup-job/, { stdout: 'Removing Rancher resources...\n' })
     .on(/^kubectl logs job\/verify-job/, { stdout: opts.verifyOutput ?? '' })
     .on(/^helm show chart rancher-backup/, {

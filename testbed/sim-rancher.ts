@@ -1,0 +1,493 @@
+/**
+ * Rancher itself, simulated: a fake-kubelet behaviour for the pods of the `rancher` Deployment in
+ * `cattle-system` (image `rancher/rancher:v<version>`, label `app=rancher`).
+ *
+ * What a starting Rancher does on a local cluster, as far as the rollback cares:
+ * - logs its start-up (`[INFO] Rancher version v2.8.5 (…) is starting`, its arguments, clustered
+ *   mode), then becomes Ready;
+ * - takes part in leader election for `cattle-controllers` in `kube-system` (a Lease, mirrored as
+ *   the leader annotation of the ConfigMap `kube-system/cattle-controllers` as client-go's
+ *   configmapsleases lock wrote it; that ConfigMap is what rancher-cleanup deletes "as the only
+ *   resource not in cattle namespaces"). Lease 45 s, retry every 2 s (wrangler's defaults); the
+ *   lease is released when the pod is deleted. A leader that loses the lease exits (crash, the
+ *   kubelet restarts it), as Rancher does.
+ * - the leader only: installs or upgrades the `rancher-webhook` release in `cattle-system` to
+ *   the webhook chart of its version; for 2.7.7 <= version < 2.14.0 installs
+ *   `rancher-provisioning-capi` in `cattle-provisioning-capi-system`; writes the
+ *   `settings.management.cattle.io` object `server-version` (when that CRD exists). Real helm,
+ *   the chart repository of testbed/chart-repo.ts. It re-checks every `resyncMs` (a release
+ *   removed or changed behind its back is put back, as Rancher's controllers do).
+ * - pods of a broken version (pod label BROKEN_LABEL=true) never become Ready: they log a fatal
+ *   error and exit, and the kubelet restarts them (CrashLoopBackOff).
+ */
+import { execFile } from 'node:child_process'
+import { createHash } from 'node:crypto'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { gunzipSync } from 'node:zlib'
+import {
+  BROKEN_LABEL,
+  compareVersions,
+  provisioningCapiChartVersionFor,
+  rancherWebhookChartVersionFor
+} from './chart-repo.js'
+import type { BehaviourOutcome, Pod, PodBehaviour } from './fake-kubelet.js'
+import { KubeApi, KubeApiError, kpath, type KubeObject } from './kube-api.js'
+
+export interface SimulatedRancherOptions {
+  api: KubeApi
+  /** The helm binary Rancher's chart operations run with. */
+  helmPath: string
+  kubeconfigPath: string
+  /** A repository index listing `rancher-webhook` and `rancher-provisioning-capi` (chart-repo.ts). */
+  chartRepoUrl: string
+  /** How often the leader re-checks its charts (ms, default 15000). */
+  resyncMs?: number
+}
+
+export const LEADER_LOCK = { namespace: 'kube-system', name: 'cattle-controllers' } as const
+export const WEBHOOK_RELEASE = { name: 'rancher-webhook', namespace: 'cattle-system' } as const
+export const CAPI_RELEASE = {
+  name: 'rancher-provisioning-capi',
+  namespace: 'cattle-provisioning-capi-system'
+} as const
+
+const LEASE_SECONDS = 45
+const RETRY_MS = 2000
+
+const IMAGE_RE = /^(?:[^/@\s]+\/)*rancher\/rancher:v(\d+\.\d+\.\d+)(?:[-+][\w.-]*)?$/
+
+/** The Rancher version a pod runs (`2.8.5`), or undefined when it is not a rancher pod. */
+export function rancherVersionOfPod(pod: Pod): string | undefined {
+  if (pod.metadata.namespace !== 'cattle-system') return undefined
+  if (pod.metadata.labels?.app !== 'rancher') return undefined
+  const image = pod.spec.containers[0]?.image
+  return typeof image === 'string' ? IMAGE_RE.exec(image)?.[1] : undefined
+}
+
+/** Whether Rancher `version` installs rancher-provisioning-capi (2.7.7 <= v < 2.14.0). */
+export function installsProvisioningCapi(version: string): boolean {
+  return compareVersions(version, '2.7.7') >= 0 && compareVersions(version, '2.14.0') < 0
+}
+
+/** The fake-kubelet behaviour of Rancher's pods. */
+export function simulatedRancher(opts: SimulatedRancherOptions): PodBehaviour {
+  return {
+    name: 'rancher',
+    initiallyReady: false,
+    matches: pod => rancherVersionOfPod(pod) !== undefined,
+    async run(pod, log, signal, ctl): Promise<BehaviourOutcome> {
+      const version = rancherVersionOfPod(pod) ?? '0.0.0'
+      const r = new RancherPod(opts, pod, version, log, signal, (args, sig) =>
+        runHelm(opts, args, sig)
+      )
+      // The pod IP is in the status the kubelet has just written.
+      const fresh = await opts.api
+        .tryGet<Pod>(kpath('v1', 'pods', pod.metadata.namespace, pod.metadata.name))
+        .catch(() => undefined)
+      r.start(fresh?.status?.podIP ?? pod.status?.podIP)
+      if (pod.metadata.labels?.[BROKEN_LABEL] === 'true') {
+        await sleep(1500, signal)
+        if (signal.aborted) return 'Failed'
+        r.fatal(
+          `failed to start Rancher v${version}: panic: runtime error: invalid memory address or nil pointer dereference [recovered]`
+        )
+        return { result: 'Failed', exitCode: 1, reason: 'Error' }
+      }
+      await sleep(500, signal)
+      if (signal.aborted) return 'Failed'
+      r.info('Starting API controllers')
+      await ctl.setReady(true)
+      return r.electAndLead()
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>(resolve => {
+    if (signal.aborted) return resolve()
+    const t = setTimeout(done, ms)
+    function done() {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+
+const pad = (n: number, w = 2) => String(n).padStart(w, '0')
+
+/** Go's log package: `2006/01/02 15:04:05` (UTC in the container). */
+function goTime(d = new Date()): string {
+  return `${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`
+}
+
+/** klog: `I0102 15:04:05.000000      32 file.go:123] msg`. */
+function klogLine(level: 'I' | 'E', where: string, msg: string, d = new Date()): string {
+  const time = `${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}.${pad(d.getUTCMilliseconds(), 3)}000`
+  return `${level}${pad(d.getUTCMonth() + 1)}${pad(d.getUTCDate())} ${time}      32 ${where}] ${msg}`
+}
+
+/** Kubernetes MicroTime. */
+const microTime = (d = new Date()) => d.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
+
+interface Lease extends KubeObject {
+  spec?: {
+    holderIdentity?: string
+    leaseDurationSeconds?: number
+    acquireTime?: string
+    renewTime?: string
+    leaseTransitions?: number
+  }
+}
+
+interface HelmReleaseState {
+  status: string
+  chartVersion: string
+}
+
+/** Real helm, with its own throw-away HELM_*_HOME (removed afterwards). */
+async function runHelm(
+  opts: SimulatedRancherOptions,
+  args: string[],
+  signal: AbortSignal
+): Promise<string> {
+  const home = await mkdtemp(join(tmpdir(), 'testbed-sim-rancher-helm-'))
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      execFile(
+        opts.helmPath,
+        [...args, '--kubeconfig', opts.kubeconfigPath],
+        {
+          signal,
+          timeout: 120_000,
+          maxBuffer: 16 << 20,
+          env: {
+            PATH: process.env.PATH ?? '/usr/bin:/bin',
+            HOME: home,
+            HELM_CACHE_HOME: join(home, 'cache'),
+            HELM_CONFIG_HOME: join(home, 'config'),
+            HELM_DATA_HOME: join(home, 'data')
+          }
+        },
+        (err, stdout, stderr) => {
+          if (err) reject(new Error((stderr || err.message).trim()))
+          else resolve(stdout)
+        }
+      )
+    })
+  } finally {
+    await rm(home, { recursive: true, force: true })
+  }
+}
+
+class RancherPod {
+  private readonly me: string
+  private readonly leasePath = kpath(
+    'coordination.k8s.io/v1',
+    'leases',
+    LEADER_LOCK.namespace,
+    LEADER_LOCK.name
+  )
+  private leader = false
+
+  constructor(
+    private readonly opts: SimulatedRancherOptions,
+    private readonly pod: Pod,
+    private readonly version: string,
+    private readonly log: (line: string) => void,
+    private readonly signal: AbortSignal,
+    private readonly helm: (args: string[], signal: AbortSignal) => Promise<string>
+  ) {
+    this.me = pod.metadata.name ?? 'rancher'
+  }
+
+  get api(): KubeApi {
+    return this.opts.api
+  }
+
+  info(msg: string): void {
+    this.log(`${goTime()} [INFO] ${msg}`)
+  }
+
+  error(msg: string): void {
+    this.log(`${goTime()} [ERROR] ${msg}`)
+  }
+
+  fatal(msg: string): void {
+    this.log(`${goTime()} [FATAL] ${msg}`)
+  }
+
+  start(podIP: string | undefined): void {
+    const commit = createHash('sha1').update(`rancher-${this.version}`).digest('hex').slice(0, 9)
+    this.info(`Rancher version v${this.version} (${commit}) is starting`)
+    this.info(
+      `Rancher arguments {ACMEDomains:[] AddLocal:true Embedded:false BindHost: HTTPListenPort:80 HTTPSListenPort:443 K8sMode:auto Debug:false Trace:false NoCACerts:false AuditLogPath:/var/log/auditlog/rancher-api-audit.log AuditLogMaxage:10 AuditLogMaxsize:100 AuditLogMaxbackup:10 AuditLevel:0 Features: ClusterRegistry:}`
+    )
+    this.info('Listening on /tmp/log.sock')
+    const ip = podIP ?? '10.42.0.1'
+    this.info(`Running in clustered mode with ID ${ip}, monitoring endpoint cattle-system/rancher`)
+  }
+
+  /** Leader election, then (as leader) the chart work, until the pod goes away. */
+  async electAndLead(): Promise<BehaviourOutcome> {
+    const lock = `${LEADER_LOCK.namespace}/${LEADER_LOCK.name}`
+    this.log(
+      klogLine('I', 'leaderelection.go:250', `attempting to acquire leader lease ${lock}...`)
+    )
+    let nextResync = 0
+    try {
+      while (!this.signal.aborted) {
+        let held: boolean
+        try {
+          held = await this.tryAcquireOrRenew()
+        } catch (e) {
+          if (this.signal.aborted) break
+          this.log(
+            klogLine(
+              'E',
+              'leaderelection.go:332',
+              `error retrieving resource lock ${lock}: ${(e as Error).message}`
+            )
+          )
+          held = this.leader
+        }
+        if (this.leader && !held) {
+          this.log(
+            klogLine(
+              'I',
+              'leaderelection.go:285',
+              `failed to renew lease ${lock}: timed out waiting for the condition`
+            )
+          )
+          this.fatal('leaderelection lost for cattle-controllers')
+          return { result: 'Failed', exitCode: 1, reason: 'Error' }
+        }
+        if (held && !this.leader) {
+          this.leader = true
+          this.log(klogLine('I', 'leaderelection.go:260', `successfully acquired lease ${lock}`))
+          this.info('Starting management controllers')
+        }
+        if (this.leader && Date.now() >= nextResync) {
+          await this.ensure()
+          nextResync = Date.now() + (this.opts.resyncMs ?? 15_000)
+        }
+        await sleep(RETRY_MS, this.signal)
+      }
+    } finally {
+      if (this.leader) await this.release()
+    }
+    return 'Failed'
+  }
+
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date()
+    const existing = await this.api.tryGet<Lease>(this.leasePath)
+    if (!existing) {
+      try {
+        await this.api.create(kpath('coordination.k8s.io/v1', 'leases', LEADER_LOCK.namespace), {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: LEADER_LOCK.name, namespace: LEADER_LOCK.namespace },
+          spec: {
+            holderIdentity: this.me,
+            leaseDurationSeconds: LEASE_SECONDS,
+            acquireTime: microTime(now),
+            renewTime: microTime(now),
+            leaseTransitions: 0
+          }
+        })
+      } catch (e) {
+        if (e instanceof KubeApiError && e.status === 409) return false
+        throw e
+      }
+      await this.mirror(now, now, 0)
+      return true
+    }
+    const spec = existing.spec ?? {}
+    const holder = spec.holderIdentity ?? ''
+    const renewed = Date.parse(spec.renewTime ?? '') || 0
+    const expired = renewed + (spec.leaseDurationSeconds ?? LEASE_SECONDS) * 1000 < now.getTime()
+    if (holder !== '' && holder !== this.me && !expired) return false
+    const takeover = holder !== this.me
+    const acquired = takeover ? now : new Date(Date.parse(spec.acquireTime ?? '') || now.getTime())
+    const transitions = (spec.leaseTransitions ?? 0) + (takeover && holder !== '' ? 1 : 0)
+    try {
+      await this.api.replace(this.leasePath, {
+        ...existing,
+        spec: {
+          holderIdentity: this.me,
+          leaseDurationSeconds: LEASE_SECONDS,
+          acquireTime: microTime(acquired),
+          renewTime: microTime(now),
+          leaseTransitions: transitions
+        }
+      })
+    } catch (e) {
+      if (e instanceof KubeApiError && (e.status === 409 || e.status === 404)) return false
+      throw e
+    }
+    await this.mirror(acquired, now, transitions)
+    return true
+  }
+
+  /** The ConfigMap half of the configmapsleases lock: the leader annotation. */
+  private async mirror(acquired: Date, renewed: Date, transitions: number): Promise<void> {
+    const record = JSON.stringify({
+      holderIdentity: this.me,
+      leaseDurationSeconds: LEASE_SECONDS,
+      acquireTime: acquired.toISOString().replace(/\.\d+Z$/, 'Z'),
+      renewTime: renewed.toISOString().replace(/\.\d+Z$/, 'Z'),
+      leaderTransitions: transitions
+    })
+    const annotations = { 'control-plane.alpha.kubernetes.io/leader': record }
+    const path = kpath('v1', 'configmaps', LEADER_LOCK.namespace, LEADER_LOCK.name)
+    try {
+      await this.api.patch(path, { metadata: { annotations } })
+    } catch (e) {
+      if (!(e instanceof KubeApiError && e.status === 404)) throw e
+      await this.api
+        .create(kpath('v1', 'configmaps', LEADER_LOCK.namespace), {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: { name: LEADER_LOCK.name, namespace: LEADER_LOCK.namespace, annotations }
+        })
+        .catch((err: unknown) => {
+          if (!(err instanceof KubeApiError && err.status === 409)) throw err
+        })
+    }
+  }
+
+  /** ReleaseOnCancel: give the lease up so that another pod takes over at once. */
+  private async release(): Promise<void> {
+    try {
+      const lease = await this.api.tryGet<Lease>(this.leasePath)
+      if (lease?.spec?.holderIdentity !== this.me) return
+      await this.api.replace(this.leasePath, {
+        ...lease,
+        spec: {
+          ...lease.spec,
+          holderIdentity: '',
+          leaseDurationSeconds: 1,
+          renewTime: microTime()
+        }
+      })
+    } catch {
+      /* best effort: the lease expires anyway */
+    }
+  }
+
+  /** The leader's chart work: webhook, provisioning-capi, server-version. */
+  private async ensure(): Promise<void> {
+    try {
+      await this.ensureRelease(
+        WEBHOOK_RELEASE.name,
+        WEBHOOK_RELEASE.namespace,
+        rancherWebhookChartVersionFor(this.version),
+        false
+      )
+      const capi = installsProvisioningCapi(this.version)
+        ? provisioningCapiChartVersionFor(this.version)
+        : undefined
+      if (capi) await this.ensureRelease(CAPI_RELEASE.name, CAPI_RELEASE.namespace, capi, true)
+      await this.ensureServerVersion()
+    } catch (e) {
+      if (!this.signal.aborted) this.error(`[ensure charts] ${(e as Error).message.split('\n')[0]}`)
+    }
+  }
+
+  private async ensureRelease(
+    name: string,
+    namespace: string,
+    chartVersion: string,
+    createNamespace: boolean
+  ): Promise<void> {
+    const state = await this.releaseState(name, namespace)
+    if (state?.status === 'deployed' && state.chartVersion === chartVersion) return
+    if (state && state.status.startsWith('pending-')) return // an operation is in progress
+    this.info(
+      `Installing chart ${name} version ${chartVersion} in namespace ${namespace}${state ? ` (was ${state.chartVersion}, ${state.status})` : ''}`
+    )
+    await this.helm(
+      [
+        'upgrade',
+        '--install',
+        name,
+        name,
+        '--repo',
+        this.opts.chartRepoUrl,
+        '--version',
+        chartVersion,
+        '--namespace',
+        namespace,
+        ...(createNamespace ? ['--create-namespace'] : []),
+        '--timeout',
+        '5m0s'
+      ],
+      this.signal
+    )
+    this.info(`Chart ${name} ${chartVersion} deployed in namespace ${namespace}`)
+  }
+
+  /** The newest revision of a Helm release, read from its release Secrets. */
+  private async releaseState(
+    name: string,
+    namespace: string
+  ): Promise<HelmReleaseState | undefined> {
+    const list = await this.api.list<KubeObject & { data?: Record<string, string> }>(
+      kpath('v1', 'secrets', namespace),
+      { labelSelector: `owner=helm,name=${name}` }
+    )
+    let newest: (KubeObject & { data?: Record<string, string> }) | undefined
+    for (const s of list.items) {
+      const v = Number(s.metadata.labels?.version ?? 0)
+      if (!newest || v > Number(newest.metadata.labels?.version ?? 0)) newest = s
+    }
+    if (!newest) return undefined
+    let chartVersion = ''
+    try {
+      const inner = Buffer.from(newest.data?.release ?? '', 'base64').toString('utf8')
+      const raw = Buffer.from(inner, 'base64')
+      const json =
+        raw[0] === 0x1f && raw[1] === 0x8b ? gunzipSync(raw).toString('utf8') : raw.toString('utf8')
+      const release = JSON.parse(json) as { chart?: { metadata?: { version?: string } } }
+      chartVersion = release.chart?.metadata?.version ?? ''
+    } catch {
+      /* unreadable: treat as out of date */
+    }
+    return { status: newest.metadata.labels?.status ?? '', chartVersion }
+  }
+
+  private async ensureServerVersion(): Promise<void> {
+    const crd = await this.api.tryGet(
+      kpath(
+        'apiextensions.k8s.io/v1',
+        'customresourcedefinitions',
+        undefined,
+        'settings.management.cattle.io'
+      )
+    )
+    if (!crd) return
+    const path = kpath('management.cattle.io/v3', 'settings', undefined, 'server-version')
+    const value = `v${this.version}`
+    const current = await this.api.tryGet<KubeObject & { value?: string }>(path)
+    if (current?.value === value) return
+    try {
+      if (current) await this.api.patch(path, { value })
+      else
+        await this.api.create(kpath('management.cattle.io/v3', 'settings'), {
+          apiVersion: 'management.cattle.io/v3',
+          kind: 'Setting',
+          metadata: { name: 'server-version' },
+          default: '',
+          value
+        })
+    } catch (e) {
+      // The CRD may be going away (cleanup) or not be served yet.
+      if (!(e instanceof KubeApiError && (e.status === 404 || e.status === 409))) throw e
+    }
+  }
+}
