@@ -34614,8 +34614,11 @@ const helmVersion = () => helmRead(['version', '--template', '{{.Version}}']);
 const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
     allowFailure: true
 });
-/** One call gives every release we care about (backup operator, webhook, provisioning-capi). */
-const helmListAll = () => helmRead(['list', '-A', '-a', '-o', 'json']);
+/**
+ * One call gives every release we care about (backup operator, webhook, provisioning-capi).
+ * Explicit status filters rather than `--all`, which Helm 4 removed.
+ */
+const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
 const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
 const getCrds = (names) => kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found']);
 const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
@@ -41019,8 +41022,8 @@ class ChecksumMismatchError extends Error {
 async function installTools(req, log = line => info(line), options = {}) {
     const p = toolPlatform(options.platform ?? process.platform, options.arch ?? process.arch);
     const [helm, kubectl] = await Promise.all([
-        installHelm(req.helmVersion, req.helmMirror, p, log, req.binDir),
-        installKubectl(req.kubectlVersion, req.kubectlMirror, p, log, req.binDir)
+        install(helmSpec(req.helmMirror, p), req.helmVersion, p, log, req.binDir),
+        install(kubectlSpec(req.kubectlMirror, p), req.kubectlVersion, p, log, req.binDir)
     ]);
     return {
         helmPath: helm.path,
@@ -41056,60 +41059,63 @@ async function place(source, name, binDir) {
     await fs$1.chmod(target, 0o755);
     return target;
 }
-async function installHelm(requested, mirror, p, log, privateDir) {
-    const version = await resolveVersion('helm', requested, helmLatestUrl(mirror), log);
-    const key = cacheVersion(version);
-    const cached = find('helm', key, p.arch);
-    if (cached && (await isFile(path$1.join(cached, 'helm')))) {
-        log(`helm ${version} found in the tool cache`);
-        return { path: await place(path$1.join(cached, 'helm'), 'helm', privateDir), version };
-    }
-    const urls = helmUrls(version, p, mirror);
-    log(`Downloading helm ${version} from ${urls.archive}`);
-    const temps = [];
-    try {
-        const [archive, checksumFile] = await Promise.all([
-            download(urls.archive, temps),
-            download(urls.checksum, temps)
-        ]);
-        const expected = parseChecksumFile(await fs$1.readFile(checksumFile, 'utf8'), helmArchiveName(version, p));
-        await verify(urls.archive, archive, expected);
-        const extracted = await extractTar(archive);
-        temps.push(extracted);
-        const binDir = path$1.join(extracted, helmArchiveDir(p));
-        if (!(await isFile(path$1.join(binDir, 'helm')))) {
-            throw new Error(`${urls.archive} does not contain ${helmArchiveDir(p)}/helm`);
+function helmSpec(mirror, p) {
+    return {
+        tool: 'helm',
+        latestUrl: helmLatestUrl(mirror),
+        urls: version => {
+            const { archive, checksum } = helmUrls(version, p, mirror);
+            return { artifact: archive, checksum, checksumName: helmArchiveName(version, p) };
+        },
+        unpack: async (archive, url, temps) => {
+            const extracted = await extractTar(archive);
+            temps.push(extracted);
+            const dir = path$1.join(extracted, helmArchiveDir(p));
+            const executable = path$1.join(dir, 'helm');
+            if (!(await isFile(executable))) {
+                throw new Error(`${url} does not contain ${helmArchiveDir(p)}/helm`);
+            }
+            return { executable, cache: key => cacheDir(dir, 'helm', key, p.arch) };
         }
-        await fs$1.chmod(path$1.join(binDir, 'helm'), 0o755);
-        const own = await place(path$1.join(binDir, 'helm'), 'helm', privateDir);
-        await cacheUnlessCached('helm', p.arch, version, expected, log, () => cacheDir(binDir, 'helm', key, p.arch));
-        return { path: own, version };
-    }
-    finally {
-        await cleanup(temps);
-    }
+    };
 }
-async function installKubectl(requested, mirror, p, log, privateDir) {
-    const version = await resolveVersion('kubectl', requested, kubectlLatestUrl(mirror), log);
+function kubectlSpec(mirror, p) {
+    return {
+        tool: 'kubectl',
+        latestUrl: kubectlLatestUrl(mirror),
+        urls: version => {
+            const { binary, checksum } = kubectlUrls(version, p, mirror);
+            return { artifact: binary, checksum, checksumName: 'kubectl' };
+        },
+        unpack: async (binary) => ({
+            executable: binary,
+            cache: key => cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
+        })
+    };
+}
+async function install(spec, requested, p, log, binDir) {
+    const { tool } = spec;
+    const version = await resolveVersion(tool, requested, spec.latestUrl, log);
     const key = cacheVersion(version);
-    const cached = find('kubectl', key, p.arch);
-    if (cached && (await isFile(path$1.join(cached, 'kubectl')))) {
-        log(`kubectl ${version} found in the tool cache`);
-        return { path: await place(path$1.join(cached, 'kubectl'), 'kubectl', privateDir), version };
+    const cached = find(tool, key, p.arch);
+    if (cached && (await isFile(path$1.join(cached, tool)))) {
+        log(`${tool} ${version} found in the tool cache`);
+        return { path: await place(path$1.join(cached, tool), tool, binDir), version };
     }
-    const urls = kubectlUrls(version, p, mirror);
-    log(`Downloading kubectl ${version} from ${urls.binary}`);
+    const urls = spec.urls(version);
+    log(`Downloading ${tool} ${version} from ${urls.artifact}`);
     const temps = [];
     try {
-        const [binary, checksumFile] = await Promise.all([
-            download(urls.binary, temps),
+        const [artifact, checksumFile] = await Promise.all([
+            download(urls.artifact, temps),
             download(urls.checksum, temps)
         ]);
-        const expected = parseChecksumFile(await fs$1.readFile(checksumFile, 'utf8'), 'kubectl');
-        await verify(urls.binary, binary, expected);
-        await fs$1.chmod(binary, 0o755);
-        const own = await place(binary, 'kubectl', privateDir);
-        await cacheUnlessCached('kubectl', p.arch, version, expected, log, () => cacheFile(binary, 'kubectl', 'kubectl', key, p.arch));
+        const expected = parseChecksumFile(await fs$1.readFile(checksumFile, 'utf8'), urls.checksumName);
+        await verify(urls.artifact, artifact, expected);
+        const { executable, cache } = await spec.unpack(artifact, urls.artifact, temps);
+        await fs$1.chmod(executable, 0o755);
+        const own = await place(executable, tool, binDir);
+        await cacheUnlessCached(tool, p.arch, version, expected, log, () => cache(key));
         return { path: own, version };
     }
     finally {

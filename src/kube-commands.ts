@@ -74,8 +74,12 @@ export const helmHistory = (release: string, namespace: string): Command =>
     allowFailure: true
   })
 
-/** One call gives every release we care about (backup operator, webhook, provisioning-capi). */
-export const helmListAll = (): Command => helmRead(['list', '-A', '-a', '-o', 'json'])
+/**
+ * One call gives every release we care about (backup operator, webhook, provisioning-capi).
+ * Explicit status filters rather than `--all`, which Helm 4 removed.
+ */
+export const helmListAll = (): Command =>
+  helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json'])
 
 export const getDeployment = (namespace: string, name: string): Command =>
   kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found'])

@@ -77,8 +77,8 @@ export async function installTools(
 ): Promise<InstalledTools> {
   const p = toolPlatform(options.platform ?? process.platform, options.arch ?? process.arch)
   const [helm, kubectl] = await Promise.all([
-    installHelm(req.helmVersion, req.helmMirror, p, log, req.binDir),
-    installKubectl(req.kubectlVersion, req.kubectlMirror, p, log, req.binDir)
+    install(helmSpec(req.helmMirror, p), req.helmVersion, p, log, req.binDir),
+    install(kubectlSpec(req.kubectlMirror, p), req.kubectlVersion, p, log, req.binDir)
   ])
   return {
     helmPath: helm.path,
@@ -128,85 +128,87 @@ async function place(source: string, name: string, binDir: string): Promise<stri
   return target
 }
 
-async function installHelm(
-  requested: string,
-  mirror: string,
-  p: ToolPlatform,
-  log: Log,
-  privateDir: string
-): Promise<Installed> {
-  const version = await resolveVersion('helm', requested, helmLatestUrl(mirror), log)
-  const key = cacheVersion(version)
+/** What differs between helm and kubectl: where each comes from and how it is packed. */
+interface ToolSpec {
+  tool: 'helm' | 'kubectl'
+  latestUrl: string
+  /** The download, its checksum file, and the name the checksum file lists. */
+  urls(version: string): { artifact: string; checksum: string; checksumName: string }
+  /** From the verified download to the executable, and how tool-cache stores it. */
+  unpack(
+    downloaded: string,
+    url: string,
+    temps: string[]
+  ): Promise<{ executable: string; cache: (key: string) => Promise<string> }>
+}
 
-  const cached = tc.find('helm', key, p.arch)
-  if (cached && (await isFile(path.join(cached, 'helm')))) {
-    log(`helm ${version} found in the tool cache`)
-    return { path: await place(path.join(cached, 'helm'), 'helm', privateDir), version }
-  }
-
-  const urls = helmUrls(version, p, mirror)
-  log(`Downloading helm ${version} from ${urls.archive}`)
-  const temps: string[] = []
-  try {
-    const [archive, checksumFile] = await Promise.all([
-      download(urls.archive, temps),
-      download(urls.checksum, temps)
-    ])
-    const expected = parseChecksumFile(
-      await fs.readFile(checksumFile, 'utf8'),
-      helmArchiveName(version, p)
-    )
-    await verify(urls.archive, archive, expected)
-
-    const extracted = await tc.extractTar(archive)
-    temps.push(extracted)
-    const binDir = path.join(extracted, helmArchiveDir(p))
-    if (!(await isFile(path.join(binDir, 'helm')))) {
-      throw new Error(`${urls.archive} does not contain ${helmArchiveDir(p)}/helm`)
+function helmSpec(mirror: string, p: ToolPlatform): ToolSpec {
+  return {
+    tool: 'helm',
+    latestUrl: helmLatestUrl(mirror),
+    urls: version => {
+      const { archive, checksum } = helmUrls(version, p, mirror)
+      return { artifact: archive, checksum, checksumName: helmArchiveName(version, p) }
+    },
+    unpack: async (archive, url, temps) => {
+      const extracted = await tc.extractTar(archive)
+      temps.push(extracted)
+      const dir = path.join(extracted, helmArchiveDir(p))
+      const executable = path.join(dir, 'helm')
+      if (!(await isFile(executable))) {
+        throw new Error(`${url} does not contain ${helmArchiveDir(p)}/helm`)
+      }
+      return { executable, cache: key => tc.cacheDir(dir, 'helm', key, p.arch) }
     }
-    await fs.chmod(path.join(binDir, 'helm'), 0o755)
-    const own = await place(path.join(binDir, 'helm'), 'helm', privateDir)
-    await cacheUnlessCached('helm', p.arch, version, expected, log, () =>
-      tc.cacheDir(binDir, 'helm', key, p.arch)
-    )
-    return { path: own, version }
-  } finally {
-    await cleanup(temps)
   }
 }
 
-async function installKubectl(
+function kubectlSpec(mirror: string, p: ToolPlatform): ToolSpec {
+  return {
+    tool: 'kubectl',
+    latestUrl: kubectlLatestUrl(mirror),
+    urls: version => {
+      const { binary, checksum } = kubectlUrls(version, p, mirror)
+      return { artifact: binary, checksum, checksumName: 'kubectl' }
+    },
+    unpack: async binary => ({
+      executable: binary,
+      cache: key => tc.cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
+    })
+  }
+}
+
+async function install(
+  spec: ToolSpec,
   requested: string,
-  mirror: string,
   p: ToolPlatform,
   log: Log,
-  privateDir: string
+  binDir: string
 ): Promise<Installed> {
-  const version = await resolveVersion('kubectl', requested, kubectlLatestUrl(mirror), log)
+  const { tool } = spec
+  const version = await resolveVersion(tool, requested, spec.latestUrl, log)
   const key = cacheVersion(version)
 
-  const cached = tc.find('kubectl', key, p.arch)
-  if (cached && (await isFile(path.join(cached, 'kubectl')))) {
-    log(`kubectl ${version} found in the tool cache`)
-    return { path: await place(path.join(cached, 'kubectl'), 'kubectl', privateDir), version }
+  const cached = tc.find(tool, key, p.arch)
+  if (cached && (await isFile(path.join(cached, tool)))) {
+    log(`${tool} ${version} found in the tool cache`)
+    return { path: await place(path.join(cached, tool), tool, binDir), version }
   }
 
-  const urls = kubectlUrls(version, p, mirror)
-  log(`Downloading kubectl ${version} from ${urls.binary}`)
+  const urls = spec.urls(version)
+  log(`Downloading ${tool} ${version} from ${urls.artifact}`)
   const temps: string[] = []
   try {
-    const [binary, checksumFile] = await Promise.all([
-      download(urls.binary, temps),
+    const [artifact, checksumFile] = await Promise.all([
+      download(urls.artifact, temps),
       download(urls.checksum, temps)
     ])
-    const expected = parseChecksumFile(await fs.readFile(checksumFile, 'utf8'), 'kubectl')
-    await verify(urls.binary, binary, expected)
-
-    await fs.chmod(binary, 0o755)
-    const own = await place(binary, 'kubectl', privateDir)
-    await cacheUnlessCached('kubectl', p.arch, version, expected, log, () =>
-      tc.cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
-    )
+    const expected = parseChecksumFile(await fs.readFile(checksumFile, 'utf8'), urls.checksumName)
+    await verify(urls.artifact, artifact, expected)
+    const { executable, cache } = await spec.unpack(artifact, urls.artifact, temps)
+    await fs.chmod(executable, 0o755)
+    const own = await place(executable, tool, binDir)
+    await cacheUnlessCached(tool, p.arch, version, expected, log, () => cache(key))
     return { path: own, version }
   } finally {
     await cleanup(temps)

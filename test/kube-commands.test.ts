@@ -4,6 +4,13 @@ import * as cmd from '../src/kube-commands.js'
 import { Budget } from '../src/budget.js'
 
 describe('command builders', () => {
+  it('lists releases in every status with flags Helm 3 and Helm 4 both accept (Helm 4 has no --all)', () => {
+    expect(cmd.helmListAll().args).not.toContain('-a')
+    expect(cmd.helmListAll().args).not.toContain('--all')
+    expect(cmd.helmListAll().args).toEqual(
+      expect.arrayContaining(['--deployed', '--failed', '--pending'])
+    )
+  })
   it('spells --wait per helm major', () => {
     expect(cmd.helmWaitFlags(3, 90_500)).toEqual(['--wait', '--timeout', '91s'])
     expect(cmd.helmWaitFlags(4, 60_000)).toEqual(['--wait=watcher', '--timeout', '60s'])
