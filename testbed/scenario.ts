@@ -79,7 +79,7 @@ resources:
       - aescbc:
           keys:
             - name: key1
-              secret: c2VjcmV0IGlzIHNlY3VyZSwgc2VjcmV0IGlzIHNlY3VyZQ==
+              secret: MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY= # 32 bytes: AES-256
 `
 
 export async function startWorld(opts: ScenarioOptions): Promise<World> {
@@ -297,12 +297,13 @@ async function takeBackup(
       }
     })
   )
-  await kubectl([
-    'wait',
-    `backups.resources.cattle.io/${name}`,
-    '--for=condition=Ready=True',
-    '--timeout=120s'
-  ])
+  const backup = `backups.resources.cattle.io/${name}`
+  await kubectl(['wait', backup, '--for=condition=Ready=True', '--timeout=120s']).catch(
+    async (e: Error) => {
+      const status = await kubectl(['get', backup, '-o', 'jsonpath={.status}'])
+      throw new Error(`Backup ${name} did not become Ready: ${status}`, { cause: e })
+    }
+  )
   return (
     await kubectl([
       'get',
