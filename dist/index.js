@@ -37720,9 +37720,21 @@ function fallbackToDoubleQuoted(layout) {
 ({
 	scalarStyleRules: Object.keys(DEFAULT_SCALAR_STYLE_RULES).map((name) => Reflect.get(DEFAULT_SCALAR_STYLE_RULES, name))});
 
-const asObject = (v) => (v && typeof v === 'object' ? v : {});
-const asString = (v) => (typeof v === 'string' ? v : '');
-const asNumber = (v) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
+/** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
+function asObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+}
+function asString(v) {
+    if (typeof v === 'string')
+        return v;
+    if (typeof v === 'number' || typeof v === 'boolean')
+        return String(v);
+    return '';
+}
+function asNumber(v) {
+    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
 function parseJson(text, what) {
     if (text.trim() === '')
         return undefined;
@@ -38129,12 +38141,6 @@ async function verifyCleanup(ctx) {
  * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
  * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
  */
-function asObj$1(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
-}
-function str$1(v) {
-    return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : '';
-}
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 function parseKubeTime(v) {
     if (typeof v !== 'string' || v.trim() === '')
@@ -38152,10 +38158,10 @@ function leaseVerdict(lease, me, now) {
     }
     if (typeof value !== 'object' || value === null)
         return { action: 'create' };
-    const o = asObj$1(value);
-    const spec = asObj$1(o.spec);
-    const resourceVersion = str$1(asObj$1(o.metadata).resourceVersion);
-    const holder = str$1(spec.holderIdentity);
+    const o = asObject(value);
+    const spec = asObject(o.spec);
+    const resourceVersion = asString(asObject(o.metadata).resourceVersion);
+    const holder = asString(spec.holderIdentity);
     if (holder !== '' && holder === me)
         return { action: 'mine', resourceVersion };
     if (holder === '')
@@ -38251,16 +38257,6 @@ async function releaseLock(ctx) {
     }
 }
 
-function asObj(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
-}
-function str(v) {
-    if (typeof v === 'string')
-        return v;
-    if (typeof v === 'number' || typeof v === 'boolean')
-        return String(v);
-    return '';
-}
 function same(a, b) {
     return a.trim().toLowerCase() === b.toLowerCase();
 }
@@ -38268,21 +38264,21 @@ function parseConditions(v) {
     if (!Array.isArray(v))
         return [];
     return v.map(item => {
-        const c = asObj(item);
+        const c = asObject(item);
         return {
-            type: str(c.type),
-            status: str(c.status),
-            reason: str(c.reason),
-            message: str(c.message),
-            lastUpdateTime: str(c.lastUpdateTime) || str(c.lastTransitionTime)
+            type: asString(c.type),
+            status: asString(c.status),
+            reason: asString(c.reason),
+            message: asString(c.message),
+            lastUpdateTime: asString(c.lastUpdateTime) || asString(c.lastTransitionTime)
         };
     });
 }
 function interpretRestore(obj) {
-    const status = asObj(asObj(obj).status);
+    const status = asObject(asObject(obj).status);
     const conditions = parseConditions(status.conditions);
     const ready = conditions.find(c => same(c.type, 'Ready'));
-    const completionTs = str(status.restoreCompletionTs);
+    const completionTs = asString(status.restoreCompletionTs);
     const readyCompleted = ready !== undefined && same(ready.status, 'True') && same(ready.message, 'Completed');
     if (readyCompleted || completionTs !== '') {
         return {
@@ -38316,18 +38312,18 @@ function interpretRestore(obj) {
     };
 }
 function restoreFacts(item) {
-    const o = asObj(item);
-    const metadata = asObj(o.metadata);
-    const spec = asObj(o.spec);
+    const o = asObject(item);
+    const metadata = asObject(o.metadata);
+    const spec = asObject(o.spec);
     const status = interpretRestore(o);
     const completed = status.state === 'completed';
     return {
-        name: str(metadata.name),
-        backupFilename: str(spec.backupFilename),
+        name: asString(metadata.name),
+        backupFilename: asString(spec.backupFilename),
         conditions: status.conditions,
         completed,
         inProgress: !completed,
-        createdAt: str(metadata.creationTimestamp)
+        createdAt: asString(metadata.creationTimestamp)
     };
 }
 /**
@@ -38345,10 +38341,10 @@ function parseRestoreList(kubectlJson) {
     catch {
         throw new Error(`Could not parse the Restore list as JSON: ${kubectlJson.slice(0, 200)}`);
     }
-    const o = asObj(parsed);
+    const o = asObject(parsed);
     if (Array.isArray(o.items))
         return o.items.map(restoreFacts);
-    if (str(o.kind) === 'Restore')
+    if (asString(o.kind) === 'Restore')
         return [restoreFacts(o)];
     return [];
 }

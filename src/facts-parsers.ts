@@ -1,11 +1,6 @@
 /** Pure parsers from kubectl/helm JSON output to the fact types. */
 import type { BackupOperatorFacts, HelmRevision, RancherDeploymentFacts } from './cluster-facts.js'
-
-type Json = Record<string, unknown>
-
-const asObject = (v: unknown): Json => (v && typeof v === 'object' ? (v as Json) : {})
-const asString = (v: unknown): string => (typeof v === 'string' ? v : '')
-const asNumber = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : 0)
+import { asNumber, asObject, asString } from './json-fields.js'
 
 export function parseJson(text: string, what: string): unknown {
   if (text.trim() === '') return undefined

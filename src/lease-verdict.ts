@@ -3,22 +3,13 @@
  * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
  * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
  */
+import { asObject, asString } from './json-fields.js'
 
 export type LeaseVerdict =
   | { action: 'create' }
   | { action: 'take-over'; previousHolder: string; resourceVersion: string }
   | { action: 'held'; holder: string; since: string; expiresAt: string }
   | { action: 'mine'; resourceVersion: string }
-
-type Obj = Record<string, unknown>
-
-function asObj(v: unknown): Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {}
-}
-
-function str(v: unknown): string {
-  return typeof v === 'string' ? v : typeof v === 'number' ? String(v) : ''
-}
 
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 export function parseKubeTime(v: unknown): number | undefined {
@@ -36,10 +27,10 @@ export function leaseVerdict(lease: unknown | undefined, me: string, now: Date):
   }
   if (typeof value !== 'object' || value === null) return { action: 'create' }
 
-  const o = asObj(value)
-  const spec = asObj(o.spec)
-  const resourceVersion = str(asObj(o.metadata).resourceVersion)
-  const holder = str(spec.holderIdentity)
+  const o = asObject(value)
+  const spec = asObject(o.spec)
+  const resourceVersion = asString(asObject(o.metadata).resourceVersion)
+  const holder = asString(spec.holderIdentity)
 
   if (holder !== '' && holder === me) return { action: 'mine', resourceVersion }
   if (holder === '') return { action: 'take-over', previousHolder: '', resourceVersion }

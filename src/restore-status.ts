@@ -7,6 +7,7 @@
  * - in progress: nothing is written until it finishes or errors.
  */
 import type { RestoreCondition, RestoreFacts } from './cluster-facts.js'
+import { asObject, asString } from './json-fields.js'
 
 export type RestoreState = 'completed' | 'error' | 'pending'
 
@@ -17,18 +18,6 @@ export interface RestoreStatus {
   message: string
 }
 
-type Obj = Record<string, unknown>
-
-function asObj(v: unknown): Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {}
-}
-
-function str(v: unknown): string {
-  if (typeof v === 'string') return v
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v)
-  return ''
-}
-
 function same(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.toLowerCase()
 }
@@ -36,22 +25,22 @@ function same(a: string, b: string): boolean {
 export function parseConditions(v: unknown): RestoreCondition[] {
   if (!Array.isArray(v)) return []
   return v.map(item => {
-    const c = asObj(item)
+    const c = asObject(item)
     return {
-      type: str(c.type),
-      status: str(c.status),
-      reason: str(c.reason),
-      message: str(c.message),
-      lastUpdateTime: str(c.lastUpdateTime) || str(c.lastTransitionTime)
+      type: asString(c.type),
+      status: asString(c.status),
+      reason: asString(c.reason),
+      message: asString(c.message),
+      lastUpdateTime: asString(c.lastUpdateTime) || asString(c.lastTransitionTime)
     }
   })
 }
 
 export function interpretRestore(obj: unknown): RestoreStatus {
-  const status = asObj(asObj(obj).status)
+  const status = asObject(asObject(obj).status)
   const conditions = parseConditions(status.conditions)
   const ready = conditions.find(c => same(c.type, 'Ready'))
-  const completionTs = str(status.restoreCompletionTs)
+  const completionTs = asString(status.restoreCompletionTs)
 
   const readyCompleted =
     ready !== undefined && same(ready.status, 'True') && same(ready.message, 'Completed')
@@ -93,18 +82,18 @@ export function interpretRestore(obj: unknown): RestoreStatus {
 }
 
 function restoreFacts(item: unknown): RestoreFacts {
-  const o = asObj(item)
-  const metadata = asObj(o.metadata)
-  const spec = asObj(o.spec)
+  const o = asObject(item)
+  const metadata = asObject(o.metadata)
+  const spec = asObject(o.spec)
   const status = interpretRestore(o)
   const completed = status.state === 'completed'
   return {
-    name: str(metadata.name),
-    backupFilename: str(spec.backupFilename),
+    name: asString(metadata.name),
+    backupFilename: asString(spec.backupFilename),
     conditions: status.conditions,
     completed,
     inProgress: !completed,
-    createdAt: str(metadata.creationTimestamp)
+    createdAt: asString(metadata.creationTimestamp)
   }
 }
 
@@ -121,8 +110,8 @@ export function parseRestoreList(kubectlJson: string): RestoreFacts[] {
   } catch {
     throw new Error(`Could not parse the Restore list as JSON: ${kubectlJson.slice(0, 200)}`)
   }
-  const o = asObj(parsed)
+  const o = asObject(parsed)
   if (Array.isArray(o.items)) return o.items.map(restoreFacts)
-  if (str(o.kind) === 'Restore') return [restoreFacts(o)]
+  if (asString(o.kind) === 'Restore') return [restoreFacts(o)]
   return []
 }
