@@ -34279,6 +34279,13 @@ class CommandError extends Error {
         this.name = 'CommandError';
     }
 }
+/**
+ * The API server answered "already exists": for a create that may have gone through on an earlier
+ * (retried) attempt, or that another run won, this is an answer rather than a failure.
+ */
+function isAlreadyExists(e) {
+    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
+}
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 function describeCommand(command) {
     const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
@@ -34562,7 +34569,7 @@ function lastLines(text, n) {
 /** Per-request timeout for reads: a hung API server fails the call instead of the run. */
 const READ_TIMEOUT_MS = 60_000;
 const REQUEST_TIMEOUT = '--request-timeout=30s';
-const BACKUP_NAMESPACE$1 = 'cattle-resources-system';
+const BACKUP_NAMESPACE = 'cattle-resources-system';
 const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
 const LOCK_NAMESPACE = 'kube-system';
 const LOCK_NAME = 'rancher-rollback';
@@ -34574,24 +34581,17 @@ const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
 const RESTORE_CRD = 'restores.resources.cattle.io';
 const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
 const seconds = (ms) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
-function kubectlRead(args, extra = {}) {
+function kubectl(mutating, args, extra = {}) {
     return {
         tool: 'kubectl',
         args: [...args, REQUEST_TIMEOUT],
         timeoutMs: READ_TIMEOUT_MS,
-        mutating: false,
+        mutating,
         ...extra
     };
 }
-function kubectlWrite(args, extra = {}) {
-    return {
-        tool: 'kubectl',
-        args: [...args, REQUEST_TIMEOUT],
-        timeoutMs: READ_TIMEOUT_MS,
-        mutating: true,
-        ...extra
-    };
-}
+const kubectlRead = (args, extra) => kubectl(false, args, extra);
+const kubectlWrite = (args, extra) => kubectl(true, args, extra);
 function helmRead(args, extra = {}) {
     return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
 }
@@ -34637,7 +34637,7 @@ const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESP
 const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
 /** Resolves a chart version range to one exact version without touching the user's repo list. */
 const helmShowChart = (repo, chart, version) => helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 });
-const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE$1, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
+const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
 const jobLogs = (namespace, job) => kubectlRead(['logs', `job/${job}`, '-n', namespace, '--tail=-1'], { allowFailure: true });
 // ---- waits (watches with a deadline) --------------------------------------------------------
 const waitCommand = (args, timeoutMs) => ({
@@ -34821,7 +34821,7 @@ function leaseManifest(input) {
 }
 // ---- names ----------------------------------------------------------------------------------
 const MAX_NAME = 63;
-/** Same shape as restorePrefix() in steps/restore-step.ts: `2.8.5` → `2-8-5`. */
+/** `2.8.5` → `2-8-5` */
 function dashed(version) {
     return version.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
 }
@@ -34834,9 +34834,15 @@ function stamp(now) {
         .toLowerCase();
 }
 /**
- * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63). The prefix up to the
- * timestamp is what steps/restore-step.ts recognises an earlier run's Restore by; only versions
- * too long to fit are shortened.
+ * What every Restore this action makes for a move starts with: how a re-run recognises the Restore
+ * an earlier run completed (steps/restore-step.ts).
+ */
+function restorePrefix(from, to) {
+    return `rollback-${dashed(from)}-to-${dashed(to)}-`;
+}
+/**
+ * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63), restorePrefix() plus a
+ * timestamp; only versions too long to fit are shortened.
  */
 function restoreName(now, fromVersion, toVersion) {
     const tail = `-${stamp(now)}`;
@@ -34856,7 +34862,7 @@ function restoreName(now, fromVersion, toVersion) {
 function secretsToSave(settings) {
     return [
         ...(settings.encryptionConfigSecretName
-            ? [{ namespace: BACKUP_NAMESPACE$1, name: settings.encryptionConfigSecretName }]
+            ? [{ namespace: BACKUP_NAMESPACE, name: settings.encryptionConfigSecretName }]
             : []),
         ...['tls-rancher-ingress', 'tls-ca', 'tls-ca-additional'].map(name => ({
             namespace: settings.namespace,
@@ -34960,7 +34966,7 @@ function buildPlan(input) {
                 helmShowChart(settings.backupChartRepo, 'rancher-backup', range),
                 ...['rancher-backup-crd', 'rancher-backup'].map(chart => helmUpgradeInstall(helmMajor, {
                     release: chart,
-                    namespace: BACKUP_NAMESPACE$1,
+                    namespace: BACKUP_NAMESPACE,
                     chart,
                     repo: settings.backupChartRepo,
                     version: '<resolved>'
@@ -37902,7 +37908,7 @@ async function installBackupOperator(ctx) {
     const releases = parseHelmList((await ctx.runner.run(helmListAll())).stdout);
     const done = [];
     for (const chart of ['rancher-backup-crd', 'rancher-backup']) {
-        const existing = findRelease(releases, chart, BACKUP_NAMESPACE$1);
+        const existing = findRelease(releases, chart, BACKUP_NAMESPACE);
         if (existing?.status === 'deployed' && chartVersionOf(existing.chart, chart) === version) {
             done.push(`${chart} ${version} already installed`);
             continue;
@@ -37910,7 +37916,7 @@ async function installBackupOperator(ctx) {
         const limit = ctx.budget.limit(ctx.settings.timeoutMs, `installing ${chart}`);
         await ctx.group(`helm install ${chart} ${version}`, () => ctx.runner.run(helmUpgradeInstall(ctx.helmMajor, {
             release: chart,
-            namespace: BACKUP_NAMESPACE$1,
+            namespace: BACKUP_NAMESPACE,
             chart,
             repo: ctx.settings.backupChartRepo,
             version
@@ -38192,9 +38198,6 @@ async function readLease(ctx) {
     const out = (await ctx.runner.run(getLease())).stdout;
     return parseJson(out, 'lease');
 }
-function isAlreadyExists(e) {
-    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
-}
 function isConflict(e) {
     return (e instanceof CommandError &&
         /the object has been modified|Conflict/i.test(e.result?.stderr ?? ''));
@@ -38355,11 +38358,6 @@ function parseRestoreList(kubectlJson) {
  * the Restore's conditions and the operator's log.
  */
 const OPERATOR_LOG_LINES = 40;
-/** Restores this action made for the same move are recognised by their labels' name prefix. */
-function restorePrefix(from, to) {
-    const dash = (v) => v.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-    return `rollback-${dash(from)}-to-${dash(to)}-`;
-}
 /** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
 function operatorLogLines(text) {
     // eslint-disable-next-line no-control-regex
@@ -38381,21 +38379,12 @@ async function runRestore(ctx, prune) {
     }
     ctx.report.restoreName = ctx.restoreName;
     try {
-        await ctx.runner.run(createFromStdin(restoreFor({
-            decision,
-            facts,
-            settings: ctx.settings,
-            helmMajor: ctx.helmMajor,
-            restoreName: ctx.restoreName,
-            valuesFile: ctx.valuesFile,
-            secretsFile: ctx.secretsFile
-        }, prune)));
+        await ctx.runner.run(createFromStdin(restoreFor(ctx, prune)));
     }
     catch (e) {
         // A create retried after a transient error may already have gone through: the name is ours.
-        if (!(e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? ''))) {
+        if (!isAlreadyExists(e))
             throw e;
-        }
     }
     const waitMs = ctx.budget.limit(ctx.settings.restoreTimeoutMs, 'the Restore finished');
     const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${Math.round(waitMs / 1000)}s)`, () => ctx.runner.run(waitRestoreReady(ctx.restoreName, waitMs)));
@@ -38409,7 +38398,7 @@ async function runRestore(ctx, prune) {
     const state = status.state === 'error'
         ? `the operator reports an error and keeps retrying: ${status.message}`
         : 'the operator has not finished it';
-    throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${Math.round(waitMs / 1000)}s: ${state}.`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE$1} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`);
+    throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${Math.round(waitMs / 1000)}s: ${state}.`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`);
 }
 
 const VALUES_KEY = 'values.yaml';
@@ -38533,7 +38522,7 @@ async function saveSecrets(ctx) {
     const saved = found.filter((s) => s !== undefined);
     const encryption = ctx.settings.encryptionConfigSecretName;
     if (encryption && !saved.some(s => s.metadata.name === encryption)) {
-        throw new StepFailure(`The encryption config Secret ${BACKUP_NAMESPACE$1}/${encryption} is missing; nothing was deleted.`, 'An encrypted backup cannot be restored without it: recreate it, then re-run.');
+        throw new StepFailure(`The encryption config Secret ${BACKUP_NAMESPACE}/${encryption} is missing; nothing was deleted.`, 'An encrypted backup cannot be restored without it: recreate it, then re-run.');
     }
     await ctx.writePrivateFile(ctx.secretsFile, JSON.stringify(saved));
     // The runner's files die with the runner; the cluster copy outlives cleanup for a re-run.
@@ -38729,6 +38718,10 @@ function objectKey(folder, filename) {
     return f === '' ? filename : `${f}/${filename}`;
 }
 /** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
+/** `s3://bucket/folder/`, for messages. */
+function s3Location(bucket, folder) {
+    return `s3://${bucket}/${folderPrefix(folder)}`;
+}
 function folderPrefix(folder) {
     const f = normalizeFolder(folder);
     return f === '' ? '' : `${f}/`;
@@ -38847,7 +38840,7 @@ async function gatherFacts(settings, deps) {
         run(getDeployment(settings.namespace, settings.releaseName)),
         run(getCrds([CAPI_CLUSTERS_CRD, RESTORE_CRD])),
         run(getNamespace(CAPI_NAMESPACE)),
-        run(getDeployment(BACKUP_NAMESPACE$1, 'rancher-backup')),
+        run(getDeployment(BACKUP_NAMESPACE, 'rancher-backup')),
         runner.run(listRestores()),
         s3.credentialSecretName === ''
             ? Promise.resolve('')
@@ -38857,7 +38850,7 @@ async function gatherFacts(settings, deps) {
                     : readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)),
         settings.encryptionConfigSecretName === ''
             ? Promise.resolve(undefined)
-            : run(secretExists(BACKUP_NAMESPACE$1, settings.encryptionConfigSecretName)),
+            : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
         run(readSaved$1())
     ]);
     const record = parseSavedState(saved)?.record;
@@ -38897,7 +38890,7 @@ async function gatherFacts(settings, deps) {
         encryptionSecret: encryptionSecret === undefined
             ? undefined
             : {
-                namespace: BACKUP_NAMESPACE$1,
+                namespace: BACKUP_NAMESPACE,
                 name: settings.encryptionConfigSecretName,
                 exists: encryptionSecret.trim() !== ''
             },
@@ -38955,7 +38948,7 @@ interruptedBackup = '') {
         insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
         ...keys
     };
-    const where = `s3://${settings.s3.bucketName}/${settings.s3.folder ? `${settings.s3.folder}/` : ''}`;
+    const where = s3Location(settings.s3.bucketName, settings.s3.folder);
     if (given !== '') {
         const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS);
         return {
@@ -38966,8 +38959,7 @@ interruptedBackup = '') {
             note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
         };
     }
-    const prefix = settings.s3.folder ? `${settings.s3.folder}/` : '';
-    const objects = await s3.listObjects(target, prefix, S3_TIMEOUT_MS);
+    const objects = await s3.listObjects(target, folderPrefix(settings.s3.folder), S3_TIMEOUT_MS);
     const choice = pickLatestBackup(objects, settings.s3.folder, {
         takenBefore: upgradeTime(history),
         encryptionConfigured: settings.encryptionConfigSecretName !== ''
@@ -39565,12 +39557,6 @@ function buildOutputs(report) {
     };
 }
 
-const BACKUP_CHART_REPO = 'https://charts.rancher.io';
-const BACKUP_NAMESPACE = 'cattle-resources-system';
-function s3Location(settings) {
-    const folder = settings.s3.folder === '' ? '' : `${settings.s3.folder}/`;
-    return `s3://${settings.s3.bucketName}/${folder}`;
-}
 /** The backup file the Restore will use: the one given, or the one picked for `latest`. */
 function chosenBackupFile(facts, settings) {
     if (facts.backup.filename !== '')
@@ -39588,7 +39574,7 @@ function backupOperatorInstructions(currentVersion, settings) {
     catch {
         version = '<the chart line of your Rancher minor>';
     }
-    const repo = settings.backupChartRepo !== '' ? settings.backupChartRepo : BACKUP_CHART_REPO;
+    const repo = settings.backupChartRepo;
     return (`Install the rancher-backup operator for Rancher ${currentVersion} from ${repo}: ` +
         `\`helm repo add rancher-charts ${repo}\`, ` +
         `\`helm install rancher-backup-crd rancher-charts/rancher-backup-crd -n ${BACKUP_NAMESPACE} --create-namespace --version '${version}' --wait\`, ` +
@@ -39649,7 +39635,7 @@ function preflight(decision, facts, settings) {
         return refuse(`Restore ${names} has not completed${condition === undefined ? '' : ` (${condition.type}: ${condition.message})`}: the backup-restore operator works on one Restore at a time and retries an erroring one forever, so a new Restore would not run.`, `Read its conditions (\`kubectl get restore ${first.name} -o jsonpath='{.status.conditions}'\`) and the operator's log (\`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`), then delete it (\`kubectl delete restore ${first.name}\`) and run this action again.`);
     }
     // 5. The backup file.
-    const location = s3Location(settings);
+    const location = s3Location(settings.s3.bucketName, settings.s3.folder);
     if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
         return refuse(`backup-filename: latest found no backup to restore in ${location}: ${facts.backup.note || 'no candidate'}.`, facts.backup.checked
             ? `Check the bucket, folder and region inputs, or give backup-filename explicitly (a backup taken before the upgrade to ${decision.from}).`
@@ -41251,11 +41237,10 @@ class Refusal extends Error {
 }
 async function run(env = realEnvironment) {
     const report = emptyReport(env.now());
-    let settings;
     let releaseLockFn;
     try {
         markMainStarted();
-        settings = getSettings();
+        const settings = getSettings();
         for (const secret of secretValues(settings))
             setSecret(secret);
         report.dryRun = settings.dryRun;

@@ -51,6 +51,14 @@ export class CommandError extends Error {
   }
 }
 
+/**
+ * The API server answered "already exists": for a create that may have gone through on an earlier
+ * (retried) attempt, or that another run won, this is an answer rather than a failure.
+ */
+export function isAlreadyExists(e: unknown): boolean {
+  return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '')
+}
+
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 export function describeCommand(command: Pick<Command, 'tool' | 'args' | 'stdin'>): string {
   const quoted = command.args.map(a =>

@@ -19,7 +19,13 @@ import {
 import * as cmd from './kube-commands.js'
 import { parseRestoreList } from './restore-status.js'
 import type { S3Object, S3Target } from './s3-client.js'
-import { objectKey, parseHelmTime, pickLatestBackup } from './backup-selection.js'
+import {
+  folderPrefix,
+  objectKey,
+  parseHelmTime,
+  pickLatestBackup,
+  s3Location
+} from './backup-selection.js'
 import { parseSavedState } from './saved-state.js'
 import type { Settings } from './settings.js'
 
@@ -186,7 +192,7 @@ async function checkBackup(
     insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
     ...keys
   }
-  const where = `s3://${settings.s3.bucketName}/${settings.s3.folder ? `${settings.s3.folder}/` : ''}`
+  const where = s3Location(settings.s3.bucketName, settings.s3.folder)
   if (given !== '') {
     const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS)
     return {
@@ -197,8 +203,7 @@ async function checkBackup(
       note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
     }
   }
-  const prefix = settings.s3.folder ? `${settings.s3.folder}/` : ''
-  const objects = await s3.listObjects(target, prefix, S3_TIMEOUT_MS)
+  const objects = await s3.listObjects(target, folderPrefix(settings.s3.folder), S3_TIMEOUT_MS)
   const choice = pickLatestBackup(objects, settings.s3.folder, {
     takenBefore: upgradeTime(history),
     encryptionConfigured: settings.encryptionConfigSecretName !== ''

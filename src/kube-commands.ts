@@ -24,25 +24,18 @@ export type HelmMajor = 3 | 4
 
 const seconds = (ms: number): string => `${Math.max(1, Math.ceil(ms / 1000))}s`
 
-function kubectlRead(args: string[], extra: Partial<Command> = {}): Command {
+function kubectl(mutating: boolean, args: string[], extra: Partial<Command> = {}): Command {
   return {
     tool: 'kubectl',
     args: [...args, REQUEST_TIMEOUT],
     timeoutMs: READ_TIMEOUT_MS,
-    mutating: false,
+    mutating,
     ...extra
   }
 }
 
-function kubectlWrite(args: string[], extra: Partial<Command> = {}): Command {
-  return {
-    tool: 'kubectl',
-    args: [...args, REQUEST_TIMEOUT],
-    timeoutMs: READ_TIMEOUT_MS,
-    mutating: true,
-    ...extra
-  }
-}
+const kubectlRead = (args: string[], extra?: Partial<Command>) => kubectl(false, args, extra)
+const kubectlWrite = (args: string[], extra?: Partial<Command>) => kubectl(true, args, extra)
 
 function helmRead(args: string[], extra: Partial<Command> = {}): Command {
   return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra }

@@ -107,11 +107,10 @@ class Refusal extends Error {
 
 export async function run(env: Environment = realEnvironment): Promise<RunReport> {
   const report = emptyReport(env.now())
-  let settings: Settings | undefined
   let releaseLockFn: (() => Promise<void>) | undefined
   try {
     markMainStarted()
-    settings = getSettings()
+    const settings = getSettings()
     for (const secret of secretValues(settings)) core.setSecret(secret)
     report.dryRun = settings.dryRun
     await rollback(settings, env, report, fn => (releaseLockFn = fn))

@@ -217,7 +217,7 @@ export function leaseManifest(input: {
 
 const MAX_NAME = 63
 
-/** Same shape as restorePrefix() in steps/restore-step.ts: `2.8.5` → `2-8-5`. */
+/** `2.8.5` → `2-8-5` */
 function dashed(version: string): string {
   return version.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
 }
@@ -232,9 +232,16 @@ function stamp(now: Date): string {
 }
 
 /**
- * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63). The prefix up to the
- * timestamp is what steps/restore-step.ts recognises an earlier run's Restore by; only versions
- * too long to fit are shortened.
+ * What every Restore this action makes for a move starts with: how a re-run recognises the Restore
+ * an earlier run completed (steps/restore-step.ts).
+ */
+export function restorePrefix(from: string, to: string): string {
+  return `rollback-${dashed(from)}-to-${dashed(to)}-`
+}
+
+/**
+ * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63), restorePrefix() plus a
+ * timestamp; only versions too long to fit are shortened.
  */
 export function restoreName(now: Date, fromVersion: string, toVersion: string): string {
   const tail = `-${stamp(now)}`

@@ -8,18 +8,12 @@ import { describeCleanupScope, isDeletedByCleanup } from './cleanup-scope.js'
 import type { ProceedDecision } from './decide.js'
 import type { Settings } from './settings.js'
 import { backupChartRange, toHelmVersionConstraint } from './versions.js'
+import { s3Location } from './backup-selection.js'
+import { BACKUP_NAMESPACE } from './kube-commands.js'
 
 export type PreflightResult =
   | { ok: true; warnings: string[] }
   | { ok: false; reason: string; instead: string; warnings: string[] }
-
-const BACKUP_CHART_REPO = 'https://charts.rancher.io'
-const BACKUP_NAMESPACE = 'cattle-resources-system'
-
-function s3Location(settings: Settings): string {
-  const folder = settings.s3.folder === '' ? '' : `${settings.s3.folder}/`
-  return `s3://${settings.s3.bucketName}/${folder}`
-}
 
 /** The backup file the Restore will use: the one given, or the one picked for `latest`. */
 function chosenBackupFile(facts: ClusterFacts, settings: Settings): string {
@@ -37,7 +31,7 @@ function backupOperatorInstructions(currentVersion: string, settings: Settings):
   } catch {
     version = '<the chart line of your Rancher minor>'
   }
-  const repo = settings.backupChartRepo !== '' ? settings.backupChartRepo : BACKUP_CHART_REPO
+  const repo = settings.backupChartRepo
   return (
     `Install the rancher-backup operator for Rancher ${currentVersion} from ${repo}: ` +
     `\`helm repo add rancher-charts ${repo}\`, ` +
@@ -120,7 +114,7 @@ export function preflight(
   }
 
   // 5. The backup file.
-  const location = s3Location(settings)
+  const location = s3Location(settings.s3.bucketName, settings.s3.folder)
   if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
     return refuse(
       `backup-filename: latest found no backup to restore in ${location}: ${facts.backup.note || 'no candidate'}.`,

@@ -6,10 +6,10 @@ import {
   microTime,
   restoreManifest,
   restoreName,
+  restorePrefix,
   s3CredentialSecretManifest
 } from '../src/manifests.js'
 import type { S3Settings } from '../src/settings.js'
-import { restorePrefix } from '../src/steps/restore-step.js'
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n'
 

@@ -3,7 +3,7 @@
  * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
  * was read at, so two runs cannot both take it over either.
  */
-import { CommandError } from '../command-runner.js'
+import { CommandError, isAlreadyExists } from '../command-runner.js'
 import * as cmd from '../kube-commands.js'
 import { leaseVerdict } from '../lease-verdict.js'
 import { leaseManifest } from '../manifests.js'
@@ -13,10 +13,6 @@ import { StepFailure, type StepContext } from './step-context.js'
 async function readLease(ctx: StepContext): Promise<unknown> {
   const out = (await ctx.runner.run(cmd.getLease())).stdout
   return parseJson(out, 'lease')
-}
-
-function isAlreadyExists(e: unknown): boolean {
-  return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '')
 }
 
 function isConflict(e: unknown): boolean {

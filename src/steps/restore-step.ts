@@ -3,20 +3,15 @@
  * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
  * the Restore's conditions and the operator's log.
  */
-import { CommandError } from '../command-runner.js'
+import { isAlreadyExists } from '../command-runner.js'
 import * as cmd from '../kube-commands.js'
 import { parseJson } from '../facts-parsers.js'
+import { restorePrefix } from '../manifests.js'
 import { restoreFor } from '../plan.js'
 import { interpretRestore } from '../restore-status.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
 const OPERATOR_LOG_LINES = 40
-
-/** Restores this action made for the same move are recognised by their labels' name prefix. */
-export function restorePrefix(from: string, to: string): string {
-  const dash = (v: string) => v.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
-  return `rollback-${dash(from)}-to-${dash(to)}-`
-}
 
 /** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
 export function operatorLogLines(text: string): string[] {
@@ -44,29 +39,10 @@ export async function runRestore(ctx: StepContext, prune: boolean): Promise<stri
 
   ctx.report.restoreName = ctx.restoreName
   try {
-    await ctx.runner.run(
-      cmd.createFromStdin(
-        restoreFor(
-          {
-            decision,
-            facts,
-            settings: ctx.settings,
-            helmMajor: ctx.helmMajor,
-            restoreName: ctx.restoreName,
-            valuesFile: ctx.valuesFile,
-            secretsFile: ctx.secretsFile
-          },
-          prune
-        )
-      )
-    )
+    await ctx.runner.run(cmd.createFromStdin(restoreFor(ctx, prune)))
   } catch (e) {
     // A create retried after a transient error may already have gone through: the name is ours.
-    if (!(
-      e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '')
-    )) {
-      throw e
-    }
+    if (!isAlreadyExists(e)) throw e
   }
   const waitMs = ctx.budget.limit(ctx.settings.restoreTimeoutMs, 'the Restore finished')
   const waited = await ctx.group(

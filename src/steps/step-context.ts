@@ -1,21 +1,12 @@
 /** What every step implementation gets: the run's data plus the one door to the cluster. */
 import type { Budget } from '../budget.js'
-import type { ClusterFacts } from '../cluster-facts.js'
 import type { CommandRunner } from '../command-runner.js'
-import type { ProceedDecision } from '../decide.js'
-import type { HelmMajor } from '../kube-commands.js'
+import type { PlanInput } from '../plan.js'
 import type { RunReport } from '../run-report.js'
-import type { Settings } from '../settings.js'
 
-export interface StepContext {
+/** The plan's own inputs, plus the live parts a step needs to carry it out. */
+export interface StepContext extends PlanInput {
   runner: CommandRunner
-  settings: Settings
-  facts: ClusterFacts
-  decision: ProceedDecision
-  helmMajor: HelmMajor
-  restoreName: string
-  valuesFile: string
-  secretsFile: string
   /** Lease holder identity of this run (repository, run id, attempt). */
   holder: string
   budget: Budget
