@@ -3,10 +3,10 @@
  * tool mirror and the simulated Rancher, backup operator and cleanup image; then the story a test
  * needs (install a version, take a backup, upgrade, perhaps to a version that fails).
  */
-import { execFile } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { rancherBackupChartVersionFor, startChartRepo, type ChartRepo } from './chart-repo.js'
 import { startCluster, type Cluster } from './cluster.js'
+import { execOk } from './exec.js'
 import { paths, versions } from './paths.js'
 import { startS3, type S3Server } from './s3.js'
 import { simulatedCleanup } from './sim-cleanup.js'
@@ -46,29 +46,6 @@ export interface World {
   helm(args: string[]): Promise<string>
   kubectl(args: string[], stdin?: string): Promise<string>
   stop(): Promise<void>
-}
-
-function run(
-  file: string,
-  args: string[],
-  env: NodeJS.ProcessEnv,
-  stdin?: string
-): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = execFile(
-      file,
-      args,
-      { env, maxBuffer: 64 << 20, timeout: 300_000 },
-      (error, stdout, stderr) => {
-        if (error)
-          reject(
-            new Error(`${file.split('/').pop()} ${args.join(' ')}: ${stderr || error.message}`)
-          )
-        else resolve(stdout)
-      }
-    )
-    if (stdin !== undefined) child.stdin?.end(stdin)
-  })
 }
 
 const ENCRYPTION_CONFIG = `apiVersion: apiserver.config.k8s.io/v1
@@ -111,8 +88,10 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
     )
     log(`cluster, S3, charts and tool mirror up in ${Date.now() - started} ms`)
 
-    const helm = (args: string[]) => run(helmPath, args, cluster.env)
-    const kubectl = (args: string[], stdin?: string) => run(paths.kubectl, args, cluster.env, stdin)
+    const helm = (args: string[]) =>
+      execOk(helmPath, args, { env: cluster.env, timeoutMs: 300_000 })
+    const kubectl = (args: string[], stdin?: string) =>
+      execOk(paths.kubectl, args, { env: cluster.env, stdin, timeoutMs: 300_000 })
     cluster.kubelet.registerBehaviour(
       simulatedRancher({
         api: cluster.api,

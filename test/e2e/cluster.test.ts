@@ -2,29 +2,16 @@
  * Smoke test of the testbed itself: a real control plane, the fake kubelet, real kubectl 1.32,
  * helm 3 and helm 4. Runs under vitest.e2e.config.ts (whose globalSetup prepares the binaries).
  */
-import { execFile } from 'node:child_process'
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startCluster, type Cluster } from '../../testbed/cluster.js'
 import { kpath, type KubeObject } from '../../testbed/kube-api.js'
+import { exec as run } from '../../testbed/exec.js'
 import { paths } from '../../testbed/paths.js'
 
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function exec(bin: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Result> {
-  return new Promise(resolve => {
-    execFile(bin, args, { env, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0
-      resolve({ code, stdout, stderr })
-    })
-  })
-}
+const exec = (bin: string, args: string[], env?: NodeJS.ProcessEnv) => run(bin, args, { env })
 
 describe('testbed cluster', () => {
   let cluster: Cluster

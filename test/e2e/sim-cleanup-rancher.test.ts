@@ -4,7 +4,6 @@
  * installs its webhook and provisioning-capi charts, the action's own cleanup Job wipes it, the
  * verify Job's output is judged by the action's judge, and a broken version never rolls out.
  */
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -14,6 +13,7 @@ import { judgeVerifyOutput } from '../../src/verify-judge.js'
 import { BROKEN_LABEL, startChartRepo, type ChartRepo } from '../../testbed/chart-repo.js'
 import { startCluster, type Cluster } from '../../testbed/cluster.js'
 import type { Pod } from '../../testbed/fake-kubelet.js'
+import { exec as run, type ExecResult as Result } from '../../testbed/exec.js'
 import { kpath, type KubeObject } from '../../testbed/kube-api.js'
 import { paths } from '../../testbed/paths.js'
 import { cleanupScriptOf, simulatedCleanup, verifyOutput } from '../../testbed/sim-cleanup.js'
@@ -21,20 +21,8 @@ import { rancherVersionOfPod, simulatedRancher } from '../../testbed/sim-rancher
 
 const IMAGE = 'rancher/rancher-cleanup:v1.0.3'
 
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
-function exec(bin: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string) {
-  return new Promise<Result>(resolve => {
-    const child = execFile(bin, args, { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-      resolve({ code: err ? (typeof err.code === 'number' ? err.code : 1) : 0, stdout, stderr })
-    })
-    if (stdin !== undefined) child.stdin?.end(stdin)
-  })
-}
+const exec = (bin: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string) =>
+  run(bin, args, { env, stdin })
 
 function pod(
   namespace: string,

@@ -4,7 +4,6 @@
  * rancher-backup-crd and rancher-backup charts, s3rver, and kubectl reading what the operator
  * wrote. The action's own reader of Restore status (src/restore-status.ts) judges the Restores.
  */
-import { execFile } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -17,6 +16,7 @@ import {
   type ChartRepo
 } from '../../testbed/chart-repo.js'
 import { startCluster, type Cluster } from '../../testbed/cluster.js'
+import { exec as run } from '../../testbed/exec.js'
 import { kpath, type KubeObject } from '../../testbed/kube-api.js'
 import { paths } from '../../testbed/paths.js'
 import { startS3, type S3Server } from '../../testbed/s3.js'
@@ -136,12 +136,6 @@ describe('simulated operator: helpers', () => {
   })
 })
 
-interface Result {
-  code: number
-  stdout: string
-  stderr: string
-}
-
 describe('simulated operator on the testbed', () => {
   let cluster: Cluster
   let s3: S3Server
@@ -150,13 +144,7 @@ describe('simulated operator on the testbed', () => {
   let env: NodeJS.ProcessEnv
   const backupFiles = new Map<string, string>()
 
-  const exec = (bin: string, args: string[]): Promise<Result> =>
-    new Promise(resolve => {
-      execFile(bin, args, { env, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : 1) : 0
-        resolve({ code, stdout, stderr })
-      })
-    })
+  const exec = (bin: string, args: string[]) => run(bin, args, { env })
   const ok = async (bin: string, args: string[]): Promise<string> => {
     const r = await exec(bin, args)
     expect(r.code, `${bin} ${args.join(' ')}\n${r.stdout}\n${r.stderr}`).toBe(0)
