@@ -18,14 +18,14 @@ export default tseslint.config(
         {
           paths: ['child_process', 'node:child_process'].map(name => ({
             name,
-            message: 'Run processes only through the command layer (src/exec-command-runner.ts).'
+            message: 'Run processes only through the command layer (src/kube/exec-command-runner.ts).'
           }))
         }
       ]
     }
   },
   {
-    files: ['src/exec-command-runner.ts', 'test/**', 'scripts/**', 'testbed/**'],
+    files: ['src/kube/exec-command-runner.ts', 'test/**', 'scripts/**', 'testbed/**'],
     rules: { 'no-restricted-imports': 'off' }
   }
 )

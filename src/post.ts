@@ -1,7 +1,7 @@
 /** The post step: removes the directory main wrote (kubeconfig, saved values and Secrets), nothing else. */
 import * as core from '@actions/core'
-import { workDir } from './state-helper.js'
-import { removeWorkDir } from './workspace.js'
+import { workDir } from './run/state-helper.js'
+import { removeWorkDir } from './run/workspace.js'
 
 export async function cleanup(): Promise<void> {
   const dir = workDir()

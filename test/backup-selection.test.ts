@@ -5,8 +5,8 @@ import {
   parseBackupFilename,
   parseHelmTime,
   pickLatestBackup
-} from '../src/backup-selection.js'
-import type { S3Object } from '../src/s3-client.js'
+} from '../src/facts/backup-selection.js'
+import type { S3Object } from '../src/facts/s3-client.js'
 
 const UID = '6c1e2f3a-9b8d-4e7f-a1b2-c3d4e5f60718'
 

@@ -3,7 +3,7 @@ import {
   CLEANUP_DELETED_NAMESPACES,
   describeCleanupScope,
   isDeletedByCleanup
-} from '../src/cleanup-scope.js'
+} from '../src/decide/cleanup-scope.js'
 
 describe('isDeletedByCleanup', () => {
   it.each([

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { CapiFacts, HelmRevision } from '../src/cluster-facts.js'
+import type { CapiFacts, HelmRevision } from '../src/facts/cluster-facts.js'
 import {
   decide,
   resolvePrevious,
@@ -8,7 +8,7 @@ import {
   type DecisionInput,
   type ProceedDecision,
   type RefuseDecision
-} from '../src/decide.js'
+} from '../src/decide/decide.js'
 
 function rev(
   revision: number,

@@ -2,8 +2,8 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { CommandError, type Command } from '../src/command-runner.js'
-import { ExecCommandRunner, type ExecRunnerOptions } from '../src/exec-command-runner.js'
+import { CommandError, type Command } from '../src/kube/command-runner.js'
+import { ExecCommandRunner, type ExecRunnerOptions } from '../src/kube/exec-command-runner.js'
 
 /**
  * A stand-in for kubectl and helm. It reads its behaviour from the JSON file named by

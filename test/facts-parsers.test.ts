@@ -8,8 +8,8 @@ import {
   parseHelmHistory,
   parseHelmMajor,
   parseHelmList
-} from '../src/facts-parsers.js'
-import { upgradeTime } from '../src/facts-gatherer.js'
+} from '../src/facts/parsers.js'
+import { upgradeTime } from '../src/facts/gather.js'
 
 describe('parseHelmHistory', () => {
   it('normalises versions and sorts by revision', () => {

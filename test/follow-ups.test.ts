@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import type { ProceedDecision } from '../src/decide.js'
-import { FOLLOW_UP_LINKS, followUps } from '../src/follow-ups.js'
+import type { ProceedDecision } from '../src/decide/decide.js'
+import { FOLLOW_UP_LINKS, followUps } from '../src/report/follow-ups.js'
 
 const decision = (
   procedure: ProceedDecision['procedure'],

@@ -7,8 +7,8 @@ import {
   getSettings,
   parseDuration,
   secretValues
-} from '../src/input-helper.js'
-import type { Settings } from '../src/settings.js'
+} from '../src/inputs/input-helper.js'
+import type { Settings } from '../src/inputs/settings.js'
 
 interface ActionInput {
   description?: string

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { describeCommand } from '../src/command-runner.js'
-import * as cmd from '../src/kube-commands.js'
-import { Budget } from '../src/budget.js'
+import { describeCommand } from '../src/kube/command-runner.js'
+import * as cmd from '../src/kube/commands.js'
+import { Budget } from '../src/run/budget.js'
 
 describe('command builders', () => {
   it('lists releases in every status with flags Helm 3 and Helm 4 both accept (Helm 4 has no --all)', () => {
@@ -84,7 +84,7 @@ describe('Budget', () => {
 
 describe('operator log lines', () => {
   it('lose the ANSI colour codes the operator writes, and blank lines', async () => {
-    const { operatorLogLines } = await import('../src/steps/restore-step.js')
+    const { operatorLogLines } = await import('../src/run/steps/restore-step.js')
     const text =
       '\x1b[36mINFO\x1b[0m[2026/11/24 09:00:00] Processing Restore CR r1\n\n\x1b[31mERRO\x1b[0m[2026/11/24 09:00:01] Error restoring CRDs\n'
     expect(operatorLogLines(text)).toEqual([

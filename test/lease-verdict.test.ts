@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { leaseVerdict, parseKubeTime } from '../src/lease-verdict.js'
-import { leaseManifest } from '../src/manifests.js'
+import { leaseVerdict, parseKubeTime } from '../src/decide/lease-verdict.js'
+import { leaseManifest } from '../src/kube/manifests.js'
 
 const now = new Date('2026-11-24T08:30:00Z')
 

@@ -8,8 +8,8 @@ import {
   restoreName,
   restorePrefix,
   s3CredentialSecretManifest
-} from '../src/manifests.js'
-import type { S3Settings } from '../src/settings.js'
+} from '../src/kube/manifests.js'
+import type { S3Settings } from '../src/inputs/settings.js'
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n'
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { ProceedDecision, RefuseDecision } from '../src/decide.js'
-import { s3CredentialSecretManifest } from '../src/manifests.js'
-import { buildOutputs, OUTPUT_NAMES } from '../src/outputs.js'
-import type { RunReport } from '../src/run-report.js'
+import type { ProceedDecision, RefuseDecision } from '../src/decide/decide.js'
+import { s3CredentialSecretManifest } from '../src/kube/manifests.js'
+import { buildOutputs, OUTPUT_NAMES } from '../src/report/outputs.js'
+import type { RunReport } from '../src/report/run-report.js'
 
 const proceed: ProceedDecision = {
   kind: 'proceed',

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import type { ClusterFacts, HelmRevision, RestoreFacts } from '../src/cluster-facts.js'
-import type { ProceedDecision, Procedure } from '../src/decide.js'
-import { preflight, type PreflightResult } from '../src/preflight.js'
-import type { Settings } from '../src/settings.js'
+import type { ClusterFacts, HelmRevision, RestoreFacts } from '../src/facts/cluster-facts.js'
+import type { ProceedDecision, Procedure } from '../src/decide/decide.js'
+import { preflight, type PreflightResult } from '../src/decide/preflight.js'
+import type { Settings } from '../src/inputs/settings.js'
 
 function rev(revision: number, appVersion: string, status: string): HelmRevision {
   return {

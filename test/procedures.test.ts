@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { run, type Environment } from '../src/main.js'
-import type { S3Object } from '../src/s3-client.js'
+import type { S3Object } from '../src/facts/s3-client.js'
 import { fakeRancher, type WorldOptions } from './support/fake-rancher.js'
 
 const BACKUP = 'rancher-nightly-b0450532-cee1-4aa1-a881-f5f48a007b1c-2026-11-21T02-00-00Z.tar.gz'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { interpretRestore, parseRestoreList } from '../src/restore-status.js'
+import { interpretRestore, parseRestoreList } from '../src/facts/restore-status.js'
 
 const completed = {
   apiVersion: 'resources.cattle.io/v1',

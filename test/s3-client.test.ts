@@ -20,7 +20,7 @@ import {
   s3Request,
   signRequest,
   type S3Target
-} from '../src/s3-client.js'
+} from '../src/facts/s3-client.js'
 
 // ---------------------------------------------------------------------------------------------
 // Signature V4 against AWS's documented examples

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { decide } from '../src/decide.js'
-import { parseSavedState, savedStateManifest, type SavedState } from '../src/saved-state.js'
+import { decide } from '../src/decide/decide.js'
+import { parseSavedState, savedStateManifest, type SavedState } from '../src/facts/saved-state.js'
 
 const state: SavedState = {
   record: {

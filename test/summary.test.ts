@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
-import type { ClusterFacts, HelmRevision } from '../src/cluster-facts.js'
-import type { ProceedDecision, RefuseDecision } from '../src/decide.js'
-import { s3CredentialSecretManifest } from '../src/manifests.js'
-import { buildOutputs } from '../src/outputs.js'
-import type { RunReport } from '../src/run-report.js'
+import type { ClusterFacts, HelmRevision } from '../src/facts/cluster-facts.js'
+import type { ProceedDecision, RefuseDecision } from '../src/decide/decide.js'
+import { s3CredentialSecretManifest } from '../src/kube/manifests.js'
+import { buildOutputs } from '../src/report/outputs.js'
+import type { RunReport } from '../src/report/run-report.js'
 import {
   capSummary,
   escapeHtml,
@@ -11,7 +11,7 @@ import {
   renderSummary,
   ROLLBACK_DOCS_URL,
   SUMMARY_MAX_BYTES
-} from '../src/summary.js'
+} from '../src/report/summary.js'
 
 const proceed: ProceedDecision = {
   kind: 'proceed',

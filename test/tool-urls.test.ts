@@ -13,7 +13,7 @@ import {
   parseChecksumFile,
   parseVersionFile,
   toolPlatform
-} from '../src/tool-urls.js'
+} from '../src/tools/tool-urls.js'
 
 const HEX = 'ab'.repeat(32)
 

@@ -4,7 +4,7 @@ import {
   backoffDelayMs,
   formatSeconds,
   isTransientError
-} from '../src/transient-errors.js'
+} from '../src/kube/transient-errors.js'
 
 const transient: [string, string][] = [
   [

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { judgeVerifyOutput } from '../src/verify-judge.js'
+import { judgeVerifyOutput } from '../src/decide/verify-judge.js'
 
 const PSP_ERROR = 'error: the server doesn\'t have a resource type "podsecuritypolicy"'
 

@@ -8,7 +8,7 @@ import {
   pickHighestChartVersion,
   releaseOf,
   toHelmVersionConstraint
-} from '../src/versions.js'
+} from '../src/decide/versions.js'
 
 describe('normalizeVersion', () => {
   it.each([

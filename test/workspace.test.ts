@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } f
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
-import { createWorkDir, removeWorkDir, writePrivateFile } from '../src/workspace.js'
+import { createWorkDir, removeWorkDir, writePrivateFile } from '../src/run/workspace.js'
 
 let temp: string
 beforeEach(() => {

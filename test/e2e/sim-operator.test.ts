@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { interpretRestore } from '../../src/restore-status.js'
+import { interpretRestore } from '../../src/facts/restore-status.js'
 import {
   CAPI_CRD_PLURALS,
   rancherBackupChartVersionFor,

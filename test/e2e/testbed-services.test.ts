@@ -14,9 +14,9 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { load, loadAll } from 'js-yaml'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { headObject, listObjects, S3Error, type S3Target } from '../../src/s3-client.js'
-import { ChecksumMismatchError, installTools } from '../../src/tool-installer.js'
-import { parseChecksumFile } from '../../src/tool-urls.js'
+import { headObject, listObjects, S3Error, type S3Target } from '../../src/facts/s3-client.js'
+import { ChecksumMismatchError, installTools } from '../../src/tools/tool-installer.js'
+import { parseChecksumFile } from '../../src/tools/tool-urls.js'
 import {
   ALL_RANCHER_VERSIONS,
   BROKEN_LABEL,

@@ -3,7 +3,7 @@
  * It answers the reads the action makes and changes its state on the writes, as the real
  * cluster would, so the verify step sees the result of the steps before it.
  */
-import type { Command } from '../../src/command-runner.js'
+import type { Command } from '../../src/kube/command-runner.js'
 import { ScriptedRunner } from './scripted-runner.js'
 
 export interface WorldOptions {

@@ -9,7 +9,7 @@ import {
   type Command,
   type CommandResult,
   type CommandRunner
-} from '../../src/command-runner.js'
+} from '../../src/kube/command-runner.js'
 
 export type Reply = Partial<CommandResult> | ((command: Command) => Partial<CommandResult>)
 

@@ -1,7 +1,7 @@
 /** Everything the job summary and the outputs are rendered from. Filled in by main.ts as it goes. */
-import type { ClusterFacts, HelmRevision, RestoreCondition } from './cluster-facts.js'
-import type { Decision } from './decide.js'
-import type { PlannedStep } from './plan.js'
+import type { ClusterFacts, HelmRevision, RestoreCondition } from '../facts/cluster-facts.js'
+import type { Decision } from '../decide/decide.js'
+import type { PlannedStep } from '../run/plan.js'
 
 export type RunStatus = 'succeeded' | 'failed' | 'refused' | 'planned'
 

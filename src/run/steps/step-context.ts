@@ -1,8 +1,8 @@
 /** What every step implementation gets: the run's data plus the one door to the cluster. */
 import type { Budget } from '../budget.js'
-import type { CommandRunner } from '../command-runner.js'
+import type { CommandRunner } from '../../kube/command-runner.js'
 import type { PlanInput } from '../plan.js'
-import type { RunReport } from '../run-report.js'
+import type { RunReport } from '../../report/run-report.js'
 
 /** The plan's own inputs, plus the live parts a step needs to carry it out. */
 export interface StepContext extends PlanInput {

@@ -1,6 +1,6 @@
 /** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
-import { parseDeployment, parseHelmHistory } from '../facts-parsers.js'
-import * as cmd from '../kube-commands.js'
+import { parseDeployment, parseHelmHistory } from '../../facts/parsers.js'
+import * as cmd from '../../kube/commands.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
 export async function verify(ctx: StepContext): Promise<string> {

@@ -3,7 +3,7 @@
  * network call outside kubectl/helm is the S3 check of the backup file.
  */
 import type { BackupObjectFacts, ClusterFacts, HelmRevision } from './cluster-facts.js'
-import type { CommandRunner } from './command-runner.js'
+import type { CommandRunner } from '../kube/command-runner.js'
 import {
   deploymentReady,
   findRelease,
@@ -15,8 +15,8 @@ import {
   parseHelmHistory,
   parseHelmList,
   parseServerVersion
-} from './facts-parsers.js'
-import * as cmd from './kube-commands.js'
+} from './parsers.js'
+import * as cmd from '../kube/commands.js'
 import { parseRestoreList } from './restore-status.js'
 import type { S3Object, S3Target } from './s3-client.js'
 import {
@@ -27,7 +27,7 @@ import {
   s3Location
 } from './backup-selection.js'
 import { parseSavedState } from './saved-state.js'
-import type { Settings } from './settings.js'
+import type { Settings } from '../inputs/settings.js'
 
 const S3_TIMEOUT_MS = 30_000
 

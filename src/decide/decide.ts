@@ -3,8 +3,8 @@
  * target input and cluster facts. Preconditions of the chosen procedure live in preflight.ts.
  */
 import semver from 'semver'
-import type { CapiFacts, HelmRevision, InterruptedRollback } from './cluster-facts.js'
-import type { TargetVersion } from './settings.js'
+import type { CapiFacts, HelmRevision, InterruptedRollback } from '../facts/cluster-facts.js'
+import type { TargetVersion } from '../inputs/settings.js'
 import { normalizeVersion, parseVersion, releaseOf } from './versions.js'
 
 export type Procedure = 'in-place' | 'cleanup-and-reinstall' | 'restore-only'

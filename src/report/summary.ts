@@ -6,9 +6,9 @@
  * table cells also escape `|`, long parts are cut with a note, and the whole has a hard cap.
  * Code is shown in `<pre><code>` (entities decode there, unlike in a markdown fence).
  */
-import type { HelmRevision, RestoreCondition } from './cluster-facts.js'
-import type { Decision, Procedure } from './decide.js'
-import type { PlannedStep } from './plan.js'
+import type { HelmRevision, RestoreCondition } from '../facts/cluster-facts.js'
+import type { Decision, Procedure } from '../decide/decide.js'
+import type { PlannedStep } from '../run/plan.js'
 import type { RunReport, RunStatus, StepRecord, StepStatus } from './run-report.js'
 
 export const ROLLBACK_DOCS_URL =

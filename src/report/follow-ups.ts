@@ -3,7 +3,7 @@
  * Plain markdown strings (links included); the summary escapes them, which keeps links intact.
  */
 import semver from 'semver'
-import type { ProceedDecision } from './decide.js'
+import type { ProceedDecision } from '../decide/decide.js'
 
 export const FOLLOW_UP_LINKS = {
   webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',

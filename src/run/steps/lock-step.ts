@@ -3,11 +3,11 @@
  * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
  * was read at, so two runs cannot both take it over either.
  */
-import { CommandError, isAlreadyExists } from '../command-runner.js'
-import * as cmd from '../kube-commands.js'
-import { leaseVerdict } from '../lease-verdict.js'
-import { leaseManifest } from '../manifests.js'
-import { parseJson } from '../facts-parsers.js'
+import { CommandError, isAlreadyExists } from '../../kube/command-runner.js'
+import * as cmd from '../../kube/commands.js'
+import { leaseVerdict } from '../../decide/lease-verdict.js'
+import { leaseManifest } from '../../kube/manifests.js'
+import { parseJson } from '../../facts/parsers.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
 async function readLease(ctx: StepContext): Promise<unknown> {

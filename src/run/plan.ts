@@ -1,11 +1,11 @@
 /** The ordered steps of a procedure, as data: what a dry run shows and what main.ts executes. */
-import type { ClusterFacts } from './cluster-facts.js'
-import { describeCommand, type Command } from './command-runner.js'
-import type { ProceedDecision } from './decide.js'
-import * as cmd from './kube-commands.js'
-import { cleanupJobManifests, restoreManifest, s3CredentialSecretManifest } from './manifests.js'
-import type { Settings } from './settings.js'
-import { backupChartRange } from './versions.js'
+import type { ClusterFacts } from '../facts/cluster-facts.js'
+import { describeCommand, type Command } from '../kube/command-runner.js'
+import type { ProceedDecision } from '../decide/decide.js'
+import * as cmd from '../kube/commands.js'
+import { cleanupJobManifests, restoreManifest, s3CredentialSecretManifest } from '../kube/manifests.js'
+import type { Settings } from '../inputs/settings.js'
+import { backupChartRange } from '../decide/versions.js'
 
 export type StepId =
   | 'lock'

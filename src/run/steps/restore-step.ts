@@ -3,12 +3,12 @@
  * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
  * the Restore's conditions and the operator's log.
  */
-import { isAlreadyExists } from '../command-runner.js'
-import * as cmd from '../kube-commands.js'
-import { parseJson } from '../facts-parsers.js'
-import { restorePrefix } from '../manifests.js'
+import { isAlreadyExists } from '../../kube/command-runner.js'
+import * as cmd from '../../kube/commands.js'
+import { parseJson } from '../../facts/parsers.js'
+import { restorePrefix } from '../../kube/manifests.js'
 import { restoreFor } from '../plan.js'
-import { interpretRestore } from '../restore-status.js'
+import { interpretRestore } from '../../facts/restore-status.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
 const OPERATOR_LOG_LINES = 40

@@ -3,13 +3,13 @@
  * anything changes. Pure: the first failed precondition refuses, with what to do instead;
  * things that cannot be proven but need not block are warnings.
  */
-import type { ClusterFacts } from './cluster-facts.js'
+import type { ClusterFacts } from '../facts/cluster-facts.js'
 import { describeCleanupScope, isDeletedByCleanup } from './cleanup-scope.js'
 import type { ProceedDecision } from './decide.js'
-import type { Settings } from './settings.js'
+import type { Settings } from '../inputs/settings.js'
 import { backupChartRange, toHelmVersionConstraint } from './versions.js'
-import { s3Location } from './backup-selection.js'
-import { BACKUP_NAMESPACE } from './kube-commands.js'
+import { s3Location } from '../facts/backup-selection.js'
+import { BACKUP_NAMESPACE } from '../kube/commands.js'
 
 export type PreflightResult =
   | { ok: true; warnings: string[] }

@@ -1,6 +1,6 @@
 /** Runs a plan's steps in order, recording each one's status and duration as it goes. */
 import { restorePrune, type PlannedStep, type StepId } from './plan.js'
-import type { StepRecord } from './run-report.js'
+import type { StepRecord } from '../report/run-report.js'
 import { installBackupOperator, helmInstallRancher, helmRollback } from './steps/helm-steps.js'
 import { runCleanup, verifyCleanup } from './steps/cleanup-steps.js'
 import { acquireLock } from './steps/lock-step.js'

@@ -1,9 +1,9 @@
 /** The Helm side: roll back in place, or reinstall the backup operator and Rancher after cleanup. */
 import semver from 'semver'
 import { load } from 'js-yaml'
-import { findRelease, chartVersionOf, parseHelmHistory, parseHelmList } from '../facts-parsers.js'
-import * as cmd from '../kube-commands.js'
-import { backupChartRange } from '../versions.js'
+import { findRelease, chartVersionOf, parseHelmHistory, parseHelmList } from '../../facts/parsers.js'
+import * as cmd from '../../kube/commands.js'
+import { backupChartRange } from '../../decide/versions.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
 export async function helmRollback(ctx: StepContext): Promise<string> {

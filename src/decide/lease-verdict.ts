@@ -3,7 +3,7 @@
  * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
  * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
  */
-import { asObject, asString } from './json-fields.js'
+import { asObject, asString } from '../facts/json-fields.js'
 
 export type LeaseVerdict =
   | { action: 'create' }

@@ -4,10 +4,10 @@
  * deletes. Contents go to 0600 files and stdin only, never to logs or the summary.
  */
 import { load } from 'js-yaml'
-import { parseJson } from '../facts-parsers.js'
-import * as cmd from '../kube-commands.js'
-import { s3CredentialSecretManifest } from '../manifests.js'
-import { parseSavedState, savedStateManifest, type SavedState } from '../saved-state.js'
+import { parseJson } from '../../facts/parsers.js'
+import * as cmd from '../../kube/commands.js'
+import { s3CredentialSecretManifest } from '../../kube/manifests.js'
+import { parseSavedState, savedStateManifest, type SavedState } from '../../facts/saved-state.js'
 import { secretsToSave } from '../plan.js'
 import { StepFailure, type StepContext } from './step-context.js'
 

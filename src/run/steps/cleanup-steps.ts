@@ -2,10 +2,10 @@
  * rancher-cleanup as its repository runs it: Jobs in kube-system. Its scripts exit 0 whatever
  * happens, so the cleanup is judged by verify's output, never by an exit code.
  */
-import * as cmd from '../kube-commands.js'
-import { cleanupJobManifests } from '../manifests.js'
-import { isDeletedByCleanup } from '../cleanup-scope.js'
-import { judgeVerifyOutput } from '../verify-judge.js'
+import * as cmd from '../../kube/commands.js'
+import { cleanupJobManifests } from '../../kube/manifests.js'
+import { isDeletedByCleanup } from '../../decide/cleanup-scope.js'
+import { judgeVerifyOutput } from '../../decide/verify-judge.js'
 import { StepFailure, type StepContext } from './step-context.js'
 
 const NS = cmd.CLEANUP_NAMESPACE

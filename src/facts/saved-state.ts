@@ -5,7 +5,7 @@
  * It is deleted once the reinstalled Rancher is verified.
  */
 import type { InterruptedRollback } from './cluster-facts.js'
-import { SAVED_NAME, SAVED_NAMESPACE } from './kube-commands.js'
+import { SAVED_NAME, SAVED_NAMESPACE } from '../kube/commands.js'
 
 const VALUES_KEY = 'values.yaml'
 const SECRETS_KEY = 'secrets.json'

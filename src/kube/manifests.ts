@@ -2,8 +2,8 @@
  * Kubernetes objects the action creates, as plain objects. The caller serialises them to JSON and
  * pipes them to `kubectl apply|create|replace -f -` (stdin only: never argv, never a file).
  */
-import type { S3Settings } from './settings.js'
-import { CLEANUP_NAMESPACE, LOCK_NAME, LOCK_NAMESPACE } from './kube-commands.js'
+import type { S3Settings } from '../inputs/settings.js'
+import { CLEANUP_NAMESPACE, LOCK_NAME, LOCK_NAMESPACE } from './commands.js'
 
 export const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' } as const
 
