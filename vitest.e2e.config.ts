@@ -1,7 +1,8 @@
 import { defineConfig } from 'vitest/config'
 
-// End-to-end suite: a real Kubernetes 1.20 control plane (testbed/cluster.ts) with real kubectl
-// and helm. Run: npx vitest run --config vitest.e2e.config.ts (globalSetup prepares binaries).
+// End-to-end suite: a real Kubernetes 1.20 control plane (testbed/cluster/cluster.ts) with real
+// kubectl and helm. Run: npx vitest run --config vitest.e2e.config.ts (globalSetup prepares
+// binaries).
 export default defineConfig({
   test: {
     include: ['test/e2e/**/*.test.ts'],

@@ -4,15 +4,19 @@
  * needs (install a version, take a backup, upgrade, perhaps to a version that fails).
  */
 import { readFileSync } from 'node:fs'
-import { rancherBackupChartVersionFor, startChartRepo, type ChartRepo } from './chart-repo.js'
-import { startCluster, type Cluster } from './cluster.js'
+import {
+  rancherBackupChartVersionFor,
+  startChartRepo,
+  type ChartRepo
+} from './services/chart-repo.js'
+import { startCluster, type Cluster } from './cluster/cluster.js'
 import { execOk } from './exec.js'
 import { paths, versions } from './paths.js'
-import { startS3, type S3Server } from './s3.js'
-import { simulatedCleanup } from './sim-cleanup.js'
-import { simulatedOperator } from './sim-operator.js'
-import { simulatedRancher } from './sim-rancher.js'
-import { startToolMirror, type ToolMirror } from './tool-mirror.js'
+import { startS3, type S3Server } from './services/s3.js'
+import { simulatedCleanup } from './sim/cleanup/cleanup.js'
+import { simulatedOperator } from './sim/operator/operator.js'
+import { simulatedRancher } from './sim/rancher.js'
+import { startToolMirror, type ToolMirror } from './services/tool-mirror.js'
 
 export const S3_SECRET = { name: 's3-creds', namespace: 'default' }
 export const ENCRYPTION_SECRET = 'encryptionconfig'

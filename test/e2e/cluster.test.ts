@@ -6,8 +6,8 @@ import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promis
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { startCluster, type Cluster } from '../../testbed/cluster.js'
-import { kpath, type KubeObject } from '../../testbed/kube-api.js'
+import { startCluster, type Cluster } from '../../testbed/cluster/cluster.js'
+import { kpath, type KubeObject } from '../../testbed/cluster/kube-api.js'
 import { exec as run } from '../../testbed/exec.js'
 import { paths } from '../../testbed/paths.js'
 

@@ -1,6 +1,6 @@
 /**
- * The simulated Rancher (testbed/sim-rancher.ts) and rancher-cleanup image
- * (testbed/sim-cleanup.ts) on the real control plane, with real helm and kubectl: Rancher
+ * The simulated Rancher (testbed/sim/rancher.ts) and rancher-cleanup image
+ * (testbed/sim/cleanup/) on the real control plane, with real helm and kubectl: Rancher
  * installs its webhook and provisioning-capi charts, the action's own cleanup Job wipes it, the
  * verify Job's output is judged by the action's judge, and a broken version never rolls out.
  */
@@ -10,14 +10,18 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cleanupJobManifests } from '../../src/kube/manifests.js'
 import { judgeVerifyOutput } from '../../src/decide/verify-judge.js'
-import { BROKEN_LABEL, startChartRepo, type ChartRepo } from '../../testbed/chart-repo.js'
-import { startCluster, type Cluster } from '../../testbed/cluster.js'
-import type { Pod } from '../../testbed/fake-kubelet.js'
+import { BROKEN_LABEL, startChartRepo, type ChartRepo } from '../../testbed/services/chart-repo.js'
+import { startCluster, type Cluster } from '../../testbed/cluster/cluster.js'
+import type { Pod } from '../../testbed/cluster/fake-kubelet.js'
 import { exec as run, type ExecResult as Result } from '../../testbed/exec.js'
-import { kpath, type KubeObject } from '../../testbed/kube-api.js'
+import { kpath, type KubeObject } from '../../testbed/cluster/kube-api.js'
 import { paths } from '../../testbed/paths.js'
-import { cleanupScriptOf, simulatedCleanup, verifyOutput } from '../../testbed/sim-cleanup.js'
-import { rancherVersionOfPod, simulatedRancher } from '../../testbed/sim-rancher.js'
+import {
+  cleanupScriptOf,
+  simulatedCleanup,
+  verifyOutput
+} from '../../testbed/sim/cleanup/cleanup.js'
+import { rancherVersionOfPod, simulatedRancher } from '../../testbed/sim/rancher.js'
 
 const IMAGE = 'rancher/rancher-cleanup:v1.0.3'
 

@@ -1,8 +1,9 @@
 /**
- * The simulated backup-restore operator (testbed/sim-operator.ts) on the testbed: a real
+ * The simulated backup-restore operator (testbed/sim/operator/) on the testbed: a real
  * Kubernetes 1.20 control plane, the real helm installing the testbed's rancher,
  * rancher-backup-crd and rancher-backup charts, s3rver, and kubectl reading what the operator
- * wrote. The action's own reader of Restore status (src/restore-status.ts) judges the Restores.
+ * wrote. The action's own reader of Restore status (src/facts/restore-status.ts) judges the
+ * Restores.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
@@ -14,24 +15,28 @@ import {
   rancherBackupChartVersionFor,
   startChartRepo,
   type ChartRepo
-} from '../../testbed/chart-repo.js'
-import { startCluster, type Cluster } from '../../testbed/cluster.js'
+} from '../../testbed/services/chart-repo.js'
+import { startCluster, type Cluster } from '../../testbed/cluster/cluster.js'
 import { exec as run } from '../../testbed/exec.js'
-import { kpath, type KubeObject } from '../../testbed/kube-api.js'
+import { kpath, type KubeObject } from '../../testbed/cluster/kube-api.js'
 import { paths } from '../../testbed/paths.js'
-import { startS3, type S3Server } from '../../testbed/s3.js'
-import { LEASE_NAME, operatorVersion, simulatedOperator } from '../../testbed/sim-operator.js'
+import { startS3, type S3Server } from '../../testbed/services/s3.js'
+import {
+  LEASE_NAME,
+  operatorVersion,
+  simulatedOperator
+} from '../../testbed/sim/operator/operator.js'
 import {
   goJson,
   readTar,
   readTarGz,
   walkOrder,
   writeTar
-} from '../../testbed/sim-operator-archive.js'
-import { EncryptionTransformers } from '../../testbed/sim-operator-crypto.js'
-import { formatColored } from '../../testbed/sim-operator-log.js'
-import { lassoBackoffMs } from '../../testbed/sim-operator-queue.js'
-import { labelSelectorString } from '../../testbed/sim-operator-resources.js'
+} from '../../testbed/sim/operator/archive.js'
+import { EncryptionTransformers } from '../../testbed/sim/operator/crypto.js'
+import { formatColored } from '../../testbed/sim/operator/log.js'
+import { lassoBackoffMs } from '../../testbed/sim/operator/queue.js'
+import { labelSelectorString } from '../../testbed/sim/operator/resources.js'
 
 const NS = 'cattle-resources-system'
 const SELECTOR = 'app.kubernetes.io/name=rancher-backup'

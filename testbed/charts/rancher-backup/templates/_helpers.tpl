@@ -32,7 +32,7 @@ resources.cattle.io/operator: backup-restore
 {{ include "backupRestore.fullname" . }}
 {{- end }}
 
-{{/* The CAPI API version this chart line backs up (set by testbed/chart-repo.ts). */}}
+{{/* The CAPI API version this chart line backs up (set by testbed/services/chart-repo.ts). */}}
 {{- define "backupRestore.capiApiVersion" -}}
 {{- index .Chart.Annotations "testbed.rancher-rollback/capi-api-version" | default "" -}}
 {{- end }}

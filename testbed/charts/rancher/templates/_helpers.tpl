@@ -13,7 +13,7 @@ heritage: {{ .Release.Service }}
 release: {{ .Release.Name }}
 {{- end -}}
 
-{{/* Version facts set by testbed/chart-repo.ts as Chart.yaml annotations. */}}
+{{/* Version facts set by testbed/services/chart-repo.ts as Chart.yaml annotations. */}}
 {{- define "rancher.testbed" -}}
 {{- index .Chart.Annotations (printf "testbed.rancher-rollback/%s" .key) | default "" -}}
 {{- end -}}

@@ -1,6 +1,6 @@
 {{- /*
   The cluster-api CRDs Rancher waits for, at the API versions of this Rancher version (set by
-  testbed/chart-repo.ts as Chart.yaml annotations): v1alpha4 below 2.6.4, v1beta1 from 2.6.4,
+  testbed/services/chart-repo.ts as Chart.yaml annotations): v1alpha4 below 2.6.4, v1beta1 from 2.6.4,
   v1beta2 from 2.14. In templates (not crds/) so that helm upgrade and rollback update them and
   the API server enforces status.storedVersions. Kept on uninstall: real Rancher creates them at
   runtime, so they outlive the Helm release.

@@ -9,8 +9,8 @@
  *   `resourceNameRegexp` / `excludeResourceNameRegexp` / `resourceNames`, then, for namespaced
  *   types, by `namespaces` / `namespaceRegexp`.
  */
-import { KubeApiError, kpath, type KubeApi, type KubeObject } from './kube-api.js'
-import type { OperatorLogger } from './sim-operator-log.js'
+import { KubeApiError, kpath, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
+import type { OperatorLogger } from './log.js'
 
 export interface APIResource {
   name: string

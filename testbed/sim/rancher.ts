@@ -15,7 +15,7 @@
  *   the webhook chart of its version; for 2.7.7 <= version < 2.14.0 installs
  *   `rancher-provisioning-capi` in `cattle-provisioning-capi-system`; writes the
  *   `settings.management.cattle.io` object `server-version` (when that CRD exists). Real helm,
- *   the chart repository of testbed/chart-repo.ts. It re-checks every `resyncMs` (a release
+ *   the chart repository of testbed/services/chart-repo.ts. It re-checks every `resyncMs` (a release
  *   removed or changed behind its back is put back, as Rancher's controllers do).
  * - pods of a broken version (pod label BROKEN_LABEL=true) never become Ready: they log a fatal
  *   error and exit, and the kubelet restarts them (CrashLoopBackOff).
@@ -31,9 +31,9 @@ import {
   compareVersions,
   provisioningCapiChartVersionFor,
   rancherWebhookChartVersionFor
-} from './chart-repo.js'
-import type { BehaviourOutcome, Pod, PodBehaviour } from './fake-kubelet.js'
-import { KubeApi, KubeApiError, kpath, type KubeObject } from './kube-api.js'
+} from '../services/chart-repo.js'
+import type { BehaviourOutcome, Pod, PodBehaviour } from '../cluster/fake-kubelet.js'
+import { KubeApi, KubeApiError, kpath, type KubeObject } from '../cluster/kube-api.js'
 
 export interface SimulatedRancherOptions {
   api: KubeApi

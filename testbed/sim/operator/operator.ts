@@ -10,7 +10,7 @@
  *   )
  *
  * Backup (resources.cattle.io/v1, cluster-scoped): the objects the Backup's ResourceSet selects
- * (real ResourceSet semantics, see sim-operator-resources.ts) go into
+ * (real ResourceSet semantics, see resources.ts) go into
  * `<folder>/<backup>-<kube-system namespace UID>-<YYYY-MM-DDTHH-MM-SSZ>.tar.gz[.enc]`; status
  * `filename`, `lastSnapshotTs`, `backupType`, `storageLocation`, conditions Ready=True
  * "Completed" and Uploaded=True.
@@ -32,17 +32,13 @@
  */
 import { randomBytes } from 'node:crypto'
 import { posix } from 'node:path'
-import type { S3Target } from '../src/s3-client.js'
-import type { BehaviourOutcome, Pod, PodBehaviour } from './fake-kubelet.js'
-import { KubeApiError, kpath, type KubeApi, type KubeObject } from './kube-api.js'
-import { goJson, readTarGz, walkOrder, writeTarGz } from './sim-operator-archive.js'
-import {
-  ENCRYPTION_CONFIG_KEY,
-  EncryptionTransformers,
-  type GroupResource
-} from './sim-operator-crypto.js'
-import { OperatorLogger, rfc3339, type LogFields } from './sim-operator-log.js'
-import { abortableSleep, Controller } from './sim-operator-queue.js'
+import type { S3Target } from '../../../src/facts/s3-client.js'
+import type { BehaviourOutcome, Pod, PodBehaviour } from '../../cluster/fake-kubelet.js'
+import { KubeApiError, kpath, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
+import { goJson, readTarGz, walkOrder, writeTarGz } from './archive.js'
+import { ENCRYPTION_CONFIG_KEY, EncryptionTransformers, type GroupResource } from './crypto.js'
+import { OperatorLogger, rfc3339, type LogFields } from './log.js'
+import { abortableSleep, Controller } from './queue.js'
 import {
   Discovery,
   ResourceGatherer,
@@ -52,8 +48,8 @@ import {
   type ControllerReference,
   type ResourceSelector,
   type ResourceSet
-} from './sim-operator-resources.js'
-import { bucketExists, getObject, listKeys, putObject } from './sim-operator-s3.js'
+} from './resources.js'
+import { bucketExists, getObject, listKeys, putObject } from './s3.js'
 
 export const OPERATOR_LABEL = 'app.kubernetes.io/name'
 export const OPERATOR_LABEL_VALUE = 'rancher-backup'

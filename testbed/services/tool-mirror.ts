@@ -1,7 +1,7 @@
 /**
  * A local download mirror for helm and kubectl, laid out exactly like the upstream sites, so the
  * action's real download → SHA-256 check → tool-cache path runs with its `helm-mirror` /
- * `kubectl-mirror` inputs pointed here (see src/tool-urls.ts):
+ * `kubectl-mirror` inputs pointed here (see src/tools/tool-urls.ts):
  *
  *   <helmUrl>/helm-<v>-<os>-<arch>.tar.gz            gzip tar holding <os>-<arch>/helm (0755)
  *   <helmUrl>/helm-<v>-<os>-<arch>.tar.gz.sha256sum  "<hex>  helm-<v>-<os>-<arch>.tar.gz"

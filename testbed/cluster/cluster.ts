@@ -19,7 +19,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FakeKubelet } from './fake-kubelet.js'
 import { KubeApi, kpath, type KubeObject } from './kube-api.js'
-import { paths } from './paths.js'
+import { paths } from '../paths.js'
 import { freePorts } from './ports.js'
 
 export interface StartClusterOptions {

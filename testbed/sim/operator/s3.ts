@@ -13,7 +13,7 @@ import {
   signRequest,
   uriEncode,
   type S3Target
-} from '../src/s3-client.js'
+} from '../../../src/facts/s3-client.js'
 
 const TIMEOUT_MS = 30_000
 

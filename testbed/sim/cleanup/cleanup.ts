@@ -56,8 +56,8 @@
  * deprecations of the served versions are listed here (seen with kubectl 1.32 on the 1.20 API
  * server).
  */
-import type { BehaviourOutcome, Pod, PodBehaviour } from './fake-kubelet.js'
-import { KubeApi, KubeApiError, kpath, type KubeObject } from './kube-api.js'
+import type { BehaviourOutcome, Pod, PodBehaviour } from '../../cluster/fake-kubelet.js'
+import { KubeApi, KubeApiError, kpath, type KubeObject } from '../../cluster/kube-api.js'
 
 /** Version verify.sh/cleanup.sh print for the `latest` tag (latest full release). */
 export const RANCHER_CLEANUP_LATEST = 'v1.0.3'

@@ -10,7 +10,7 @@
  *   the 31st failure on 2 minutes (lasso pkg/controller applyDefaultOptions);
  * - `start.All(ctx, 2, …)`: two workers per controller.
  */
-import { KubeApiError, type KubeApi, type KubeObject } from './kube-api.js'
+import { KubeApiError, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
 
 export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise(resolve => {

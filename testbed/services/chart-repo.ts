@@ -37,7 +37,7 @@ const execFileP = promisify(execFile)
 const gzipP = promisify(gzip)
 
 /** testbed/charts: the chart sources. */
-export const CHART_SOURCES_DIR = fileURLToPath(new URL('./charts/', import.meta.url))
+export const CHART_SOURCES_DIR = fileURLToPath(new URL('../charts/', import.meta.url))
 
 // ---------------------------------------------------------------------------------------------
 // The world's versions
