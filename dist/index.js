@@ -42,9 +42,9 @@ import { mkdtemp, chmod as chmod$1, writeFile as writeFile$1, readFile, appendFi
 import { constants as constants$6, tmpdir, hostname } from 'node:os';
 import * as path$1 from 'node:path';
 import { join } from 'node:path';
-import { spawn } from 'node:child_process';
 import { createHash, createHmac } from 'node:crypto';
 import * as https$1 from 'node:https';
+import { spawn } from 'node:child_process';
 import { createReadStream } from 'node:fs';
 import * as stream from 'stream';
 
@@ -30593,27 +30593,6 @@ function saveState(name, value) {
     issueCommand('save-state', { name }, toCommandValue(value));
 }
 
-/** The whole-run deadline (`timeout` input), shared by every step. */
-class Budget {
-    deadline;
-    now;
-    constructor(deadline, now = Date.now) {
-        this.deadline = deadline;
-        this.now = now;
-    }
-    remaining() {
-        return Math.max(0, this.deadline - this.now());
-    }
-    /** A step's own limit, never past the run's deadline; throws once the deadline has passed. */
-    limit(stepMs, what) {
-        const left = this.remaining();
-        if (left < 1000) {
-            throw new Error(`The run's timeout was reached before ${what}; raise the 'timeout' input.`);
-        }
-        return Math.min(stepMs, left);
-    }
-}
-
 var re = {exports: {}};
 
 var constants;
@@ -33906,12 +33885,21 @@ var semverExports = requireSemver();
 var semver = /*@__PURE__*/getDefaultExportFromCjs(semverExports);
 
 /**
- * Rancher and chart version helpers (pure). Versions are handled without a leading `v`.
+ * The one version vocabulary (pure): Rancher, chart and tool versions are handled without a
+ * leading `v`, and this is the only place that drops it.
  */
 /** `v2.8.4` → `2.8.4`; trims whitespace; anything else is returned unchanged (not validated). */
 function normalizeVersion(version) {
     const trimmed = version.trim();
     return /^[vV]\d/.test(trimmed) ? trimmed.slice(1) : trimmed;
+}
+/**
+ * A strict semver version, with or without a leading `v`, as given (build metadata kept:
+ * `103.0.2+up4.0.2`); undefined for anything else.
+ */
+function exactVersion(value) {
+    const bare = normalizeVersion(value);
+    return /^\d/.test(bare) && semver.valid(bare) !== null ? bare : undefined;
 }
 /** Strict semver parse after normalisation; `undefined` for '' or anything that is not semver. */
 function parseVersion(version) {
@@ -33930,6 +33918,35 @@ function releaseOf(version) {
     if (parsed === undefined)
         throw new Error(`not a version: '${version}'`);
     return `${parsed.major}.${parsed.minor}.${parsed.patch}`;
+}
+/**
+ * The Rancher version of one Helm revision: its app version, else the version in its chart name
+ * (`rancher-2.8.5`, the chart version equals the Rancher version); undefined when neither parses.
+ */
+function revisionVersion(revision) {
+    const app = parseVersion(revision.appVersion);
+    if (app !== undefined)
+        return app.version;
+    const match = /^.*?-(v?\d+\.\d+\.\d+\S*)$/.exec(revision.chart.trim());
+    if (match?.[1] === undefined)
+        return undefined;
+    return parseVersion(match[1])?.version;
+}
+/** "Already at T": the revision is deployed and runs `version`. */
+function isDeployedAt(revision, version) {
+    if (revision?.status !== 'deployed')
+        return false;
+    const running = revisionVersion(revision);
+    return running !== undefined && semver.eq(running, version);
+}
+/** `2.9.0-rc1` is a pre-release: Helm finds its chart only with --devel. */
+function isPrerelease(version) {
+    return (parseVersion(version)?.prerelease.length ?? 0) > 0;
+}
+/** True when `version` (a pre-release counts as its release) is below `bound`. */
+function releaseBelow(version, bound) {
+    const parsed = parseVersion(version);
+    return parsed !== undefined && semver.lt(releaseOf(version), bound);
 }
 /** Major and minor of a Rancher version (`v2.8.4`, `2.8.0-rc1`, `2.8`); undefined when not one. */
 function majorMinor(version) {
@@ -33990,19 +34007,6 @@ const BOUNDARIES = [
         why: 'the Rollbacks page (v2.14 docs) requires the cleanup path from v2.14.0+ to v2.13.x and earlier'
     }
 ];
-/**
- * The Rancher version of one revision: its app version, else the version in its chart name
- * (`rancher-2.8.5`, the chart version equals the Rancher version); undefined when neither parses.
- */
-function revisionVersion(revision) {
-    const app = parseVersion(revision.appVersion);
-    if (app !== undefined)
-        return app.version;
-    const match = /^.*?-(v?\d+\.\d+\.\d+\S*)$/.exec(revision.chart.trim());
-    if (match?.[1] === undefined)
-        return undefined;
-    return parseVersion(match[1])?.version;
-}
 function byRevision(history) {
     return [...history].sort((a, b) => a.revision - b.revision);
 }
@@ -34263,563 +34267,281 @@ function decide(input) {
 }
 
 /**
- * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
- * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
- */
-/** Thrown for a failed command; its message ends with the last lines of stderr. */
-class CommandError extends Error {
-    command;
-    result;
-    timedOut;
-    constructor(message, command, result, timedOut = false) {
-        super(message);
-        this.command = command;
-        this.result = result;
-        this.timedOut = timedOut;
-        this.name = 'CommandError';
-    }
-}
-/**
- * The API server answered "already exists": for a create that may have gone through on an earlier
- * (retried) attempt, or that another run won, this is an answer rather than a failure.
- */
-function isAlreadyExists(e) {
-    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
-}
-/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
-function describeCommand(command) {
-    const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-    const line = [command.tool, ...quoted].join(' ');
-    return command.stdin === undefined ? line : `${line} < (stdin)`;
-}
-
-/**
- * Pure classification of kubectl/helm failures, and the retry backoff schedule.
+ * Which namespaces rancher/rancher-cleanup (`cleanup.sh`) deletes. Anything the rollback needs
+ * after cleanup (the S3 credential Secret above all) must live outside them.
  *
- * A failure is transient when retrying the very same command may succeed: the API server or
- * etcd was briefly unreachable, overloaded or electing a leader. Anything that names the request
- * itself as wrong (not found, forbidden, invalid, conflict, unknown flag...) is deterministic and
- * is never retried, even when the same stderr also mentions a transient phrase.
+ * Source: rancher/rancher-cleanup cleanup.sh (CATTLE_NAMESPACES, TOOLS_NAMESPACES,
+ * FLEET_NAMESPACES, then every namespace starting with cluster-fleet, p-, c-, user-, u-), plus,
+ * to stay on the safe side, cattle-provisioning-capi-system (removed with the CAPI objects and
+ * CRDs) and any fleet-* / cattle-fleet-* namespace.
  */
-/** Phrases that mean "the request itself is wrong": retrying cannot help. Checked first. */
-const DETERMINISTIC = [
-    /\((?:NotFound|AlreadyExists|Forbidden|Unauthorized|Invalid|BadRequest|Conflict|MethodNotAllowed|Gone)\)/,
-    /You must be logged in to the server/i,
-    /the server has asked for the client to provide credentials/i,
-    /\bis invalid: /,
-    /error validating/i,
-    /the object has been modified/i,
-    /has no deployed releases/i,
-    /release: not found/i,
-    /unknown (?:shorthand )?flag/i,
-    /unknown command/i
+const CLEANUP_DELETED_NAMESPACES = [
+    { pattern: 'cattle-system', note: 'Rancher, rancher-webhook and their Helm release secrets' },
+    {
+        pattern: 'cattle-resources-system',
+        note: 'the backup operator and its encryption-config Secret'
+    },
+    { pattern: 'cattle-provisioning-capi-system', note: 'rancher-provisioning-capi (v2.7.7+)' },
+    { pattern: 'cattle-impersonation-system', note: 'impersonation service accounts' },
+    { pattern: 'local', note: 'the local cluster object' },
+    { pattern: 'cattle-global-data', note: 'global Rancher data (cloud credentials, …)' },
+    { pattern: 'cattle-global-nt', note: 'node templates' },
+    { pattern: 'fleet-default', note: 'Fleet workspace' },
+    { pattern: 'fleet-local', note: 'Fleet workspace of the local cluster' },
+    { pattern: 'fleet-system', note: 'Fleet (older releases)' },
+    { pattern: 'fleet-*', note: 'other Fleet namespaces' },
+    { pattern: 'cattle-fleet-system', note: 'Fleet controller' },
+    { pattern: 'cattle-fleet-local-system', note: 'Fleet agent of the local cluster' },
+    { pattern: 'cattle-fleet-clusters-system', note: 'Fleet cluster registrations' },
+    { pattern: 'cattle-fleet-*', note: 'other Fleet namespaces' },
+    { pattern: 'cluster-fleet*', note: 'Fleet per-cluster namespaces' },
+    { pattern: 'p-*', note: 'project namespaces' },
+    { pattern: 'c-*', note: 'cluster namespaces' },
+    { pattern: 'u-*', note: 'user namespaces' },
+    { pattern: 'user-*', note: 'user namespaces' },
+    { pattern: 'cattle-monitoring-system', note: 'rancher-monitoring' },
+    { pattern: 'cattle-logging-system', note: 'rancher-logging' },
+    { pattern: 'cattle-gatekeeper-system', note: 'rancher-gatekeeper' },
+    { pattern: 'cattle-dashboards', note: 'monitoring dashboards' },
+    { pattern: 'cattle-elemental-system', note: 'Elemental' },
+    { pattern: 'cis-operator-system', note: 'CIS benchmark operator' },
+    { pattern: 'istio-system', note: 'rancher-istio' },
+    { pattern: 'rancher-operator-system', note: 'rancher-operator (v2.5)' },
+    { pattern: 'cattle-alerting', note: 'legacy alerting (v2.0-v2.4)' },
+    { pattern: 'cattle-logging', note: 'legacy logging (v2.0-v2.4)' },
+    { pattern: 'cattle-pipeline', note: 'legacy pipelines (v2.0-v2.4)' },
+    { pattern: 'cattle-prometheus', note: 'legacy monitoring (v2.0-v2.4)' }
 ];
-/** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */
-const TRANSIENT = [
-    // Network
-    /connection refused/i,
-    /The connection to the server \S+ was refused/i,
-    /connection reset/i,
-    /connection timed out/i,
-    /broken pipe/i,
-    /i\/o timeout/i,
-    /TLS handshake timeout/i,
-    /context deadline exceeded/i,
-    /Client\.Timeout exceeded/i,
-    /unexpected EOF/i,
-    /(?:^|: )EOF\s*$/m,
-    /http2: client connection lost/i,
-    /http2: server sent GOAWAY/i,
-    /use of closed network connection/i,
-    // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
-    /the server is currently unable to handle the request/i,
-    /the server has received too many requests/i,
-    /the server was unable to return a response in the time allotted/i,
-    /has prevented the request from succeeding/i,
-    /Internal error occurred/i,
-    /\((?:InternalError|ServiceUnavailable|TooManyRequests|Timeout|ServerTimeout)\)/,
-    /Too Many Requests/i,
-    /\(429\)/,
-    /\b50[0234] (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i,
-    /\bstatus(?: code)?:? ?50[0234]\b/i,
-    /\(50[0234]\)/,
-    // etcd
-    /etcdserver: (?:leader changed|request timed out|no leader|too many requests)/i
-];
-/**
- * Whether a failed command is worth retrying. `exitCode` 0 is never an error. Deterministic
- * errors win over transient phrases found in the same stderr.
- */
-function isTransientError(stderr, exitCode) {
-    if (exitCode === 0)
-        return false;
-    if (DETERMINISTIC.some(re => re.test(stderr)))
-        return false;
-    return TRANSIENT.some(re => re.test(stderr));
+function matches(pattern, namespace) {
+    return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : namespace === pattern;
 }
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 10_000;
-/** Jitter adds up to this fraction of the base delay (the result never exceeds the cap). */
-const BACKOFF_JITTER = 0.1;
-/**
- * Delay before retry number `retry` (1 = the first retry, i.e. before attempt 2):
- * 1 s, 2 s, 4 s, 8 s, then 10 s, each plus up to 10 % jitter, never above 10 s.
- * `random` returns a number in [0, 1) (injectable for tests).
- */
-function backoffDelayMs(retry, random = Math.random) {
-    const n = Math.max(1, Math.floor(retry));
-    const base = Math.min(BACKOFF_BASE_MS * 2 ** (n - 1), BACKOFF_MAX_MS);
-    const r = Math.min(Math.max(random(), 0), 1);
-    const jitter = Math.floor(base * BACKOFF_JITTER * r);
-    return Math.min(base + jitter, BACKOFF_MAX_MS);
+/** True when running rancher-cleanup deletes the namespace (and so every Secret in it). */
+function isDeletedByCleanup(namespace) {
+    const ns = namespace.trim();
+    if (ns === '')
+        return false;
+    return CLEANUP_DELETED_NAMESPACES.some(p => matches(p.pattern, ns));
 }
-/** `1000` → `1s`, `1500` → `1.5s`, `300` → `0.3s`. */
-function formatSeconds(ms) {
-    return `${Math.round(ms / 100) / 10}s`;
+/** The deleted namespaces as one line, e.g. for a refusal or the job summary. */
+function describeCleanupScope() {
+    return CLEANUP_DELETED_NAMESPACES.map(p => p.pattern).join(', ');
 }
 
 /**
- * The one real `CommandRunner`: spawns kubectl / helm directly (no shell), with a hard timeout,
- * retries on transient API errors, and never echoes stdin or (secret) stdout.
+ * Pure helpers to recognise rancher-backup files in an S3 listing and pick the one to restore.
+ *
+ * The backup-restore operator names files `<backup-name>-<kube-system UID>-<timestamp>.tar.gz`
+ * (`.tar.gz.enc` when an encryption config is set), where the timestamp is Go's RFC 3339 form of
+ * the operator's clock with every `:` replaced by `-`: `2024-03-12T10-23-45Z`, or with an offset
+ * (`2024-03-12T10-23-45+01-00`) when the operator's time zone is not UTC.
  */
-/** Lines of stderr quoted in an error message. */
-const STDERR_TAIL_LINES = 10;
-/** At most this much stdout goes to the debug log. */
-const DEBUG_STDOUT_LIMIT = 64 * 1024;
-/** After the process exits, wait this long for its pipes to close (a grandchild may hold them). */
-const PIPE_CLOSE_GRACE_MS = 1000;
-class ExecCommandRunner {
-    opts;
-    log;
-    debug;
-    warn;
-    sleep;
-    random;
-    maxAttempts;
-    killGraceMs;
-    constructor(opts) {
-        this.opts = opts;
-        this.log = opts.log ?? (line => info(line));
-        this.debug = opts.debug ?? (line => debug(line));
-        this.warn = opts.warn ?? (line => warning(line));
-        this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
-        this.random = opts.random ?? Math.random;
-        this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
-        this.killGraceMs = opts.killGraceMs ?? 5000;
+const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
+const BACKUP_NAME_RE = new RegExp(`^(.+)-(${UUID})-(\\d{4})-(\\d{2})-(\\d{2})T(\\d{2})-(\\d{2})-(\\d{2})(Z|[+-]\\d{2}-\\d{2})\\.tar\\.gz(\\.enc)?$`);
+/** Builds a UTC Date from calendar fields; undefined when a field is out of range. */
+function utcDate(y, mo, d, h, mi, s, ms) {
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59)
+        return undefined;
+    const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
+    const date = new Date(t);
+    // Date.UTC rolls 31 Feb over into March: reject it.
+    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) {
+        return undefined;
     }
-    /** The children's environment, read when each command starts. */
-    env() {
-        const kubeconfig = this.opts.kubeconfigPath;
-        return kubeconfig === undefined
-            ? { ...process.env }
-            : { ...process.env, KUBECONFIG: kubeconfig };
-    }
-    /** The argv actually passed to the tool: the context flag first, then the command's args. */
-    argv(command) {
-        const ctx = this.opts.context;
-        if (ctx === undefined || ctx === '')
-            return [...command.args];
-        const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
-        return [flag, ctx, ...command.args];
-    }
-    async run(command) {
-        const args = this.argv(command);
-        const described = describeCommand({ tool: command.tool, args, stdin: command.stdin });
-        if (this.opts.dryRun && command.mutating) {
-            throw new CommandError(`dry run: refusing to run mutating command ${described}`, command, undefined);
-        }
-        const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath;
-        const retryable = command.retry !== 'never';
-        const started = Date.now();
-        for (let attempt = 1;; attempt++) {
-            this.log(`[command] ${described}`);
-            const a = await this.spawnOnce(path, args, command, described);
-            const result = { ...a.result, durationMs: Date.now() - started };
-            this.debugOutput(command, a.result);
-            if (!a.timedOut && result.exitCode === 0)
-                return result;
-            if (!a.timedOut && command.allowFailure)
-                return result;
-            const attemptsLeft = attempt < this.maxAttempts;
-            const lastLine = lastLines(result.stderr, 1)[0] ?? '';
-            const shouldRetry = retryable &&
-                attemptsLeft &&
-                (a.timedOut ? !command.mutating : isTransientError(result.stderr, result.exitCode));
-            if (shouldRetry) {
-                const delay = backoffDelayMs(attempt, this.random);
-                const why = a.timedOut ? `timed out after ${formatSeconds(command.timeoutMs)}` : lastLine;
-                this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
-                    `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`);
-                await this.sleep(delay);
-                continue;
-            }
-            const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-            const head = a.timedOut
-                ? `${described} timed out after ${formatSeconds(command.timeoutMs)}${after}`
-                : a.signal !== null
-                    ? `${described} was killed by ${a.signal}${after}`
-                    : `${described} failed with exit code ${result.exitCode}${after}`;
-            const tail = lastLines(result.stderr, STDERR_TAIL_LINES);
-            const message = tail.length > 0 ? `${head}\n${tail.join('\n')}` : head;
-            // A secret's stdout must not travel with the error (someone may log the whole object).
-            const carried = command.secretOutput ? { ...result, stdout: '' } : result;
-            throw new CommandError(message, command, carried, a.timedOut);
-        }
-    }
-    debugOutput(command, result) {
-        if (!command.secretOutput && result.stdout !== '') {
-            const out = result.stdout.length > DEBUG_STDOUT_LIMIT
-                ? `${result.stdout.slice(0, DEBUG_STDOUT_LIMIT)}\n... (${result.stdout.length - DEBUG_STDOUT_LIMIT} more characters)`
-                : result.stdout;
-            this.debug(`[stdout] ${out}`);
-        }
-        if (result.stderr !== '')
-            this.debug(`[stderr] ${result.stderr}`);
-    }
-    spawnOnce(path, args, command, described) {
-        return new Promise((resolve, reject) => {
-            const started = Date.now();
-            const stdout = [];
-            const stderr = [];
-            let timedOut = false;
-            let settled = false;
-            let exitCode = null;
-            let exitSignal = null;
-            const timers = [];
-            let child;
-            try {
-                child = spawn(path, args, {
-                    stdio: ['pipe', 'pipe', 'pipe'],
-                    env: this.env(),
-                    shell: false
-                });
-            }
-            catch (err) {
-                const why = err instanceof Error ? err.message : String(err);
-                reject(new CommandError(`${described} could not be started: ${why}`, command, undefined));
-                return;
-            }
-            const deadline = setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                timers.push(setTimeout(() => child.kill('SIGKILL'), this.killGraceMs));
-            }, command.timeoutMs);
-            timers.push(deadline);
-            const finish = () => {
-                if (settled)
-                    return;
-                settled = true;
-                timers.forEach(t => clearTimeout(t));
-                child.stdout.destroy();
-                child.stderr.destroy();
-                let code = exitCode ?? -1;
-                if (exitCode === null && exitSignal !== null) {
-                    code = 128 + (constants$6.signals[exitSignal] ?? 0);
-                }
-                resolve({
-                    result: {
-                        exitCode: code,
-                        stdout: Buffer.concat(stdout).toString('utf8'),
-                        stderr: Buffer.concat(stderr).toString('utf8'),
-                        durationMs: Date.now() - started
-                    },
-                    timedOut,
-                    signal: exitSignal
-                });
-            };
-            child.stdout.on('data', (b) => stdout.push(b));
-            child.stderr.on('data', (b) => stderr.push(b));
-            // The child may exit without reading its stdin: EPIPE is not our failure.
-            child.stdin.on('error', () => undefined);
-            child.on('error', err => {
-                if (settled)
-                    return;
-                settled = true;
-                timers.forEach(t => clearTimeout(t));
-                const what = child.pid === undefined ? 'could not be started' : 'failed';
-                reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined));
-            });
-            child.on('exit', (code, signal) => {
-                exitCode = code;
-                exitSignal = signal;
-                clearTimeout(deadline);
-                timers.push(setTimeout(finish, PIPE_CLOSE_GRACE_MS));
-            });
-            child.on('close', (code, signal) => {
-                exitCode = exitCode ?? code;
-                exitSignal = exitSignal ?? signal;
-                finish();
-            });
-            if (command.stdin !== undefined)
-                child.stdin.end(command.stdin);
-            else
-                child.stdin.end();
-        });
-    }
+    return date;
 }
-/** The last `n` non-empty lines of `text`, right-trimmed. */
-function lastLines(text, n) {
-    return text
-        .split(/\r?\n/)
-        .map(l => l.trimEnd())
-        .filter(l => l.trim() !== '')
-        .slice(-n);
+/** Minutes east of UTC for `Z`, `+01:00`, `+0100` or `+01-00`; undefined when malformed. */
+function offsetMinutes(z) {
+    if (z === 'Z' || z === 'z')
+        return 0;
+    const m = /^([+-])(\d{2})[-:]?(\d{2})$/.exec(z);
+    if (!m)
+        return undefined;
+    const hours = Number(m[2]);
+    const minutes = Number(m[3]);
+    if (hours > 23 || minutes > 59)
+        return undefined;
+    return (m[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
+}
+/** Parses a backup file name (no folder part). Undefined when it is not a rancher-backup file. */
+function parseBackupFilename(name) {
+    if (name.includes('/'))
+        return undefined;
+    const m = BACKUP_NAME_RE.exec(name);
+    if (!m)
+        return undefined;
+    const [, , , y, mo, d, h, mi, s, zone, enc] = m;
+    const local = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), 0);
+    const offset = offsetMinutes(zone ?? '');
+    if (!local || offset === undefined)
+        return undefined;
+    return {
+        filename: name,
+        takenAt: new Date(local.getTime() - offset * 60_000),
+        encrypted: enc !== undefined
+    };
+}
+/** Folder as the operator's `folder` field, without leading or trailing slashes. */
+function normalizeFolder(folder) {
+    return folder.trim().replace(/^\/+|\/+$/g, '');
+}
+/** The S3 key of `filename` in `folder` ('' → the bucket root). */
+function objectKey(folder, filename) {
+    const f = normalizeFolder(folder);
+    return f === '' ? filename : `${f}/${filename}`;
+}
+/** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
+/** `s3://bucket/folder/`, for messages. */
+function s3Location(bucket, folder) {
+    return `s3://${bucket}/${folderPrefix(folder)}`;
+}
+function folderPrefix(folder) {
+    const f = normalizeFolder(folder);
+    return f === '' ? '' : `${f}/`;
+}
+/** ISO time without milliseconds when they are zero: 2026-11-20T10:00:00Z. */
+function formatTime(d) {
+    return d.toISOString().replace('.000Z', 'Z');
+}
+function plural(n, word) {
+    return `${n} ${word}${n === 1 ? '' : 's'}`;
+}
+/**
+ * Picks the newest backup directly in `folder` (not in a subfolder) taken strictly before
+ * `takenBefore` (the upgrade to the current version; undefined = no cutoff). Encrypted backups
+ * count only when an encryption config is configured.
+ */
+function pickLatestBackup(objects, folder, opts) {
+    const prefix = folderPrefix(folder);
+    const where = prefix === '' ? 'the bucket root' : `folder '${normalizeFolder(folder)}'`;
+    const parsed = [];
+    let inFolder = 0;
+    for (const o of objects) {
+        if (!o.key.startsWith(prefix))
+            continue;
+        const name = o.key.slice(prefix.length);
+        if (name === '' || name.includes('/'))
+            continue;
+        inFolder++;
+        const c = parseBackupFilename(name);
+        if (c)
+            parsed.push({ ...c, lastModified: o.lastModified });
+    }
+    const encryptedSkipped = opts.encryptionConfigured ? [] : parsed.filter(c => c.encrypted);
+    const usable = opts.encryptionConfigured ? parsed : parsed.filter(c => !c.encrypted);
+    const cutoff = opts.takenBefore;
+    const eligible = cutoff ? usable.filter(c => c.takenAt.getTime() < cutoff.getTime()) : usable;
+    const newer = usable.length - eligible.length;
+    const notes = [];
+    if (newer > 0)
+        notes.push(`${plural(newer, 'newer backup')} ignored`);
+    if (encryptedSkipped.length > 0) {
+        notes.push(`${plural(encryptedSkipped.length, 'encrypted backup')} skipped because no encryption ` +
+            'config secret is set');
+    }
+    const tail = notes.length > 0 ? ` (${notes.join('; ')})` : '';
+    const cutoffText = cutoff ? ` taken before the upgrade at ${formatTime(cutoff)}` : '';
+    if (eligible.length === 0) {
+        let why;
+        if (parsed.length === 0) {
+            why =
+                inFolder === 0
+                    ? `no files in ${where}`
+                    : `none of the ${plural(inFolder, 'file')} in ${where} is named like a rancher-backup file`;
+        }
+        else if (usable.length === 0) {
+            why =
+                `all ${plural(parsed.length, 'backup')} in ${where} are encrypted and no encryption ` +
+                    'config secret is set';
+        }
+        else {
+            why =
+                `all ${plural(usable.length, 'usable backup')} in ${where} were taken at or after the ` +
+                    `upgrade at ${formatTime(cutoff ?? new Date(0))}` +
+                    (encryptedSkipped.length > 0
+                        ? ` (${plural(encryptedSkipped.length, 'encrypted backup')} skipped because no ` +
+                            'encryption config secret is set)'
+                        : '');
+        }
+        return { filename: undefined, considered: 0, reason: `No backup to restore: ${why}.` };
+    }
+    const best = eligible.reduce((a, b) => {
+        const d = a.takenAt.getTime() - b.takenAt.getTime();
+        if (d !== 0)
+            return d > 0 ? a : b;
+        if (a.lastModified !== b.lastModified)
+            return a.lastModified > b.lastModified ? a : b;
+        return a.filename >= b.filename ? a : b;
+    });
+    const count = eligible.length;
+    const subject = count === 1 ? `the only backup` : `newest of ${count} backups`;
+    return {
+        filename: best.filename,
+        considered: count,
+        reason: `Chose ${best.filename} (taken ${formatTime(best.takenAt)}): ${subject} in ${where}` +
+            `${cutoffText}${tail}.`
+    };
+}
+/**
+ * Parses Helm's `updated` time: RFC 3339 with up to nanoseconds (`helm history -o json`,
+ * "2024-03-12T10:23:45.123456789+01:00") or Go's default form (`helm list -o json`,
+ * "2024-03-12 10:23:45.123456789 +0100 CET"). Sub-millisecond digits are dropped.
+ */
+function parseHelmTime(s) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2})(?:\s+[A-Za-z0-9+-]+)?$/.exec(s.trim());
+    if (!m)
+        return undefined;
+    const [, y, mo, d, h, mi, sec, frac, zone] = m;
+    const ms = frac ? Number((frac + '00').slice(0, 3)) : 0;
+    const local = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec), ms);
+    const offset = offsetMinutes(zone ?? '');
+    if (!local || offset === undefined)
+        return undefined;
+    return new Date(local.getTime() - offset * 60_000);
 }
 
-/** Per-request timeout for reads: a hung API server fails the call instead of the run. */
-const READ_TIMEOUT_MS = 60_000;
-const REQUEST_TIMEOUT = '--request-timeout=30s';
+/**
+ * The names of every object the action reads by name or creates, and the labels it puts on what
+ * it creates. Nothing else in the code spells these out.
+ */
+/** Rancher's chart installs everything the backup operator needs here. */
 const BACKUP_NAMESPACE = 'cattle-resources-system';
+/** The rancher-backup chart (operator) and its CRD chart, installed as releases of these names. */
+const BACKUP_CHART = 'rancher-backup';
+const BACKUP_CRD_CHART = 'rancher-backup-crd';
+/** The operator's Deployment has the release's name. */
+const BACKUP_DEPLOYMENT = BACKUP_CHART;
+const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
+const RESTORE_CRD = 'restores.resources.cattle.io';
+/** Rancher's chart name (the release name is an input). */
+const RANCHER_CHART = 'rancher';
+const WEBHOOK_RELEASE = 'rancher-webhook';
+/** Installed by Rancher v2.7.7+, in its own namespace. */
+const CAPI_RELEASE = 'rancher-provisioning-capi';
 const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
+const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
+/** kube-system survives rancher-cleanup: the lock and the saved state live there. */
 const LOCK_NAMESPACE = 'kube-system';
 const LOCK_NAME = 'rancher-rollback';
-const CLEANUP_NAMESPACE = 'kube-system';
-/** Where the cleanup path keeps what it saved: kube-system survives rancher-cleanup. */
 const SAVED_NAMESPACE = 'kube-system';
 const SAVED_NAME = 'rancher-rollback-saved';
-const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
-const RESTORE_CRD = 'restores.resources.cattle.io';
-const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
-const seconds = (ms) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
-function kubectl(mutating, args, extra = {}) {
-    return {
-        tool: 'kubectl',
-        args: [...args, REQUEST_TIMEOUT],
-        timeoutMs: READ_TIMEOUT_MS,
-        mutating,
-        ...extra
-    };
-}
-const kubectlRead = (args, extra) => kubectl(false, args, extra);
-const kubectlWrite = (args, extra) => kubectl(true, args, extra);
-function helmRead(args, extra = {}) {
-    return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
-}
-/**
- * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to
- * Helm 3's readiness wait. Helm 3 rejects `--wait=watcher`, Helm 4 accepts bare `--wait` only
- * by a default that could change, so each major gets its own spelling.
- */
-function helmWaitFlags(major, timeoutMs) {
-    return [major >= 4 ? '--wait=watcher' : '--wait', '--timeout', seconds(timeoutMs)];
-}
-/** A mutating helm call is never retried: a repeat after a half-applied change can do harm. */
-function helmWrite(args, timeoutMs) {
-    // Helm's own --timeout ends its wait; the process deadline leaves a margin for it to report.
-    return { tool: 'helm', args, timeoutMs: timeoutMs + 60_000, mutating: true, retry: 'never' };
-}
-// ---- reads -------------------------------------------------------------------------------
-const kubeServerVersion = () => kubectlRead(['version', '-o', 'json']);
-const helmVersion = () => helmRead(['version', '--template', '{{.Version}}']);
-const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
-    allowFailure: true
-});
-/**
- * One call gives every release we care about (backup operator, webhook, provisioning-capi).
- * Explicit status filters rather than `--all`, which Helm 4 removed.
- */
-const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
-const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
-const getCrds = (names) => kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found']);
-const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
-const getNamespace = (name) => kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found']);
-const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
-const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
-/** Presence only: `-o name` never prints the data. */
-const secretExists = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'name', '--ignore-not-found']);
-/** Full Secret, data included: the output is secret. */
-const readSecret = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
-    secretOutput: true
-});
-const readSaved$1 = () => readSecret(SAVED_NAMESPACE, SAVED_NAME);
-const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
-/** User-supplied values: these hold the bootstrap password, so the output is secret. */
-const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
-/** Resolves a chart version range to one exact version without touching the user's repo list. */
-const helmShowChart = (repo, chart, version) => helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 });
-const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
-const jobLogs = (namespace, job) => kubectlRead(['logs', `job/${job}`, '-n', namespace, '--tail=-1'], { allowFailure: true });
-// ---- waits (watches with a deadline) --------------------------------------------------------
-const waitCommand = (args, timeoutMs) => ({
-    tool: 'kubectl',
-    args: [...args, `--timeout=${seconds(timeoutMs)}`],
-    timeoutMs: timeoutMs + 30_000,
-    mutating: false,
-    allowFailure: true
-});
-const waitRestoreReady = (name, timeoutMs) => waitCommand(['wait', `${RESTORE_CRD}/${name}`, '--for=condition=Ready=True'], timeoutMs);
-const waitJobComplete = (namespace, job, timeoutMs) => waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs);
-const rolloutStatus = (namespace, name, timeoutMs) => ({
-    tool: 'kubectl',
-    args: [
-        'rollout',
-        'status',
-        `deployment/${name}`,
-        '-n',
-        namespace,
-        `--timeout=${seconds(timeoutMs)}`
-    ],
-    timeoutMs: timeoutMs + 30_000,
-    mutating: false
-});
-// ---- writes --------------------------------------------------------------------------------
-/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
-const createFromStdin = (manifest) => kubectlWrite(['create', '-f', '-'], { stdin: manifest });
-const applyFromStdin = (manifest) => kubectlWrite(['apply', '-f', '-'], { stdin: manifest });
-/** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
-const replaceFromStdin = (manifest) => kubectlWrite(['replace', '-f', '-'], { stdin: manifest });
-const deleteObject = (kind, name, namespace) => kubectlWrite([
-    'delete',
-    kind,
-    name,
-    ...(namespace ? ['-n', namespace] : []),
-    '--ignore-not-found',
-    '--wait=true'
-], { timeoutMs: 120_000 });
-const helmRollback$1 = (major, release, namespace, revision, timeoutMs) => helmWrite(['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs);
-/**
- * `upgrade --install` so that a re-run after a failed install continues instead of failing on
- * "cannot re-use a name that is still in use".
- */
-const helmUpgradeInstall = (major, c, timeoutMs) => helmWrite([
-    'upgrade',
-    '--install',
-    c.release,
-    c.chart,
-    '--repo',
-    c.repo,
-    '--version',
-    c.version,
-    '-n',
-    c.namespace,
-    '--create-namespace',
-    ...(c.valuesFile ? ['-f', c.valuesFile] : []),
-    ...(c.devel ? ['--devel'] : []),
-    ...helmWaitFlags(major, timeoutMs)
-], timeoutMs);
-
-const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' };
-/** The S3 location as the backup-restore operator wants it. Access keys never appear here. */
-function restoreS3Location(s3) {
-    const location = { bucketName: s3.bucketName, endpoint: s3.endpoint };
-    if (s3.folder !== '')
-        location.folder = s3.folder;
-    if (s3.region !== '')
-        location.region = s3.region;
-    if (s3.endpointCA.trim() !== '')
-        location.endpointCA = Buffer.from(s3.endpointCA, 'utf8').toString('base64');
-    if (s3.insecureTLSSkipVerify)
-        location.insecureTLSSkipVerify = true;
-    if (s3.credentialSecretName !== '')
-        location.credentialSecretName = s3.credentialSecretName;
-    if (s3.credentialSecretNamespace !== '')
-        location.credentialSecretNamespace = s3.credentialSecretNamespace;
-    return location;
-}
-function restoreManifest(input) {
-    const spec = {
-        backupFilename: input.backupFilename,
-        prune: input.prune,
-        storageLocation: { s3: restoreS3Location(input.s3) }
-    };
-    if (input.encryptionConfigSecretName !== '')
-        spec.encryptionConfigSecretName = input.encryptionConfigSecretName;
-    return {
-        apiVersion: 'resources.cattle.io/v1',
-        kind: 'Restore',
-        metadata: { name: input.name, labels: { ...MANAGED_BY_LABELS, ...(input.labels ?? {}) } },
-        spec
-    };
-}
-/** The Secret the operator reads S3 keys from (keys `accessKey`, `secretKey`). Stdin only. */
-function s3CredentialSecretManifest(name, namespace, accessKey, secretKey) {
-    return {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        metadata: { name, namespace, labels: { ...MANAGED_BY_LABELS } },
-        type: 'Opaque',
-        stringData: { accessKey, secretKey }
-    };
-}
-// ---- rancher-cleanup Jobs (mirrors rancher/rancher-cleanup deploy/*.yaml) ------------------
+const SAVED = `${SAVED_NAMESPACE}/${SAVED_NAME}`;
+/** rancher/rancher-cleanup's deploy/*.yaml: fixed names, in kube-system. */
+const CLEANUP_NAMESPACE = 'kube-system';
 const CLEANUP_SERVICE_ACCOUNT = 'cleanup-service-account';
 const CLEANUP_BINDING = 'cleanup-admin';
-const CLEANUP_JOB = 'cleanup-job';
-const VERIFY_JOB = 'verify-job';
-/**
- * ServiceAccount + ClusterRoleBinding (cluster-admin) + the Job, as in the upstream
- * deploy/rancher-cleanup.yaml (`cleanup`: args ["force"], backoffLimit 4) and deploy/verify.yaml
- * (`verify`: command ["verify.sh"], backoffLimit 0). Differences: the image is pinned by the
- * caller, pulled IfNotPresent (works with pre-loaded images on air-gapped clusters), and pods
- * are scheduled on linux/amd64 nodes only (the image is amd64-only).
- */
-function cleanupJobManifests(image, mode) {
-    const ns = CLEANUP_NAMESPACE;
-    const serviceAccount = {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: { name: CLEANUP_SERVICE_ACCOUNT, namespace: ns, labels: { ...MANAGED_BY_LABELS } }
-    };
-    const binding = {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: { name: CLEANUP_BINDING, labels: { ...MANAGED_BY_LABELS } },
-        subjects: [{ kind: 'ServiceAccount', name: CLEANUP_SERVICE_ACCOUNT, namespace: ns }],
-        roleRef: { kind: 'ClusterRole', name: 'cluster-admin', apiGroup: 'rbac.authorization.k8s.io' }
-    };
-    const container = mode === 'cleanup'
-        ? { name: 'cleanup', image, args: ['force'], imagePullPolicy: 'IfNotPresent' }
-        : { name: 'verify', image, command: ['verify.sh'], imagePullPolicy: 'IfNotPresent' };
-    const job = {
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: {
-            name: mode === 'cleanup' ? CLEANUP_JOB : VERIFY_JOB,
-            namespace: ns,
-            labels: { app: mode === 'cleanup' ? 'cleanup' : 'verify', ...MANAGED_BY_LABELS }
-        },
-        spec: {
-            backoffLimit: mode === 'cleanup' ? 4 : 0,
-            template: {
-                metadata: { labels: { app: mode === 'cleanup' ? 'cleanup' : 'verify' } },
-                spec: {
-                    containers: [container],
-                    serviceAccountName: CLEANUP_SERVICE_ACCOUNT,
-                    restartPolicy: 'Never',
-                    nodeSelector: { 'kubernetes.io/arch': 'amd64', 'kubernetes.io/os': 'linux' }
-                }
-            }
-        }
-    };
-    return { apiVersion: 'v1', kind: 'List', items: [serviceAccount, binding, job] };
-}
-/** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits, UTC. */
-function microTime(date) {
-    return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
-}
-function leaseManifest(input) {
-    const metadata = {
-        name: LOCK_NAME,
-        namespace: LOCK_NAMESPACE,
-        labels: { ...MANAGED_BY_LABELS }
-    };
-    if (input.resourceVersion !== undefined && input.resourceVersion !== '') {
-        metadata.resourceVersion = input.resourceVersion;
-    }
-    const time = microTime(input.now);
+const CLEANUP_JOBS = { cleanup: 'cleanup-job', verify: 'verify-job' };
+/** On everything the action creates. */
+const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' };
+/** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
+const labelValue = (version) => version.replace(/[^\w.-]/g, '-');
+/** On a Restore: which move it belongs to, for the person who finds it. */
+function restoreLabels(from, to) {
     return {
-        apiVersion: 'coordination.k8s.io/v1',
-        kind: 'Lease',
-        metadata,
-        spec: {
-            holderIdentity: input.holder,
-            leaseDurationSeconds: Math.max(1, Math.ceil(input.durationSeconds)),
-            acquireTime: time,
-            renewTime: time
-        }
+        ...MANAGED_BY_LABELS,
+        'rancher-rollback/from-version': labelValue(from),
+        'rancher-rollback/to-version': labelValue(to)
     };
 }
-// ---- names ----------------------------------------------------------------------------------
 const MAX_NAME = 63;
 /** `2.8.5` → `2-8-5` */
 function dashed(version) {
@@ -34835,7 +34557,7 @@ function stamp(now) {
 }
 /**
  * What every Restore this action makes for a move starts with: how a re-run recognises the Restore
- * an earlier run completed (steps/restore-step.ts).
+ * an earlier run completed.
  */
 function restorePrefix(from, to) {
     return `rollback-${dashed(from)}-to-${dashed(to)}-`;
@@ -34858,141 +34580,130 @@ function restoreName(now, fromVersion, toVersion) {
     return `rollback-${from}-to-${to}${tail}`;
 }
 
-/** Secrets cleanup deletes and the reinstall needs back: the encryption config and Rancher's TLS. */
-function secretsToSave(settings) {
-    return [
-        ...(settings.encryptionConfigSecretName
-            ? [{ namespace: BACKUP_NAMESPACE, name: settings.encryptionConfigSecretName }]
-            : []),
-        ...['tls-rancher-ingress', 'tls-ca', 'tls-ca-additional'].map(name => ({
-            namespace: settings.namespace,
-            name
-        }))
-    ];
+/** The backup file the Restore will use: the one given, or the one picked for `latest`. */
+function chosenBackupFile(facts, settings) {
+    if (facts.backup.filename !== '')
+        return facts.backup.filename;
+    return settings.backup.kind === 'file' ? settings.backup.filename : '';
 }
-const show$1 = (c) => describeCommand(c);
-const json = (o) => JSON.stringify(o);
-function restoreFor(input, prune) {
-    const { settings, decision, facts } = input;
-    return json(restoreManifest({
-        name: input.restoreName,
-        backupFilename: facts.backup.filename,
-        s3: settings.s3,
-        prune,
-        encryptionConfigSecretName: settings.encryptionConfigSecretName,
-        labels: restoreLabels(decision)
-    }));
+function backupOperatorInstructions(currentVersion, settings) {
+    let version;
+    try {
+        version =
+            settings.backupChartVersion !== ''
+                ? settings.backupChartVersion
+                : toHelmVersionConstraint(backupChartRange(currentVersion));
+    }
+    catch {
+        version = '<the chart line of your Rancher minor>';
+    }
+    const repo = settings.backupChartRepo;
+    return (`Install the rancher-backup operator for Rancher ${currentVersion} from ${repo}: ` +
+        `\`helm repo add rancher-charts ${repo}\`, ` +
+        `\`helm install rancher-backup-crd rancher-charts/rancher-backup-crd -n ${BACKUP_NAMESPACE} --create-namespace --version '${version}' --wait\`, ` +
+        `then \`helm install rancher-backup rancher-charts/rancher-backup -n ${BACKUP_NAMESPACE} --version '${version}' --wait\` ` +
+        `(same version for both; \`helm search repo rancher-charts/rancher-backup --versions\` lists them), and run this action again.`);
 }
 /**
- * After cleanup there is nothing to prune and pruning would fight the freshly installed operator:
- * the migration procedure the docs prescribe restores with prune: false.
+ * Checks, in order: Helm release state; allow-downtime (cleanup); the backup operator (in-place,
+ * restore-only); no unfinished Restore; the backup file; encryption; the S3 credential Secret;
+ * for cleanup, that the Secret survives cleanup. Warnings: unproven backup (in-place,
+ * restore-only), rancher-webhook (in-place), encryption secret given for a plain backup.
  */
-function restorePrune(decision, settings) {
-    return decision.procedure === 'cleanup-and-reinstall' ? false : settings.prune;
-}
-function restoreLabels(decision) {
-    return {
-        'app.kubernetes.io/managed-by': 'rancher-rollback',
-        'rancher-rollback/from-version': decision.from.replace(/[^\w.-]/g, '-'),
-        'rancher-rollback/to-version': decision.to.replace(/[^\w.-]/g, '-')
-    };
-}
-function buildPlan(input) {
-    const { decision, facts, settings, helmMajor } = input;
-    const steps = [];
-    const add = (id, title, commands, mutating = true) => steps.push({ id, title, commands: commands.map(show$1), mutating });
-    const waitBudget = settings.restoreTimeoutMs;
-    add('lock', `Take the cluster lock (Lease ${LOCK_NAMESPACE}/${LOCK_NAME})`, [
-        getLease(),
-        createFromStdin('lease')
-    ]);
-    const secret = facts.s3CredentialSecret;
-    if (settings.s3.credentialSecretName && !secret.exists && settings.s3.accessKey) {
-        add('create-s3-secret', `Create the S3 credential Secret ${secret.namespace}/${secret.name}`, [
-            applyFromStdin(json(s3CredentialSecretManifest(secret.name, secret.namespace, '***', '***')))
-        ]);
+function preflight(decision, facts, settings) {
+    const warnings = [];
+    const refuse = (reason, instead) => ({
+        ok: false,
+        reason,
+        instead,
+        warnings
+    });
+    const cleanup = decision.procedure === 'cleanup-and-reinstall';
+    const release = settings.releaseName;
+    const ns = settings.namespace;
+    // 1. A release helm cannot act on: an install that never completed.
+    const history = [...facts.release.history].sort((a, b) => a.revision - b.revision);
+    const newest = history.at(-1);
+    const everDeployed = history.some(r => r.status === 'deployed' || r.status === 'superseded');
+    if (newest !== undefined && newest.status === 'pending-install' && !everDeployed) {
+        return refuse(`Helm release ${release} in ${ns} is pending-install (revision ${newest.revision}) and was never deployed: there is no earlier installed version to return to, and helm refuses to act on a release while an install is pending.`, `Wait for the running \`helm install\` to finish. If it was interrupted, remove the stuck release (\`helm uninstall ${release} -n ${ns}\`) and install the Rancher version you want.`);
     }
-    const restoreStep = (prune) => add('restore', `Restore ${facts.backup.filename || '(backup)'} with Restore ${input.restoreName} (prune: ${prune}) and wait for Ready=True "Completed"`, [
-        createFromStdin(restoreFor(input, prune)),
-        waitRestoreReady(input.restoreName, waitBudget),
-        getRestore(input.restoreName)
-    ]);
-    const verify = () => add('verify', `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed`, [
-        rolloutStatus(settings.namespace, settings.releaseName, settings.timeoutMs),
-        getDeployment(settings.namespace, settings.releaseName),
-        helmHistory(settings.releaseName, settings.namespace)
-    ], false);
-    switch (decision.procedure) {
-        case 'restore-only':
-            restoreStep(restorePrune(decision, settings));
-            verify();
-            break;
-        case 'in-place':
-            restoreStep(restorePrune(decision, settings));
-            add('helm-rollback', `helm rollback ${settings.releaseName} to revision ${decision.rollbackRevision} (v${decision.to})`, [
-                helmRollback$1(helmMajor, settings.releaseName, settings.namespace, decision.rollbackRevision ?? 0, settings.timeoutMs)
-            ]);
-            verify();
-            break;
-        case 'cleanup-and-reinstall': {
-            const range = settings.backupChartVersion || backupChartRange(decision.to);
-            const saved = `${SAVED_NAMESPACE}/${SAVED_NAME}`;
-            const toSave = secretsToSave(settings);
-            if (facts.interrupted) {
-                add('save-values', `Take the values the interrupted run saved in ${saved}`, [readSaved$1()], false);
-                add('save-secrets', `Take the Secrets the interrupted run saved in ${saved}`, [readSaved$1()], false);
-            }
-            else {
-                add('save-values', `Save the Helm values of ${settings.releaseName} to ${input.valuesFile} (they must set hostname)`, [helmGetValues(settings.releaseName, settings.namespace)], false);
-                add('save-secrets', `Save the Secrets cleanup deletes (${toSave.map(s => `${s.namespace}/${s.name}`).join(', ')}) to ${input.secretsFile}, and keep values and Secrets in ${saved} for a re-run`, [
-                    ...toSave.map(s => readSecret(s.namespace, s.name)),
-                    applyFromStdin('(saved values and Secrets)')
-                ]);
-            }
-            add('cleanup', `Run rancher-cleanup (${settings.cleanupImage}): deletes Rancher from the cluster`, [
-                deleteObject('job', 'cleanup-job', CLEANUP_NAMESPACE),
-                applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'cleanup'))),
-                waitJobComplete(CLEANUP_NAMESPACE, 'cleanup-job', settings.timeoutMs),
-                jobLogs(CLEANUP_NAMESPACE, 'cleanup-job')
-            ]);
-            add('verify-cleanup', 'Run rancher-cleanup verify and judge its output (not its exit code)', [
-                deleteObject('job', 'verify-job', CLEANUP_NAMESPACE),
-                applyFromStdin(json(cleanupJobManifests(settings.cleanupImage, 'verify'))),
-                waitJobComplete(CLEANUP_NAMESPACE, 'verify-job', settings.timeoutMs),
-                jobLogs(CLEANUP_NAMESPACE, 'verify-job'),
-                listNamespaceNames()
-            ]);
-            add('install-backup-operator', `Install rancher-backup-crd and rancher-backup (${range}) from ${settings.backupChartRepo}`, [
-                helmShowChart(settings.backupChartRepo, 'rancher-backup', range),
-                ...['rancher-backup-crd', 'rancher-backup'].map(chart => helmUpgradeInstall(helmMajor, {
-                    release: chart,
-                    namespace: BACKUP_NAMESPACE,
-                    chart,
-                    repo: settings.backupChartRepo,
-                    version: '<resolved>'
-                }, settings.timeoutMs))
-            ]);
-            add('recreate-secrets', 'Recreate the saved Secrets', [applyFromStdin('(saved secrets)')]);
-            restoreStep(restorePrune(decision, settings));
-            add('helm-install', `Install rancher ${decision.to} from ${settings.rancherChartRepo} with the saved values`, [
-                helmUpgradeInstall(helmMajor, {
-                    release: settings.releaseName,
-                    namespace: settings.namespace,
-                    chart: 'rancher',
-                    repo: settings.rancherChartRepo,
-                    version: decision.to,
-                    valuesFile: input.valuesFile,
-                    devel: decision.to.includes('-')
-                }, settings.timeoutMs)
-            ]);
-            verify();
-            add('forget-saved', `Delete ${saved}: the reinstall is verified`, [
-                deleteObject('secret', SAVED_NAME, SAVED_NAMESPACE)
-            ]);
-            break;
+    // 2. Cleanup deletes Rancher: the caller must accept the downtime.
+    if (cleanup && !settings.allowDowntime) {
+        return refuse(`Rolling back from ${decision.from} to ${decision.to} needs cleanup-and-reinstall (${decision.rule}). rancher-cleanup deletes Rancher and everything it created on the local cluster: the cattle-system deployments and Helm releases, all cattle.io and cluster.x-k8s.io objects and CRDs, Rancher's webhooks, cluster roles and APIServices, and the namespaces ${describeCleanupScope()}. Rancher is down until the Restore and the reinstall finish.`, 'Set `allow-downtime: true` to accept the downtime (and run with `dry-run: true` first to review the plan), or schedule the rollback in a maintenance window.');
+    }
+    // 3. In-place and restore-only apply a Restore with the operator that is already installed.
+    if (!cleanup) {
+        const op = facts.backupOperator;
+        const missing = [];
+        if (!op.releaseExists)
+            missing.push(`no Helm release rancher-backup in ${BACKUP_NAMESPACE}`);
+        if (!op.restoreCrdExists)
+            missing.push('CRD restores.resources.cattle.io is missing');
+        if (op.releaseExists && !op.deploymentReady) {
+            missing.push(`Deployment rancher-backup in ${BACKUP_NAMESPACE} is not ready`);
+        }
+        if (missing.length > 0) {
+            return refuse(`The ${decision.procedure} procedure restores with the rancher-backup operator, which is not usable: ${missing.join('; ')}.`, op.releaseExists && op.restoreCrdExists
+                ? `Check the operator: \`kubectl -n ${BACKUP_NAMESPACE} get pods\` and \`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`. If it cannot be fixed: ${backupOperatorInstructions(decision.from, settings)}`
+                : backupOperatorInstructions(decision.from, settings));
         }
     }
-    return steps;
+    // 4. One Restore at a time; an erroring Restore is retried forever.
+    const unfinished = facts.restores.filter(r => r.inProgress);
+    const first = unfinished[0];
+    if (first !== undefined) {
+        const names = unfinished.map(r => r.name).join(', ');
+        const condition = first.conditions.find(c => c.status === 'False' && c.message !== '');
+        return refuse(`Restore ${names} has not completed${condition === undefined ? '' : ` (${condition.type}: ${condition.message})`}: the backup-restore operator works on one Restore at a time and retries an erroring one forever, so a new Restore would not run.`, `Read its conditions (\`kubectl get restore ${first.name} -o jsonpath='{.status.conditions}'\`) and the operator's log (\`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`), then delete it (\`kubectl delete restore ${first.name}\`) and run this action again.`);
+    }
+    // 5. The backup file.
+    const location = s3Location(settings.s3.bucketName, settings.s3.folder);
+    if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
+        return refuse(`backup-filename: latest found no backup to restore in ${location}: ${facts.backup.note || 'no candidate'}.`, facts.backup.checked
+            ? `Check the bucket, folder and region inputs, or give backup-filename explicitly (a backup taken before the upgrade to ${decision.from}).`
+            : 'Give s3-access-key and s3-secret-key (or a readable credential Secret) so the backups can be listed, or give backup-filename explicitly.');
+    }
+    const file = chosenBackupFile(facts, settings);
+    if (facts.backup.checked && !facts.backup.exists) {
+        return refuse(`Backup ${file} was not found in ${location}${facts.backup.note === '' ? '' : `: ${facts.backup.note}`}.`, 'Check backup-filename (relative to the folder), s3-bucket-name, s3-folder, s3-region and s3-endpoint, or use `backup-filename: latest`.');
+    }
+    if (!facts.backup.checked) {
+        if (cleanup) {
+            return refuse(`Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it), and cleanup deletes Rancher: the backup must be proven to exist first.`, `Give s3-access-key and s3-secret-key, or a readable credential Secret (s3-credential-secret-name in s3-credential-secret-namespace, keys accessKey and secretKey).`);
+        }
+        warnings.push(`Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it); if it does not, the Restore will retry until the restore timeout.`);
+    }
+    // 6. Encryption.
+    if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
+        return refuse(`Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`, `Set encryption-config-secret-name to the Secret in ${BACKUP_NAMESPACE} (key encryption-provider-config.yaml) that the Backup was taken with.`);
+    }
+    if (settings.encryptionConfigSecretName !== '') {
+        const secret = facts.encryptionSecret;
+        if (secret !== undefined && !secret.exists) {
+            return refuse(`Encryption config Secret ${secret.namespace}/${secret.name} does not exist: the Restore would retry forever.`, `Create it in ${BACKUP_NAMESPACE} with the key encryption-provider-config.yaml holding the encryption configuration the Backup was taken with, or fix encryption-config-secret-name.`);
+        }
+        if (file !== '' && !file.endsWith('.enc')) {
+            warnings.push(`encryption-config-secret-name is set but backup ${file} is not encrypted (.enc): the Secret is not needed.`);
+        }
+    }
+    // 7. The S3 credential Secret the Restore reads.
+    const cred = facts.s3CredentialSecret;
+    const keysGiven = settings.s3.accessKey !== '' && settings.s3.secretKey !== '';
+    if (settings.s3.credentialSecretName !== '' && !cred.exists && !keysGiven) {
+        return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`, `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`);
+    }
+    // 8. Cleanup must not delete what the Restore needs after it.
+    if (cleanup &&
+        settings.s3.credentialSecretName !== '' &&
+        isDeletedByCleanup(settings.s3.credentialSecretNamespace)) {
+        return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} lives in a namespace that rancher-cleanup deletes, so the Restore after cleanup could not read the backup.`, `Move the Secret to a namespace cleanup keeps, e.g. \`default\` (copy it there and set s3-credential-secret-namespace: default).`);
+    }
+    // Warnings.
+    if (decision.procedure === 'in-place' && facts.webhookReleaseExists) {
+        warnings.push(`rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} is installed; this action removes nothing, but the webhook may deny restored objects (backup-restore-operator#844). If the Restore fails with admission errors, see the operator log.`);
+    }
+    return { ok: true, warnings };
 }
 
 /*! js-yaml 5.5.0 https://github.com/nodeca/js-yaml @license MIT */
@@ -37726,6 +37437,160 @@ function fallbackToDoubleQuoted(layout) {
 ({
 	scalarStyleRules: Object.keys(DEFAULT_SCALAR_STYLE_RULES).map((name) => Reflect.get(DEFAULT_SCALAR_STYLE_RULES, name))});
 
+/** Per-request timeout for reads: a hung API server fails the call instead of the run. */
+const READ_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT = '--request-timeout=30s';
+const seconds = (ms) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+function kubectl(mutating, args, extra = {}) {
+    return {
+        tool: 'kubectl',
+        args: [...args, REQUEST_TIMEOUT],
+        timeoutMs: READ_TIMEOUT_MS,
+        mutating,
+        ...extra
+    };
+}
+const kubectlRead = (args, extra) => kubectl(false, args, extra);
+const kubectlWrite = (args, extra) => kubectl(true, args, extra);
+function helmRead(args, extra = {}) {
+    return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
+}
+/**
+ * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to
+ * Helm 3's readiness wait. Helm 3 rejects `--wait=watcher`, Helm 4 accepts bare `--wait` only
+ * by a default that could change, so each major gets its own spelling.
+ */
+function helmWaitFlags(major, timeoutMs) {
+    return [major >= 4 ? '--wait=watcher' : '--wait', '--timeout', seconds(timeoutMs)];
+}
+/** A mutating helm call is never retried: a repeat after a half-applied change can do harm. */
+function helmWrite(args, timeoutMs) {
+    // Helm's own --timeout ends its wait; the process deadline leaves a margin for it to report.
+    return { tool: 'helm', args, timeoutMs: timeoutMs + 60_000, mutating: true, retry: 'never' };
+}
+// ---- reads -------------------------------------------------------------------------------
+const kubeServerVersion = () => kubectlRead(['version', '-o', 'json']);
+const helmVersion = () => helmRead(['version', '--template', '{{.Version}}']);
+const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
+    allowFailure: true
+});
+/**
+ * One call gives every release we care about (backup operator, webhook, provisioning-capi).
+ * Explicit status filters rather than `--all`, which Helm 4 removed.
+ */
+const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
+const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
+const getCrds = (names) => kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found']);
+const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
+const getNamespace = (name) => kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found']);
+const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
+const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
+/** Presence only: `-o name` never prints the data. */
+const secretExists = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'name', '--ignore-not-found']);
+/** Full Secret, data included: the output is secret. */
+const readSecret = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
+    secretOutput: true
+});
+const readSaved = () => readSecret(SAVED_NAMESPACE, SAVED_NAME);
+const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
+/** User-supplied values: these hold the bootstrap password, so the output is secret. */
+const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
+/** Resolves a chart version range to one exact version without touching the user's repo list. */
+const helmShowChart = (repo, chart, version) => helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 });
+const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
+const jobLogs = (namespace, job) => kubectlRead(['logs', `job/${job}`, '-n', namespace, '--tail=-1'], { allowFailure: true });
+// ---- waits (watches with a deadline) --------------------------------------------------------
+const waitCommand = (args, timeoutMs) => ({
+    tool: 'kubectl',
+    args: [...args, `--timeout=${seconds(timeoutMs)}`],
+    timeoutMs: timeoutMs + 30_000,
+    mutating: false,
+    allowFailure: true
+});
+const waitRestoreReady = (name, timeoutMs) => waitCommand(['wait', `${RESTORE_CRD}/${name}`, '--for=condition=Ready=True'], timeoutMs);
+const waitJobComplete = (namespace, job, timeoutMs) => waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs);
+const rolloutStatus = (namespace, name, timeoutMs) => ({
+    tool: 'kubectl',
+    args: [
+        'rollout',
+        'status',
+        `deployment/${name}`,
+        '-n',
+        namespace,
+        `--timeout=${seconds(timeoutMs)}`
+    ],
+    timeoutMs: timeoutMs + 30_000,
+    mutating: false
+});
+// ---- writes --------------------------------------------------------------------------------
+/*
+ * Manifests go on stdin, never argv. `about` names what they hold for the plan; a manifest only
+ * known at run time (a Lease's times) is planned as '' and filled in by the step.
+ */
+/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
+const createFromStdin = (about, manifest) => kubectlWrite(['create', '-f', '-'], { stdin: manifest, about });
+const applyFromStdin = (about, manifest) => kubectlWrite(['apply', '-f', '-'], { stdin: manifest, about });
+/** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
+const replaceFromStdin = (about, manifest) => kubectlWrite(['replace', '-f', '-'], { stdin: manifest, about });
+const deleteObject = (kind, name, namespace) => kubectlWrite([
+    'delete',
+    kind,
+    name,
+    ...(namespace ? ['-n', namespace] : []),
+    '--ignore-not-found',
+    '--wait=true'
+], { timeoutMs: 120_000 });
+const helmRollback$1 = (major, release, namespace, revision, timeoutMs) => helmWrite(['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs);
+/**
+ * `upgrade --install` so that a re-run after a failed install continues instead of failing on
+ * "cannot re-use a name that is still in use".
+ */
+const helmUpgradeInstall = (major, c, timeoutMs) => helmWrite([
+    'upgrade',
+    '--install',
+    c.release,
+    c.chart,
+    '--repo',
+    c.repo,
+    '--version',
+    c.version,
+    '-n',
+    c.namespace,
+    '--create-namespace',
+    ...(c.valuesFile ? ['-f', c.valuesFile] : []),
+    ...(c.devel ? ['--devel'] : []),
+    ...helmWaitFlags(major, timeoutMs)
+], timeoutMs);
+
+/**
+ * The exact rancher-backup chart version the cleanup path installs, resolved read-only before
+ * planning so the plan names it: the input when exact, else the newest chart in the line that
+ * matches the target Rancher minor.
+ */
+class ChartNotFound extends Error {
+    instead;
+    constructor(message, instead) {
+        super(message);
+        this.instead = instead;
+    }
+}
+async function resolveBackupChartVersion(runner, settings, target) {
+    const wanted = settings.backupChartVersion || backupChartRange(target);
+    const exact = exactVersion(wanted);
+    if (exact !== undefined)
+        return exact;
+    const out = await runner.run({
+        ...helmShowChart(settings.backupChartRepo, BACKUP_CHART, wanted),
+        allowFailure: true
+    });
+    const version = out.exitCode === 0 ? load(out.stdout)?.version : undefined;
+    if (typeof version !== 'string') {
+        const why = out.stderr.trim().split('\n').pop() ?? '';
+        throw new ChartNotFound(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${why ? ` (${why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: helm search repo rancher-charts/${BACKUP_CHART} --versions`);
+    }
+    return version;
+}
+
 /** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
 function asObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
@@ -37751,10 +37616,6 @@ function parseJson(text, what) {
         throw new Error(`Could not parse ${what} as JSON: ${text.slice(0, 200)}`);
     }
 }
-/** `2.8.5`, `v2.8.5` → `2.8.5`; anything else kept as is (e.g. `head`), '' for none. */
-function stripV(version) {
-    return version.trim().replace(/^v(?=\d)/, '');
-}
 function parseHelmHistory(text) {
     const list = parseJson(text, 'helm history');
     if (!Array.isArray(list))
@@ -37767,7 +37628,7 @@ function parseHelmHistory(text) {
             updated: asString(o.updated),
             status: asString(o.status),
             chart: asString(o.chart),
-            appVersion: stripV(asString(o.app_version)),
+            appVersion: normalizeVersion(asString(o.app_version)),
             description: asString(o.description)
         };
     })
@@ -37785,7 +37646,7 @@ function parseHelmList(text) {
             namespace: asString(o.namespace),
             status: asString(o.status),
             chart: asString(o.chart),
-            appVersion: stripV(asString(o.app_version))
+            appVersion: normalizeVersion(asString(o.app_version))
         };
     });
 }
@@ -37810,7 +37671,7 @@ function parseDeployment(text) {
     return {
         exists: true,
         image,
-        imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? stripV(tag) : '',
+        imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? normalizeVersion(tag) : '',
         replicas: asNumber(spec.replicas),
         readyReplicas: asNumber(status.readyReplicas)
     };
@@ -37840,13 +37701,11 @@ function parseServerVersion(text) {
     const o = asObject(parseJson(text, 'kubectl version'));
     return asString(asObject(o.serverVersion).gitVersion);
 }
-function operatorFacts(releases, crds, restoreCrd, deploymentIsReady) {
-    const operator = findRelease(releases, 'rancher-backup', 'cattle-resources-system');
+function operatorFacts(releases, crds, deploymentIsReady) {
+    const operator = findRelease(releases, BACKUP_CHART, BACKUP_NAMESPACE);
     return {
         releaseExists: operator !== undefined,
-        chartVersion: operator ? chartVersionOf(operator.chart, 'rancher-backup') : '',
-        crdReleaseExists: findRelease(releases, 'rancher-backup-crd', 'cattle-resources-system') !== undefined,
-        restoreCrdExists: crds.has(restoreCrd),
+        restoreCrdExists: crds.has(RESTORE_CRD),
         deploymentReady: deploymentIsReady
     };
 }
@@ -37864,400 +37723,6 @@ function parseHelmMajor(text) {
     if (major === '3' || major === '4')
         return Number(major);
     throw new Error(`Unsupported helm version "${text.trim()}": Helm 3 or 4 is required (input helm-version).`);
-}
-
-/** A failure that knows the operator's next move. */
-class StepFailure extends Error {
-    nextStep;
-    constructor(message, nextStep) {
-        super(message);
-        this.nextStep = nextStep;
-        this.name = 'StepFailure';
-    }
-}
-
-/** The Helm side: roll back in place, or reinstall the backup operator and Rancher after cleanup. */
-async function helmRollback(ctx) {
-    const { settings, decision } = ctx;
-    const revision = decision.rollbackRevision;
-    if (revision === undefined)
-        throw new Error('in-place rollback without a target revision');
-    const history = ctx.facts.release.history;
-    const newest = history[history.length - 1];
-    if (newest?.status === 'deployed' && newest.appVersion === decision.to) {
-        return `revision ${newest.revision} already runs ${decision.to}: no rollback needed`;
-    }
-    const limit = ctx.budget.limit(settings.timeoutMs, 'helm rollback');
-    await ctx.group(`helm rollback ${settings.releaseName} ${revision}`, () => ctx.runner.run(helmRollback$1(ctx.helmMajor, settings.releaseName, settings.namespace, revision, limit)));
-    return `rolled back to revision ${revision} (v${decision.to})`;
-}
-/** An exact chart version: the input, or the newest in the line matching the target. */
-async function backupChartVersion(ctx) {
-    const wanted = ctx.settings.backupChartVersion || backupChartRange(ctx.decision.to);
-    if (semver.valid(wanted))
-        return wanted;
-    const out = await ctx.runner.run(helmShowChart(ctx.settings.backupChartRepo, 'rancher-backup', wanted));
-    const version = load(out.stdout)?.version;
-    if (typeof version !== 'string') {
-        throw new StepFailure(`No rancher-backup chart in ${ctx.settings.backupChartRepo} matches ${wanted}.`, 'Set backup-chart-version to a version from: helm search repo rancher-charts/rancher-backup --versions');
-    }
-    return version;
-}
-async function installBackupOperator(ctx) {
-    const version = await backupChartVersion(ctx);
-    const releases = parseHelmList((await ctx.runner.run(helmListAll())).stdout);
-    const done = [];
-    for (const chart of ['rancher-backup-crd', 'rancher-backup']) {
-        const existing = findRelease(releases, chart, BACKUP_NAMESPACE);
-        if (existing?.status === 'deployed' && chartVersionOf(existing.chart, chart) === version) {
-            done.push(`${chart} ${version} already installed`);
-            continue;
-        }
-        const limit = ctx.budget.limit(ctx.settings.timeoutMs, `installing ${chart}`);
-        await ctx.group(`helm install ${chart} ${version}`, () => ctx.runner.run(helmUpgradeInstall(ctx.helmMajor, {
-            release: chart,
-            namespace: BACKUP_NAMESPACE,
-            chart,
-            repo: ctx.settings.backupChartRepo,
-            version
-        }, limit)));
-        done.push(`${chart} ${version} installed`);
-    }
-    return done.join('; ');
-}
-async function helmInstallRancher(ctx) {
-    const { settings, decision } = ctx;
-    const history = await ctx.runner.run(helmHistory(settings.releaseName, settings.namespace));
-    const newest = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]').pop();
-    if (newest?.status === 'deployed' && newest.appVersion === decision.to) {
-        return `rancher ${decision.to} already installed (revision ${newest.revision})`;
-    }
-    const limit = ctx.budget.limit(settings.timeoutMs, 'installing rancher');
-    await ctx.group(`helm install ${settings.releaseName} ${decision.to}`, () => ctx.runner.run(helmUpgradeInstall(ctx.helmMajor, {
-        release: settings.releaseName,
-        namespace: settings.namespace,
-        chart: 'rancher',
-        repo: settings.rancherChartRepo,
-        version: decision.to,
-        valuesFile: ctx.valuesFile,
-        devel: semver.prerelease(decision.to) !== null
-    }, limit)));
-    return `installed rancher ${decision.to} with the saved values`;
-}
-
-/**
- * Which namespaces rancher/rancher-cleanup (`cleanup.sh`) deletes. Anything the rollback needs
- * after cleanup (the S3 credential Secret above all) must live outside them.
- *
- * Source: rancher/rancher-cleanup cleanup.sh (CATTLE_NAMESPACES, TOOLS_NAMESPACES,
- * FLEET_NAMESPACES, then every namespace starting with cluster-fleet, p-, c-, user-, u-), plus,
- * to stay on the safe side, cattle-provisioning-capi-system (removed with the CAPI objects and
- * CRDs) and any fleet-* / cattle-fleet-* namespace.
- */
-const CLEANUP_DELETED_NAMESPACES = [
-    { pattern: 'cattle-system', note: 'Rancher, rancher-webhook and their Helm release secrets' },
-    {
-        pattern: 'cattle-resources-system',
-        note: 'the backup operator and its encryption-config Secret'
-    },
-    { pattern: 'cattle-provisioning-capi-system', note: 'rancher-provisioning-capi (v2.7.7+)' },
-    { pattern: 'cattle-impersonation-system', note: 'impersonation service accounts' },
-    { pattern: 'local', note: 'the local cluster object' },
-    { pattern: 'cattle-global-data', note: 'global Rancher data (cloud credentials, …)' },
-    { pattern: 'cattle-global-nt', note: 'node templates' },
-    { pattern: 'fleet-default', note: 'Fleet workspace' },
-    { pattern: 'fleet-local', note: 'Fleet workspace of the local cluster' },
-    { pattern: 'fleet-system', note: 'Fleet (older releases)' },
-    { pattern: 'fleet-*', note: 'other Fleet namespaces' },
-    { pattern: 'cattle-fleet-system', note: 'Fleet controller' },
-    { pattern: 'cattle-fleet-local-system', note: 'Fleet agent of the local cluster' },
-    { pattern: 'cattle-fleet-clusters-system', note: 'Fleet cluster registrations' },
-    { pattern: 'cattle-fleet-*', note: 'other Fleet namespaces' },
-    { pattern: 'cluster-fleet*', note: 'Fleet per-cluster namespaces' },
-    { pattern: 'p-*', note: 'project namespaces' },
-    { pattern: 'c-*', note: 'cluster namespaces' },
-    { pattern: 'u-*', note: 'user namespaces' },
-    { pattern: 'user-*', note: 'user namespaces' },
-    { pattern: 'cattle-monitoring-system', note: 'rancher-monitoring' },
-    { pattern: 'cattle-logging-system', note: 'rancher-logging' },
-    { pattern: 'cattle-gatekeeper-system', note: 'rancher-gatekeeper' },
-    { pattern: 'cattle-dashboards', note: 'monitoring dashboards' },
-    { pattern: 'cattle-elemental-system', note: 'Elemental' },
-    { pattern: 'cis-operator-system', note: 'CIS benchmark operator' },
-    { pattern: 'istio-system', note: 'rancher-istio' },
-    { pattern: 'rancher-operator-system', note: 'rancher-operator (v2.5)' },
-    { pattern: 'cattle-alerting', note: 'legacy alerting (v2.0-v2.4)' },
-    { pattern: 'cattle-logging', note: 'legacy logging (v2.0-v2.4)' },
-    { pattern: 'cattle-pipeline', note: 'legacy pipelines (v2.0-v2.4)' },
-    { pattern: 'cattle-prometheus', note: 'legacy monitoring (v2.0-v2.4)' }
-];
-function matches(pattern, namespace) {
-    return pattern.endsWith('*') ? namespace.startsWith(pattern.slice(0, -1)) : namespace === pattern;
-}
-/** True when running rancher-cleanup deletes the namespace (and so every Secret in it). */
-function isDeletedByCleanup(namespace) {
-    const ns = namespace.trim();
-    if (ns === '')
-        return false;
-    return CLEANUP_DELETED_NAMESPACES.some(p => matches(p.pattern, ns));
-}
-/** The deleted namespaces as one line, e.g. for a refusal or the job summary. */
-function describeCleanupScope() {
-    return CLEANUP_DELETED_NAMESPACES.map(p => p.pattern).join(', ');
-}
-
-/**
- * Judges the log of rancher-cleanup's verify.sh (deploy/verify.yaml). verify.sh only lists what is
- * left and always exits 0, so its output is the verdict: every line must be on this allow-list of
- * harmless lines, anything else is a leftover.
- *
- * What verify.sh prints (rancher/rancher-cleanup, verify.sh):
- * - `Running verify.sh version <v>` first;
- * - `kubectl get --ignore-not-found …` tables and `kind/name` lines for leftovers (nothing when clean);
- * - PodSecurityPolicy checks: on Kubernetes >= 1.25 each prints
- *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher/rancher#43043,
- *   rancher-cleanup#87); on 1.21-1.24 kubectl warns that PSP is deprecated; newer releases guard
- *   the checks instead (rancher-cleanup#79);
- * - two comma-separated lists (no trailing newline, so they can run together) of the remaining
- *   namespaced and cluster-scoped `cattle.io` resource types; the cluster-scoped one does not
- *   exclude `k3s.cattle.io` / `helm.cattle.io`, which K3s and RKE2 own (e.g.
- *   `etcdsnapshotfiles.k3s.cattle.io` on a clean K3s cluster).
- */
-/** Lines that never indicate a leftover. */
-const HARMLESS = [
-    // Banner.
-    /^Running verify\.sh version \S*$/,
-    // kubectl deprecation warnings (README: "output should be empty (besides deprecation warnings)").
-    /^Warning: .+ is deprecated in v\d+\.\d+\+/,
-    // PSP checks on Kubernetes >= 1.25 (the PodSecurityPolicy API is gone).
-    /^error: the server doesn't have a resource type "podsecuritypolic(?:y|ies)(?:\.policy)?"$/,
-    // A guarded PSP check saying it skips (wording is not fixed across releases).
-    /^(?:skipping|checking)\b.*\b(?:psps?|pod ?security ?polic(?:y|ies))\b/i,
-    /\b(?:psps?|pod ?security ?polic(?:y|ies))\b.*\b(?:not (?:available|supported|present|found)|removed|skipp(?:ing|ed))\b/i,
-    // kubectl without --ignore-not-found on an empty list.
-    /^No resources found(?: in \S+ namespace)?\.?$/
-];
-/** K3s/RKE2 API groups that rancher-cleanup deliberately leaves alone. */
-const DISTRO_TYPE = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:k3s|helm)\.cattle\.io$/;
-/** API groups verify.sh looks for: discovery failing for one of them hides leftovers. */
-const RELEVANT_GROUP = /cattle\.io|cluster\.x-k8s\.io|monitoring\.coreos\.com|gatekeeper\.sh|logging\.banzaicloud\.io|istio\.io|elemental/;
-/**
- * An unavailable aggregated API of another group (typically metrics.k8s.io) makes kubectl's
- * discovery print errors; it says nothing about Rancher leftovers.
- */
-function isUnrelatedDiscoveryError(line) {
-    const m = /^E\d{4} [\d:.]+\s+\d+ \S+\.go:\d+\] couldn't get resource list for ([^:\s]+): /.exec(line) ??
-        /^error: unable to retrieve the complete list of server APIs: ([^:\s]+): /.exec(line);
-    return m !== null && m[1] !== undefined && !RELEVANT_GROUP.test(m[1]);
-}
-/** A kubectl table header (`NAME  READY  UP-TO-DATE …`): harmless by itself; its rows are not. */
-const TABLE_HEADER = /^(?:NAMESPACE\s+)?NAME(?:\s+[A-Z][A-Z0-9()%/_.-]*)*$/;
-/**
- * An echoed section header (`==> …`, `Remaining resources:`): harmless when its section is empty,
- * and when it is not, the section's lines are the leftovers. Never an error or warning line.
- */
-const SECTION_HEADER = /^(?!(?:[Ee]rror|ERROR|[Ww]arning|WARNING|E\d{4})\b)(?:(?:={2,}|-{2,}|#+)>?\s*\S.*|[A-Z][\w .,'()-]{0,100}:)$/;
-/** `a.x.cattle.io,b.y.cattle.io`: one of verify.sh's comma-separated type lists. */
-const TYPE_LIST = /^[a-z0-9.-]+(?:,[a-z0-9.-]+)*$/;
-/** Items of a type list, with run-together lists split apart at each `cattle.io` boundary. */
-function listItems(line) {
-    return line
-        .split(',')
-        .flatMap(item => item.split(/(?<=\.cattle\.io)(?=[a-z0-9])/))
-        .filter(item => item !== '');
-}
-function judgeVerifyOutput(log) {
-    const leftovers = [];
-    for (const raw of log.split('\n')) {
-        // `kubectl logs --prefix` adds `[pod/<name>/<container>] `.
-        const line = raw
-            .replace(/\r$/, '')
-            .replace(/^\[pod\/[^\]]+\]\s?/, '')
-            .trim();
-        if (line === '')
-            continue;
-        if (HARMLESS.some(re => re.test(line)))
-            continue;
-        if (isUnrelatedDiscoveryError(line))
-            continue;
-        if (TABLE_HEADER.test(line) || SECTION_HEADER.test(line))
-            continue;
-        if (TYPE_LIST.test(line) && line.includes('.')) {
-            leftovers.push(...listItems(line).filter(item => !DISTRO_TYPE.test(item)));
-            continue;
-        }
-        leftovers.push(line);
-    }
-    return { clean: leftovers.length === 0, leftovers };
-}
-
-/**
- * rancher-cleanup as its repository runs it: Jobs in kube-system. Its scripts exit 0 whatever
- * happens, so the cleanup is judged by verify's output, never by an exit code.
- */
-const NS = CLEANUP_NAMESPACE;
-async function runJob(ctx, mode) {
-    const job = `${mode}-job`;
-    // Job names are fixed upstream: an earlier run's Job must go before a new one can start.
-    await ctx.runner.run(deleteObject('job', job, NS));
-    await ctx.runner.run(applyFromStdin(JSON.stringify(cleanupJobManifests(ctx.settings.cleanupImage, mode))));
-    const waitMs = ctx.budget.limit(ctx.settings.timeoutMs, `${job} finished`);
-    const waited = await ctx.runner.run(waitJobComplete(NS, job, waitMs));
-    const log = (await ctx.runner.run(jobLogs(NS, job))).stdout;
-    await ctx.group(`${job} log`, async () => ctx.log(log || '(no output)'));
-    if (waited.exitCode !== 0) {
-        throw new StepFailure(`Job ${NS}/${job} did not complete within ${Math.round(waitMs / 1000)}s. Rancher may be partly deleted.`, `Inspect it (kubectl -n ${NS} describe job ${job}; kubectl -n ${NS} logs -l job-name=${job}); known hangs: rancher/rancher#37553, rancher/rancher-cleanup#88. Then re-run this action: the backup and the saved values are untouched.`);
-    }
-    return log;
-}
-async function runCleanup(ctx) {
-    await runJob(ctx, 'cleanup');
-    return 'cleanup-job completed';
-}
-async function verifyCleanup(ctx) {
-    try {
-        const log = await runJob(ctx, 'verify');
-        const verdict = judgeVerifyOutput(log);
-        // verify.sh greps namespaces in a way that never matches: surviving ones are checked here.
-        const namespaces = (await ctx.runner.run(listNamespaceNames())).stdout
-            .split(/\s+/)
-            .filter(ns => ns !== '' && isDeletedByCleanup(ns));
-        const leftovers = [...verdict.leftovers, ...namespaces.map(ns => `namespace/${ns}`)];
-        if (leftovers.length > 0) {
-            const shown = leftovers.slice(0, 20);
-            throw new StepFailure(`rancher-cleanup left ${leftovers.length} leftover(s): ${shown.join('; ')}${leftovers.length > shown.length ? '; …' : ''}`, `Remove the leftovers (or re-run cleanup: kubectl -n ${NS} delete job cleanup-job, then re-run this action) before reinstalling.`);
-        }
-        return 'verify found no Rancher leftovers';
-    }
-    finally {
-        // The cleanup ServiceAccount is bound to cluster-admin: it must not outlive the step.
-        for (const c of [
-            deleteObject('job', 'cleanup-job', NS),
-            deleteObject('job', 'verify-job', NS),
-            deleteObject('clusterrolebinding', 'cleanup-admin'),
-            deleteObject('serviceaccount', 'cleanup-service-account', NS)
-        ]) {
-            await ctx.runner.run({ ...c, allowFailure: true });
-        }
-    }
-}
-
-/**
- * What to do about the lock Lease (kube-system/rancher-rollback), from what `kubectl get -o json`
- * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
- * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
- */
-/** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
-function parseKubeTime(v) {
-    if (typeof v !== 'string' || v.trim() === '')
-        return undefined;
-    const normalised = v.trim().replace(/(\.\d{3})\d+/, '$1');
-    const ms = Date.parse(normalised);
-    return Number.isNaN(ms) ? undefined : ms;
-}
-function leaseVerdict(lease, me, now) {
-    let value = lease;
-    if (typeof value === 'string') {
-        if (value.trim() === '')
-            return { action: 'create' };
-        value = JSON.parse(value);
-    }
-    if (typeof value !== 'object' || value === null)
-        return { action: 'create' };
-    const o = asObject(value);
-    const spec = asObject(o.spec);
-    const resourceVersion = asString(asObject(o.metadata).resourceVersion);
-    const holder = asString(spec.holderIdentity);
-    if (holder !== '' && holder === me)
-        return { action: 'mine', resourceVersion };
-    if (holder === '')
-        return { action: 'take-over', previousHolder: '', resourceVersion };
-    const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
-    const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : Number.NaN;
-    if (renewed === undefined || !Number.isFinite(duration)) {
-        return { action: 'take-over', previousHolder: holder, resourceVersion };
-    }
-    const expiresAt = renewed + duration * 1000;
-    if (expiresAt < now.getTime())
-        return { action: 'take-over', previousHolder: holder, resourceVersion };
-    const acquired = parseKubeTime(spec.acquireTime) ?? renewed;
-    return {
-        action: 'held',
-        holder,
-        since: new Date(acquired).toISOString(),
-        expiresAt: new Date(expiresAt).toISOString()
-    };
-}
-
-/**
- * The cluster-side lock: a Lease in kube-system. Creating an object is atomic in the API server,
- * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
- * was read at, so two runs cannot both take it over either.
- */
-async function readLease(ctx) {
-    const out = (await ctx.runner.run(getLease())).stdout;
-    return parseJson(out, 'lease');
-}
-function isConflict(e) {
-    return (e instanceof CommandError &&
-        /the object has been modified|Conflict/i.test(e.result?.stderr ?? ''));
-}
-function heldBy(holder, since, expiresAt) {
-    return new StepFailure(`Another rollback holds the lock (Lease ${LOCK_NAMESPACE}/${LOCK_NAME}): ${holder}, since ${since}, until ${expiresAt}.`, `Wait for that run to finish, or, if it is dead, delete the Lease: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`);
-}
-async function acquireLock(ctx) {
-    const durationSeconds = Math.ceil(ctx.settings.timeoutMs / 1000);
-    for (let attempt = 0; attempt < 2; attempt++) {
-        const verdict = leaseVerdict(await readLease(ctx), ctx.holder, ctx.now());
-        switch (verdict.action) {
-            case 'mine':
-                return `already held by this run (${ctx.holder})`;
-            case 'held':
-                throw heldBy(verdict.holder, verdict.since, verdict.expiresAt);
-            case 'create':
-                try {
-                    const lease = leaseManifest({ holder: ctx.holder, durationSeconds, now: ctx.now() });
-                    await ctx.runner.run(createFromStdin(JSON.stringify(lease)));
-                    return `taken by ${ctx.holder} for ${durationSeconds}s`;
-                }
-                catch (e) {
-                    if (isAlreadyExists(e))
-                        continue; // another run won the race: read who it is
-                    throw e;
-                }
-            case 'take-over':
-                try {
-                    const lease = leaseManifest({
-                        holder: ctx.holder,
-                        durationSeconds,
-                        now: ctx.now(),
-                        resourceVersion: verdict.resourceVersion
-                    });
-                    await ctx.runner.run(replaceFromStdin(JSON.stringify(lease)));
-                    return `taken over from expired holder ${verdict.previousHolder}`;
-                }
-                catch (e) {
-                    if (isConflict(e))
-                        continue;
-                    throw e;
-                }
-        }
-    }
-    throw new StepFailure('The lock changed hands twice while this run tried to take it.', 'Another rollback is starting at the same time: let it finish, then re-run.');
-}
-/** Deletes the Lease only while this run holds it; never throws (it runs in `finally`). */
-async function releaseLock(ctx) {
-    try {
-        const out = (await ctx.runner.run(getLease())).stdout;
-        const verdict = leaseVerdict(parseJson(out, 'lease'), ctx.holder, ctx.now());
-        if (verdict.action !== 'mine')
-            return;
-        await ctx.runner.run(deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE));
-        ctx.log(`Released the lock (Lease ${LOCK_NAMESPACE}/${LOCK_NAME}).`);
-    }
-    catch (e) {
-        ctx.log(`Could not release the lock: ${e.message}. It expires by itself; or delete it: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`);
-    }
 }
 
 function same(a, b) {
@@ -38325,8 +37790,7 @@ function restoreFacts(item) {
         backupFilename: asString(spec.backupFilename),
         conditions: status.conditions,
         completed,
-        inProgress: !completed,
-        createdAt: asString(metadata.creationTimestamp)
+        inProgress: !completed
     };
 }
 /**
@@ -38352,55 +37816,6 @@ function parseRestoreList(kubectlJson) {
     return [];
 }
 
-/**
- * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
- * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
- * the Restore's conditions and the operator's log.
- */
-const OPERATOR_LOG_LINES = 40;
-/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
-function operatorLogLines(text) {
-    // eslint-disable-next-line no-control-regex
-    const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
-    return text
-        .split('\n')
-        .map(line => line.replace(ansi, '').trimEnd())
-        .filter(line => line.trim() !== '');
-}
-async function runRestore(ctx, prune) {
-    const { decision, facts } = ctx;
-    const done = facts.restores.find(r => r.completed &&
-        r.backupFilename === facts.backup.filename &&
-        r.name.startsWith(restorePrefix(decision.from, decision.to)));
-    if (done) {
-        ctx.report.restoreName = done.name;
-        ctx.report.restoreConditions = done.conditions;
-        return `Restore ${done.name} of ${done.backupFilename} already Completed by an earlier run: not re-created`;
-    }
-    ctx.report.restoreName = ctx.restoreName;
-    try {
-        await ctx.runner.run(createFromStdin(restoreFor(ctx, prune)));
-    }
-    catch (e) {
-        // A create retried after a transient error may already have gone through: the name is ours.
-        if (!isAlreadyExists(e))
-            throw e;
-    }
-    const waitMs = ctx.budget.limit(ctx.settings.restoreTimeoutMs, 'the Restore finished');
-    const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${Math.round(waitMs / 1000)}s)`, () => ctx.runner.run(waitRestoreReady(ctx.restoreName, waitMs)));
-    const status = interpretRestore(parseJson((await ctx.runner.run(getRestore(ctx.restoreName))).stdout, 'restore'));
-    ctx.report.restoreConditions = status.conditions;
-    if (waited.exitCode === 0 && status.state === 'completed') {
-        return `Restore ${ctx.restoreName} Completed`;
-    }
-    const logs = await ctx.runner.run(operatorLogs(OPERATOR_LOG_LINES));
-    ctx.report.operatorLog = operatorLogLines(logs.stdout);
-    const state = status.state === 'error'
-        ? `the operator reports an error and keeps retrying: ${status.message}`
-        : 'the operator has not finished it';
-    throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${Math.round(waitMs / 1000)}s: ${state}.`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`);
-}
-
 const VALUES_KEY = 'values.yaml';
 const SECRETS_KEY = 'secrets.json';
 const RECORD_KEY = 'record.json';
@@ -38413,7 +37828,7 @@ function savedStateManifest(state) {
         metadata: {
             name: SAVED_NAME,
             namespace: SAVED_NAMESPACE,
-            labels: { 'app.kubernetes.io/managed-by': 'rancher-rollback' },
+            labels: { ...MANAGED_BY_LABELS },
             annotations: {
                 'rancher-rollback/purpose': 'Values and Secrets saved before rancher-cleanup; re-run the rancher-rollback action to finish the rollback.'
             }
@@ -38456,377 +37871,6 @@ function parseSavedState(text) {
     };
 }
 
-/**
- * What the cleanup path must keep before it deletes anything: the release's values (the
- * reinstall needs them, hostname above all) and the Secrets that live in namespaces cleanup
- * deletes. Contents go to 0600 files and stdin only, never to logs or the summary.
- */
-async function readSaved(ctx) {
-    const saved = parseSavedState((await ctx.runner.run(readSaved$1())).stdout);
-    if (!saved) {
-        throw new StepFailure(`Secret ${SAVED_NAMESPACE}/${SAVED_NAME} disappeared or is unreadable while resuming.`, `Reinstall by hand: helm install ${ctx.settings.releaseName} rancher --repo ${ctx.settings.rancherChartRepo} --version ${ctx.decision.to} -n ${ctx.settings.namespace} with your values, then restore the backup.`);
-    }
-    return saved;
-}
-async function saveValues(ctx) {
-    const { settings } = ctx;
-    // Resuming: the release (and its values) may be gone; the copy kept in the cluster is the truth.
-    const text = ctx.facts.interrupted
-        ? (await readSaved(ctx)).values
-        : (await ctx.runner.run(helmGetValues(settings.releaseName, settings.namespace))).stdout;
-    let values;
-    try {
-        values = load(text);
-    }
-    catch {
-        throw new StepFailure(`The values of release ${settings.releaseName} are not valid YAML; nothing was deleted.`, `Inspect them with: helm get values ${settings.releaseName} -n ${settings.namespace}`);
-    }
-    const hostname = values?.hostname;
-    if (typeof hostname !== 'string' || hostname === '') {
-        throw new StepFailure(`The release ${settings.releaseName} has no 'hostname' value, which the rancher chart requires to reinstall; nothing was deleted.`, `Set it first (helm upgrade ${settings.releaseName} --reuse-values --set hostname=<rancher host>) or roll back by hand.`);
-    }
-    await ctx.writePrivateFile(ctx.valuesFile, text);
-    ctx.report.valuesFile = ctx.valuesFile;
-    return ctx.facts.interrupted
-        ? `values taken from ${SAVED_NAMESPACE}/${SAVED_NAME} (hostname ${hostname})`
-        : `values saved (hostname ${hostname})`;
-}
-async function saveSecrets(ctx) {
-    if (ctx.facts.interrupted) {
-        const saved = await readSaved(ctx);
-        await ctx.writePrivateFile(ctx.secretsFile, saved.secrets);
-        const names = JSON.parse(saved.secrets).map(s => `${s.metadata.namespace}/${s.metadata.name}`);
-        return `taken from ${SAVED_NAMESPACE}/${SAVED_NAME}: ${names.join(', ') || 'none'}`;
-    }
-    const wanted = secretsToSave(ctx.settings);
-    const found = await Promise.all(wanted.map(async (s) => {
-        const out = await ctx.runner.run(readSecret(s.namespace, s.name));
-        const obj = parseJson(out.stdout, 'secret');
-        if (!obj)
-            return undefined;
-        // Server-owned fields (uid, resourceVersion, ownerReferences) must not be replayed.
-        const saved = {
-            apiVersion: 'v1',
-            kind: 'Secret',
-            metadata: {
-                name: s.name,
-                namespace: s.namespace,
-                labels: obj.metadata?.labels,
-                annotations: obj.metadata?.annotations
-            },
-            type: obj.type,
-            data: obj.data
-        };
-        return saved;
-    }));
-    const saved = found.filter((s) => s !== undefined);
-    const encryption = ctx.settings.encryptionConfigSecretName;
-    if (encryption && !saved.some(s => s.metadata.name === encryption)) {
-        throw new StepFailure(`The encryption config Secret ${BACKUP_NAMESPACE}/${encryption} is missing; nothing was deleted.`, 'An encrypted backup cannot be restored without it: recreate it, then re-run.');
-    }
-    await ctx.writePrivateFile(ctx.secretsFile, JSON.stringify(saved));
-    // The runner's files die with the runner; the cluster copy outlives cleanup for a re-run.
-    const state = {
-        record: {
-            from: ctx.decision.from,
-            to: ctx.decision.to,
-            backupFilename: ctx.facts.backup.filename,
-            release: ctx.settings.releaseName,
-            namespace: ctx.settings.namespace,
-            savedAt: ctx.now().toISOString(),
-            holder: ctx.holder
-        },
-        values: await ctx.readPrivateFile(ctx.valuesFile),
-        secrets: JSON.stringify(saved)
-    };
-    await ctx.runner.run(applyFromStdin(JSON.stringify(savedStateManifest(state))));
-    const names = saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ');
-    return `${saved.length === 0 ? 'no Secrets to save' : `saved ${names}`}; values and Secrets kept in ${SAVED_NAMESPACE}/${SAVED_NAME}`;
-}
-/** The reinstall is verified: the safety copy has done its job and holds secrets, so it goes. */
-async function forgetSaved(ctx) {
-    await ctx.runner.run(deleteObject('secret', SAVED_NAME, SAVED_NAMESPACE));
-    return `deleted ${SAVED_NAMESPACE}/${SAVED_NAME}`;
-}
-async function recreateSecrets(ctx) {
-    const saved = JSON.parse(await ctx.readPrivateFile(ctx.secretsFile));
-    if (saved.length === 0)
-        return 'nothing was saved: nothing to recreate';
-    const namespaces = [...new Set(saved.map(s => s.metadata.namespace))].map(name => ({
-        apiVersion: 'v1',
-        kind: 'Namespace',
-        metadata: { name }
-    }));
-    await ctx.runner.run(applyFromStdin(JSON.stringify({ apiVersion: 'v1', kind: 'List', items: [...namespaces, ...saved] })));
-    return `recreated ${saved.map(s => `${s.metadata.namespace}/${s.metadata.name}`).join(', ')}`;
-}
-async function createS3Secret(ctx) {
-    const { s3 } = ctx.settings;
-    const manifest = s3CredentialSecretManifest(s3.credentialSecretName, s3.credentialSecretNamespace, s3.accessKey, s3.secretKey);
-    await ctx.runner.run(applyFromStdin(JSON.stringify(manifest)));
-    return `created ${s3.credentialSecretNamespace}/${s3.credentialSecretName} from s3-access-key/s3-secret-key`;
-}
-
-/** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
-async function verify$1(ctx) {
-    const { settings, decision } = ctx;
-    const limit = ctx.budget.limit(settings.timeoutMs, 'verifying the rollout');
-    const [rollout, deployment, history] = await Promise.all([
-        ctx.runner.run({
-            ...rolloutStatus(settings.namespace, settings.releaseName, limit),
-            allowFailure: true
-        }),
-        ctx.runner.run(getDeployment(settings.namespace, settings.releaseName)),
-        ctx.runner.run(helmHistory(settings.releaseName, settings.namespace))
-    ]);
-    const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]');
-    ctx.report.historyAfter = revisions;
-    const newest = revisions[revisions.length - 1];
-    ctx.report.helmRevision = newest?.revision;
-    const problems = [];
-    const d = parseDeployment(deployment.stdout);
-    if (!d.exists)
-        problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`);
-    else if (d.imageVersion && d.imageVersion !== decision.to) {
-        problems.push(`deployment runs ${d.image}, not v${decision.to}`);
-    }
-    if (rollout.exitCode !== 0) {
-        problems.push(`rollout did not finish: ${rollout.stderr.trim().split('\n').pop() ?? ''}`);
-    }
-    if (!newest || newest.appVersion !== decision.to || newest.status !== 'deployed') {
-        problems.push(`helm shows ${newest ? `revision ${newest.revision} ${newest.appVersion} ${newest.status}` : 'no release'}, not ${decision.to} deployed`);
-    }
-    if (problems.length > 0) {
-        throw new StepFailure(`Verification failed: ${problems.join('; ')}.`, `Check: kubectl -n ${settings.namespace} get deploy ${settings.releaseName} -o wide; helm history ${settings.releaseName} -n ${settings.namespace}`);
-    }
-    const image = d.imageVersion ? d.image : `${d.image} (tag not a version: not compared)`;
-    return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed`;
-}
-
-/** Runs a plan's steps in order, recording each one's status and duration as it goes. */
-const IMPLEMENTATIONS = {
-    lock: acquireLock,
-    'create-s3-secret': createS3Secret,
-    'save-values': saveValues,
-    'save-secrets': saveSecrets,
-    cleanup: runCleanup,
-    'verify-cleanup': verifyCleanup,
-    'install-backup-operator': installBackupOperator,
-    'recreate-secrets': recreateSecrets,
-    restore: ctx => runRestore(ctx, restorePrune(ctx.decision, ctx.settings)),
-    'helm-rollback': helmRollback,
-    'helm-install': helmInstallRancher,
-    verify: verify$1,
-    'forget-saved': forgetSaved
-};
-function pendingRecords(plan, status) {
-    return plan.map(s => ({
-        id: s.id,
-        title: s.title,
-        status,
-        durationMs: 0,
-        detail: '',
-        commands: s.commands
-    }));
-}
-/**
- * Stops at the first failure and rethrows it; `records` (the report's own array) is updated in
- * place so a summary written in `finally` shows how far the run got.
- */
-async function executePlan(plan, ctx, records, clock = Date.now) {
-    records.splice(0, records.length, ...pendingRecords(plan, 'not-run'));
-    for (const [i, step] of plan.entries()) {
-        const record = records[i];
-        const started = clock();
-        ctx.log(`▶ ${step.title}`);
-        try {
-            record.detail = await IMPLEMENTATIONS[step.id](ctx);
-            record.status = 'succeeded';
-            ctx.log(`✔ ${record.detail}`);
-        }
-        catch (e) {
-            record.status = 'failed';
-            record.detail = e.message;
-            throw e;
-        }
-        finally {
-            record.durationMs = clock() - started;
-        }
-    }
-}
-
-/**
- * Pure helpers to recognise rancher-backup files in an S3 listing and pick the one to restore.
- *
- * The backup-restore operator names files `<backup-name>-<kube-system UID>-<timestamp>.tar.gz`
- * (`.tar.gz.enc` when an encryption config is set), where the timestamp is Go's RFC 3339 form of
- * the operator's clock with every `:` replaced by `-`: `2024-03-12T10-23-45Z`, or with an offset
- * (`2024-03-12T10-23-45+01-00`) when the operator's time zone is not UTC.
- */
-const UUID = '[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}';
-const BACKUP_NAME_RE = new RegExp(`^(.+)-(${UUID})-(\\d{4})-(\\d{2})-(\\d{2})T(\\d{2})-(\\d{2})-(\\d{2})(Z|[+-]\\d{2}-\\d{2})\\.tar\\.gz(\\.enc)?$`);
-/** Builds a UTC Date from calendar fields; undefined when a field is out of range. */
-function utcDate(y, mo, d, h, mi, s, ms) {
-    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59)
-        return undefined;
-    const t = Date.UTC(y, mo - 1, d, h, mi, s, ms);
-    const date = new Date(t);
-    // Date.UTC rolls 31 Feb over into March: reject it.
-    if (date.getUTCFullYear() !== y || date.getUTCMonth() !== mo - 1 || date.getUTCDate() !== d) {
-        return undefined;
-    }
-    return date;
-}
-/** Minutes east of UTC for `Z`, `+01:00`, `+0100` or `+01-00`; undefined when malformed. */
-function offsetMinutes(z) {
-    if (z === 'Z' || z === 'z')
-        return 0;
-    const m = /^([+-])(\d{2})[-:]?(\d{2})$/.exec(z);
-    if (!m)
-        return undefined;
-    const hours = Number(m[2]);
-    const minutes = Number(m[3]);
-    if (hours > 23 || minutes > 59)
-        return undefined;
-    return (m[1] === '-' ? -1 : 1) * (hours * 60 + minutes);
-}
-/** Parses a backup file name (no folder part). Undefined when it is not a rancher-backup file. */
-function parseBackupFilename(name) {
-    if (name.includes('/'))
-        return undefined;
-    const m = BACKUP_NAME_RE.exec(name);
-    if (!m)
-        return undefined;
-    const [, , , y, mo, d, h, mi, s, zone, enc] = m;
-    const local = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), 0);
-    const offset = offsetMinutes(zone ?? '');
-    if (!local || offset === undefined)
-        return undefined;
-    return {
-        filename: name,
-        takenAt: new Date(local.getTime() - offset * 60_000),
-        encrypted: enc !== undefined
-    };
-}
-/** Folder as the operator's `folder` field, without leading or trailing slashes. */
-function normalizeFolder(folder) {
-    return folder.trim().replace(/^\/+|\/+$/g, '');
-}
-/** The S3 key of `filename` in `folder` ('' → the bucket root). */
-function objectKey(folder, filename) {
-    const f = normalizeFolder(folder);
-    return f === '' ? filename : `${f}/${filename}`;
-}
-/** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
-/** `s3://bucket/folder/`, for messages. */
-function s3Location(bucket, folder) {
-    return `s3://${bucket}/${folderPrefix(folder)}`;
-}
-function folderPrefix(folder) {
-    const f = normalizeFolder(folder);
-    return f === '' ? '' : `${f}/`;
-}
-/** ISO time without milliseconds when they are zero: 2026-11-20T10:00:00Z. */
-function formatTime(d) {
-    return d.toISOString().replace('.000Z', 'Z');
-}
-function plural(n, word) {
-    return `${n} ${word}${n === 1 ? '' : 's'}`;
-}
-/**
- * Picks the newest backup directly in `folder` (not in a subfolder) taken strictly before
- * `takenBefore` (the upgrade to the current version; undefined = no cutoff). Encrypted backups
- * count only when an encryption config is configured.
- */
-function pickLatestBackup(objects, folder, opts) {
-    const prefix = folderPrefix(folder);
-    const where = prefix === '' ? 'the bucket root' : `folder '${normalizeFolder(folder)}'`;
-    const parsed = [];
-    let inFolder = 0;
-    for (const o of objects) {
-        if (!o.key.startsWith(prefix))
-            continue;
-        const name = o.key.slice(prefix.length);
-        if (name === '' || name.includes('/'))
-            continue;
-        inFolder++;
-        const c = parseBackupFilename(name);
-        if (c)
-            parsed.push({ ...c, lastModified: o.lastModified });
-    }
-    const encryptedSkipped = opts.encryptionConfigured ? [] : parsed.filter(c => c.encrypted);
-    const usable = opts.encryptionConfigured ? parsed : parsed.filter(c => !c.encrypted);
-    const cutoff = opts.takenBefore;
-    const eligible = cutoff ? usable.filter(c => c.takenAt.getTime() < cutoff.getTime()) : usable;
-    const newer = usable.length - eligible.length;
-    const notes = [];
-    if (newer > 0)
-        notes.push(`${plural(newer, 'newer backup')} ignored`);
-    if (encryptedSkipped.length > 0) {
-        notes.push(`${plural(encryptedSkipped.length, 'encrypted backup')} skipped because no encryption ` +
-            'config secret is set');
-    }
-    const tail = notes.length > 0 ? ` (${notes.join('; ')})` : '';
-    const cutoffText = cutoff ? ` taken before the upgrade at ${formatTime(cutoff)}` : '';
-    if (eligible.length === 0) {
-        let why;
-        if (parsed.length === 0) {
-            why =
-                inFolder === 0
-                    ? `no files in ${where}`
-                    : `none of the ${plural(inFolder, 'file')} in ${where} is named like a rancher-backup file`;
-        }
-        else if (usable.length === 0) {
-            why =
-                `all ${plural(parsed.length, 'backup')} in ${where} are encrypted and no encryption ` +
-                    'config secret is set';
-        }
-        else {
-            why =
-                `all ${plural(usable.length, 'usable backup')} in ${where} were taken at or after the ` +
-                    `upgrade at ${formatTime(cutoff ?? new Date(0))}` +
-                    (encryptedSkipped.length > 0
-                        ? ` (${plural(encryptedSkipped.length, 'encrypted backup')} skipped because no ` +
-                            'encryption config secret is set)'
-                        : '');
-        }
-        return { filename: undefined, considered: 0, reason: `No backup to restore: ${why}.` };
-    }
-    const best = eligible.reduce((a, b) => {
-        const d = a.takenAt.getTime() - b.takenAt.getTime();
-        if (d !== 0)
-            return d > 0 ? a : b;
-        if (a.lastModified !== b.lastModified)
-            return a.lastModified > b.lastModified ? a : b;
-        return a.filename >= b.filename ? a : b;
-    });
-    const count = eligible.length;
-    const subject = count === 1 ? `the only backup` : `newest of ${count} backups`;
-    return {
-        filename: best.filename,
-        considered: count,
-        reason: `Chose ${best.filename} (taken ${formatTime(best.takenAt)}): ${subject} in ${where}` +
-            `${cutoffText}${tail}.`
-    };
-}
-/**
- * Parses Helm's `updated` time: RFC 3339 with up to nanoseconds (`helm history -o json`,
- * "2024-03-12T10:23:45.123456789+01:00") or Go's default form (`helm list -o json`,
- * "2024-03-12 10:23:45.123456789 +0100 CET"). Sub-millisecond digits are dropped.
- */
-function parseHelmTime(s) {
-    const m = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))?\s*(Z|z|[+-]\d{2}:?\d{2})(?:\s+[A-Za-z0-9+-]+)?$/.exec(s.trim());
-    if (!m)
-        return undefined;
-    const [, y, mo, d, h, mi, sec, frac, zone] = m;
-    const ms = frac ? Number((frac + '00').slice(0, 3)) : 0;
-    const local = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(sec), ms);
-    const offset = offsetMinutes(zone ?? '');
-    if (!local || offset === undefined)
-        return undefined;
-    return new Date(local.getTime() - offset * 60_000);
-}
-
 const S3_TIMEOUT_MS = 30_000;
 async function gatherFacts(settings, deps) {
     const { runner } = deps;
@@ -38840,7 +37884,7 @@ async function gatherFacts(settings, deps) {
         run(getDeployment(settings.namespace, settings.releaseName)),
         run(getCrds([CAPI_CLUSTERS_CRD, RESTORE_CRD])),
         run(getNamespace(CAPI_NAMESPACE)),
-        run(getDeployment(BACKUP_NAMESPACE, 'rancher-backup')),
+        run(getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
         runner.run(listRestores()),
         s3.credentialSecretName === ''
             ? Promise.resolve('')
@@ -38851,7 +37895,7 @@ async function gatherFacts(settings, deps) {
         settings.encryptionConfigSecretName === ''
             ? Promise.resolve(undefined)
             : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
-        run(readSaved$1())
+        run(readSaved())
     ]);
     const record = parseSavedState(saved)?.record;
     const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
@@ -38860,7 +37904,7 @@ async function gatherFacts(settings, deps) {
     const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : [];
     const releases = parseHelmList(releaseList);
     const storedVersions = parseCrdStoredVersions(crds);
-    const webhook = findRelease(releases, 'rancher-webhook', settings.namespace);
+    const webhook = findRelease(releases, WEBHOOK_RELEASE, settings.namespace);
     let keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined;
     if (!keys && credentialSecret !== '') {
         keys = parseCredentialSecret(credentialSecret);
@@ -38873,14 +37917,14 @@ async function gatherFacts(settings, deps) {
         kubernetesVersion: parseServerVersion(serverVersion),
         release: { exists: history.length > 0, history },
         deployment: parseDeployment(deployment),
-        backupOperator: operatorFacts(releases, storedVersions, RESTORE_CRD, deploymentReady(operatorDeployment)),
+        backupOperator: operatorFacts(releases, storedVersions, deploymentReady(operatorDeployment)),
         capi: {
             storedVersions: storedVersions.get(CAPI_CLUSTERS_CRD) ?? [],
             provisioningNamespaceExists: capiNamespace.trim() !== '',
-            provisioningReleaseExists: releases.some(r => r.name === 'rancher-provisioning-capi')
+            provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE)
         },
         webhookReleaseExists: webhook !== undefined,
-        webhookChartVersion: webhook ? chartVersionOf(webhook.chart, 'rancher-webhook') : '',
+        webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
         restores: restoresResult.exitCode === 0 ? parseRestoreList(restoresResult.stdout) : [],
         s3CredentialSecret: {
             namespace: s3.credentialSecretNamespace,
@@ -38914,10 +37958,11 @@ function upgradeTime(history) {
     const newest = history[history.length - 1];
     if (!newest)
         return undefined;
+    const current = revisionVersion(newest);
     let first;
     for (let i = history.length - 1; i >= 0; i--) {
         const r = history[i];
-        if (!r || r.appVersion !== newest.appVersion)
+        if (!r || revisionVersion(r) !== current)
             break;
         first = r;
     }
@@ -38935,7 +37980,6 @@ interruptedBackup = '') {
             checked: false,
             filename: given,
             exists: false,
-            lastModified: '',
             note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
         };
     }
@@ -38955,7 +37999,6 @@ interruptedBackup = '') {
             checked: true,
             filename: given,
             exists: found !== undefined,
-            lastModified: found?.lastModified ?? '',
             note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
         };
     }
@@ -38964,723 +38007,12 @@ interruptedBackup = '') {
         takenBefore: upgradeTime(history),
         encryptionConfigured: settings.encryptionConfigSecretName !== ''
     });
-    const chosen = objects.find(o => o.key === objectKey(settings.s3.folder, choice.filename ?? ''));
     return {
         checked: true,
         filename: choice.filename ?? '',
         exists: choice.filename !== undefined,
-        lastModified: chosen?.lastModified ?? '',
         note: `${choice.reason} (in ${where})`
     };
-}
-
-/**
- * What an operator should check after a rollback, with the upstream issue behind each item.
- * Plain markdown strings (links included); the summary escapes them, which keeps links intact.
- */
-const FOLLOW_UP_LINKS = {
-    webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',
-    webhookIssue: 'https://github.com/rancher/rancher/issues/40816',
-    adjustWebhookScript: 'https://github.com/rancherlabs/support-tools/tree/master/adjust-downstream-webhook',
-    fleetAgentIssue: 'https://github.com/rancher/rancher/issues/49428',
-    rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474'
-};
-/** `2.7.4`, `v2.7.4`, `2.7.4-rc1` → comparable release; undefined when not a version. */
-function release(version) {
-    const parsed = semver.coerce(version.trim().replace(/^v/i, ''));
-    return parsed === null ? undefined : parsed.version;
-}
-function below(version, bound) {
-    const r = release(version);
-    return r !== undefined && semver.lt(r, bound);
-}
-/**
- * Follow-ups for a rollback that ran (`ok`) or stopped part-way (`!ok`: each item is prefixed, as it
- * applies once the rollback is finished by a re-run or by hand).
- */
-function followUps(decision, ok) {
-    const items = [];
-    const to = decision.to;
-    const rollsBack = decision.procedure !== 'restore-only';
-    if (rollsBack && below(to, '2.7.5')) {
-        items.push(`Rolled back below Rancher 2.7.5: downstream clusters may keep a rancher-webhook newer than Rancher ${to} supports ` +
-            `(e.g. project members cannot create namespaces). On each downstream cluster check ` +
-            '`helm -n cattle-system list --filter rancher-webhook` (or `kubectl -n cattle-system get deploy rancher-webhook -o ' +
-            "jsonpath='{.spec.template.spec.containers[0].image}'`); if it is newer than the webhook Rancher " +
-            `${to} ships, run the [adjust-downstream-webhook](${FOLLOW_UP_LINKS.adjustWebhookScript}) script. ` +
-            `See [rancher-docs#816](${FOLLOW_UP_LINKS.webhookDocsPr}) and [rancher/rancher#40816](${FOLLOW_UP_LINKS.webhookIssue}).`);
-    }
-    if (decision.procedure === 'in-place') {
-        items.push(`Check that rancher-webhook on the local cluster followed the rollback: \`helm -n cattle-system history rancher-webhook --max 3\` ` +
-            `should show the chart version Rancher ${to} deploys, and \`kubectl -n cattle-system rollout status deploy/rancher-webhook\` ` +
-            'should succeed. A webhook left newer than Rancher can deny changes Rancher makes; Rancher reinstalls its own version ' +
-            `if you \`helm -n cattle-system uninstall rancher-webhook\`. See [rancher/rancher#40816](${FOLLOW_UP_LINKS.webhookIssue}).`);
-    }
-    if (decision.procedure === 'cleanup-and-reinstall') {
-        items.push('Downstream RKE2/K3s clusters may stay "Updating" after the cleanup-and-reinstall: in Cluster Management check each ' +
-            'one becomes Active; if one does not, delete its `<cluster-name>-kubeconfig` Secret in `fleet-default` on the local ' +
-            `cluster and let Rancher recreate it. See [rancher/rancher#38474](${FOLLOW_UP_LINKS.rke2UpdatingIssue}).`);
-    }
-    items.push('Fleet agents may need a restart after a restore: if bundles do not become Ready or downstream clusters do not come back ' +
-        'Active, run `kubectl -n cattle-fleet-local-system rollout restart deploy/fleet-agent` on the local cluster ' +
-        '(and the same in `cattle-fleet-system` on an affected downstream cluster). ' +
-        `See [rancher/rancher#49428](${FOLLOW_UP_LINKS.fleetAgentIssue}).`);
-    return ok ? items : items.map(i => `Once the rollback is finished: ${i}`);
-}
-
-/**
- * Reads every input of action.yml, validates it and builds the one typed `Settings` object.
- * Pure: no network, files or processes. All problems are collected and reported at once.
- */
-/** Thrown by `getSettings`; `problems` lists every bad input, one sentence each. */
-class InputError extends Error {
-    problems;
-    constructor(problems) {
-        super(problems.join('\n'));
-        this.name = 'InputError';
-        this.problems = [...problems];
-    }
-}
-/**
- * The defaults of action.yml, applied here too when an input arrives empty (for example a
- * workflow_dispatch field passed through as `${{ inputs.x }}`). test/input-helper.test.ts keeps
- * this table equal to action.yml.
- */
-const INPUT_DEFAULTS = {
-    'target-version': 'previous',
-    'backup-filename': 'latest',
-    's3-bucket-name': '',
-    's3-folder': '',
-    's3-region': '',
-    's3-endpoint': '',
-    's3-endpoint-ca': '',
-    's3-insecure-tls-skip-verify': 'false',
-    's3-credential-secret-name': '',
-    's3-credential-secret-namespace': 'default',
-    's3-access-key': '',
-    's3-secret-key': '',
-    'encryption-config-secret-name': '',
-    kubeconfig: '',
-    context: '',
-    namespace: 'cattle-system',
-    'release-name': 'rancher',
-    'rancher-chart-repo': 'https://releases.rancher.com/server-charts/stable',
-    'backup-chart-repo': 'https://charts.rancher.io',
-    'backup-chart-version': '',
-    'helm-version': 'v3.17.2',
-    'kubectl-version': 'v1.32.3',
-    'helm-mirror': '',
-    'kubectl-mirror': '',
-    'dry-run': 'false',
-    'allow-downtime': 'false',
-    prune: 'true',
-    timeout: '30m',
-    'restore-timeout': '20m',
-    'cleanup-image': 'rancher/rancher-cleanup:v1.0.3'
-};
-/** Longest accepted duration: keeps every timer far below setTimeout's 2^31-1 ms limit. */
-const MAX_DURATION_MS = 24 * 3600 * 1000;
-const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
-const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/;
-const BOOLEAN_TRUE = ['true', 'True', 'TRUE'];
-const BOOLEAN_FALSE = ['false', 'False', 'FALSE'];
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
-const PEM_END = '-----END CERTIFICATE-----';
-/**
- * Parses a Go-style duration (`90s`, `30m`, `1h30m`, `1.5h`, `500ms`; units h, m, s, ms) or a bare
- * integer number of seconds. Returns milliseconds, or undefined when the text is not a duration.
- */
-function parseDuration(text) {
-    const value = text.trim();
-    if (/^\d+$/.test(value))
-        return Number(value) * 1000;
-    if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(value))
-        return undefined;
-    const unitMs = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
-    let total = 0;
-    for (const match of value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
-        total += Number(match[1]) * (unitMs[match[2] ?? ''] ?? Number.NaN);
-    }
-    return Number.isFinite(total) ? Math.round(total) : undefined;
-}
-/** Values to register with core.setSecret before anything is logged. */
-function secretValues(settings) {
-    const values = [settings.kubeconfig, settings.s3.accessKey, settings.s3.secretKey];
-    // A multi-line value is only masked where it appears whole, so also mask the credentials inside
-    // the kubeconfig one by one.
-    values.push(...kubeconfigCredentials(settings.kubeconfig));
-    return [...new Set(values.filter(value => value.trim() !== ''))];
-}
-/** Reads and validates every input; throws InputError naming every bad input at once. */
-function getSettings(read = name => getInput(name)) {
-    const problems = [];
-    const inputs = new Inputs(read, problems);
-    const targetVersion = parseTargetVersion(inputs);
-    const backup = parseBackupSelector(inputs);
-    const s3 = parseS3(inputs);
-    const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value => subdomainProblem(value));
-    const kubeconfig = parseKubeconfig(inputs);
-    const context = inputs.optional('context', value => /[\r\n\0]/.test(value) ? 'a kubeconfig context name on one line' : undefined);
-    const namespace = inputs.text('namespace', value => labelProblem(value, 63));
-    const releaseName = inputs.text('release-name', value => labelProblem(value, 53));
-    const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL');
-    const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL');
-    const backupChartVersion = parseChartVersion(inputs);
-    const helmVersion = parseToolVersion(inputs, 'helm-version', 'v3.17.2');
-    const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'v1.32.3');
-    const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true);
-    const kubectlMirror = inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true);
-    const dryRun = inputs.boolean('dry-run');
-    const allowDowntime = inputs.boolean('allow-downtime');
-    const prune = inputs.boolean('prune');
-    const timeoutMs = inputs.duration('timeout');
-    const restoreTimeoutMs = inputs.duration('restore-timeout');
-    if (timeoutMs !== undefined && restoreTimeoutMs !== undefined && restoreTimeoutMs > timeoutMs) {
-        problems.push(`Input 'restore-timeout' is ${show(inputs.raw('restore-timeout'))}, longer than input ` +
-            `'timeout' (${show(inputs.raw('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`);
-    }
-    const cleanupImage = inputs.text('cleanup-image', imageProblem);
-    if (problems.length > 0)
-        throw new InputError(problems);
-    return {
-        targetVersion,
-        backup,
-        s3,
-        encryptionConfigSecretName,
-        kubeconfig,
-        context,
-        namespace,
-        releaseName,
-        rancherChartRepo,
-        backupChartRepo,
-        backupChartVersion,
-        helmVersion,
-        kubectlVersion,
-        helmMirror,
-        kubectlMirror,
-        dryRun,
-        allowDowntime,
-        prune,
-        timeoutMs: timeoutMs ?? 0,
-        restoreTimeoutMs: restoreTimeoutMs ?? 0,
-        cleanupImage
-    };
-}
-/** Shows a value in a problem message: quoted, with control characters escaped. */
-function show(value) {
-    return JSON.stringify(value);
-}
-function problem(name, value, expected) {
-    return `Input '${name}' is ${show(value)}: expected ${expected}.`;
-}
-/** Reads each input once, applies the default when it arrives empty, and records problems. */
-class Inputs {
-    read;
-    problems;
-    values = new Map();
-    constructor(read, problems) {
-        this.read = read;
-        this.problems = problems;
-    }
-    /** The input as given (untrimmed; '' when unset), read only once. */
-    raw(name) {
-        let value = this.values.get(name);
-        if (value === undefined) {
-            value = this.read(name) ?? '';
-            this.values.set(name, value);
-        }
-        return value;
-    }
-    /** Trimmed value, or the default when the trimmed value is empty. */
-    value(name) {
-        const value = this.raw(name).trim();
-        return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value;
-    }
-    /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
-    text(name, check) {
-        const value = this.value(name);
-        const expected = check(value);
-        if (expected !== undefined) {
-            this.problems.push(problem(name, value, expected));
-            return '';
-        }
-        return value;
-    }
-    /** Like `text`, but '' is accepted (and returned) without a check. */
-    optional(name, check) {
-        const value = this.value(name);
-        return value === '' ? '' : this.text(name, check);
-    }
-    boolean(name) {
-        const value = this.value(name);
-        if (BOOLEAN_TRUE.includes(value))
-            return true;
-        if (BOOLEAN_FALSE.includes(value))
-            return false;
-        this.problems.push(problem(name, value, 'true or false'));
-        return false;
-    }
-    duration(name) {
-        const value = this.value(name);
-        const ms = parseDuration(value);
-        if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS) {
-            this.problems.push(problem(name, value, 'a duration greater than 0 and at most 24h, such as 90s, 30m or 1h30m ' +
-                '(units h, m, s, ms; a bare number means seconds)'));
-            return undefined;
-        }
-        return ms;
-    }
-    /** An http(s) URL without credentials; the trailing slash is removed. */
-    url(name, what, optional = false) {
-        const value = this.value(name);
-        if (value === '' && optional)
-            return '';
-        let parsed;
-        try {
-            parsed = new URL(value);
-        }
-        catch {
-            parsed = undefined;
-        }
-        if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
-            // The value is not shown: it holds credentials.
-            this.problems.push(`Input '${name}' contains credentials (user:password@): expected ${what} without ` +
-                `credentials, which would otherwise appear in logs.`);
-            return '';
-        }
-        if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
-            this.problems.push(problem(name, value, `${what} starting with https:// or http://`));
-            return '';
-        }
-        return value.replace(/\/+$/, '');
-    }
-}
-function labelProblem(value, max) {
-    if (value.length <= max && DNS1123_LABEL.test(value))
-        return undefined;
-    return (`a DNS-1123 label: at most ${max} lowercase letters, digits and hyphens, ` +
-        'starting and ending with a letter or digit');
-}
-function subdomainProblem(value) {
-    if (value.length <= 253 && DNS1123_SUBDOMAIN.test(value))
-        return undefined;
-    return ('a Kubernetes object name (DNS-1123 subdomain): at most 253 lowercase letters, digits, ' +
-        "hyphens and dots, starting and ending with a letter or digit, or '' for none");
-}
-/** `2.8.4` or `v2.8.4` (pre-releases allowed) → `2.8.4`; undefined when not strict semver. */
-function strictSemver(value) {
-    const bare = value.startsWith('v') ? value.slice(1) : value;
-    if (!/^\d/.test(bare) || semverExports.valid(bare) === null)
-        return undefined;
-    return bare;
-}
-function parseTargetVersion(inputs) {
-    const name = 'target-version';
-    const value = inputs.value(name);
-    if (value === 'previous')
-        return { kind: 'previous' };
-    const version = strictSemver(value);
-    if (version === undefined) {
-        inputs.problems.push(problem(name, value, "'previous' or a version such as 2.8.4 or v2.8.4"));
-        return { kind: 'previous' };
-    }
-    return { kind: 'explicit', version };
-}
-function parseBackupSelector(inputs) {
-    const name = 'backup-filename';
-    const raw = inputs.raw(name);
-    const value = raw.trim();
-    const expected = "'latest' or the file name of a backup in the bucket folder";
-    if (value === '') {
-        inputs.problems.push(problem(name, raw, expected));
-        return { kind: 'latest' };
-    }
-    if (value === 'latest')
-        return { kind: 'latest' };
-    if (/[/\\\r\n\0]/.test(value) || value.includes('..')) {
-        inputs.problems.push(problem(name, value, `${expected} (a name only: no /, \\ or ..)`));
-        return { kind: 'latest' };
-    }
-    return { kind: 'file', filename: value };
-}
-function parseS3(inputs) {
-    const bucketName = parseBucketName(inputs);
-    const folder = parseFolder(inputs);
-    const region = inputs.optional('s3-region', value => REGION.test(value)
-        ? undefined
-        : 'a region such as us-east-1 (lowercase letters, digits, hyphens)');
-    const { endpoint, endpointScheme } = parseEndpoint$1(inputs, region);
-    const endpointCA = parseEndpointCA(inputs);
-    const insecureTLSSkipVerify = inputs.boolean('s3-insecure-tls-skip-verify');
-    const credentialSecretName = inputs.optional('s3-credential-secret-name', subdomainProblem);
-    const credentialSecretNamespace = inputs.text('s3-credential-secret-namespace', value => labelProblem(value, 63));
-    const { accessKey, secretKey } = parseKeys(inputs);
-    return {
-        bucketName,
-        folder,
-        region,
-        endpoint,
-        endpointScheme,
-        endpointCA,
-        insecureTLSSkipVerify,
-        credentialSecretName,
-        credentialSecretNamespace,
-        accessKey,
-        secretKey
-    };
-}
-function parseBucketName(inputs) {
-    const name = 's3-bucket-name';
-    const value = inputs.value(name);
-    if (value === '') {
-        inputs.problems.push(`Input '${name}' is required: expected the name of the S3 bucket that holds the ` +
-            'rancher-backup files.');
-        return '';
-    }
-    if (!S3_BUCKET.test(value)) {
-        inputs.problems.push(problem(name, value, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ' +
-            'ending with a letter or digit'));
-        return '';
-    }
-    return value;
-}
-function parseFolder(inputs) {
-    const name = 's3-folder';
-    const value = inputs.value(name);
-    if (value.includes('..') || /[\\\r\n\0]/.test(value)) {
-        inputs.problems.push(problem(name, value, "a folder path inside the bucket such as rancher/prod (no '..' or \\)"));
-        return '';
-    }
-    return value.replace(/^\/+|\/+$/g, '');
-}
-function parseEndpoint$1(inputs, region) {
-    const name = 's3-endpoint';
-    const value = inputs.value(name);
-    if (value === '') {
-        return {
-            endpoint: region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`,
-            endpointScheme: 'https'
-        };
-    }
-    const expected = 'host[:port] or http(s)://host[:port], without a path, query or credentials';
-    let endpointScheme = 'https';
-    let rest = value;
-    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value);
-    if (scheme !== null) {
-        const given = (scheme[1] ?? '').toLowerCase();
-        if (given !== 'https' && given !== 'http') {
-            inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`));
-            return { endpoint: '', endpointScheme };
-        }
-        endpointScheme = given;
-        rest = value.slice(scheme[0].length);
-    }
-    if (rest.includes('@')) {
-        // Not shown: it holds credentials.
-        inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`);
-        return { endpoint: '', endpointScheme };
-    }
-    rest = rest.replace(/\/$/, '');
-    const hostPort = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:(\d{1,5}))?$/.exec(rest);
-    const port = hostPort?.[4];
-    if (hostPort === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
-        inputs.problems.push(problem(name, value, expected));
-        return { endpoint: '', endpointScheme };
-    }
-    return { endpoint: rest, endpointScheme };
-}
-function parseEndpointCA(inputs) {
-    const name = 's3-endpoint-ca';
-    const value = inputs.raw(name).trim();
-    if (value === '')
-        return '';
-    const pem = value.includes(PEM_BEGIN) ? value : decodeBase64(value);
-    if (pem !== undefined && isPem(pem))
-        return `${pem.replace(/\r\n/g, '\n').trim()}\n`;
-    const preview = value.length > 40 ? `${value.slice(0, 40)}...` : value;
-    inputs.problems.push(`Input '${name}' is ${show(preview)}: it is neither PEM text (${PEM_BEGIN} ... ${PEM_END}) ` +
-        'nor base64-encoded PEM; expected one of those.');
-    return '';
-}
-function isPem(text) {
-    const begin = text.indexOf(PEM_BEGIN);
-    return begin !== -1 && text.indexOf(PEM_END, begin) !== -1;
-}
-function decodeBase64(text) {
-    const compact = text.replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact))
-        return undefined;
-    return Buffer.from(compact, 'base64').toString('utf8');
-}
-function parseKeys(inputs) {
-    // Secrets: their values never appear in a problem.
-    const accessKey = inputs.raw('s3-access-key').trim();
-    const secretKey = inputs.raw('s3-secret-key').trim();
-    let ok = true;
-    for (const [name, value] of [
-        ['s3-access-key', accessKey],
-        ['s3-secret-key', secretKey]
-    ]) {
-        if (/[\r\n\0]/.test(value)) {
-            inputs.problems.push(`Input '${name}' spans several lines (value not shown: it is secret): expected a single-line key.`);
-            ok = false;
-        }
-    }
-    if ((accessKey === '') !== (secretKey === '')) {
-        const missing = accessKey === '' ? 's3-access-key' : 's3-secret-key';
-        inputs.problems.push(`Inputs 's3-access-key' and 's3-secret-key' must be given together (values not shown: ` +
-            `they are secret): '${missing}' is empty.`);
-        ok = false;
-    }
-    return ok ? { accessKey, secretKey } : { accessKey: '', secretKey: '' };
-}
-function parseKubeconfig(inputs) {
-    const name = 'kubeconfig';
-    const value = inputs.raw(name);
-    if (value.trim() === '')
-        return '';
-    const expected = "expected the content of a kubeconfig file (YAML with a non-empty 'clusters' list), not a path";
-    let document;
-    try {
-        document = load(value);
-    }
-    catch (error) {
-        // The exception's message quotes the source: report only where it failed.
-        const line = error.mark?.line;
-        const where = typeof line === 'number' ? ` (line ${line + 1})` : '';
-        inputs.problems.push(`Input '${name}' is not valid YAML${where} (value not shown: it is secret): ${expected}.`);
-        return '';
-    }
-    const clusters = isMapping(document) ? document['clusters'] : undefined;
-    if (!Array.isArray(clusters) || clusters.length === 0) {
-        const found = !isMapping(document)
-            ? 'is not a YAML mapping'
-            : clusters === undefined
-                ? "has no 'clusters' list"
-                : "has an empty or invalid 'clusters' list";
-        inputs.problems.push(`Input '${name}' ${found} (value not shown: it is secret): ${expected}.`);
-        return '';
-    }
-    return value;
-}
-function isMapping(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** Credential strings inside a kubeconfig: tokens, passwords, client keys, auth-provider secrets. */
-function kubeconfigCredentials(kubeconfig) {
-    if (kubeconfig.trim() === '')
-        return [];
-    let document;
-    try {
-        document = load(kubeconfig);
-    }
-    catch {
-        return [];
-    }
-    const found = [];
-    const users = isMapping(document) ? document['users'] : undefined;
-    if (!Array.isArray(users))
-        return found;
-    for (const entry of users) {
-        const user = isMapping(entry) ? entry['user'] : undefined;
-        if (!isMapping(user))
-            continue;
-        for (const key of ['token', 'password', 'client-key-data']) {
-            const value = user[key];
-            if (typeof value === 'string')
-                found.push(value);
-        }
-        const provider = user['auth-provider'];
-        const config = isMapping(provider) ? provider['config'] : undefined;
-        if (isMapping(config)) {
-            for (const [key, value] of Object.entries(config)) {
-                if (/token|secret/i.test(key) && typeof value === 'string')
-                    found.push(value);
-            }
-        }
-    }
-    return found;
-}
-function parseChartVersion(inputs) {
-    return inputs.optional('backup-chart-version', value => strictSemver(value) === undefined
-        ? "a chart version such as 103.0.2+up4.0.2, or '' for the line matching the target version"
-        : undefined);
-}
-function parseToolVersion(inputs, name, example) {
-    const value = inputs.value(name);
-    if (value === 'latest')
-        return 'latest';
-    const version = strictSemver(value);
-    if (version === undefined) {
-        inputs.problems.push(problem(name, value, `'latest' or a version such as ${example}`));
-        return '';
-    }
-    return `v${version}`;
-}
-/** Image reference (registry/path:tag or @sha256:digest); undefined when pinned. */
-function imageProblem(value) {
-    const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-    const reference = new RegExp(`^((?:[a-zA-Z0-9.-]+(?::\\d+)?/)?${component}(?:/${component})*)` +
-        '(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$');
-    const match = reference.exec(value);
-    const expected = 'an image reference pinned to a tag or digest, such as rancher/rancher-cleanup:v1.0.3';
-    if (match === null)
-        return expected;
-    const tag = match[2];
-    const digest = match[3];
-    if (digest !== undefined)
-        return undefined;
-    if (tag === undefined || tag === 'latest')
-        return `${expected} (pin a tag: latest and no tag are refused)`;
-    return undefined;
-}
-
-function buildOutputs(report) {
-    const d = report.decision;
-    const plan = report.plan.map(s => ({
-        id: s.id,
-        title: s.title,
-        commands: [...s.commands],
-        mutating: s.mutating
-    }));
-    return {
-        procedure: d?.kind === 'proceed' ? d.procedure : '',
-        'from-version': d?.from ?? '',
-        'to-version': d?.to ?? '',
-        'helm-revision': report.helmRevision === undefined ? '' : String(report.helmRevision),
-        'restore-name': report.restoreName,
-        status: report.status,
-        plan: JSON.stringify(plan),
-        'values-file': report.valuesFile
-    };
-}
-
-/** The backup file the Restore will use: the one given, or the one picked for `latest`. */
-function chosenBackupFile(facts, settings) {
-    if (facts.backup.filename !== '')
-        return facts.backup.filename;
-    return settings.backup.kind === 'file' ? settings.backup.filename : '';
-}
-function backupOperatorInstructions(currentVersion, settings) {
-    let version;
-    try {
-        version =
-            settings.backupChartVersion !== ''
-                ? settings.backupChartVersion
-                : toHelmVersionConstraint(backupChartRange(currentVersion));
-    }
-    catch {
-        version = '<the chart line of your Rancher minor>';
-    }
-    const repo = settings.backupChartRepo;
-    return (`Install the rancher-backup operator for Rancher ${currentVersion} from ${repo}: ` +
-        `\`helm repo add rancher-charts ${repo}\`, ` +
-        `\`helm install rancher-backup-crd rancher-charts/rancher-backup-crd -n ${BACKUP_NAMESPACE} --create-namespace --version '${version}' --wait\`, ` +
-        `then \`helm install rancher-backup rancher-charts/rancher-backup -n ${BACKUP_NAMESPACE} --version '${version}' --wait\` ` +
-        `(same version for both; \`helm search repo rancher-charts/rancher-backup --versions\` lists them), and run this action again.`);
-}
-/**
- * Checks, in order: Helm release state; allow-downtime (cleanup); the backup operator (in-place,
- * restore-only); no unfinished Restore; the backup file; encryption; the S3 credential Secret;
- * for cleanup, that the Secret survives cleanup. Warnings: unproven backup (in-place,
- * restore-only), rancher-webhook (in-place), encryption secret given for a plain backup.
- */
-function preflight(decision, facts, settings) {
-    const warnings = [];
-    const refuse = (reason, instead) => ({
-        ok: false,
-        reason,
-        instead,
-        warnings
-    });
-    const cleanup = decision.procedure === 'cleanup-and-reinstall';
-    const release = settings.releaseName;
-    const ns = settings.namespace;
-    // 1. A release helm cannot act on: an install that never completed.
-    const history = [...facts.release.history].sort((a, b) => a.revision - b.revision);
-    const newest = history.at(-1);
-    const everDeployed = history.some(r => r.status === 'deployed' || r.status === 'superseded');
-    if (newest !== undefined && newest.status === 'pending-install' && !everDeployed) {
-        return refuse(`Helm release ${release} in ${ns} is pending-install (revision ${newest.revision}) and was never deployed: there is no earlier installed version to return to, and helm refuses to act on a release while an install is pending.`, `Wait for the running \`helm install\` to finish. If it was interrupted, remove the stuck release (\`helm uninstall ${release} -n ${ns}\`) and install the Rancher version you want.`);
-    }
-    // 2. Cleanup deletes Rancher: the caller must accept the downtime.
-    if (cleanup && !settings.allowDowntime) {
-        return refuse(`Rolling back from ${decision.from} to ${decision.to} needs cleanup-and-reinstall (${decision.rule}). rancher-cleanup deletes Rancher and everything it created on the local cluster: the cattle-system deployments and Helm releases, all cattle.io and cluster.x-k8s.io objects and CRDs, Rancher's webhooks, cluster roles and APIServices, and the namespaces ${describeCleanupScope()}. Rancher is down until the Restore and the reinstall finish.`, 'Set `allow-downtime: true` to accept the downtime (and run with `dry-run: true` first to review the plan), or schedule the rollback in a maintenance window.');
-    }
-    // 3. In-place and restore-only apply a Restore with the operator that is already installed.
-    if (!cleanup) {
-        const op = facts.backupOperator;
-        const missing = [];
-        if (!op.releaseExists)
-            missing.push(`no Helm release rancher-backup in ${BACKUP_NAMESPACE}`);
-        if (!op.restoreCrdExists)
-            missing.push('CRD restores.resources.cattle.io is missing');
-        if (op.releaseExists && !op.deploymentReady) {
-            missing.push(`Deployment rancher-backup in ${BACKUP_NAMESPACE} is not ready`);
-        }
-        if (missing.length > 0) {
-            return refuse(`The ${decision.procedure} procedure restores with the rancher-backup operator, which is not usable: ${missing.join('; ')}.`, op.releaseExists && op.restoreCrdExists
-                ? `Check the operator: \`kubectl -n ${BACKUP_NAMESPACE} get pods\` and \`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`. If it cannot be fixed: ${backupOperatorInstructions(decision.from, settings)}`
-                : backupOperatorInstructions(decision.from, settings));
-        }
-    }
-    // 4. One Restore at a time; an erroring Restore is retried forever.
-    const unfinished = facts.restores.filter(r => r.inProgress);
-    const first = unfinished[0];
-    if (first !== undefined) {
-        const names = unfinished.map(r => r.name).join(', ');
-        const condition = first.conditions.find(c => c.status === 'False' && c.message !== '');
-        return refuse(`Restore ${names} has not completed${condition === undefined ? '' : ` (${condition.type}: ${condition.message})`}: the backup-restore operator works on one Restore at a time and retries an erroring one forever, so a new Restore would not run.`, `Read its conditions (\`kubectl get restore ${first.name} -o jsonpath='{.status.conditions}'\`) and the operator's log (\`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`), then delete it (\`kubectl delete restore ${first.name}\`) and run this action again.`);
-    }
-    // 5. The backup file.
-    const location = s3Location(settings.s3.bucketName, settings.s3.folder);
-    if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
-        return refuse(`backup-filename: latest found no backup to restore in ${location}: ${facts.backup.note || 'no candidate'}.`, facts.backup.checked
-            ? `Check the bucket, folder and region inputs, or give backup-filename explicitly (a backup taken before the upgrade to ${decision.from}).`
-            : 'Give s3-access-key and s3-secret-key (or a readable credential Secret) so the backups can be listed, or give backup-filename explicitly.');
-    }
-    const file = chosenBackupFile(facts, settings);
-    if (facts.backup.checked && !facts.backup.exists) {
-        return refuse(`Backup ${file} was not found in ${location}${facts.backup.note === '' ? '' : `: ${facts.backup.note}`}.`, 'Check backup-filename (relative to the folder), s3-bucket-name, s3-folder, s3-region and s3-endpoint, or use `backup-filename: latest`.');
-    }
-    if (!facts.backup.checked) {
-        if (cleanup) {
-            return refuse(`Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it), and cleanup deletes Rancher: the backup must be proven to exist first.`, `Give s3-access-key and s3-secret-key, or a readable credential Secret (s3-credential-secret-name in s3-credential-secret-namespace, keys accessKey and secretKey).`);
-        }
-        warnings.push(`Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it); if it does not, the Restore will retry until the restore timeout.`);
-    }
-    // 6. Encryption.
-    if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
-        return refuse(`Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`, `Set encryption-config-secret-name to the Secret in ${BACKUP_NAMESPACE} (key encryption-provider-config.yaml) that the Backup was taken with.`);
-    }
-    if (settings.encryptionConfigSecretName !== '') {
-        const secret = facts.encryptionSecret;
-        if (secret !== undefined && !secret.exists) {
-            return refuse(`Encryption config Secret ${secret.namespace}/${secret.name} does not exist: the Restore would retry forever.`, `Create it in ${BACKUP_NAMESPACE} with the key encryption-provider-config.yaml holding the encryption configuration the Backup was taken with, or fix encryption-config-secret-name.`);
-        }
-        if (file !== '' && !file.endsWith('.enc')) {
-            warnings.push(`encryption-config-secret-name is set but backup ${file} is not encrypted (.enc): the Secret is not needed.`);
-        }
-    }
-    // 7. The S3 credential Secret the Restore reads.
-    const cred = facts.s3CredentialSecret;
-    const keysGiven = settings.s3.accessKey !== '' && settings.s3.secretKey !== '';
-    if (settings.s3.credentialSecretName !== '' && !cred.exists && !keysGiven) {
-        return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`, `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`);
-    }
-    // 8. Cleanup must not delete what the Restore needs after it.
-    if (cleanup &&
-        settings.s3.credentialSecretName !== '' &&
-        isDeletedByCleanup(settings.s3.credentialSecretNamespace)) {
-        return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} lives in a namespace that rancher-cleanup deletes, so the Restore after cleanup could not read the backup.`, `Move the Secret to a namespace cleanup keeps, e.g. \`default\` (copy it there and set s3-credential-secret-namespace: default).`);
-    }
-    // Warnings.
-    if (decision.procedure === 'in-place' && facts.webhookReleaseExists) {
-        warnings.push(`rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} is installed; this action removes nothing, but the webhook may deny restored objects (backup-restore-operator#844). If the Restore fails with admission errors, see the operator log.`);
-    }
-    return { ok: true, warnings };
 }
 
 /**
@@ -39772,7 +38104,7 @@ function signRequest(req, params) {
 /** Largest response body read (a ListObjectsV2 page of 1000 keys is well under 1 MB). */
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 /** Splits host[:port]; accepts `[v6]:port`; tolerates a scheme or trailing slash by mistake. */
-function parseEndpoint(endpoint, scheme) {
+function parseEndpoint$1(endpoint, scheme) {
     const bare = endpoint
         .trim()
         .replace(/^[a-z]+:\/\//i, '')
@@ -39798,7 +38130,7 @@ function describeTarget(t) {
 }
 /** Sends one signed request. Network, TLS and timeout failures become S3Error (status 0). */
 async function s3Request(t, spec, timeoutMs) {
-    const { hostname, port, hostHeader } = parseEndpoint(t.endpoint, t.scheme);
+    const { hostname, port, hostHeader } = parseEndpoint$1(t.endpoint, t.scheme);
     const region = t.region.trim() === '' ? 'us-east-1' : t.region.trim();
     const path = objectPath(t.bucket, spec.key);
     const body = spec.body ?? Buffer.alloc(0);
@@ -40099,13 +38431,871 @@ async function listObjects(t, prefix, timeoutMs, opts = {}) {
         'use a folder that holds only the backups.', 200, 'TooManyPages');
 }
 
-/** What the main step hands to the post step (actions/checkout's state-helper pattern). */
-const WORK_DIR = 'workDir';
-function markMainStarted() {
-    saveState('isPost', 'true');
+/**
+ * Reads every input of action.yml, validates it and builds the one typed `Settings` object.
+ * Pure: no network, files or processes. All problems are collected and reported at once.
+ */
+/** Thrown by `getSettings`; `problems` lists every bad input, one sentence each. */
+class InputError extends Error {
+    problems;
+    constructor(problems) {
+        super(problems.join('\n'));
+        this.name = 'InputError';
+        this.problems = [...problems];
+    }
 }
-function saveWorkDir(path) {
-    saveState(WORK_DIR, path);
+/**
+ * The defaults of action.yml, applied here too when an input arrives empty (for example a
+ * workflow_dispatch field passed through as `${{ inputs.x }}`). test/input-helper.test.ts keeps
+ * this table equal to action.yml.
+ */
+const INPUT_DEFAULTS = {
+    'target-version': 'previous',
+    'backup-filename': 'latest',
+    's3-bucket-name': '',
+    's3-folder': '',
+    's3-region': '',
+    's3-endpoint': '',
+    's3-endpoint-ca': '',
+    's3-insecure-tls-skip-verify': 'false',
+    's3-credential-secret-name': '',
+    's3-credential-secret-namespace': 'default',
+    's3-access-key': '',
+    's3-secret-key': '',
+    'encryption-config-secret-name': '',
+    kubeconfig: '',
+    context: '',
+    namespace: 'cattle-system',
+    'release-name': 'rancher',
+    'rancher-chart-repo': 'https://releases.rancher.com/server-charts/stable',
+    'backup-chart-repo': 'https://charts.rancher.io',
+    'backup-chart-version': '',
+    'helm-version': 'v3.17.2',
+    'kubectl-version': 'v1.32.3',
+    'helm-mirror': '',
+    'kubectl-mirror': '',
+    'dry-run': 'false',
+    'allow-downtime': 'false',
+    prune: 'true',
+    timeout: '30m',
+    'restore-timeout': '20m',
+    'cleanup-image': 'rancher/rancher-cleanup:v1.0.3'
+};
+/** Longest accepted duration: keeps every timer far below setTimeout's 2^31-1 ms limit. */
+const MAX_DURATION_MS = 24 * 3600 * 1000;
+const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const BOOLEAN_TRUE = ['true', 'True', 'TRUE'];
+const BOOLEAN_FALSE = ['false', 'False', 'FALSE'];
+const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
+const PEM_END = '-----END CERTIFICATE-----';
+/**
+ * Parses a Go-style duration (`90s`, `30m`, `1h30m`, `1.5h`, `500ms`; units h, m, s, ms) or a bare
+ * integer number of seconds. Returns milliseconds, or undefined when the text is not a duration.
+ */
+function parseDuration(text) {
+    const value = text.trim();
+    if (/^\d+$/.test(value))
+        return Number(value) * 1000;
+    if (!/^(\d+(\.\d+)?(ms|h|m|s))+$/.test(value))
+        return undefined;
+    const unitMs = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 };
+    let total = 0;
+    for (const match of value.matchAll(/(\d+(?:\.\d+)?)(ms|h|m|s)/g)) {
+        total += Number(match[1]) * (unitMs[match[2] ?? ''] ?? Number.NaN);
+    }
+    return Number.isFinite(total) ? Math.round(total) : undefined;
+}
+/** Values to register with core.setSecret before anything is logged. */
+function secretValues(settings) {
+    const values = [settings.kubeconfig, settings.s3.accessKey, settings.s3.secretKey];
+    // A multi-line value is only masked where it appears whole, so also mask the credentials inside
+    // the kubeconfig one by one.
+    values.push(...kubeconfigCredentials(settings.kubeconfig));
+    return [...new Set(values.filter(value => value.trim() !== ''))];
+}
+/** Reads and validates every input; throws InputError naming every bad input at once. */
+function getSettings(read = name => getInput(name)) {
+    const problems = [];
+    const inputs = new Inputs(read, problems);
+    const targetVersion = parseTargetVersion(inputs);
+    const backup = parseBackupSelector(inputs);
+    const s3 = parseS3(inputs);
+    const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value => subdomainProblem(value));
+    const kubeconfig = parseKubeconfig(inputs);
+    const context = inputs.optional('context', value => /[\r\n\0]/.test(value) ? 'a kubeconfig context name on one line' : undefined);
+    const namespace = inputs.text('namespace', value => labelProblem(value, 63));
+    const releaseName = inputs.text('release-name', value => labelProblem(value, 53));
+    const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL');
+    const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL');
+    const backupChartVersion = parseChartVersion(inputs);
+    const helmVersion = parseToolVersion(inputs, 'helm-version', 'v3.17.2');
+    const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'v1.32.3');
+    const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true);
+    const kubectlMirror = inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true);
+    const dryRun = inputs.boolean('dry-run');
+    const allowDowntime = inputs.boolean('allow-downtime');
+    const prune = inputs.boolean('prune');
+    const timeoutMs = inputs.duration('timeout');
+    const restoreTimeoutMs = inputs.duration('restore-timeout');
+    if (timeoutMs !== undefined && restoreTimeoutMs !== undefined && restoreTimeoutMs > timeoutMs) {
+        problems.push(`Input 'restore-timeout' is ${show(inputs.raw('restore-timeout'))}, longer than input ` +
+            `'timeout' (${show(inputs.raw('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`);
+    }
+    const cleanupImage = inputs.text('cleanup-image', imageProblem);
+    if (problems.length > 0)
+        throw new InputError(problems);
+    return {
+        targetVersion,
+        backup,
+        s3,
+        encryptionConfigSecretName,
+        kubeconfig,
+        context,
+        namespace,
+        releaseName,
+        rancherChartRepo,
+        backupChartRepo,
+        backupChartVersion,
+        helmVersion,
+        kubectlVersion,
+        helmMirror,
+        kubectlMirror,
+        dryRun,
+        allowDowntime,
+        prune,
+        timeoutMs: timeoutMs ?? 0,
+        restoreTimeoutMs: restoreTimeoutMs ?? 0,
+        cleanupImage
+    };
+}
+/** Shows a value in a problem message: quoted, with control characters escaped. */
+function show(value) {
+    return JSON.stringify(value);
+}
+function problem(name, value, expected) {
+    return `Input '${name}' is ${show(value)}: expected ${expected}.`;
+}
+/** Reads each input once, applies the default when it arrives empty, and records problems. */
+class Inputs {
+    read;
+    problems;
+    values = new Map();
+    constructor(read, problems) {
+        this.read = read;
+        this.problems = problems;
+    }
+    /** The input as given (untrimmed; '' when unset), read only once. */
+    raw(name) {
+        let value = this.values.get(name);
+        if (value === undefined) {
+            value = this.read(name) ?? '';
+            this.values.set(name, value);
+        }
+        return value;
+    }
+    /** Trimmed value, or the default when the trimmed value is empty. */
+    value(name) {
+        const value = this.raw(name).trim();
+        return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value;
+    }
+    /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
+    text(name, check) {
+        const value = this.value(name);
+        const expected = check(value);
+        if (expected !== undefined) {
+            this.problems.push(problem(name, value, expected));
+            return '';
+        }
+        return value;
+    }
+    /** Like `text`, but '' is accepted (and returned) without a check. */
+    optional(name, check) {
+        const value = this.value(name);
+        return value === '' ? '' : this.text(name, check);
+    }
+    boolean(name) {
+        const value = this.value(name);
+        if (BOOLEAN_TRUE.includes(value))
+            return true;
+        if (BOOLEAN_FALSE.includes(value))
+            return false;
+        this.problems.push(problem(name, value, 'true or false'));
+        return false;
+    }
+    duration(name) {
+        const value = this.value(name);
+        const ms = parseDuration(value);
+        if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS) {
+            this.problems.push(problem(name, value, 'a duration greater than 0 and at most 24h, such as 90s, 30m or 1h30m ' +
+                '(units h, m, s, ms; a bare number means seconds)'));
+            return undefined;
+        }
+        return ms;
+    }
+    /** An http(s) URL without credentials; the trailing slash is removed. */
+    url(name, what, optional = false) {
+        const value = this.value(name);
+        if (value === '' && optional)
+            return '';
+        let parsed;
+        try {
+            parsed = new URL(value);
+        }
+        catch {
+            parsed = undefined;
+        }
+        if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
+            // The value is not shown: it holds credentials.
+            this.problems.push(`Input '${name}' contains credentials (user:password@): expected ${what} without ` +
+                `credentials, which would otherwise appear in logs.`);
+            return '';
+        }
+        if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
+            this.problems.push(problem(name, value, `${what} starting with https:// or http://`));
+            return '';
+        }
+        return value.replace(/\/+$/, '');
+    }
+}
+function labelProblem(value, max) {
+    if (value.length <= max && DNS1123_LABEL.test(value))
+        return undefined;
+    return (`a DNS-1123 label: at most ${max} lowercase letters, digits and hyphens, ` +
+        'starting and ending with a letter or digit');
+}
+function subdomainProblem(value) {
+    if (value.length <= 253 && DNS1123_SUBDOMAIN.test(value))
+        return undefined;
+    return ('a Kubernetes object name (DNS-1123 subdomain): at most 253 lowercase letters, digits, ' +
+        "hyphens and dots, starting and ending with a letter or digit, or '' for none");
+}
+function parseTargetVersion(inputs) {
+    const name = 'target-version';
+    const value = inputs.value(name);
+    if (value === 'previous')
+        return { kind: 'previous' };
+    const version = exactVersion(value);
+    if (version === undefined) {
+        inputs.problems.push(problem(name, value, "'previous' or a version such as 2.8.4 or v2.8.4"));
+        return { kind: 'previous' };
+    }
+    return { kind: 'explicit', version };
+}
+function parseBackupSelector(inputs) {
+    const name = 'backup-filename';
+    const raw = inputs.raw(name);
+    const value = raw.trim();
+    const expected = "'latest' or the file name of a backup in the bucket folder";
+    if (value === '') {
+        inputs.problems.push(problem(name, raw, expected));
+        return { kind: 'latest' };
+    }
+    if (value === 'latest')
+        return { kind: 'latest' };
+    if (/[/\\\r\n\0]/.test(value) || value.includes('..')) {
+        inputs.problems.push(problem(name, value, `${expected} (a name only: no /, \\ or ..)`));
+        return { kind: 'latest' };
+    }
+    return { kind: 'file', filename: value };
+}
+function parseS3(inputs) {
+    const bucketName = parseBucketName(inputs);
+    const folder = parseFolder(inputs);
+    const region = inputs.optional('s3-region', value => REGION.test(value)
+        ? undefined
+        : 'a region such as us-east-1 (lowercase letters, digits, hyphens)');
+    const { endpoint, endpointScheme } = parseEndpoint(inputs, region);
+    const endpointCA = parseEndpointCA(inputs);
+    const insecureTLSSkipVerify = inputs.boolean('s3-insecure-tls-skip-verify');
+    const credentialSecretName = inputs.optional('s3-credential-secret-name', subdomainProblem);
+    const credentialSecretNamespace = inputs.text('s3-credential-secret-namespace', value => labelProblem(value, 63));
+    const { accessKey, secretKey } = parseKeys(inputs);
+    return {
+        bucketName,
+        folder,
+        region,
+        endpoint,
+        endpointScheme,
+        endpointCA,
+        insecureTLSSkipVerify,
+        credentialSecretName,
+        credentialSecretNamespace,
+        accessKey,
+        secretKey
+    };
+}
+function parseBucketName(inputs) {
+    const name = 's3-bucket-name';
+    const value = inputs.value(name);
+    if (value === '') {
+        inputs.problems.push(`Input '${name}' is required: expected the name of the S3 bucket that holds the ` +
+            'rancher-backup files.');
+        return '';
+    }
+    if (!S3_BUCKET.test(value)) {
+        inputs.problems.push(problem(name, value, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ' +
+            'ending with a letter or digit'));
+        return '';
+    }
+    return value;
+}
+function parseFolder(inputs) {
+    const name = 's3-folder';
+    const value = inputs.value(name);
+    if (value.includes('..') || /[\\\r\n\0]/.test(value)) {
+        inputs.problems.push(problem(name, value, "a folder path inside the bucket such as rancher/prod (no '..' or \\)"));
+        return '';
+    }
+    return value.replace(/^\/+|\/+$/g, '');
+}
+function parseEndpoint(inputs, region) {
+    const name = 's3-endpoint';
+    const value = inputs.value(name);
+    if (value === '') {
+        return {
+            endpoint: region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`,
+            endpointScheme: 'https'
+        };
+    }
+    const expected = 'host[:port] or http(s)://host[:port], without a path, query or credentials';
+    let endpointScheme = 'https';
+    let rest = value;
+    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value);
+    if (scheme !== null) {
+        const given = (scheme[1] ?? '').toLowerCase();
+        if (given !== 'https' && given !== 'http') {
+            inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`));
+            return { endpoint: '', endpointScheme };
+        }
+        endpointScheme = given;
+        rest = value.slice(scheme[0].length);
+    }
+    if (rest.includes('@')) {
+        // Not shown: it holds credentials.
+        inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`);
+        return { endpoint: '', endpointScheme };
+    }
+    rest = rest.replace(/\/$/, '');
+    const hostPort = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:(\d{1,5}))?$/.exec(rest);
+    const port = hostPort?.[4];
+    if (hostPort === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
+        inputs.problems.push(problem(name, value, expected));
+        return { endpoint: '', endpointScheme };
+    }
+    return { endpoint: rest, endpointScheme };
+}
+function parseEndpointCA(inputs) {
+    const name = 's3-endpoint-ca';
+    const value = inputs.raw(name).trim();
+    if (value === '')
+        return '';
+    const pem = value.includes(PEM_BEGIN) ? value : decodeBase64(value);
+    if (pem !== undefined && isPem(pem))
+        return `${pem.replace(/\r\n/g, '\n').trim()}\n`;
+    const preview = value.length > 40 ? `${value.slice(0, 40)}...` : value;
+    inputs.problems.push(`Input '${name}' is ${show(preview)}: it is neither PEM text (${PEM_BEGIN} ... ${PEM_END}) ` +
+        'nor base64-encoded PEM; expected one of those.');
+    return '';
+}
+function isPem(text) {
+    const begin = text.indexOf(PEM_BEGIN);
+    return begin !== -1 && text.indexOf(PEM_END, begin) !== -1;
+}
+function decodeBase64(text) {
+    const compact = text.replace(/\s+/g, '');
+    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact))
+        return undefined;
+    return Buffer.from(compact, 'base64').toString('utf8');
+}
+function parseKeys(inputs) {
+    // Secrets: their values never appear in a problem.
+    const accessKey = inputs.raw('s3-access-key').trim();
+    const secretKey = inputs.raw('s3-secret-key').trim();
+    let ok = true;
+    for (const [name, value] of [
+        ['s3-access-key', accessKey],
+        ['s3-secret-key', secretKey]
+    ]) {
+        if (/[\r\n\0]/.test(value)) {
+            inputs.problems.push(`Input '${name}' spans several lines (value not shown: it is secret): expected a single-line key.`);
+            ok = false;
+        }
+    }
+    if ((accessKey === '') !== (secretKey === '')) {
+        const missing = accessKey === '' ? 's3-access-key' : 's3-secret-key';
+        inputs.problems.push(`Inputs 's3-access-key' and 's3-secret-key' must be given together (values not shown: ` +
+            `they are secret): '${missing}' is empty.`);
+        ok = false;
+    }
+    return ok ? { accessKey, secretKey } : { accessKey: '', secretKey: '' };
+}
+function parseKubeconfig(inputs) {
+    const name = 'kubeconfig';
+    const value = inputs.raw(name);
+    if (value.trim() === '')
+        return '';
+    const expected = "expected the content of a kubeconfig file (YAML with a non-empty 'clusters' list), not a path";
+    let document;
+    try {
+        document = load(value);
+    }
+    catch (error) {
+        // The exception's message quotes the source: report only where it failed.
+        const line = error.mark?.line;
+        const where = typeof line === 'number' ? ` (line ${line + 1})` : '';
+        inputs.problems.push(`Input '${name}' is not valid YAML${where} (value not shown: it is secret): ${expected}.`);
+        return '';
+    }
+    const clusters = isMapping(document) ? document['clusters'] : undefined;
+    if (!Array.isArray(clusters) || clusters.length === 0) {
+        const found = !isMapping(document)
+            ? 'is not a YAML mapping'
+            : clusters === undefined
+                ? "has no 'clusters' list"
+                : "has an empty or invalid 'clusters' list";
+        inputs.problems.push(`Input '${name}' ${found} (value not shown: it is secret): ${expected}.`);
+        return '';
+    }
+    return value;
+}
+function isMapping(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** Credential strings inside a kubeconfig: tokens, passwords, client keys, auth-provider secrets. */
+function kubeconfigCredentials(kubeconfig) {
+    if (kubeconfig.trim() === '')
+        return [];
+    let document;
+    try {
+        document = load(kubeconfig);
+    }
+    catch {
+        return [];
+    }
+    const found = [];
+    const users = isMapping(document) ? document['users'] : undefined;
+    if (!Array.isArray(users))
+        return found;
+    for (const entry of users) {
+        const user = isMapping(entry) ? entry['user'] : undefined;
+        if (!isMapping(user))
+            continue;
+        for (const key of ['token', 'password', 'client-key-data']) {
+            const value = user[key];
+            if (typeof value === 'string')
+                found.push(value);
+        }
+        const provider = user['auth-provider'];
+        const config = isMapping(provider) ? provider['config'] : undefined;
+        if (isMapping(config)) {
+            for (const [key, value] of Object.entries(config)) {
+                if (/token|secret/i.test(key) && typeof value === 'string')
+                    found.push(value);
+            }
+        }
+    }
+    return found;
+}
+function parseChartVersion(inputs) {
+    return inputs.optional('backup-chart-version', value => exactVersion(value) === undefined
+        ? "a chart version such as 103.0.2+up4.0.2, or '' for the line matching the target version"
+        : undefined);
+}
+function parseToolVersion(inputs, name, example) {
+    const value = inputs.value(name);
+    if (value === 'latest')
+        return 'latest';
+    const version = exactVersion(value);
+    if (version === undefined) {
+        inputs.problems.push(problem(name, value, `'latest' or a version such as ${example}`));
+        return '';
+    }
+    return `v${version}`;
+}
+/** Image reference (registry/path:tag or @sha256:digest); undefined when pinned. */
+function imageProblem(value) {
+    const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+    const reference = new RegExp(`^((?:[a-zA-Z0-9.-]+(?::\\d+)?/)?${component}(?:/${component})*)` +
+        '(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$');
+    const match = reference.exec(value);
+    const expected = 'an image reference pinned to a tag or digest, such as rancher/rancher-cleanup:v1.0.3';
+    if (match === null)
+        return expected;
+    const tag = match[2];
+    const digest = match[3];
+    if (digest !== undefined)
+        return undefined;
+    if (tag === undefined || tag === 'latest')
+        return `${expected} (pin a tag: latest and no tag are refused)`;
+    return undefined;
+}
+
+/**
+ * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
+ * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
+ */
+/** Thrown for a failed command; its message ends with the last lines of stderr. */
+class CommandError extends Error {
+    command;
+    result;
+    timedOut;
+    constructor(message, command, result, timedOut = false) {
+        super(message);
+        this.command = command;
+        this.result = result;
+        this.timedOut = timedOut;
+        this.name = 'CommandError';
+    }
+}
+/**
+ * The API server answered "already exists": for a create that may have gone through on an earlier
+ * (retried) attempt, or that another run won, this is an answer rather than a failure.
+ */
+function isAlreadyExists(e) {
+    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
+}
+/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
+function describeCommand(command) {
+    const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    const line = [command.tool, ...quoted].join(' ');
+    return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
+}
+
+/**
+ * Pure classification of kubectl/helm failures, and the retry backoff schedule.
+ *
+ * A failure is transient when retrying the very same command may succeed: the API server or
+ * etcd was briefly unreachable, overloaded or electing a leader. Anything that names the request
+ * itself as wrong (not found, forbidden, invalid, conflict, unknown flag...) is deterministic and
+ * is never retried, even when the same stderr also mentions a transient phrase.
+ */
+/** Phrases that mean "the request itself is wrong": retrying cannot help. Checked first. */
+const DETERMINISTIC = [
+    /\((?:NotFound|AlreadyExists|Forbidden|Unauthorized|Invalid|BadRequest|Conflict|MethodNotAllowed|Gone)\)/,
+    /You must be logged in to the server/i,
+    /the server has asked for the client to provide credentials/i,
+    /\bis invalid: /,
+    /error validating/i,
+    /the object has been modified/i,
+    /has no deployed releases/i,
+    /release: not found/i,
+    /unknown (?:shorthand )?flag/i,
+    /unknown command/i
+];
+/** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */
+const TRANSIENT = [
+    // Network
+    /connection refused/i,
+    /The connection to the server \S+ was refused/i,
+    /connection reset/i,
+    /connection timed out/i,
+    /broken pipe/i,
+    /i\/o timeout/i,
+    /TLS handshake timeout/i,
+    /context deadline exceeded/i,
+    /Client\.Timeout exceeded/i,
+    /unexpected EOF/i,
+    /(?:^|: )EOF\s*$/m,
+    /http2: client connection lost/i,
+    /http2: server sent GOAWAY/i,
+    /use of closed network connection/i,
+    // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
+    /the server is currently unable to handle the request/i,
+    /the server has received too many requests/i,
+    /the server was unable to return a response in the time allotted/i,
+    /has prevented the request from succeeding/i,
+    /Internal error occurred/i,
+    /\((?:InternalError|ServiceUnavailable|TooManyRequests|Timeout|ServerTimeout)\)/,
+    /Too Many Requests/i,
+    /\(429\)/,
+    /\b50[0234] (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i,
+    /\bstatus(?: code)?:? ?50[0234]\b/i,
+    /\(50[0234]\)/,
+    // etcd
+    /etcdserver: (?:leader changed|request timed out|no leader|too many requests)/i
+];
+/**
+ * Whether a failed command is worth retrying. `exitCode` 0 is never an error. Deterministic
+ * errors win over transient phrases found in the same stderr.
+ */
+function isTransientError(stderr, exitCode) {
+    if (exitCode === 0)
+        return false;
+    if (DETERMINISTIC.some(re => re.test(stderr)))
+        return false;
+    return TRANSIENT.some(re => re.test(stderr));
+}
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 10_000;
+/** Jitter adds up to this fraction of the base delay (the result never exceeds the cap). */
+const BACKOFF_JITTER = 0.1;
+/**
+ * Delay before retry number `retry` (1 = the first retry, i.e. before attempt 2):
+ * 1 s, 2 s, 4 s, 8 s, then 10 s, each plus up to 10 % jitter, never above 10 s.
+ * `random` returns a number in [0, 1) (injectable for tests).
+ */
+function backoffDelayMs(retry, random = Math.random) {
+    const n = Math.max(1, Math.floor(retry));
+    const base = Math.min(BACKOFF_BASE_MS * 2 ** (n - 1), BACKOFF_MAX_MS);
+    const r = Math.min(Math.max(random(), 0), 1);
+    const jitter = Math.floor(base * BACKOFF_JITTER * r);
+    return Math.min(base + jitter, BACKOFF_MAX_MS);
+}
+/** `1000` → `1s`, `1500` → `1.5s`, `300` → `0.3s`. */
+function formatSeconds(ms) {
+    return `${Math.round(ms / 100) / 10}s`;
+}
+
+/**
+ * The one real `CommandRunner`: spawns kubectl / helm directly (no shell), with a hard timeout,
+ * retries on transient API errors, and never echoes stdin or (secret) stdout.
+ */
+/** Lines of stderr quoted in an error message. */
+const STDERR_TAIL_LINES = 10;
+/** At most this much stdout goes to the debug log. */
+const DEBUG_STDOUT_LIMIT = 64 * 1024;
+/** After the process exits, wait this long for its pipes to close (a grandchild may hold them). */
+const PIPE_CLOSE_GRACE_MS = 1000;
+class ExecCommandRunner {
+    opts;
+    log;
+    debug;
+    warn;
+    sleep;
+    random;
+    maxAttempts;
+    killGraceMs;
+    constructor(opts) {
+        this.opts = opts;
+        this.log = opts.log ?? (line => info(line));
+        this.debug = opts.debug ?? (line => debug(line));
+        this.warn = opts.warn ?? (line => warning(line));
+        this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
+        this.random = opts.random ?? Math.random;
+        this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
+        this.killGraceMs = opts.killGraceMs ?? 5000;
+    }
+    /** The children's environment, read when each command starts. */
+    env() {
+        const kubeconfig = this.opts.kubeconfigPath;
+        return kubeconfig === undefined
+            ? { ...process.env }
+            : { ...process.env, KUBECONFIG: kubeconfig };
+    }
+    /** The argv actually passed to the tool: the context flag first, then the command's args. */
+    argv(command) {
+        const ctx = this.opts.context;
+        if (ctx === undefined || ctx === '')
+            return [...command.args];
+        const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
+        return [flag, ctx, ...command.args];
+    }
+    async run(command) {
+        const args = this.argv(command);
+        const described = describeCommand({ ...command, args });
+        if (this.opts.dryRun && command.mutating) {
+            throw new CommandError(`dry run: refusing to run mutating command ${described}`, command, undefined);
+        }
+        const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath;
+        const retryable = command.retry !== 'never';
+        const started = Date.now();
+        for (let attempt = 1;; attempt++) {
+            this.log(`[command] ${described}`);
+            const a = await this.spawnOnce(path, args, command, described);
+            const result = { ...a.result, durationMs: Date.now() - started };
+            this.debugOutput(command, a.result);
+            if (!a.timedOut && result.exitCode === 0)
+                return result;
+            if (!a.timedOut && command.allowFailure)
+                return result;
+            const attemptsLeft = attempt < this.maxAttempts;
+            const lastLine = lastLines(result.stderr, 1)[0] ?? '';
+            const shouldRetry = retryable &&
+                attemptsLeft &&
+                (a.timedOut ? !command.mutating : isTransientError(result.stderr, result.exitCode));
+            if (shouldRetry) {
+                const delay = backoffDelayMs(attempt, this.random);
+                const why = a.timedOut ? `timed out after ${formatSeconds(command.timeoutMs)}` : lastLine;
+                this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
+                    `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`);
+                await this.sleep(delay);
+                continue;
+            }
+            const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
+            const head = a.timedOut
+                ? `${described} timed out after ${formatSeconds(command.timeoutMs)}${after}`
+                : a.signal !== null
+                    ? `${described} was killed by ${a.signal}${after}`
+                    : `${described} failed with exit code ${result.exitCode}${after}`;
+            const tail = lastLines(result.stderr, STDERR_TAIL_LINES);
+            const message = tail.length > 0 ? `${head}\n${tail.join('\n')}` : head;
+            // A secret's stdout must not travel with the error (someone may log the whole object).
+            const carried = command.secretOutput ? { ...result, stdout: '' } : result;
+            throw new CommandError(message, command, carried, a.timedOut);
+        }
+    }
+    debugOutput(command, result) {
+        if (!command.secretOutput && result.stdout !== '') {
+            const out = result.stdout.length > DEBUG_STDOUT_LIMIT
+                ? `${result.stdout.slice(0, DEBUG_STDOUT_LIMIT)}\n... (${result.stdout.length - DEBUG_STDOUT_LIMIT} more characters)`
+                : result.stdout;
+            this.debug(`[stdout] ${out}`);
+        }
+        if (result.stderr !== '')
+            this.debug(`[stderr] ${result.stderr}`);
+    }
+    spawnOnce(path, args, command, described) {
+        return new Promise((resolve, reject) => {
+            const started = Date.now();
+            const stdout = [];
+            const stderr = [];
+            let timedOut = false;
+            let settled = false;
+            let exitCode = null;
+            let exitSignal = null;
+            const timers = [];
+            let child;
+            try {
+                child = spawn(path, args, {
+                    stdio: ['pipe', 'pipe', 'pipe'],
+                    env: this.env(),
+                    shell: false
+                });
+            }
+            catch (err) {
+                const why = err instanceof Error ? err.message : String(err);
+                reject(new CommandError(`${described} could not be started: ${why}`, command, undefined));
+                return;
+            }
+            const deadline = setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                timers.push(setTimeout(() => child.kill('SIGKILL'), this.killGraceMs));
+            }, command.timeoutMs);
+            timers.push(deadline);
+            const finish = () => {
+                if (settled)
+                    return;
+                settled = true;
+                timers.forEach(t => clearTimeout(t));
+                child.stdout.destroy();
+                child.stderr.destroy();
+                let code = exitCode ?? -1;
+                if (exitCode === null && exitSignal !== null) {
+                    code = 128 + (constants$6.signals[exitSignal] ?? 0);
+                }
+                resolve({
+                    result: {
+                        exitCode: code,
+                        stdout: Buffer.concat(stdout).toString('utf8'),
+                        stderr: Buffer.concat(stderr).toString('utf8'),
+                        durationMs: Date.now() - started
+                    },
+                    timedOut,
+                    signal: exitSignal
+                });
+            };
+            child.stdout.on('data', (b) => stdout.push(b));
+            child.stderr.on('data', (b) => stderr.push(b));
+            // The child may exit without reading its stdin: EPIPE is not our failure.
+            child.stdin.on('error', () => undefined);
+            child.on('error', err => {
+                if (settled)
+                    return;
+                settled = true;
+                timers.forEach(t => clearTimeout(t));
+                const what = child.pid === undefined ? 'could not be started' : 'failed';
+                reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined));
+            });
+            child.on('exit', (code, signal) => {
+                exitCode = code;
+                exitSignal = signal;
+                clearTimeout(deadline);
+                timers.push(setTimeout(finish, PIPE_CLOSE_GRACE_MS));
+            });
+            child.on('close', (code, signal) => {
+                exitCode = exitCode ?? code;
+                exitSignal = exitSignal ?? signal;
+                finish();
+            });
+            if (command.stdin !== undefined)
+                child.stdin.end(command.stdin);
+            else
+                child.stdin.end();
+        });
+    }
+}
+/** The last `n` non-empty lines of `text`, right-trimmed. */
+function lastLines(text, n) {
+    return text
+        .split(/\r?\n/)
+        .map(l => l.trimEnd())
+        .filter(l => l.trim() !== '')
+        .slice(-n);
+}
+
+const FOLLOW_UP_LINKS = {
+    webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',
+    webhookIssue: 'https://github.com/rancher/rancher/issues/40816',
+    adjustWebhookScript: 'https://github.com/rancherlabs/support-tools/tree/master/adjust-downstream-webhook',
+    fleetAgentIssue: 'https://github.com/rancher/rancher/issues/49428',
+    rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474'
+};
+/**
+ * Follow-ups for a rollback that ran (`ok`) or stopped part-way (`!ok`: each item is prefixed, as it
+ * applies once the rollback is finished by a re-run or by hand).
+ */
+function followUps(decision, ok) {
+    const items = [];
+    const to = decision.to;
+    const rollsBack = decision.procedure !== 'restore-only';
+    if (rollsBack && releaseBelow(to, '2.7.5')) {
+        items.push(`Rolled back below Rancher 2.7.5: downstream clusters may keep a rancher-webhook newer than Rancher ${to} supports ` +
+            `(e.g. project members cannot create namespaces). On each downstream cluster check ` +
+            '`helm -n cattle-system list --filter rancher-webhook` (or `kubectl -n cattle-system get deploy rancher-webhook -o ' +
+            "jsonpath='{.spec.template.spec.containers[0].image}'`); if it is newer than the webhook Rancher " +
+            `${to} ships, run the [adjust-downstream-webhook](${FOLLOW_UP_LINKS.adjustWebhookScript}) script. ` +
+            `See [rancher-docs#816](${FOLLOW_UP_LINKS.webhookDocsPr}) and [rancher/rancher#40816](${FOLLOW_UP_LINKS.webhookIssue}).`);
+    }
+    if (decision.procedure === 'in-place') {
+        items.push(`Check that rancher-webhook on the local cluster followed the rollback: \`helm -n cattle-system history rancher-webhook --max 3\` ` +
+            `should show the chart version Rancher ${to} deploys, and \`kubectl -n cattle-system rollout status deploy/rancher-webhook\` ` +
+            'should succeed. A webhook left newer than Rancher can deny changes Rancher makes; Rancher reinstalls its own version ' +
+            `if you \`helm -n cattle-system uninstall rancher-webhook\`. See [rancher/rancher#40816](${FOLLOW_UP_LINKS.webhookIssue}).`);
+    }
+    if (decision.procedure === 'cleanup-and-reinstall') {
+        items.push('Downstream RKE2/K3s clusters may stay "Updating" after the cleanup-and-reinstall: in Cluster Management check each ' +
+            'one becomes Active; if one does not, delete its `<cluster-name>-kubeconfig` Secret in `fleet-default` on the local ' +
+            `cluster and let Rancher recreate it. See [rancher/rancher#38474](${FOLLOW_UP_LINKS.rke2UpdatingIssue}).`);
+    }
+    items.push('Fleet agents may need a restart after a restore: if bundles do not become Ready or downstream clusters do not come back ' +
+        'Active, run `kubectl -n cattle-fleet-local-system rollout restart deploy/fleet-agent` on the local cluster ' +
+        '(and the same in `cattle-fleet-system` on an affected downstream cluster). ' +
+        `See [rancher/rancher#49428](${FOLLOW_UP_LINKS.fleetAgentIssue}).`);
+    return ok ? items : items.map(i => `Once the rollback is finished: ${i}`);
+}
+
+function buildOutputs(report) {
+    const d = report.decision;
+    const plan = report.plan.map(s => ({
+        id: s.id,
+        title: s.title,
+        commands: [...s.commands],
+        mutating: s.mutating
+    }));
+    return {
+        procedure: d?.kind === 'proceed' ? d.procedure : '',
+        'from-version': d?.from ?? '',
+        'to-version': d?.to ?? '',
+        'helm-revision': report.helmRevision === undefined ? '' : String(report.helmRevision),
+        'restore-name': report.restoreName,
+        status: report.status,
+        plan: JSON.stringify(plan),
+        'values-file': report.valuesFile
+    };
 }
 
 const ROLLBACK_DOCS_URL = 'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/install-upgrade-on-a-kubernetes-cluster/rollbacks';
@@ -40423,6 +39613,992 @@ function renderSummary(report) {
     ].filter(s => s !== '');
     return capSummary(`${sections.join('\n\n')}\n`);
 }
+
+function limitWithin(stepMs, left, what) {
+    if (left < 1000) {
+        throw new Error(`The run's timeout was reached before ${what}; raise the 'timeout' input.`);
+    }
+    return Math.min(stepMs, left);
+}
+class Budget {
+    deadline;
+    now;
+    constructor(deadline, now = Date.now) {
+        this.deadline = deadline;
+        this.now = now;
+    }
+    remaining() {
+        return Math.max(0, this.deadline - this.now());
+    }
+    /** A step's own limit, never past the run's deadline; throws once the deadline has passed. */
+    limit(stepMs, what) {
+        return limitWithin(stepMs, this.remaining(), what);
+    }
+    /** The limits as they stand now, fixed: a step plans and runs with the same values. */
+    at() {
+        const left = this.remaining();
+        return { limit: (stepMs, what) => limitWithin(stepMs, left, what) };
+    }
+}
+
+const CONFIGURED_LIMITS = { limit: ms => ms };
+/** Declares a step kind; the type parameter ties `run` to the commands `commands` declared. */
+function defineStep(kind) {
+    return kind;
+}
+function commandList(set) {
+    return Object.values(set).flatMap(c => (Array.isArray(c) ? [...c] : [c]));
+}
+/** The printed form, as the plan and the run's log show it. */
+const showCommand = describeCommand;
+/**
+ * Two commands are the same when everything but the content of stdin agrees: a manifest built at
+ * run time (the Lease's times, the saved values) fills in what the plan could only describe.
+ */
+function commandKey(c) {
+    return JSON.stringify([
+        c.tool,
+        c.args,
+        c.stdin !== undefined,
+        c.about ?? '',
+        c.timeoutMs,
+        c.mutating,
+        c.retry ?? 'transient',
+        c.allowFailure ?? false,
+        c.secretOutput ?? false
+    ]);
+}
+/** A failure that knows the operator's next move. */
+class StepFailure extends Error {
+    nextStep;
+    constructor(message, nextStep) {
+        super(message);
+        this.nextStep = nextStep;
+        this.name = 'StepFailure';
+    }
+}
+/** The runner a step gets: the planned commands go through, anything else is refused. */
+function plannedRunner(inner, step, planned) {
+    const allowed = new Set(planned.map(commandKey));
+    return {
+        run(command) {
+            if (!allowed.has(commandKey(command))) {
+                const message = `Step ${step} tried to run a command its plan does not list: ${showCommand(command)}. Nothing was run; this is a bug in rancher-rollback.`;
+                return Promise.reject(new CommandError(message, command, undefined));
+            }
+            return inner.run(command);
+        }
+    };
+}
+
+/** The S3 location as the backup-restore operator wants it. Access keys never appear here. */
+function restoreS3Location(s3) {
+    const location = { bucketName: s3.bucketName, endpoint: s3.endpoint };
+    if (s3.folder !== '')
+        location.folder = s3.folder;
+    if (s3.region !== '')
+        location.region = s3.region;
+    if (s3.endpointCA.trim() !== '')
+        location.endpointCA = Buffer.from(s3.endpointCA, 'utf8').toString('base64');
+    if (s3.insecureTLSSkipVerify)
+        location.insecureTLSSkipVerify = true;
+    if (s3.credentialSecretName !== '')
+        location.credentialSecretName = s3.credentialSecretName;
+    if (s3.credentialSecretNamespace !== '')
+        location.credentialSecretNamespace = s3.credentialSecretNamespace;
+    return location;
+}
+function restoreManifest(input) {
+    const spec = {
+        backupFilename: input.backupFilename,
+        prune: input.prune,
+        storageLocation: { s3: restoreS3Location(input.s3) }
+    };
+    if (input.encryptionConfigSecretName !== '')
+        spec.encryptionConfigSecretName = input.encryptionConfigSecretName;
+    return {
+        apiVersion: 'resources.cattle.io/v1',
+        kind: 'Restore',
+        metadata: { name: input.name, labels: { ...MANAGED_BY_LABELS, ...(input.labels ?? {}) } },
+        spec
+    };
+}
+/** The Secret the operator reads S3 keys from (keys `accessKey`, `secretKey`). Stdin only. */
+function s3CredentialSecretManifest(name, namespace, accessKey, secretKey) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name, namespace, labels: { ...MANAGED_BY_LABELS } },
+        type: 'Opaque',
+        stringData: { accessKey, secretKey }
+    };
+}
+/**
+ * ServiceAccount + ClusterRoleBinding (cluster-admin) + the Job, as in the upstream
+ * deploy/rancher-cleanup.yaml (`cleanup`: args ["force"], backoffLimit 4) and deploy/verify.yaml
+ * (`verify`: command ["verify.sh"], backoffLimit 0). Differences: the image is pinned by the
+ * caller, pulled IfNotPresent (works with pre-loaded images on air-gapped clusters), and pods
+ * are scheduled on linux/amd64 nodes only (the image is amd64-only).
+ */
+function cleanupJobManifests(image, mode) {
+    const ns = CLEANUP_NAMESPACE;
+    const serviceAccount = {
+        apiVersion: 'v1',
+        kind: 'ServiceAccount',
+        metadata: { name: CLEANUP_SERVICE_ACCOUNT, namespace: ns, labels: { ...MANAGED_BY_LABELS } }
+    };
+    const binding = {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: CLEANUP_BINDING, labels: { ...MANAGED_BY_LABELS } },
+        subjects: [{ kind: 'ServiceAccount', name: CLEANUP_SERVICE_ACCOUNT, namespace: ns }],
+        roleRef: { kind: 'ClusterRole', name: 'cluster-admin', apiGroup: 'rbac.authorization.k8s.io' }
+    };
+    const container = mode === 'cleanup'
+        ? { name: 'cleanup', image, args: ['force'], imagePullPolicy: 'IfNotPresent' }
+        : { name: 'verify', image, command: ['verify.sh'], imagePullPolicy: 'IfNotPresent' };
+    const job = {
+        apiVersion: 'batch/v1',
+        kind: 'Job',
+        metadata: {
+            name: CLEANUP_JOBS[mode],
+            namespace: ns,
+            labels: { app: mode, ...MANAGED_BY_LABELS }
+        },
+        spec: {
+            backoffLimit: mode === 'cleanup' ? 4 : 0,
+            template: {
+                metadata: { labels: { app: mode } },
+                spec: {
+                    containers: [container],
+                    serviceAccountName: CLEANUP_SERVICE_ACCOUNT,
+                    restartPolicy: 'Never',
+                    nodeSelector: { 'kubernetes.io/arch': 'amd64', 'kubernetes.io/os': 'linux' }
+                }
+            }
+        }
+    };
+    return { apiVersion: 'v1', kind: 'List', items: [serviceAccount, binding, job] };
+}
+/** Kubernetes MicroTime: RFC 3339 with exactly six fractional digits, UTC. */
+function microTime(date) {
+    return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
+}
+function leaseManifest(input) {
+    const metadata = {
+        name: LOCK_NAME,
+        namespace: LOCK_NAMESPACE,
+        labels: { ...MANAGED_BY_LABELS }
+    };
+    if (input.resourceVersion !== undefined && input.resourceVersion !== '') {
+        metadata.resourceVersion = input.resourceVersion;
+    }
+    const time = microTime(input.now);
+    return {
+        apiVersion: 'coordination.k8s.io/v1',
+        kind: 'Lease',
+        metadata,
+        spec: {
+            holderIdentity: input.holder,
+            leaseDurationSeconds: Math.max(1, Math.ceil(input.durationSeconds)),
+            acquireTime: time,
+            renewTime: time
+        }
+    };
+}
+
+function jobCommands(settings, mode, limits) {
+    const job = CLEANUP_JOBS[mode];
+    return {
+        removeEarlier: deleteObject('job', job, CLEANUP_NAMESPACE),
+        apply: applyFromStdin(`ServiceAccount, ClusterRoleBinding and Job ${CLEANUP_NAMESPACE}/${job} running ${settings.cleanupImage}`, JSON.stringify(cleanupJobManifests(settings.cleanupImage, mode))),
+        wait: waitJobComplete(CLEANUP_NAMESPACE, job, limits.limit(settings.timeoutMs, `${job} finished`)),
+        logs: jobLogs(CLEANUP_NAMESPACE, job)
+    };
+}
+/** Runs the Job to completion and returns its log; a Job that never completes fails the step. */
+async function runJob(ctx, c, mode, limits) {
+    const job = CLEANUP_JOBS[mode];
+    await ctx.runner.run(c.removeEarlier);
+    await ctx.runner.run(c.apply);
+    const waited = await ctx.runner.run(c.wait);
+    const log = (await ctx.runner.run(c.logs)).stdout;
+    await ctx.group(`${job} log`, async () => ctx.log(log || '(no output)'));
+    if (waited.exitCode !== 0) {
+        const waitS = Math.round(limits.limit(ctx.settings.timeoutMs, job) / 1000);
+        throw new StepFailure(`Job ${CLEANUP_NAMESPACE}/${job} did not complete within ${waitS}s. Rancher may be partly deleted.`, `Inspect it (kubectl -n ${CLEANUP_NAMESPACE} describe job ${job}; kubectl -n ${CLEANUP_NAMESPACE} logs -l job-name=${job}); known hangs: rancher/rancher#37553, rancher/rancher-cleanup#88. Then re-run this action: the backup and the saved values are untouched.`);
+    }
+    return log;
+}
+
+/** rancher-cleanup's cleanup Job: deletes Rancher and everything it created from the cluster. */
+const cleanup$1 = defineStep({
+    id: 'cleanup',
+    title: ({ settings }) => `Run rancher-cleanup (${settings.cleanupImage}): deletes Rancher from the cluster`,
+    commands: ({ settings }, limits) => jobCommands(settings, 'cleanup', limits),
+    async run(ctx, c, limits) {
+        await runJob(ctx, c, 'cleanup', limits);
+        return `${CLEANUP_JOBS.cleanup} completed`;
+    }
+});
+
+/** The S3 credential Secret the Restore reads, created from the s3-access-key / s3-secret-key inputs. */
+const where = ({ settings: { s3 } }) => `${s3.credentialSecretNamespace}/${s3.credentialSecretName}`;
+const createS3Secret = defineStep({
+    id: 'create-s3-secret',
+    title: input => `Create the S3 credential Secret ${where(input)}`,
+    commands: input => ({
+        apply: applyFromStdin(`Secret ${where(input)} with s3-access-key and s3-secret-key`, '')
+    }),
+    async run(ctx, c) {
+        const { s3 } = ctx.settings;
+        const manifest = s3CredentialSecretManifest(s3.credentialSecretName, s3.credentialSecretNamespace, s3.accessKey, s3.secretKey);
+        await ctx.runner.run({ ...c.apply, stdin: JSON.stringify(manifest) });
+        return `created ${where(ctx)} from s3-access-key/s3-secret-key`;
+    }
+});
+
+/** The reinstall is verified: the safety copy has done its job and holds secrets, so it goes. */
+const forgetSaved = defineStep({
+    id: 'forget-saved',
+    title: () => `Delete ${SAVED}: the reinstall is verified`,
+    commands: () => ({ remove: deleteObject('secret', SAVED_NAME, SAVED_NAMESPACE) }),
+    async run(ctx, c) {
+        await ctx.runner.run(c.remove);
+        return `deleted ${SAVED}`;
+    }
+});
+
+/** After cleanup: Rancher T from its chart, with the values saved before cleanup. */
+const helmInstall = defineStep({
+    id: 'helm-install',
+    title: ({ settings, decision }) => `Install rancher ${decision.to} from ${settings.rancherChartRepo} with the saved values`,
+    commands: ({ settings, decision, helmMajor, valuesFile }, limits) => ({
+        history: helmHistory(settings.releaseName, settings.namespace),
+        install: helmUpgradeInstall(helmMajor, {
+            release: settings.releaseName,
+            namespace: settings.namespace,
+            chart: RANCHER_CHART,
+            repo: settings.rancherChartRepo,
+            version: decision.to,
+            valuesFile,
+            devel: isPrerelease(decision.to)
+        }, limits.limit(settings.timeoutMs, 'installing rancher'))
+    }),
+    async run(ctx, c) {
+        const { settings, decision } = ctx;
+        const history = await ctx.runner.run(c.history);
+        const newest = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]').at(-1);
+        if (isDeployedAt(newest, decision.to)) {
+            return `rancher ${decision.to} already installed (revision ${newest?.revision})`;
+        }
+        await ctx.group(`helm install ${settings.releaseName} ${decision.to}`, () => ctx.runner.run(c.install));
+        return `installed rancher ${decision.to} with the saved values`;
+    }
+});
+
+/** In place: `helm rollback` to the revision of T that the decision chose. */
+const helmRollback = defineStep({
+    id: 'helm-rollback',
+    title: ({ settings, decision }) => `helm rollback ${settings.releaseName} to revision ${decision.rollbackRevision} (v${decision.to})`,
+    commands: ({ settings, decision, helmMajor }, limits) => ({
+        rollback: helmRollback$1(helmMajor, settings.releaseName, settings.namespace, decision.rollbackRevision ?? 0, limits.limit(settings.timeoutMs, 'helm rollback'))
+    }),
+    async run(ctx, c) {
+        const { settings, decision } = ctx;
+        const newest = ctx.facts.release.history.at(-1);
+        if (isDeployedAt(newest, decision.to)) {
+            return `revision ${newest?.revision} already runs ${decision.to}: no rollback needed`;
+        }
+        if (decision.rollbackRevision === undefined) {
+            throw new Error('in-place rollback without a target revision');
+        }
+        await ctx.group(`helm rollback ${settings.releaseName} ${decision.rollbackRevision}`, () => ctx.runner.run(c.rollback));
+        return `rolled back to revision ${decision.rollbackRevision} (v${decision.to})`;
+    }
+});
+
+/** After cleanup: rancher-backup-crd and rancher-backup at the exact version resolved before planning. */
+/** The CRDs first: the operator's chart needs them. */
+const CHARTS = [BACKUP_CRD_CHART, BACKUP_CHART];
+const installBackupOperator = defineStep({
+    id: 'install-backup-operator',
+    title: ({ settings, backupChartVersion }) => `Install ${CHARTS.join(' and ')} ${backupChartVersion} from ${settings.backupChartRepo}`,
+    commands: ({ settings, helmMajor, backupChartVersion }, limits) => ({
+        releases: helmListAll(),
+        installs: CHARTS.map(chart => helmUpgradeInstall(helmMajor, {
+            release: chart,
+            namespace: BACKUP_NAMESPACE,
+            chart,
+            repo: settings.backupChartRepo,
+            version: backupChartVersion
+        }, limits.limit(settings.timeoutMs, `installing ${chart}`)))
+    }),
+    async run(ctx, c) {
+        const version = ctx.backupChartVersion;
+        const releases = parseHelmList((await ctx.runner.run(c.releases)).stdout);
+        const done = [];
+        for (const [i, chart] of CHARTS.entries()) {
+            const existing = findRelease(releases, chart, BACKUP_NAMESPACE);
+            if (existing?.status === 'deployed' && chartVersionOf(existing.chart, chart) === version) {
+                done.push(`${chart} ${version} already installed`);
+                continue;
+            }
+            await ctx.group(`helm install ${chart} ${version}`, () => ctx.runner.run(c.installs[i]));
+            done.push(`${chart} ${version} installed`);
+        }
+        return done.join('; ');
+    }
+});
+
+/**
+ * What to do about the lock Lease (kube-system/rancher-rollback), from what `kubectl get -o json`
+ * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
+ * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
+ */
+/** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
+function parseKubeTime(v) {
+    if (typeof v !== 'string' || v.trim() === '')
+        return undefined;
+    const normalised = v.trim().replace(/(\.\d{3})\d+/, '$1');
+    const ms = Date.parse(normalised);
+    return Number.isNaN(ms) ? undefined : ms;
+}
+function leaseVerdict(lease, me, now) {
+    let value = lease;
+    if (typeof value === 'string') {
+        if (value.trim() === '')
+            return { action: 'create' };
+        value = JSON.parse(value);
+    }
+    if (typeof value !== 'object' || value === null)
+        return { action: 'create' };
+    const o = asObject(value);
+    const spec = asObject(o.spec);
+    const resourceVersion = asString(asObject(o.metadata).resourceVersion);
+    const holder = asString(spec.holderIdentity);
+    if (holder !== '' && holder === me)
+        return { action: 'mine', resourceVersion };
+    if (holder === '')
+        return { action: 'take-over', previousHolder: '', resourceVersion };
+    const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
+    const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : Number.NaN;
+    if (renewed === undefined || !Number.isFinite(duration)) {
+        return { action: 'take-over', previousHolder: holder, resourceVersion };
+    }
+    const expiresAt = renewed + duration * 1000;
+    if (expiresAt < now.getTime())
+        return { action: 'take-over', previousHolder: holder, resourceVersion };
+    const acquired = parseKubeTime(spec.acquireTime) ?? renewed;
+    return {
+        action: 'held',
+        holder,
+        since: new Date(acquired).toISOString(),
+        expiresAt: new Date(expiresAt).toISOString()
+    };
+}
+
+/**
+ * The cluster-side lock: a Lease in kube-system. Creating an object is atomic in the API server,
+ * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
+ * was read at, so two runs cannot both take it over either.
+ */
+const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
+function isConflict(e) {
+    return (e instanceof CommandError &&
+        /the object has been modified|Conflict/i.test(e.result?.stderr ?? ''));
+}
+function heldBy(holder, since, expiresAt) {
+    return new StepFailure(`Another rollback holds the lock (Lease ${LEASE}): ${holder}, since ${since}, until ${expiresAt}.`, `Wait for that run to finish, or, if it is dead, delete the Lease: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`);
+}
+const takeLock = defineStep({
+    id: 'lock',
+    title: () => `Take the cluster lock (Lease ${LEASE})`,
+    commands: () => ({
+        read: getLease(),
+        create: createFromStdin(`Lease ${LEASE} naming this run`, ''),
+        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder`, '')
+    }),
+    async run(ctx, c) {
+        const durationSeconds = Math.ceil(ctx.settings.timeoutMs / 1000);
+        for (let attempt = 0; attempt < 2; attempt++) {
+            const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease');
+            const verdict = leaseVerdict(lease, ctx.holder, ctx.now());
+            switch (verdict.action) {
+                case 'mine':
+                    return `already held by this run (${ctx.holder})`;
+                case 'held':
+                    throw heldBy(verdict.holder, verdict.since, verdict.expiresAt);
+                case 'create':
+                    try {
+                        const manifest = leaseManifest({ holder: ctx.holder, durationSeconds, now: ctx.now() });
+                        await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) });
+                        return `taken by ${ctx.holder} for ${durationSeconds}s`;
+                    }
+                    catch (e) {
+                        if (isAlreadyExists(e))
+                            continue; // another run won the race: read who it is
+                        throw e;
+                    }
+                case 'take-over':
+                    try {
+                        const manifest = leaseManifest({
+                            holder: ctx.holder,
+                            durationSeconds,
+                            now: ctx.now(),
+                            resourceVersion: verdict.resourceVersion
+                        });
+                        await ctx.runner.run({ ...c.takeOver, stdin: JSON.stringify(manifest) });
+                        return `taken over from expired holder ${verdict.previousHolder}`;
+                    }
+                    catch (e) {
+                        if (isConflict(e))
+                            continue;
+                        throw e;
+                    }
+            }
+        }
+        throw new StepFailure('The lock changed hands twice while this run tried to take it.', 'Another rollback is starting at the same time: let it finish, then re-run.');
+    }
+});
+/** Runs after a failure too, and never fails the run: the Lease expires by itself. */
+const releaseLock = defineStep({
+    id: 'release-lock',
+    always: true,
+    title: () => `Release the cluster lock (Lease ${LEASE}) if this run holds it`,
+    commands: () => ({
+        read: getLease(),
+        remove: deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
+    }),
+    async run(ctx, c) {
+        try {
+            const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease');
+            if (leaseVerdict(lease, ctx.holder, ctx.now()).action !== 'mine') {
+                return 'not held by this run: left alone';
+            }
+            await ctx.runner.run(c.remove);
+            return `released Lease ${LEASE}`;
+        }
+        catch (e) {
+            return `could not release the lock: ${e.message}. It expires by itself; or delete it: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`;
+        }
+    }
+});
+
+/**
+ * What the cleanup path keeps before it deletes anything, shared by the steps that save it
+ * (save-values, save-secrets) and the one that takes it back when resuming (take-saved).
+ * Contents go to 0600 files and stdin only, never to logs or the summary.
+ */
+/** Secrets cleanup deletes and the reinstall needs back: the encryption config and Rancher's TLS. */
+function secretsToSave(settings) {
+    return [
+        ...(settings.encryptionConfigSecretName
+            ? [{ namespace: BACKUP_NAMESPACE, name: settings.encryptionConfigSecretName }]
+            : []),
+        ...['tls-rancher-ingress', 'tls-ca', 'tls-ca-additional'].map(name => ({
+            namespace: settings.namespace,
+            name
+        }))
+    ];
+}
+const secretNames = (saved) => saved.map(s => `${s.namespace}/${s.name}`).join(', ');
+/** The reinstall needs the values, and the rancher chart refuses to install without a hostname. */
+function hostnameOf(text, settings) {
+    let values;
+    try {
+        values = load(text);
+    }
+    catch {
+        throw new StepFailure(`The values of release ${settings.releaseName} are not valid YAML; nothing was deleted.`, `Inspect them with: helm get values ${settings.releaseName} -n ${settings.namespace}`);
+    }
+    const hostname = values?.hostname;
+    if (typeof hostname !== 'string' || hostname === '') {
+        throw new StepFailure(`The release ${settings.releaseName} has no 'hostname' value, which the rancher chart requires to reinstall; nothing was deleted.`, `Set it first (helm upgrade ${settings.releaseName} --reuse-values --set hostname=<rancher host>) or roll back by hand.`);
+    }
+    return hostname;
+}
+
+/** After cleanup: the saved Secrets (and their namespaces, which cleanup deleted) back in place. */
+const recreateSecrets = defineStep({
+    id: 'recreate-secrets',
+    title: () => 'Recreate the saved Secrets',
+    commands: () => ({ apply: applyFromStdin('the saved Secrets and their namespaces', '') }),
+    async run(ctx, c) {
+        const saved = JSON.parse(await ctx.readPrivateFile(ctx.secretsFile));
+        if (saved.length === 0)
+            return 'nothing was saved: nothing to recreate';
+        const namespaces = [...new Set(saved.map(s => s.metadata.namespace))].map(name => ({
+            apiVersion: 'v1',
+            kind: 'Namespace',
+            metadata: { name }
+        }));
+        const list = { apiVersion: 'v1', kind: 'List', items: [...namespaces, ...saved] };
+        await ctx.runner.run({ ...c.apply, stdin: JSON.stringify(list) });
+        return `recreated ${secretNames(saved.map(s => s.metadata))}`;
+    }
+});
+
+/**
+ * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
+ * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
+ * the Restore's conditions and the operator's log.
+ */
+const OPERATOR_LOG_LINES = 40;
+/**
+ * After cleanup there is nothing to prune and pruning would fight the freshly installed operator:
+ * the migration procedure the docs prescribe restores with prune: false.
+ */
+function restorePrune({ decision, settings }) {
+    return decision.procedure === 'cleanup-and-reinstall' ? false : settings.prune;
+}
+/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
+function operatorLogLines(text) {
+    // eslint-disable-next-line no-control-regex
+    const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
+    return text
+        .split('\n')
+        .map(line => line.replace(ansi, '').trimEnd())
+        .filter(line => line.trim() !== '');
+}
+/** A Restore an earlier run of the same move completed from the same backup. */
+function completedEarlier({ decision, facts }) {
+    return facts.restores.find(r => r.completed &&
+        r.backupFilename === facts.backup.filename &&
+        r.name.startsWith(restorePrefix(decision.from, decision.to)));
+}
+const restore = defineStep({
+    id: 'restore',
+    title: input => `Restore ${input.facts.backup.filename || '(backup)'} with Restore ${input.restoreName} (prune: ${restorePrune(input)}) and wait for Ready=True "Completed"`,
+    commands: (input, limits) => {
+        const manifest = restoreManifest({
+            name: input.restoreName,
+            backupFilename: input.facts.backup.filename,
+            s3: input.settings.s3,
+            prune: restorePrune(input),
+            encryptionConfigSecretName: input.settings.encryptionConfigSecretName,
+            labels: restoreLabels(input.decision.from, input.decision.to)
+        });
+        return {
+            create: createFromStdin(`Restore ${input.restoreName} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`, JSON.stringify(manifest)),
+            wait: waitRestoreReady(input.restoreName, limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')),
+            read: getRestore(input.restoreName),
+            operatorLog: operatorLogs(OPERATOR_LOG_LINES)
+        };
+    },
+    async run(ctx, c, limits) {
+        const done = completedEarlier(ctx);
+        if (done) {
+            ctx.report.restoreName = done.name;
+            ctx.report.restoreConditions = done.conditions;
+            return `Restore ${done.name} of ${done.backupFilename} already Completed by an earlier run: not re-created`;
+        }
+        ctx.report.restoreName = ctx.restoreName;
+        try {
+            await ctx.runner.run(c.create);
+        }
+        catch (e) {
+            // A create retried after a transient error may already have gone through: the name is ours.
+            if (!isAlreadyExists(e))
+                throw e;
+        }
+        const waitS = Math.round(limits.limit(ctx.settings.restoreTimeoutMs, 'the Restore') / 1000);
+        const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${waitS}s)`, () => ctx.runner.run(c.wait));
+        const status = interpretRestore(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'));
+        ctx.report.restoreConditions = status.conditions;
+        if (waited.exitCode === 0 && status.state === 'completed') {
+            return `Restore ${ctx.restoreName} Completed`;
+        }
+        ctx.report.operatorLog = operatorLogLines((await ctx.runner.run(c.operatorLog)).stdout);
+        const state = status.state === 'error'
+            ? `the operator reports an error and keeps retrying: ${status.message}`
+            : 'the operator has not finished it';
+        throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`);
+    }
+});
+
+/**
+ * The Secrets cleanup deletes, to a 0600 file; then values, Secrets and a record of the move into
+ * the saved-state Secret, which survives cleanup (the runner may not), for a re-run.
+ */
+const saveSecrets = defineStep({
+    id: 'save-secrets',
+    title: ({ settings, secretsFile }) => `Save the Secrets cleanup deletes (${secretNames(secretsToSave(settings))}) to ${secretsFile}, and keep values and Secrets in ${SAVED} for a re-run`,
+    commands: ({ settings }) => ({
+        reads: secretsToSave(settings).map(s => readSecret(s.namespace, s.name)),
+        keep: applyFromStdin(`Secret ${SAVED} with the values, the Secrets and the move`, '')
+    }),
+    async run(ctx, c) {
+        const wanted = secretsToSave(ctx.settings);
+        const found = await Promise.all(c.reads.map(async (read, i) => {
+            const obj = parseJson((await ctx.runner.run(read)).stdout, 'secret');
+            if (!obj)
+                return undefined;
+            const { name, namespace } = wanted[i];
+            // Server-owned fields (uid, resourceVersion, ownerReferences) must not be replayed.
+            return {
+                apiVersion: 'v1',
+                kind: 'Secret',
+                metadata: {
+                    name,
+                    namespace,
+                    labels: obj.metadata?.labels,
+                    annotations: obj.metadata?.annotations
+                },
+                type: obj.type,
+                data: obj.data
+            };
+        }));
+        const saved = found.filter((s) => s !== undefined);
+        const encryption = ctx.settings.encryptionConfigSecretName;
+        if (encryption && !saved.some(s => s.metadata.name === encryption)) {
+            throw new StepFailure(`The encryption config Secret ${BACKUP_NAMESPACE}/${encryption} is missing; nothing was deleted.`, 'An encrypted backup cannot be restored without it: recreate it, then re-run.');
+        }
+        await ctx.writePrivateFile(ctx.secretsFile, JSON.stringify(saved));
+        const state = {
+            record: {
+                from: ctx.decision.from,
+                to: ctx.decision.to,
+                backupFilename: ctx.facts.backup.filename,
+                release: ctx.settings.releaseName,
+                namespace: ctx.settings.namespace,
+                savedAt: ctx.now().toISOString(),
+                holder: ctx.holder
+            },
+            values: await ctx.readPrivateFile(ctx.valuesFile),
+            secrets: JSON.stringify(saved)
+        };
+        await ctx.runner.run({ ...c.keep, stdin: JSON.stringify(savedStateManifest(state)) });
+        const names = secretNames(saved.map(s => s.metadata));
+        return `${saved.length === 0 ? 'no Secrets to save' : `saved ${names}`}; values and Secrets kept in ${SAVED}`;
+    }
+});
+
+/** The release's values, which the reinstall needs (hostname above all), to a 0600 file. */
+const saveValues = defineStep({
+    id: 'save-values',
+    title: ({ settings, valuesFile }) => `Save the Helm values of ${settings.releaseName} to ${valuesFile} (they must set hostname)`,
+    commands: ({ settings }) => ({
+        values: helmGetValues(settings.releaseName, settings.namespace)
+    }),
+    async run(ctx, c) {
+        const text = (await ctx.runner.run(c.values)).stdout;
+        const hostname = hostnameOf(text, ctx.settings);
+        await ctx.writePrivateFile(ctx.valuesFile, text);
+        ctx.report.valuesFile = ctx.valuesFile;
+        return `values saved (hostname ${hostname})`;
+    }
+});
+
+/**
+ * Resuming an interrupted cleanup-and-reinstall: the release (and its values) may be gone, so the
+ * values and Secrets come from the copy the earlier run kept in the cluster.
+ */
+const takeSaved = defineStep({
+    id: 'take-saved',
+    title: ({ valuesFile, secretsFile }) => `Take the values and Secrets the interrupted run saved in ${SAVED} (to ${valuesFile} and ${secretsFile})`,
+    commands: () => ({ saved: readSaved() }),
+    async run(ctx, c) {
+        const { settings, decision } = ctx;
+        const saved = parseSavedState((await ctx.runner.run(c.saved)).stdout);
+        if (!saved) {
+            throw new StepFailure(`Secret ${SAVED} disappeared or is unreadable while resuming.`, `Reinstall by hand: helm install ${settings.releaseName} rancher --repo ${settings.rancherChartRepo} --version ${decision.to} -n ${settings.namespace} with your values, then restore the backup.`);
+        }
+        const hostname = hostnameOf(saved.values, settings);
+        await ctx.writePrivateFile(ctx.valuesFile, saved.values);
+        await ctx.writePrivateFile(ctx.secretsFile, saved.secrets);
+        ctx.report.valuesFile = ctx.valuesFile;
+        const secrets = JSON.parse(saved.secrets).map(s => s.metadata);
+        return `values (hostname ${hostname}) and Secrets (${secretNames(secrets) || 'none'}) taken from ${SAVED}`;
+    }
+});
+
+/**
+ * Judges the log of rancher-cleanup's verify.sh (deploy/verify.yaml). verify.sh only lists what is
+ * left and always exits 0, so its output is the verdict: every line must be on this allow-list of
+ * harmless lines, anything else is a leftover.
+ *
+ * What verify.sh prints (rancher/rancher-cleanup, verify.sh):
+ * - `Running verify.sh version <v>` first;
+ * - `kubectl get --ignore-not-found …` tables and `kind/name` lines for leftovers (nothing when clean);
+ * - PodSecurityPolicy checks: on Kubernetes >= 1.25 each prints
+ *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher/rancher#43043,
+ *   rancher-cleanup#87); on 1.21-1.24 kubectl warns that PSP is deprecated; newer releases guard
+ *   the checks instead (rancher-cleanup#79);
+ * - two comma-separated lists (no trailing newline, so they can run together) of the remaining
+ *   namespaced and cluster-scoped `cattle.io` resource types; the cluster-scoped one does not
+ *   exclude `k3s.cattle.io` / `helm.cattle.io`, which K3s and RKE2 own (e.g.
+ *   `etcdsnapshotfiles.k3s.cattle.io` on a clean K3s cluster).
+ */
+/** Lines that never indicate a leftover. */
+const HARMLESS = [
+    // Banner.
+    /^Running verify\.sh version \S*$/,
+    // kubectl deprecation warnings (README: "output should be empty (besides deprecation warnings)").
+    /^Warning: .+ is deprecated in v\d+\.\d+\+/,
+    // PSP checks on Kubernetes >= 1.25 (the PodSecurityPolicy API is gone).
+    /^error: the server doesn't have a resource type "podsecuritypolic(?:y|ies)(?:\.policy)?"$/,
+    // A guarded PSP check saying it skips (wording is not fixed across releases).
+    /^(?:skipping|checking)\b.*\b(?:psps?|pod ?security ?polic(?:y|ies))\b/i,
+    /\b(?:psps?|pod ?security ?polic(?:y|ies))\b.*\b(?:not (?:available|supported|present|found)|removed|skipp(?:ing|ed))\b/i,
+    // kubectl without --ignore-not-found on an empty list.
+    /^No resources found(?: in \S+ namespace)?\.?$/
+];
+/** K3s/RKE2 API groups that rancher-cleanup deliberately leaves alone. */
+const DISTRO_TYPE = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:k3s|helm)\.cattle\.io$/;
+/** API groups verify.sh looks for: discovery failing for one of them hides leftovers. */
+const RELEVANT_GROUP = /cattle\.io|cluster\.x-k8s\.io|monitoring\.coreos\.com|gatekeeper\.sh|logging\.banzaicloud\.io|istio\.io|elemental/;
+/**
+ * An unavailable aggregated API of another group (typically metrics.k8s.io) makes kubectl's
+ * discovery print errors; it says nothing about Rancher leftovers.
+ */
+function isUnrelatedDiscoveryError(line) {
+    const m = /^E\d{4} [\d:.]+\s+\d+ \S+\.go:\d+\] couldn't get resource list for ([^:\s]+): /.exec(line) ??
+        /^error: unable to retrieve the complete list of server APIs: ([^:\s]+): /.exec(line);
+    return m !== null && m[1] !== undefined && !RELEVANT_GROUP.test(m[1]);
+}
+/** A kubectl table header (`NAME  READY  UP-TO-DATE …`): harmless by itself; its rows are not. */
+const TABLE_HEADER = /^(?:NAMESPACE\s+)?NAME(?:\s+[A-Z][A-Z0-9()%/_.-]*)*$/;
+/**
+ * An echoed section header (`==> …`, `Remaining resources:`): harmless when its section is empty,
+ * and when it is not, the section's lines are the leftovers. Never an error or warning line.
+ */
+const SECTION_HEADER = /^(?!(?:[Ee]rror|ERROR|[Ww]arning|WARNING|E\d{4})\b)(?:(?:={2,}|-{2,}|#+)>?\s*\S.*|[A-Z][\w .,'()-]{0,100}:)$/;
+/** `a.x.cattle.io,b.y.cattle.io`: one of verify.sh's comma-separated type lists. */
+const TYPE_LIST = /^[a-z0-9.-]+(?:,[a-z0-9.-]+)*$/;
+/** Items of a type list, with run-together lists split apart at each `cattle.io` boundary. */
+function listItems(line) {
+    return line
+        .split(',')
+        .flatMap(item => item.split(/(?<=\.cattle\.io)(?=[a-z0-9])/))
+        .filter(item => item !== '');
+}
+function judgeVerifyOutput(log) {
+    const leftovers = [];
+    for (const raw of log.split('\n')) {
+        // `kubectl logs --prefix` adds `[pod/<name>/<container>] `.
+        const line = raw
+            .replace(/\r$/, '')
+            .replace(/^\[pod\/[^\]]+\]\s?/, '')
+            .trim();
+        if (line === '')
+            continue;
+        if (HARMLESS.some(re => re.test(line)))
+            continue;
+        if (isUnrelatedDiscoveryError(line))
+            continue;
+        if (TABLE_HEADER.test(line) || SECTION_HEADER.test(line))
+            continue;
+        if (TYPE_LIST.test(line) && line.includes('.')) {
+            leftovers.push(...listItems(line).filter(item => !DISTRO_TYPE.test(item)));
+            continue;
+        }
+        leftovers.push(line);
+    }
+    return { clean: leftovers.length === 0, leftovers };
+}
+
+/**
+ * rancher-cleanup's verify Job, judged by its output against an allow-list; namespaces cleanup
+ * should have deleted are checked here too (verify.sh's own check never matches). Then the
+ * cleanup Jobs and their cluster-admin ServiceAccount go, whatever the verdict.
+ */
+const LEFTOVERS_SHOWN = 20;
+const verifyCleanup = defineStep({
+    id: 'verify-cleanup',
+    title: () => 'Run rancher-cleanup verify and judge its output (not its exit code)',
+    commands: ({ settings }, limits) => ({
+        ...jobCommands(settings, 'verify', limits),
+        namespaces: listNamespaceNames(),
+        // The cleanup ServiceAccount is bound to cluster-admin: it must not outlive the step.
+        removeJobs: [
+            ...Object.values(CLEANUP_JOBS).map(job => deleteObject('job', job, CLEANUP_NAMESPACE)),
+            deleteObject('clusterrolebinding', CLEANUP_BINDING),
+            deleteObject('serviceaccount', CLEANUP_SERVICE_ACCOUNT, CLEANUP_NAMESPACE)
+        ].map(c => ({ ...c, allowFailure: true }))
+    }),
+    async run(ctx, c, limits) {
+        try {
+            const verdict = judgeVerifyOutput(await runJob(ctx, c, 'verify', limits));
+            const namespaces = (await ctx.runner.run(c.namespaces)).stdout
+                .split(/\s+/)
+                .filter(ns => ns !== '' && isDeletedByCleanup(ns));
+            const leftovers = [...verdict.leftovers, ...namespaces.map(ns => `namespace/${ns}`)];
+            if (leftovers.length > 0) {
+                const shown = leftovers.slice(0, LEFTOVERS_SHOWN);
+                throw new StepFailure(`rancher-cleanup left ${leftovers.length} leftover(s): ${shown.join('; ')}${leftovers.length > shown.length ? '; …' : ''}`, `Remove the leftovers (or re-run cleanup: kubectl -n ${CLEANUP_NAMESPACE} delete job ${CLEANUP_JOBS.cleanup}, then re-run this action) before reinstalling.`);
+            }
+            return 'verify found no Rancher leftovers';
+        }
+        finally {
+            for (const remove of c.removeJobs)
+                await ctx.runner.run(remove);
+        }
+    }
+});
+
+/** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
+const verify$1 = defineStep({
+    id: 'verify',
+    title: ({ settings, decision }) => `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed`,
+    commands: ({ settings }, limits) => ({
+        rollout: {
+            ...rolloutStatus(settings.namespace, settings.releaseName, limits.limit(settings.timeoutMs, 'verifying the rollout')),
+            allowFailure: true
+        },
+        deployment: getDeployment(settings.namespace, settings.releaseName),
+        history: helmHistory(settings.releaseName, settings.namespace)
+    }),
+    async run(ctx, c) {
+        const { settings, decision } = ctx;
+        const [rollout, deployment, history] = await Promise.all([
+            ctx.runner.run(c.rollout),
+            ctx.runner.run(c.deployment),
+            ctx.runner.run(c.history)
+        ]);
+        const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]');
+        ctx.report.historyAfter = revisions;
+        const newest = revisions.at(-1);
+        ctx.report.helmRevision = newest?.revision;
+        const problems = [];
+        const d = parseDeployment(deployment.stdout);
+        if (!d.exists)
+            problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`);
+        else if (d.imageVersion && d.imageVersion !== decision.to) {
+            problems.push(`deployment runs ${d.image}, not v${decision.to}`);
+        }
+        if (rollout.exitCode !== 0) {
+            problems.push(`rollout did not finish: ${rollout.stderr.trim().split('\n').pop() ?? ''}`);
+        }
+        if (!isDeployedAt(newest, decision.to)) {
+            problems.push(`helm shows ${newest ? `revision ${newest.revision} ${newest.appVersion} ${newest.status}` : 'no release'}, not ${decision.to} deployed`);
+        }
+        if (problems.length > 0) {
+            throw new StepFailure(`Verification failed: ${problems.join('; ')}.`, `Check: kubectl -n ${settings.namespace} get deploy ${settings.releaseName} -o wide; helm history ${settings.releaseName} -n ${settings.namespace}`);
+        }
+        const image = d.imageVersion ? d.image : `${d.image} (tag not a version: not compared)`;
+        return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed`;
+    }
+});
+
+/** The steps of the chosen procedure, in order. */
+function procedureSteps(input) {
+    const { decision, facts, settings } = input;
+    const s3Secret = settings.s3.credentialSecretName !== '' &&
+        !facts.s3CredentialSecret.exists &&
+        settings.s3.accessKey !== '';
+    const before = [takeLock, ...(s3Secret ? [createS3Secret] : [])];
+    switch (decision.procedure) {
+        case 'restore-only':
+            return [...before, restore, verify$1, releaseLock];
+        case 'in-place':
+            return [...before, restore, helmRollback, verify$1, releaseLock];
+        case 'cleanup-and-reinstall':
+            return [
+                ...before,
+                ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),
+                cleanup$1,
+                verifyCleanup,
+                installBackupOperator,
+                recreateSecrets,
+                restore,
+                helmInstall,
+                verify$1,
+                forgetSaved,
+                releaseLock
+            ];
+    }
+}
+/** One step as planned: its commands with these limits, by name and as the printed list. */
+function planStep(step, input, limits) {
+    const set = step.commands(input, limits);
+    const commands = commandList(set);
+    return {
+        planned: {
+            id: step.id,
+            title: step.title(input),
+            commands: commands.map(showCommand),
+            mutating: commands.some(c => c.mutating)
+        },
+        set,
+        commands
+    };
+}
+/** The plan a dry run shows: every step with the configured limits. */
+function buildPlan(input) {
+    return procedureSteps(input).map(step => planStep(step, input, CONFIGURED_LIMITS).planned);
+}
+
+function pendingRecords(plan, status) {
+    return plan.map(s => ({
+        id: s.id,
+        title: s.title,
+        status,
+        durationMs: 0,
+        detail: '',
+        commands: s.commands
+    }));
+}
+/**
+ * Stops at the first failure (after the steps that always run) and rethrows it; `records` (the
+ * report's own array, one per step) is updated in place so a summary written in `finally` shows
+ * how far the run got.
+ */
+async function executeSteps(steps, ctx, budget, records, clock = Date.now) {
+    let failure;
+    for (const [i, step] of steps.entries()) {
+        if (failure !== undefined && !step.always)
+            continue;
+        const record = records[i];
+        const started = clock();
+        try {
+            const limits = budget.at();
+            const { planned, set, commands } = planStep(step, ctx, limits);
+            record.commands = planned.commands;
+            ctx.log(`▶ ${planned.title}`);
+            const runner = plannedRunner(ctx.runner, step.id, commands);
+            record.detail = await step.run({ ...ctx, runner }, set, limits);
+            record.status = 'succeeded';
+            ctx.log(`✔ ${record.detail}`);
+        }
+        catch (e) {
+            record.status = 'failed';
+            record.detail = e.message;
+            failure ??= e;
+        }
+        finally {
+            record.durationMs = clock() - started;
+        }
+    }
+    if (failure !== undefined)
+        throw failure;
+}
+
+/** What the main step hands to the post step (actions/checkout's state-helper pattern). */
+const WORK_DIR = 'workDir';
+function markMainStarted() {
+    saveState('isPost', 'true');
+}
+function saveWorkDir(path) {
+    saveState(WORK_DIR, path);
+}
+
+/**
+ * The only files the action writes: one private directory under RUNNER_TEMP holding the
+ * kubeconfig, the saved values and the saved Secrets. The post step removes exactly that directory.
+ */
+const WORK_DIR_PREFIX = 'rancher-rollback-';
+async function createWorkDir(runnerTemp = process.env.RUNNER_TEMP || tmpdir()) {
+    const dir = await mkdtemp(join(runnerTemp, WORK_DIR_PREFIX));
+    await chmod$1(dir, 0o700);
+    return dir;
+}
+async function writePrivateFile(path, content) {
+    // mode applies on creation only; chmod covers a file left by an earlier attempt.
+    await writeFile$1(path, content, { mode: 0o600 });
+    await chmod$1(path, 0o600);
+}
+const readPrivateFile = (path) => readFile(path, 'utf8');
 
 (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -40915,7 +41091,7 @@ function normalizeRequestedVersion(tool, version) {
 }
 /** Cache key for the tool cache: the version without its leading 'v'. */
 function cacheVersion(version) {
-    return version.replace(/^v/, '');
+    return normalizeVersion(version);
 }
 /** '' → default base; otherwise the mirror without trailing slashes. */
 function baseUrl(mirror, fallback) {
@@ -41161,23 +41337,6 @@ function message(err) {
 }
 
 /**
- * The only files the action writes: one private directory under RUNNER_TEMP holding the
- * kubeconfig, the saved values and the saved Secrets. The post step removes exactly that directory.
- */
-const WORK_DIR_PREFIX = 'rancher-rollback-';
-async function createWorkDir(runnerTemp = process.env.RUNNER_TEMP || tmpdir()) {
-    const dir = await mkdtemp(join(runnerTemp, WORK_DIR_PREFIX));
-    await chmod$1(dir, 0o700);
-    return dir;
-}
-async function writePrivateFile(path, content) {
-    // mode applies on creation only; chmod covers a file left by an earlier attempt.
-    await writeFile$1(path, content, { mode: 0o600 });
-    await chmod$1(path, 0o600);
-}
-const readPrivateFile = (path) => readFile(path, 'utf8');
-
-/**
  * The imperative shell: inputs → tools → facts → decision → plan → steps → report. Everything it
  * calls is either pure or goes through the command layer; the summary is written in `finally`.
  */
@@ -41237,14 +41396,13 @@ class Refusal extends Error {
 }
 async function run(env = realEnvironment) {
     const report = emptyReport(env.now());
-    let releaseLockFn;
     try {
         markMainStarted();
         const settings = getSettings();
         for (const secret of secretValues(settings))
             setSecret(secret);
         report.dryRun = settings.dryRun;
-        await rollback(settings, env, report, fn => (releaseLockFn = fn));
+        await rollback(settings, env, report);
     }
     catch (e) {
         const error = e;
@@ -41263,14 +41421,12 @@ async function run(env = realEnvironment) {
                 : error.message);
     }
     finally {
-        if (releaseLockFn)
-            await releaseLockFn();
         report.finishedAt = env.now();
         await writeReport(report);
     }
     return report;
 }
-async function rollback(settings, env, report, onLock) {
+async function rollback(settings, env, report) {
     const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime());
     const workDir = await createWorkDir();
     saveWorkDir(workDir);
@@ -41287,14 +41443,54 @@ async function rollback(settings, env, report, onLock) {
     ]));
     report.facts = facts;
     report.historyBefore = facts.release.history;
-    const decision = decide({
+    const decision = choose(settings, facts, report);
+    const input = {
+        decision,
+        facts,
+        settings,
+        helmMajor,
+        restoreName: restoreName(env.now(), decision.from, decision.to),
+        backupChartVersion: await backupChartVersion(runner, settings, decision),
+        valuesFile: join(workDir, 'values.yaml'),
+        secretsFile: join(workDir, 'saved-secrets.json')
+    };
+    report.plan = buildPlan(input);
+    report.followUps = followUps(decision, true);
+    if (settings.dryRun) {
+        report.steps = pendingRecords(report.plan, 'planned');
+        report.status = 'planned';
+        info(`Dry run: ${report.plan.length} steps planned, nothing changed.`);
+        return;
+    }
+    report.steps = pendingRecords(report.plan, 'not-run');
+    const ctx = {
+        ...input,
+        runner,
+        holder: holderIdentity(),
+        now: env.now,
+        log: (line) => info(line),
+        group: (name, fn) => group(name, fn),
+        report,
+        writePrivateFile,
+        readPrivateFile
+    };
+    try {
+        await executeSteps(procedureSteps(input), ctx, budget, report.steps);
+    }
+    finally {
+        report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'));
+    }
+    report.status = 'succeeded';
+}
+/** The decision, or a refusal: the table (decide), then the procedure's preconditions. */
+function choose(settings, facts, report) {
+    report.decision = forcedForTests(decide({
         target: settings.targetVersion,
         releaseExists: facts.release.exists,
         history: facts.release.history,
         capi: facts.capi,
         interrupted: facts.interrupted
-    });
-    report.decision = forcedForTests(decision, facts);
+    }), facts);
     if (report.decision.kind === 'refuse') {
         throw new Refusal(report.decision.reason, report.decision.instead);
     }
@@ -41305,45 +41501,20 @@ async function rollback(settings, env, report, onLock) {
         warning(w);
     if (!check.ok)
         throw new Refusal(check.reason, check.instead);
-    const restore = restoreName(env.now(), chosen.from, chosen.to);
-    const planInput = {
-        decision: chosen,
-        facts,
-        settings,
-        helmMajor,
-        restoreName: restore,
-        valuesFile: join(workDir, 'values.yaml'),
-        secretsFile: join(workDir, 'saved-secrets.json')
-    };
-    report.plan = buildPlan(planInput);
-    report.followUps = followUps(chosen, true);
-    if (settings.dryRun) {
-        report.steps = pendingRecords(report.plan, 'planned');
-        report.status = 'planned';
-        info(`Dry run: ${report.plan.length} steps planned, nothing changed.`);
-        return;
-    }
-    const ctx = {
-        ...planInput,
-        runner,
-        holder: holderIdentity(),
-        budget,
-        now: env.now,
-        log: (line) => info(line),
-        group: (name, fn) => group(name, fn),
-        report,
-        writePrivateFile,
-        readPrivateFile
-    };
-    // The lock is released in run()'s finally, but only once the lock step has been tried.
-    onLock(() => releaseLock(ctx));
+    return chosen;
+}
+/** Only the cleanup path installs the backup operator; its version is resolved read-only, now. */
+async function backupChartVersion(runner, settings, decision) {
+    if (decision.procedure !== 'cleanup-and-reinstall')
+        return '';
     try {
-        await executePlan(report.plan, ctx, report.steps);
+        return await resolveBackupChartVersion(runner, settings, decision.to);
     }
-    finally {
-        report.followUps = followUps(chosen, report.steps.every(s => s.status === 'succeeded'));
+    catch (e) {
+        if (e instanceof ChartNotFound)
+            throw new Refusal(e.message, e.instead);
+        throw e;
     }
-    report.status = 'succeeded';
 }
 /**
  * End-to-end tests prove the decision matters by forcing the naive in-place path where the table

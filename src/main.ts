@@ -6,30 +6,30 @@ import * as core from '@actions/core'
 import { appendFile } from 'node:fs/promises'
 import { hostname } from 'node:os'
 import { join } from 'node:path'
-import { Budget } from './run/budget.js'
-import type { CommandRunner } from './kube/command-runner.js'
+import { decide, type Decision, type ProceedDecision } from './decide/decide.js'
+import { preflight } from './decide/preflight.js'
+import { ChartNotFound, resolveBackupChartVersion } from './facts/chart-version.js'
 import type { ClusterFacts } from './facts/cluster-facts.js'
-import { decide, type Decision } from './decide/decide.js'
-import { ExecCommandRunner } from './kube/exec-command-runner.js'
-import { executePlan, pendingRecords } from './run/executor.js'
 import { gatherFacts, type S3Reader } from './facts/gather.js'
 import { parseHelmMajor } from './facts/parsers.js'
-import { followUps } from './report/follow-ups.js'
-import { getSettings, InputError, secretValues } from './inputs/input-helper.js'
-import * as cmd from './kube/commands.js'
-import { restoreName } from './kube/manifests.js'
-import { buildOutputs } from './report/outputs.js'
-import { buildPlan } from './run/plan.js'
-import { preflight } from './decide/preflight.js'
-import type { RunReport } from './report/run-report.js'
 import * as s3 from './facts/s3-client.js'
+import { getSettings, InputError, secretValues } from './inputs/input-helper.js'
 import type { Settings } from './inputs/settings.js'
-import { markMainStarted, saveWorkDir } from './run/state-helper.js'
-import { releaseLock } from './run/steps/lock-step.js'
-import { StepFailure } from './run/steps/step-context.js'
+import type { CommandRunner } from './kube/command-runner.js'
+import * as cmd from './kube/commands.js'
+import { ExecCommandRunner } from './kube/exec-command-runner.js'
+import { restoreName } from './kube/names.js'
+import { followUps } from './report/follow-ups.js'
+import { buildOutputs } from './report/outputs.js'
+import type { RunReport } from './report/run-report.js'
 import { renderSummary } from './report/summary.js'
-import { installTools } from './tools/tool-installer.js'
+import { Budget } from './run/budget.js'
+import { executeSteps, pendingRecords } from './run/executor.js'
+import { buildPlan, procedureSteps } from './run/plan.js'
+import { markMainStarted, saveWorkDir } from './run/state-helper.js'
+import { StepFailure, type PlanInput } from './run/step.js'
 import { createWorkDir, readPrivateFile, writePrivateFile } from './run/workspace.js'
+import { installTools } from './tools/tool-installer.js'
 
 export function emptyReport(now = new Date()): RunReport {
   return {
@@ -107,13 +107,12 @@ class Refusal extends Error {
 
 export async function run(env: Environment = realEnvironment): Promise<RunReport> {
   const report = emptyReport(env.now())
-  let releaseLockFn: (() => Promise<void>) | undefined
   try {
     markMainStarted()
     const settings = getSettings()
     for (const secret of secretValues(settings)) core.setSecret(secret)
     report.dryRun = settings.dryRun
-    await rollback(settings, env, report, fn => (releaseLockFn = fn))
+    await rollback(settings, env, report)
   } catch (e) {
     const error = e as Error
     report.status = e instanceof Refusal ? 'refused' : 'failed'
@@ -130,19 +129,13 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
           : error.message
     )
   } finally {
-    if (releaseLockFn) await releaseLockFn()
     report.finishedAt = env.now()
     await writeReport(report)
   }
   return report
 }
 
-async function rollback(
-  settings: Settings,
-  env: Environment,
-  report: RunReport,
-  onLock: (release: () => Promise<void>) => void
-): Promise<void> {
+async function rollback(settings: Settings, env: Environment, report: RunReport): Promise<void> {
   const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime())
   const workDir = await createWorkDir()
   saveWorkDir(workDir)
@@ -160,6 +153,7 @@ async function rollback(
     )
   )
   const runner = env.runner({ ...tools, kubeconfigPath, settings })
+
   const [helmMajor, facts] = await core.group('Read the cluster', async () =>
     Promise.all([
       runner.run(cmd.helmVersion()).then(r => parseHelmMajor(r.stdout)),
@@ -169,36 +163,19 @@ async function rollback(
   report.facts = facts
   report.historyBefore = facts.release.history
 
-  const decision = decide({
-    target: settings.targetVersion,
-    releaseExists: facts.release.exists,
-    history: facts.release.history,
-    capi: facts.capi,
-    interrupted: facts.interrupted
-  })
-  report.decision = forcedForTests(decision, facts)
-  if (report.decision.kind === 'refuse') {
-    throw new Refusal(report.decision.reason, report.decision.instead)
-  }
-  const chosen = report.decision
-  core.info(`Decision: ${chosen.procedure} from ${chosen.from} to ${chosen.to} (${chosen.rule})`)
-
-  const check = preflight(chosen, facts, settings)
-  for (const w of check.warnings) core.warning(w)
-  if (!check.ok) throw new Refusal(check.reason, check.instead)
-
-  const restore = restoreName(env.now(), chosen.from, chosen.to)
-  const planInput = {
-    decision: chosen,
+  const decision = choose(settings, facts, report)
+  const input: PlanInput = {
+    decision,
     facts,
     settings,
     helmMajor,
-    restoreName: restore,
+    restoreName: restoreName(env.now(), decision.from, decision.to),
+    backupChartVersion: await backupChartVersion(runner, settings, decision),
     valuesFile: join(workDir, 'values.yaml'),
     secretsFile: join(workDir, 'saved-secrets.json')
   }
-  report.plan = buildPlan(planInput)
-  report.followUps = followUps(chosen, true)
+  report.plan = buildPlan(input)
+  report.followUps = followUps(decision, true)
 
   if (settings.dryRun) {
     report.steps = pendingRecords(report.plan, 'planned')
@@ -207,11 +184,11 @@ async function rollback(
     return
   }
 
+  report.steps = pendingRecords(report.plan, 'not-run')
   const ctx = {
-    ...planInput,
+    ...input,
     runner,
     holder: holderIdentity(),
-    budget,
     now: env.now,
     log: (line: string) => core.info(line),
     group: <T>(name: string, fn: () => Promise<T>) => core.group(name, fn),
@@ -219,17 +196,53 @@ async function rollback(
     writePrivateFile,
     readPrivateFile
   }
-  // The lock is released in run()'s finally, but only once the lock step has been tried.
-  onLock(() => releaseLock(ctx))
   try {
-    await executePlan(report.plan, ctx, report.steps)
+    await executeSteps(procedureSteps(input), ctx, budget, report.steps)
   } finally {
     report.followUps = followUps(
-      chosen,
+      decision,
       report.steps.every(s => s.status === 'succeeded')
     )
   }
   report.status = 'succeeded'
+}
+
+/** The decision, or a refusal: the table (decide), then the procedure's preconditions. */
+function choose(settings: Settings, facts: ClusterFacts, report: RunReport): ProceedDecision {
+  report.decision = forcedForTests(
+    decide({
+      target: settings.targetVersion,
+      releaseExists: facts.release.exists,
+      history: facts.release.history,
+      capi: facts.capi,
+      interrupted: facts.interrupted
+    }),
+    facts
+  )
+  if (report.decision.kind === 'refuse') {
+    throw new Refusal(report.decision.reason, report.decision.instead)
+  }
+  const chosen = report.decision
+  core.info(`Decision: ${chosen.procedure} from ${chosen.from} to ${chosen.to} (${chosen.rule})`)
+  const check = preflight(chosen, facts, settings)
+  for (const w of check.warnings) core.warning(w)
+  if (!check.ok) throw new Refusal(check.reason, check.instead)
+  return chosen
+}
+
+/** Only the cleanup path installs the backup operator; its version is resolved read-only, now. */
+async function backupChartVersion(
+  runner: CommandRunner,
+  settings: Settings,
+  decision: ProceedDecision
+): Promise<string> {
+  if (decision.procedure !== 'cleanup-and-reinstall') return ''
+  try {
+    return await resolveBackupChartVersion(runner, settings, decision.to)
+  } catch (e) {
+    if (e instanceof ChartNotFound) throw new Refusal(e.message, e.instead)
+    throw e
+  }
 }
 
 /**

@@ -3,12 +3,12 @@ import type { CapiFacts, HelmRevision } from '../src/facts/cluster-facts.js'
 import {
   decide,
   resolvePrevious,
-  revisionVersion,
   type Decision,
   type DecisionInput,
   type ProceedDecision,
   type RefuseDecision
 } from '../src/decide/decide.js'
+import { revisionVersion } from '../src/decide/versions.js'
 
 function rev(
   revision: number,

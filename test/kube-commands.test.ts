@@ -40,9 +40,9 @@ describe('command builders', () => {
     expect(cmd.secretExists('n', 's').secretOutput).toBeFalsy()
   })
   it('sends manifests on stdin, never on argv', () => {
-    const c = cmd.createFromStdin('{"kind":"Secret","stringData":{"secretKey":"x"}}')
+    const c = cmd.createFromStdin('Secret s', '{"kind":"Secret","stringData":{"secretKey":"x"}}')
     expect(c.args.join(' ')).not.toContain('secretKey')
-    expect(describeCommand(c)).toBe('kubectl create -f - --request-timeout=30s < (stdin)')
+    expect(describeCommand(c)).toBe('kubectl create -f - --request-timeout=30s < (Secret s)')
   })
   it('installs pre-releases with --devel and values from a file', () => {
     const c = cmd.helmUpgradeInstall(
@@ -84,7 +84,7 @@ describe('Budget', () => {
 
 describe('operator log lines', () => {
   it('lose the ANSI colour codes the operator writes, and blank lines', async () => {
-    const { operatorLogLines } = await import('../src/run/steps/restore-step.js')
+    const { operatorLogLines } = await import('../src/run/steps/restore.js')
     const text =
       '\x1b[36mINFO\x1b[0m[2026/11/24 09:00:00] Processing Restore CR r1\n\n\x1b[31mERRO\x1b[0m[2026/11/24 09:00:01] Error restoring CRDs\n'
     expect(operatorLogLines(text)).toEqual([

@@ -5,10 +5,9 @@ import {
   leaseManifest,
   microTime,
   restoreManifest,
-  restoreName,
-  restorePrefix,
   s3CredentialSecretManifest
 } from '../src/kube/manifests.js'
+import { restoreName, restorePrefix } from '../src/kube/names.js'
 import type { S3Settings } from '../src/inputs/settings.js'
 
 const PEM = '-----BEGIN CERTIFICATE-----\nMIIBszCCAVmgAwIBAgIUexample\n-----END CERTIFICATE-----\n'

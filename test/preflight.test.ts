@@ -42,8 +42,6 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
     },
     backupOperator: {
       releaseExists: true,
-      chartVersion: '103.0.2+up4.0.2',
-      crdReleaseExists: true,
       restoreCrdExists: true,
       deploymentReady: true
     },
@@ -61,8 +59,7 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
       checked: true,
       filename: 'nightly-abc-2024-01-01T00-00-00Z.tar.gz',
       exists: true,
-      note: 'found',
-      lastModified: '2024-01-01T00:00:00Z'
+      note: 'found'
     },
     kubernetesVersion: 'v1.28.5',
     interrupted: undefined,
@@ -117,7 +114,6 @@ function restore(name: string, over: Partial<RestoreFacts> = {}): RestoreFacts {
     conditions: [],
     completed: false,
     inProgress: true,
-    createdAt: '2024-01-01T00:00:00Z',
     ...over
   }
 }
@@ -139,8 +135,6 @@ describe('preflight passes', () => {
     const f = facts({
       backupOperator: {
         releaseExists: false,
-        chartVersion: '',
-        crdReleaseExists: false,
         restoreCrdExists: false,
         deploymentReady: false
       }
@@ -180,8 +174,6 @@ describe('backup operator (in-place, restore-only)', () => {
       const f = facts({
         backupOperator: {
           releaseExists: false,
-          chartVersion: '',
-          crdReleaseExists: false,
           restoreCrdExists: false,
           deploymentReady: false
         }
@@ -256,8 +248,7 @@ describe('backup file', () => {
         checked: true,
         filename: 'gone.tar.gz',
         exists: false,
-        note: 'NoSuchKey',
-        lastModified: ''
+        note: 'NoSuchKey'
       }
     })
     const r = refusal(
@@ -270,7 +261,7 @@ describe('backup file', () => {
 
   it('bucket root location has no folder', () => {
     const f = facts({
-      backup: { checked: true, filename: 'gone.tar.gz', exists: false, note: '', lastModified: '' }
+      backup: { checked: true, filename: 'gone.tar.gz', exists: false, note: '' }
     })
     const r = refusal(preflight(decision('in-place'), f, settings({}, { folder: '' })))
     expect(r.reason).toContain('s3://rancher-backups/.')
@@ -282,8 +273,7 @@ describe('backup file', () => {
         checked: true,
         filename: '',
         exists: false,
-        note: 'no backup older than the upgrade to 2.8.4',
-        lastModified: ''
+        note: 'no backup older than the upgrade to 2.8.4'
       }
     })
     const r = refusal(preflight(decision('in-place'), f, settings({ backup: { kind: 'latest' } })))
@@ -297,8 +287,7 @@ describe('backup file', () => {
         checked: false,
         filename: '',
         exists: false,
-        note: 'no S3 credentials',
-        lastModified: ''
+        note: 'no S3 credentials'
       }
     })
     const r = refusal(preflight(decision('in-place'), f, settings({ backup: { kind: 'latest' } })))
@@ -314,8 +303,7 @@ describe('backup file', () => {
           checked: false,
           filename: 'nightly.tar.gz',
           exists: false,
-          note: '',
-          lastModified: ''
+          note: ''
         }
       })
       const r = preflight(
@@ -335,8 +323,7 @@ describe('backup file', () => {
         checked: false,
         filename: 'nightly.tar.gz',
         exists: false,
-        note: '',
-        lastModified: ''
+        note: ''
       }
     })
     const r = refusal(preflight(decision('cleanup-and-reinstall'), f, settings()))
@@ -350,7 +337,7 @@ describe('backup file', () => {
 describe('encryption', () => {
   const encFacts = (secretExists: boolean | undefined) =>
     facts({
-      backup: { checked: true, filename: 'b.tar.gz.enc', exists: true, note: '', lastModified: '' },
+      backup: { checked: true, filename: 'b.tar.gz.enc', exists: true, note: '' },
       encryptionSecret:
         secretExists === undefined
           ? undefined
@@ -468,8 +455,7 @@ describe('order and warnings on refusal', () => {
         checked: false,
         filename: 'nightly.tar.gz',
         exists: false,
-        note: '',
-        lastModified: ''
+        note: ''
       },
       s3CredentialSecret: { namespace: 'default', name: 's3-creds', exists: false }
     })

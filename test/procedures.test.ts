@@ -171,7 +171,8 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'lock',
       'restore',
       'helm-rollback',
-      'verify'
+      'verify',
+      'release-lock'
     ])
     expect(plan[2].commands).toEqual([
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s'
@@ -261,13 +262,13 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     expect(report.status).toBe('succeeded')
     const lines = runner.lines()
     const order = [
+      "helm show chart rancher-backup --repo https://charts.rancher.io --version '>=102.0.0 <103.0.0'",
       'helm get values rancher -n cattle-system -o yaml',
       'kubectl get secret tls-rancher-ingress -n cattle-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl delete job cleanup-job -n kube-system --ignore-not-found --wait=true --request-timeout=30s',
       'kubectl wait job/cleanup-job -n kube-system --for=condition=Complete --timeout=1800s',
       'kubectl wait job/verify-job -n kube-system --for=condition=Complete --timeout=1800s',
       'kubectl delete clusterrolebinding cleanup-admin --ignore-not-found --wait=true --request-timeout=30s',
-      "helm show chart rancher-backup --repo https://charts.rancher.io --version '>=102.0.0 <103.0.0'",
       'helm upgrade --install rancher-backup-crd rancher-backup-crd --repo https://charts.rancher.io --version 102.0.3+up3.1.3 -n cattle-resources-system --create-namespace --wait --timeout 1800s',
       'helm upgrade --install rancher-backup rancher-backup --repo https://charts.rancher.io --version 102.0.3+up3.1.3 -n cattle-resources-system --create-namespace --wait --timeout 1800s',
       'kubectl wait restores.resources.cattle.io/rollback-2-7-9-to-2-7-6-20261124t090000 --for=condition=Ready=True --timeout=1200s'
@@ -345,7 +346,8 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
       'restore',
       'helm-install',
       'verify',
-      'forget-saved'
+      'forget-saved',
+      'release-lock'
     ])
   })
 })
@@ -500,5 +502,109 @@ describe('evidence and refusals', () => {
     expect(report.error).toMatch(/target-version/)
     expect(install).not.toHaveBeenCalled()
     expect(runner.calls).toEqual([])
+  })
+})
+
+/**
+ * The dry-run plan is a promise: on the same world, the real run issues no command the dry run did
+ * not list, and what it leaves out is only what a step skips by design.
+ */
+describe('the plan is what runs', () => {
+  const LEASE_READ =
+    'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
+
+  /** A dry run, then the real run on an identical fresh world. */
+  async function planThenRun(world: WorldOptions, inputs: Record<string, string>) {
+    setInputs({ ...inputs, 'dry-run': 'true' })
+    const dry = environment(world)
+    const planned = await run(dry.env)
+    expect(planned.status, planned.error).toBe('planned')
+    const plan = JSON.parse(outputs().plan!) as { id: string; commands: string[] }[]
+    writeFileSync(join(dir, 'output'), '')
+
+    setInputs({ 'dry-run': 'false' })
+    const real = environment(world)
+    const report = await run(real.env)
+    expect(report.error).toBe('')
+    expect(report.status).toBe('succeeded')
+    // Each run has its own private work directory: the one thing that differs by design.
+    const work = (c: string) => c.replace(/rancher-rollback-\w+\//g, '<work>/')
+    const issued = real.runner.described().map(work)
+    const steps = issued.slice(issued.indexOf(LEASE_READ))
+    const listed = new Set(plan.flatMap(s => s.commands).map(work))
+    return { plan, steps, listed, report }
+  }
+
+  const notIssued = (listed: Set<string>, steps: string[]) =>
+    [...listed].filter(c => !steps.includes(c))
+
+  it('in-place: every command issued after the decision is in the dry-run plan', async () => {
+    const { steps, listed } = await planThenRun(inPlaceWorld, { 'backup-filename': BACKUP })
+    expect(steps.filter(c => !listed.has(c))).toEqual([])
+    expect(notIssued(listed, steps)).toEqual([
+      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=40 --prefix --request-timeout=30s'
+    ])
+  })
+
+  it('restore-only: the same', async () => {
+    const { plan, steps, listed } = await planThenRun(inPlaceWorld, {
+      'target-version': '2.8.5',
+      'backup-filename': BACKUP
+    })
+    expect(plan.map(s => s.id)).toEqual(['lock', 'restore', 'verify', 'release-lock'])
+    expect(steps.filter(c => !listed.has(c))).toEqual([])
+  })
+
+  it('cleanup-and-reinstall: the same, with the exact chart versions and the cleanup Jobs removed', async () => {
+    const world: WorldOptions = {
+      history: [
+        { revision: 1, version: '2.7.6', status: 'superseded' },
+        { revision: 2, version: '2.7.9', status: 'deployed' }
+      ],
+      capiNamespace: true
+    }
+    const { plan, steps, listed } = await planThenRun(world, {
+      'target-version': '2.7.6',
+      'backup-filename': BACKUP,
+      'allow-downtime': 'true'
+    })
+    expect(steps.filter(c => !listed.has(c))).toEqual([])
+    expect(notIssued(listed, steps)).toEqual([
+      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      // this world has none of the Secrets cleanup would delete: nothing to recreate
+      'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
+      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=40 --prefix --request-timeout=30s'
+    ])
+    const commands = (id: string) => plan.find(s => s.id === id)!.commands
+    expect(commands('install-backup-operator')).toContain(
+      'helm upgrade --install rancher-backup rancher-backup --repo https://charts.rancher.io --version 102.0.3+up3.1.3 -n cattle-resources-system --create-namespace --wait --timeout 1800s'
+    )
+    expect(commands('verify-cleanup')).toEqual(
+      expect.arrayContaining([
+        'kubectl delete clusterrolebinding cleanup-admin --ignore-not-found --wait=true --request-timeout=30s',
+        'kubectl delete serviceaccount cleanup-service-account -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+      ])
+    )
+    expect(commands('release-lock')).toContain(
+      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+    )
+  })
+
+  it('with a moving clock, each step records the limits it really ran with', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment(inPlaceWorld)
+    let t = Date.parse('2026-11-24T09:00:00Z')
+    const report = await run({ ...env, now: () => new Date((t += 60_000)) })
+    expect(report.status, report.error).toBe('succeeded')
+    const rollback = runner.described().find(c => c.startsWith('helm rollback'))!
+    expect(rollback).not.toContain('--timeout 1800s')
+    expect(report.steps.find(s => s.id === 'helm-rollback')!.commands).toEqual([rollback])
+    for (const step of report.steps) {
+      expect(step.status).toBe('succeeded')
+    }
+    const allowed = new Set(report.steps.flatMap(s => s.commands))
+    const issued = runner.described()
+    expect(issued.slice(issued.indexOf(LEASE_READ)).filter(c => !allowed.has(c))).toEqual([])
   })
 })

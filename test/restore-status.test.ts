@@ -178,8 +178,7 @@ describe('parseRestoreList', () => {
           }
         ],
         completed: true,
-        inProgress: false,
-        createdAt: '2026-11-24T08:00:05Z'
+        inProgress: false
       },
       {
         name: 'rollback-2-6-4-to-2-6-3-20261124t080000',
@@ -201,16 +200,14 @@ describe('parseRestoreList', () => {
           }
         ],
         completed: false,
-        inProgress: true,
-        createdAt: '2026-11-24T08:00:05Z'
+        inProgress: true
       },
       {
         name: 'fresh',
         backupFilename: 'c.tar.gz',
         conditions: [],
         completed: false,
-        inProgress: true,
-        createdAt: '2026-11-24T08:00:05Z'
+        inProgress: true
       }
     ])
   })

@@ -7,7 +7,11 @@ import * as os from 'node:os'
 import * as path from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ChecksumMismatchError, installTools, type ToolRequest } from '../src/tools/tool-installer.js'
+import {
+  ChecksumMismatchError,
+  installTools,
+  type ToolRequest
+} from '../src/tools/tool-installer.js'
 
 const run = promisify(execFile)
 const sha = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex')

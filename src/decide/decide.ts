@@ -5,7 +5,7 @@
 import semver from 'semver'
 import type { CapiFacts, HelmRevision, InterruptedRollback } from '../facts/cluster-facts.js'
 import type { TargetVersion } from '../inputs/settings.js'
-import { normalizeVersion, parseVersion, releaseOf } from './versions.js'
+import { normalizeVersion, parseVersion, releaseOf, revisionVersion } from './versions.js'
 
 export type Procedure = 'in-place' | 'cleanup-and-reinstall' | 'restore-only'
 
@@ -78,18 +78,6 @@ const BOUNDARIES: readonly { at: string; why: string }[] = [
     why: 'the Rollbacks page (v2.14 docs) requires the cleanup path from v2.14.0+ to v2.13.x and earlier'
   }
 ]
-
-/**
- * The Rancher version of one revision: its app version, else the version in its chart name
- * (`rancher-2.8.5`, the chart version equals the Rancher version); undefined when neither parses.
- */
-export function revisionVersion(revision: HelmRevision): string | undefined {
-  const app = parseVersion(revision.appVersion)
-  if (app !== undefined) return app.version
-  const match = /^.*?-(v?\d+\.\d+\.\d+\S*)$/.exec(revision.chart.trim())
-  if (match?.[1] === undefined) return undefined
-  return parseVersion(match[1])?.version
-}
 
 function byRevision(history: readonly HelmRevision[]): HelmRevision[] {
   return [...history].sort((a, b) => a.revision - b.revision)

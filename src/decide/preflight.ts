@@ -9,7 +9,7 @@ import type { ProceedDecision } from './decide.js'
 import type { Settings } from '../inputs/settings.js'
 import { backupChartRange, toHelmVersionConstraint } from './versions.js'
 import { s3Location } from '../facts/backup-selection.js'
-import { BACKUP_NAMESPACE } from '../kube/commands.js'
+import { BACKUP_NAMESPACE } from '../kube/names.js'
 
 export type PreflightResult =
   | { ok: true; warnings: string[] }

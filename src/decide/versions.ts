@@ -1,12 +1,23 @@
 /**
- * Rancher and chart version helpers (pure). Versions are handled without a leading `v`.
+ * The one version vocabulary (pure): Rancher, chart and tool versions are handled without a
+ * leading `v`, and this is the only place that drops it.
  */
 import semver from 'semver'
+import type { HelmRevision } from '../facts/cluster-facts.js'
 
 /** `v2.8.4` → `2.8.4`; trims whitespace; anything else is returned unchanged (not validated). */
 export function normalizeVersion(version: string): string {
   const trimmed = version.trim()
   return /^[vV]\d/.test(trimmed) ? trimmed.slice(1) : trimmed
+}
+
+/**
+ * A strict semver version, with or without a leading `v`, as given (build metadata kept:
+ * `103.0.2+up4.0.2`); undefined for anything else.
+ */
+export function exactVersion(value: string): string | undefined {
+  const bare = normalizeVersion(value)
+  return /^\d/.test(bare) && semver.valid(bare) !== null ? bare : undefined
 }
 
 /** Strict semver parse after normalisation; `undefined` for '' or anything that is not semver. */
@@ -30,6 +41,36 @@ export function releaseOf(version: string): string {
   const parsed = parseVersion(version)
   if (parsed === undefined) throw new Error(`not a version: '${version}'`)
   return `${parsed.major}.${parsed.minor}.${parsed.patch}`
+}
+
+/**
+ * The Rancher version of one Helm revision: its app version, else the version in its chart name
+ * (`rancher-2.8.5`, the chart version equals the Rancher version); undefined when neither parses.
+ */
+export function revisionVersion(revision: HelmRevision): string | undefined {
+  const app = parseVersion(revision.appVersion)
+  if (app !== undefined) return app.version
+  const match = /^.*?-(v?\d+\.\d+\.\d+\S*)$/.exec(revision.chart.trim())
+  if (match?.[1] === undefined) return undefined
+  return parseVersion(match[1])?.version
+}
+
+/** "Already at T": the revision is deployed and runs `version`. */
+export function isDeployedAt(revision: HelmRevision | undefined, version: string): boolean {
+  if (revision?.status !== 'deployed') return false
+  const running = revisionVersion(revision)
+  return running !== undefined && semver.eq(running, version)
+}
+
+/** `2.9.0-rc1` is a pre-release: Helm finds its chart only with --devel. */
+export function isPrerelease(version: string): boolean {
+  return (parseVersion(version)?.prerelease.length ?? 0) > 0
+}
+
+/** True when `version` (a pre-release counts as its release) is below `bound`. */
+export function releaseBelow(version: string, bound: string): boolean {
+  const parsed = parseVersion(version)
+  return parsed !== undefined && semver.lt(releaseOf(version), bound)
 }
 
 /** Major and minor of a Rancher version (`v2.8.4`, `2.8.0-rc1`, `2.8`); undefined when not one. */

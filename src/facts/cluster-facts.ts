@@ -31,8 +31,6 @@ export interface RancherDeploymentFacts {
 export interface BackupOperatorFacts {
   /** Helm release `rancher-backup` in `cattle-resources-system`. */
   releaseExists: boolean
-  chartVersion: string
-  crdReleaseExists: boolean
   /** CRD restores.resources.cattle.io present. */
   restoreCrdExists: boolean
   /** Deployment `rancher-backup` has all replicas ready. */
@@ -62,7 +60,6 @@ export interface RestoreFacts {
   completed: boolean
   /** Not completed: the operator may still be working on it or retrying an error. */
   inProgress: boolean
-  createdAt: string
 }
 
 export interface SecretPresence {
@@ -79,8 +76,6 @@ export interface BackupObjectFacts {
   exists: boolean
   /** Why it was (not) found or chosen, for the summary. */
   note: string
-  /** Last-modified of the object, ISO; '' when unknown. */
-  lastModified: string
 }
 
 /**

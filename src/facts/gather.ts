@@ -27,7 +27,17 @@ import {
   s3Location
 } from './backup-selection.js'
 import { parseSavedState } from './saved-state.js'
+import { revisionVersion } from '../decide/versions.js'
 import type { Settings } from '../inputs/settings.js'
+import {
+  BACKUP_DEPLOYMENT,
+  BACKUP_NAMESPACE,
+  CAPI_CLUSTERS_CRD,
+  CAPI_NAMESPACE,
+  CAPI_RELEASE,
+  RESTORE_CRD,
+  WEBHOOK_RELEASE
+} from '../kube/names.js'
 
 const S3_TIMEOUT_MS = 30_000
 
@@ -67,9 +77,9 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     runner.run(cmd.helmHistory(settings.releaseName, settings.namespace)),
     run(cmd.helmListAll()),
     run(cmd.getDeployment(settings.namespace, settings.releaseName)),
-    run(cmd.getCrds([cmd.CAPI_CLUSTERS_CRD, cmd.RESTORE_CRD])),
-    run(cmd.getNamespace(cmd.CAPI_NAMESPACE)),
-    run(cmd.getDeployment(cmd.BACKUP_NAMESPACE, 'rancher-backup')),
+    run(cmd.getCrds([CAPI_CLUSTERS_CRD, RESTORE_CRD])),
+    run(cmd.getNamespace(CAPI_NAMESPACE)),
+    run(cmd.getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
     runner.run(cmd.listRestores()),
     s3.credentialSecretName === ''
       ? Promise.resolve('')
@@ -81,7 +91,7 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
         ),
     settings.encryptionConfigSecretName === ''
       ? Promise.resolve(undefined)
-      : run(cmd.secretExists(cmd.BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
+      : run(cmd.secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
     run(cmd.readSaved())
   ])
 
@@ -93,7 +103,7 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
   const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : []
   const releases = parseHelmList(releaseList)
   const storedVersions = parseCrdStoredVersions(crds)
-  const webhook = findRelease(releases, 'rancher-webhook', settings.namespace)
+  const webhook = findRelease(releases, WEBHOOK_RELEASE, settings.namespace)
 
   let keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined
   if (!keys && credentialSecret !== '') {
@@ -108,19 +118,14 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     kubernetesVersion: parseServerVersion(serverVersion),
     release: { exists: history.length > 0, history },
     deployment: parseDeployment(deployment),
-    backupOperator: operatorFacts(
-      releases,
-      storedVersions,
-      cmd.RESTORE_CRD,
-      deploymentReady(operatorDeployment)
-    ),
+    backupOperator: operatorFacts(releases, storedVersions, deploymentReady(operatorDeployment)),
     capi: {
-      storedVersions: storedVersions.get(cmd.CAPI_CLUSTERS_CRD) ?? [],
+      storedVersions: storedVersions.get(CAPI_CLUSTERS_CRD) ?? [],
       provisioningNamespaceExists: capiNamespace.trim() !== '',
-      provisioningReleaseExists: releases.some(r => r.name === 'rancher-provisioning-capi')
+      provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE)
     },
     webhookReleaseExists: webhook !== undefined,
-    webhookChartVersion: webhook ? chartVersionOf(webhook.chart, 'rancher-webhook') : '',
+    webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
     restores: restoresResult.exitCode === 0 ? parseRestoreList(restoresResult.stdout) : [],
     s3CredentialSecret: {
       namespace: s3.credentialSecretNamespace,
@@ -131,7 +136,7 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
       encryptionSecret === undefined
         ? undefined
         : {
-            namespace: cmd.BACKUP_NAMESPACE,
+            namespace: BACKUP_NAMESPACE,
             name: settings.encryptionConfigSecretName,
             exists: encryptionSecret.trim() !== ''
           },
@@ -154,10 +159,11 @@ function historyExists(result: { exitCode: number; stderr: string }): boolean {
 export function upgradeTime(history: HelmRevision[]): Date | undefined {
   const newest = history[history.length - 1]
   if (!newest) return undefined
+  const current = revisionVersion(newest)
   let first: HelmRevision | undefined
   for (let i = history.length - 1; i >= 0; i--) {
     const r = history[i]
-    if (!r || r.appVersion !== newest.appVersion) break
+    if (!r || revisionVersion(r) !== current) break
     first = r
   }
   // The whole history is one version: there was no upgrade to cut off at.
@@ -179,7 +185,6 @@ async function checkBackup(
       checked: false,
       filename: given,
       exists: false,
-      lastModified: '',
       note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
     }
   }
@@ -199,7 +204,6 @@ async function checkBackup(
       checked: true,
       filename: given,
       exists: found !== undefined,
-      lastModified: found?.lastModified ?? '',
       note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
     }
   }
@@ -208,12 +212,10 @@ async function checkBackup(
     takenBefore: upgradeTime(history),
     encryptionConfigured: settings.encryptionConfigSecretName !== ''
   })
-  const chosen = objects.find(o => o.key === objectKey(settings.s3.folder, choice.filename ?? ''))
   return {
     checked: true,
     filename: choice.filename ?? '',
     exists: choice.filename !== undefined,
-    lastModified: chosen?.lastModified ?? '',
     note: `${choice.reason} (in ${where})`
   }
 }

@@ -1,6 +1,8 @@
 /** Pure parsers from kubectl/helm JSON output to the fact types. */
 import type { BackupOperatorFacts, HelmRevision, RancherDeploymentFacts } from './cluster-facts.js'
 import { asNumber, asObject, asString } from './json-fields.js'
+import { normalizeVersion } from '../decide/versions.js'
+import { BACKUP_CHART, BACKUP_NAMESPACE, RESTORE_CRD } from '../kube/names.js'
 
 export function parseJson(text: string, what: string): unknown {
   if (text.trim() === '') return undefined
@@ -9,11 +11,6 @@ export function parseJson(text: string, what: string): unknown {
   } catch {
     throw new Error(`Could not parse ${what} as JSON: ${text.slice(0, 200)}`)
   }
-}
-
-/** `2.8.5`, `v2.8.5` → `2.8.5`; anything else kept as is (e.g. `head`), '' for none. */
-export function stripV(version: string): string {
-  return version.trim().replace(/^v(?=\d)/, '')
 }
 
 export function parseHelmHistory(text: string): HelmRevision[] {
@@ -27,7 +24,7 @@ export function parseHelmHistory(text: string): HelmRevision[] {
         updated: asString(o.updated),
         status: asString(o.status),
         chart: asString(o.chart),
-        appVersion: stripV(asString(o.app_version)),
+        appVersion: normalizeVersion(asString(o.app_version)),
         description: asString(o.description)
       }
     })
@@ -53,7 +50,7 @@ export function parseHelmList(text: string): HelmListEntry[] {
       namespace: asString(o.namespace),
       status: asString(o.status),
       chart: asString(o.chart),
-      appVersion: stripV(asString(o.app_version))
+      appVersion: normalizeVersion(asString(o.app_version))
     }
   })
 }
@@ -85,7 +82,7 @@ export function parseDeployment(text: string): RancherDeploymentFacts {
   return {
     exists: true,
     image,
-    imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? stripV(tag) : '',
+    imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? normalizeVersion(tag) : '',
     replicas: asNumber(spec.replicas),
     readyReplicas: asNumber(status.readyReplicas)
   }
@@ -126,16 +123,12 @@ export function parseServerVersion(text: string): string {
 export function operatorFacts(
   releases: HelmListEntry[],
   crds: Map<string, string[]>,
-  restoreCrd: string,
   deploymentIsReady: boolean
 ): BackupOperatorFacts {
-  const operator = findRelease(releases, 'rancher-backup', 'cattle-resources-system')
+  const operator = findRelease(releases, BACKUP_CHART, BACKUP_NAMESPACE)
   return {
     releaseExists: operator !== undefined,
-    chartVersion: operator ? chartVersionOf(operator.chart, 'rancher-backup') : '',
-    crdReleaseExists:
-      findRelease(releases, 'rancher-backup-crd', 'cattle-resources-system') !== undefined,
-    restoreCrdExists: crds.has(restoreCrd),
+    restoreCrdExists: crds.has(RESTORE_CRD),
     deploymentReady: deploymentIsReady
   }
 }

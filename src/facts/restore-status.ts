@@ -92,8 +92,7 @@ function restoreFacts(item: unknown): RestoreFacts {
     backupFilename: asString(spec.backupFilename),
     conditions: status.conditions,
     completed,
-    inProgress: !completed,
-    createdAt: asString(metadata.creationTimestamp)
+    inProgress: !completed
   }
 }
 

@@ -5,7 +5,7 @@
  * It is deleted once the reinstalled Rancher is verified.
  */
 import type { InterruptedRollback } from './cluster-facts.js'
-import { SAVED_NAME, SAVED_NAMESPACE } from '../kube/commands.js'
+import { MANAGED_BY_LABELS, SAVED_NAME, SAVED_NAMESPACE } from '../kube/names.js'
 
 const VALUES_KEY = 'values.yaml'
 const SECRETS_KEY = 'secrets.json'
@@ -29,7 +29,7 @@ export function savedStateManifest(state: SavedState): object {
     metadata: {
       name: SAVED_NAME,
       namespace: SAVED_NAMESPACE,
-      labels: { 'app.kubernetes.io/managed-by': 'rancher-rollback' },
+      labels: { ...MANAGED_BY_LABELS },
       annotations: {
         'rancher-rollback/purpose':
           'Values and Secrets saved before rancher-cleanup; re-run the rancher-rollback action to finish the rollback.'

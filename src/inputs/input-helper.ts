@@ -4,7 +4,7 @@
  */
 import * as core from '@actions/core'
 import { load } from 'js-yaml'
-import * as semver from 'semver'
+import { exactVersion } from '../decide/versions.js'
 import type { BackupSelector, S3Settings, Settings, TargetVersion } from './settings.js'
 
 /** Thrown by `getSettings`; `problems` lists every bad input, one sentence each. */
@@ -280,18 +280,11 @@ function subdomainProblem(value: string): string | undefined {
   )
 }
 
-/** `2.8.4` or `v2.8.4` (pre-releases allowed) → `2.8.4`; undefined when not strict semver. */
-function strictSemver(value: string): string | undefined {
-  const bare = value.startsWith('v') ? value.slice(1) : value
-  if (!/^\d/.test(bare) || semver.valid(bare) === null) return undefined
-  return bare
-}
-
 function parseTargetVersion(inputs: Inputs): TargetVersion {
   const name = 'target-version'
   const value = inputs.value(name)
   if (value === 'previous') return { kind: 'previous' }
-  const version = strictSemver(value)
+  const version = exactVersion(value)
   if (version === undefined) {
     inputs.problems.push(problem(name, value, "'previous' or a version such as 2.8.4 or v2.8.4"))
     return { kind: 'previous' }
@@ -543,7 +536,7 @@ function kubeconfigCredentials(kubeconfig: string): string[] {
 
 function parseChartVersion(inputs: Inputs): string {
   return inputs.optional('backup-chart-version', value =>
-    strictSemver(value) === undefined
+    exactVersion(value) === undefined
       ? "a chart version such as 103.0.2+up4.0.2, or '' for the line matching the target version"
       : undefined
   )
@@ -552,7 +545,7 @@ function parseChartVersion(inputs: Inputs): string {
 function parseToolVersion(inputs: Inputs, name: string, example: string): string {
   const value = inputs.value(name)
   if (value === 'latest') return 'latest'
-  const version = strictSemver(value)
+  const version = exactVersion(value)
   if (version === undefined) {
     inputs.problems.push(problem(name, value, `'latest' or a version such as ${example}`))
     return ''

@@ -11,6 +11,8 @@ export interface Command {
   args: string[]
   /** Sent on standard input (manifests, secrets). Never logged. */
   stdin?: string
+  /** What stdin holds, in words, for plans and logs (never secret), e.g. `Restore r-1 (prune: true)`. */
+  about?: string
   /** Hard deadline: the process is killed when it passes. */
   timeoutMs: number
   /** Whether the command changes the cluster. A dry run refuses to run any mutating command. */
@@ -60,10 +62,12 @@ export function isAlreadyExists(e: unknown): boolean {
 }
 
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
-export function describeCommand(command: Pick<Command, 'tool' | 'args' | 'stdin'>): string {
+export function describeCommand(
+  command: Pick<Command, 'tool' | 'args' | 'stdin' | 'about'>
+): string {
   const quoted = command.args.map(a =>
     /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`
   )
   const line = [command.tool, ...quoted].join(' ')
-  return command.stdin === undefined ? line : `${line} < (stdin)`
+  return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`
 }

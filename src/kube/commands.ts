@@ -3,22 +3,19 @@
  * them, so what a dry run shows is exactly what a real run executes.
  */
 import type { Command } from './command-runner.js'
+import {
+  BACKUP_NAMESPACE,
+  LOCK_NAME,
+  LOCK_NAMESPACE,
+  OPERATOR_LOG_SELECTOR,
+  RESTORE_CRD,
+  SAVED_NAME,
+  SAVED_NAMESPACE
+} from './names.js'
 
 /** Per-request timeout for reads: a hung API server fails the call instead of the run. */
 const READ_TIMEOUT_MS = 60_000
 const REQUEST_TIMEOUT = '--request-timeout=30s'
-
-export const BACKUP_NAMESPACE = 'cattle-resources-system'
-export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'
-export const LOCK_NAMESPACE = 'kube-system'
-export const LOCK_NAME = 'rancher-rollback'
-export const CLEANUP_NAMESPACE = 'kube-system'
-/** Where the cleanup path keeps what it saved: kube-system survives rancher-cleanup. */
-export const SAVED_NAMESPACE = 'kube-system'
-export const SAVED_NAME = 'rancher-rollback-saved'
-export const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io'
-export const RESTORE_CRD = 'restores.resources.cattle.io'
-export const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup'
 
 export type HelmMajor = 3 | 4
 
@@ -156,16 +153,21 @@ export const rolloutStatus = (namespace: string, name: string, timeoutMs: number
 
 // ---- writes --------------------------------------------------------------------------------
 
-/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
-export const createFromStdin = (manifest: string): Command =>
-  kubectlWrite(['create', '-f', '-'], { stdin: manifest })
+/*
+ * Manifests go on stdin, never argv. `about` names what they hold for the plan; a manifest only
+ * known at run time (a Lease's times) is planned as '' and filled in by the step.
+ */
 
-export const applyFromStdin = (manifest: string): Command =>
-  kubectlWrite(['apply', '-f', '-'], { stdin: manifest })
+/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
+export const createFromStdin = (about: string, manifest: string): Command =>
+  kubectlWrite(['create', '-f', '-'], { stdin: manifest, about })
+
+export const applyFromStdin = (about: string, manifest: string): Command =>
+  kubectlWrite(['apply', '-f', '-'], { stdin: manifest, about })
 
 /** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
-export const replaceFromStdin = (manifest: string): Command =>
-  kubectlWrite(['replace', '-f', '-'], { stdin: manifest })
+export const replaceFromStdin = (about: string, manifest: string): Command =>
+  kubectlWrite(['replace', '-f', '-'], { stdin: manifest, about })
 
 export const deleteObject = (kind: string, name: string, namespace?: string): Command =>
   kubectlWrite(

@@ -89,7 +89,7 @@ export class ExecCommandRunner implements CommandRunner {
 
   async run(command: Command): Promise<CommandResult> {
     const args = this.argv(command)
-    const described = describeCommand({ tool: command.tool, args, stdin: command.stdin })
+    const described = describeCommand({ ...command, args })
     if (this.opts.dryRun && command.mutating) {
       throw new CommandError(
         `dry run: refusing to run mutating command ${described}`,

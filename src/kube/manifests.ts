@@ -3,9 +3,16 @@
  * pipes them to `kubectl apply|create|replace -f -` (stdin only: never argv, never a file).
  */
 import type { S3Settings } from '../inputs/settings.js'
-import { CLEANUP_NAMESPACE, LOCK_NAME, LOCK_NAMESPACE } from './commands.js'
-
-export const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' } as const
+import {
+  CLEANUP_BINDING,
+  CLEANUP_JOBS,
+  CLEANUP_NAMESPACE,
+  CLEANUP_SERVICE_ACCOUNT,
+  LOCK_NAME,
+  LOCK_NAMESPACE,
+  MANAGED_BY_LABELS,
+  type CleanupMode
+} from './names.js'
 
 export interface ObjectMeta {
   name: string
@@ -108,11 +115,6 @@ export function s3CredentialSecretManifest(
 
 // ---- rancher-cleanup Jobs (mirrors rancher/rancher-cleanup deploy/*.yaml) ------------------
 
-export const CLEANUP_SERVICE_ACCOUNT = 'cleanup-service-account'
-export const CLEANUP_BINDING = 'cleanup-admin'
-export const CLEANUP_JOB = 'cleanup-job'
-export const VERIFY_JOB = 'verify-job'
-
 export interface KubeList {
   apiVersion: 'v1'
   kind: 'List'
@@ -126,7 +128,7 @@ export interface KubeList {
  * caller, pulled IfNotPresent (works with pre-loaded images on air-gapped clusters), and pods
  * are scheduled on linux/amd64 nodes only (the image is amd64-only).
  */
-export function cleanupJobManifests(image: string, mode: 'cleanup' | 'verify'): KubeList {
+export function cleanupJobManifests(image: string, mode: CleanupMode): KubeList {
   const ns = CLEANUP_NAMESPACE
   const serviceAccount = {
     apiVersion: 'v1',
@@ -148,14 +150,14 @@ export function cleanupJobManifests(image: string, mode: 'cleanup' | 'verify'): 
     apiVersion: 'batch/v1',
     kind: 'Job',
     metadata: {
-      name: mode === 'cleanup' ? CLEANUP_JOB : VERIFY_JOB,
+      name: CLEANUP_JOBS[mode],
       namespace: ns,
-      labels: { app: mode === 'cleanup' ? 'cleanup' : 'verify', ...MANAGED_BY_LABELS }
+      labels: { app: mode, ...MANAGED_BY_LABELS }
     },
     spec: {
       backoffLimit: mode === 'cleanup' ? 4 : 0,
       template: {
-        metadata: { labels: { app: mode === 'cleanup' ? 'cleanup' : 'verify' } },
+        metadata: { labels: { app: mode } },
         spec: {
           containers: [container],
           serviceAccountName: CLEANUP_SERVICE_ACCOUNT,
@@ -211,48 +213,4 @@ export function leaseManifest(input: {
       renewTime: time
     }
   }
-}
-
-// ---- names ----------------------------------------------------------------------------------
-
-const MAX_NAME = 63
-
-/** `2.8.5` → `2-8-5` */
-function dashed(version: string): string {
-  return version.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
-}
-
-function stamp(now: Date): string {
-  // 2026-11-24T08:00:00.000Z → 20261124t080000
-  return now
-    .toISOString()
-    .replace(/\.\d{3}Z$/, '')
-    .replace(/[-:]/g, '')
-    .toLowerCase()
-}
-
-/**
- * What every Restore this action makes for a move starts with: how a re-run recognises the Restore
- * an earlier run completed (steps/restore-step.ts).
- */
-export function restorePrefix(from: string, to: string): string {
-  return `rollback-${dashed(from)}-to-${dashed(to)}-`
-}
-
-/**
- * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63), restorePrefix() plus a
- * timestamp; only versions too long to fit are shortened.
- */
-export function restoreName(now: Date, fromVersion: string, toVersion: string): string {
-  const tail = `-${stamp(now)}`
-  let from = dashed(fromVersion)
-  let to = dashed(toVersion)
-  const fixed = 'rollback-'.length + '-to-'.length + tail.length
-  if (fixed + from.length + to.length > MAX_NAME) {
-    const each = Math.floor((MAX_NAME - fixed) / 2)
-    from = from.slice(0, each)
-    to = to.slice(0, each)
-  }
-  // Starts with a letter and ends with a digit; inner dashes (even doubled) are valid DNS-1123.
-  return `rollback-${from}-to-${to}${tail}`
 }

@@ -2,8 +2,8 @@
  * What an operator should check after a rollback, with the upstream issue behind each item.
  * Plain markdown strings (links included); the summary escapes them, which keeps links intact.
  */
-import semver from 'semver'
 import type { ProceedDecision } from '../decide/decide.js'
+import { releaseBelow } from '../decide/versions.js'
 
 export const FOLLOW_UP_LINKS = {
   webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',
@@ -14,17 +14,6 @@ export const FOLLOW_UP_LINKS = {
   rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474'
 } as const
 
-/** `2.7.4`, `v2.7.4`, `2.7.4-rc1` → comparable release; undefined when not a version. */
-function release(version: string): string | undefined {
-  const parsed = semver.coerce(version.trim().replace(/^v/i, ''))
-  return parsed === null ? undefined : parsed.version
-}
-
-function below(version: string, bound: string): boolean {
-  const r = release(version)
-  return r !== undefined && semver.lt(r, bound)
-}
-
 /**
  * Follow-ups for a rollback that ran (`ok`) or stopped part-way (`!ok`: each item is prefixed, as it
  * applies once the rollback is finished by a re-run or by hand).
@@ -34,7 +23,7 @@ export function followUps(decision: ProceedDecision, ok: boolean): string[] {
   const to = decision.to
   const rollsBack = decision.procedure !== 'restore-only'
 
-  if (rollsBack && below(to, '2.7.5')) {
+  if (rollsBack && releaseBelow(to, '2.7.5')) {
     items.push(
       `Rolled back below Rancher 2.7.5: downstream clusters may keep a rancher-webhook newer than Rancher ${to} supports ` +
         `(e.g. project members cannot create namespaces). On each downstream cluster check ` +

@@ -1,35 +1,13 @@
-/** Runs a plan's steps in order, recording each one's status and duration as it goes. */
-import { restorePrune, type PlannedStep, type StepId } from './plan.js'
+/**
+ * Runs a procedure's steps in order. Each step's commands are planned again at its start, with
+ * the limits left then, and the step runs through a runner that refuses anything else; the
+ * report's records show the commands each step was allowed, and how it went.
+ */
+import type { CommandRunner } from '../kube/command-runner.js'
 import type { StepRecord } from '../report/run-report.js'
-import { installBackupOperator, helmInstallRancher, helmRollback } from './steps/helm-steps.js'
-import { runCleanup, verifyCleanup } from './steps/cleanup-steps.js'
-import { acquireLock } from './steps/lock-step.js'
-import { runRestore } from './steps/restore-step.js'
-import {
-  createS3Secret,
-  forgetSaved,
-  recreateSecrets,
-  saveSecrets,
-  saveValues
-} from './steps/save-steps.js'
-import type { StepContext, StepImplementation } from './steps/step-context.js'
-import { verify } from './steps/verify-step.js'
-
-const IMPLEMENTATIONS: Record<StepId, StepImplementation> = {
-  lock: acquireLock,
-  'create-s3-secret': createS3Secret,
-  'save-values': saveValues,
-  'save-secrets': saveSecrets,
-  cleanup: runCleanup,
-  'verify-cleanup': verifyCleanup,
-  'install-backup-operator': installBackupOperator,
-  'recreate-secrets': recreateSecrets,
-  restore: ctx => runRestore(ctx, restorePrune(ctx.decision, ctx.settings)),
-  'helm-rollback': helmRollback,
-  'helm-install': helmInstallRancher,
-  verify,
-  'forget-saved': forgetSaved
-}
+import type { Budget } from './budget.js'
+import { planStep, type PlannedStep } from './plan.js'
+import { plannedRunner, type StepContext, type StepKind } from './step.js'
 
 export function pendingRecords(plan: PlannedStep[], status: 'planned' | 'not-run'): StepRecord[] {
   return plan.map(s => ({
@@ -43,30 +21,38 @@ export function pendingRecords(plan: PlannedStep[], status: 'planned' | 'not-run
 }
 
 /**
- * Stops at the first failure and rethrows it; `records` (the report's own array) is updated in
- * place so a summary written in `finally` shows how far the run got.
+ * Stops at the first failure (after the steps that always run) and rethrows it; `records` (the
+ * report's own array, one per step) is updated in place so a summary written in `finally` shows
+ * how far the run got.
  */
-export async function executePlan(
-  plan: PlannedStep[],
-  ctx: StepContext,
+export async function executeSteps(
+  steps: StepKind[],
+  ctx: Omit<StepContext, 'runner'> & { runner: CommandRunner },
+  budget: Budget,
   records: StepRecord[],
   clock: () => number = Date.now
 ): Promise<void> {
-  records.splice(0, records.length, ...pendingRecords(plan, 'not-run'))
-  for (const [i, step] of plan.entries()) {
+  let failure: unknown
+  for (const [i, step] of steps.entries()) {
+    if (failure !== undefined && !step.always) continue
     const record = records[i]!
     const started = clock()
-    ctx.log(`▶ ${step.title}`)
     try {
-      record.detail = await IMPLEMENTATIONS[step.id](ctx)
+      const limits = budget.at()
+      const { planned, set, commands } = planStep(step, ctx, limits)
+      record.commands = planned.commands
+      ctx.log(`▶ ${planned.title}`)
+      const runner = plannedRunner(ctx.runner, step.id, commands)
+      record.detail = await step.run({ ...ctx, runner }, set, limits)
       record.status = 'succeeded'
       ctx.log(`✔ ${record.detail}`)
     } catch (e) {
       record.status = 'failed'
       record.detail = (e as Error).message
-      throw e
+      failure ??= e
     } finally {
       record.durationMs = clock() - started
     }
   }
+  if (failure !== undefined) throw failure
 }

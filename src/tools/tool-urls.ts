@@ -2,6 +2,7 @@
  * Pure helpers for the helm and kubectl downloads: platform mapping, URL building, and parsing of
  * checksum and "latest version" files. No I/O here.
  */
+import { normalizeVersion } from '../decide/versions.js'
 
 export const DEFAULT_HELM_BASE = 'https://get.helm.sh'
 export const DEFAULT_KUBECTL_BASE = 'https://dl.k8s.io'
@@ -72,7 +73,7 @@ export function normalizeRequestedVersion(tool: string, version: string): string
 
 /** Cache key for the tool cache: the version without its leading 'v'. */
 export function cacheVersion(version: string): string {
-  return version.replace(/^v/, '')
+  return normalizeVersion(version)
 }
 
 /** '' → default base; otherwise the mirror without trailing slashes. */

@@ -50,6 +50,11 @@ export class ScriptedRunner implements CommandRunner {
     return this.calls.map(c => describeCommand({ ...c, stdin: undefined }))
   }
 
+  /** The printed commands as the run's log shows them (stdin described by `about`). */
+  described(): string[] {
+    return this.calls.map(c => describeCommand(c))
+  }
+
   mutating(): string[] {
     return this.calls.filter(c => c.mutating).map(c => describeCommand({ ...c, stdin: undefined }))
   }

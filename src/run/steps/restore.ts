@@ -1,0 +1,111 @@
+/**
+ * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
+ * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
+ * the Restore's conditions and the operator's log.
+ */
+import { interpretRestore } from '../../facts/restore-status.js'
+import { parseJson } from '../../facts/parsers.js'
+import { isAlreadyExists } from '../../kube/command-runner.js'
+import * as cmd from '../../kube/commands.js'
+import { restoreManifest } from '../../kube/manifests.js'
+import {
+  BACKUP_NAMESPACE,
+  OPERATOR_LOG_SELECTOR,
+  RESTORE_CRD,
+  restoreLabels,
+  restorePrefix
+} from '../../kube/names.js'
+import { defineStep, StepFailure, type PlanInput } from '../step.js'
+
+const OPERATOR_LOG_LINES = 40
+
+/**
+ * After cleanup there is nothing to prune and pruning would fight the freshly installed operator:
+ * the migration procedure the docs prescribe restores with prune: false.
+ */
+export function restorePrune({ decision, settings }: PlanInput): boolean {
+  return decision.procedure === 'cleanup-and-reinstall' ? false : settings.prune
+}
+
+/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
+export function operatorLogLines(text: string): string[] {
+  // eslint-disable-next-line no-control-regex
+  const ansi = /\x1b\[[0-9;]*[A-Za-z]/g
+  return text
+    .split('\n')
+    .map(line => line.replace(ansi, '').trimEnd())
+    .filter(line => line.trim() !== '')
+}
+
+/** A Restore an earlier run of the same move completed from the same backup. */
+function completedEarlier({ decision, facts }: PlanInput) {
+  return facts.restores.find(
+    r =>
+      r.completed &&
+      r.backupFilename === facts.backup.filename &&
+      r.name.startsWith(restorePrefix(decision.from, decision.to))
+  )
+}
+
+export const restore = defineStep({
+  id: 'restore',
+  title: input =>
+    `Restore ${input.facts.backup.filename || '(backup)'} with Restore ${input.restoreName} (prune: ${restorePrune(input)}) and wait for Ready=True "Completed"`,
+  commands: (input, limits) => {
+    const manifest = restoreManifest({
+      name: input.restoreName,
+      backupFilename: input.facts.backup.filename,
+      s3: input.settings.s3,
+      prune: restorePrune(input),
+      encryptionConfigSecretName: input.settings.encryptionConfigSecretName,
+      labels: restoreLabels(input.decision.from, input.decision.to)
+    })
+    return {
+      create: cmd.createFromStdin(
+        `Restore ${input.restoreName} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`,
+        JSON.stringify(manifest)
+      ),
+      wait: cmd.waitRestoreReady(
+        input.restoreName,
+        limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')
+      ),
+      read: cmd.getRestore(input.restoreName),
+      operatorLog: cmd.operatorLogs(OPERATOR_LOG_LINES)
+    }
+  },
+  async run(ctx, c, limits) {
+    const done = completedEarlier(ctx)
+    if (done) {
+      ctx.report.restoreName = done.name
+      ctx.report.restoreConditions = done.conditions
+      return `Restore ${done.name} of ${done.backupFilename} already Completed by an earlier run: not re-created`
+    }
+
+    ctx.report.restoreName = ctx.restoreName
+    try {
+      await ctx.runner.run(c.create)
+    } catch (e) {
+      // A create retried after a transient error may already have gone through: the name is ours.
+      if (!isAlreadyExists(e)) throw e
+    }
+    const waitS = Math.round(limits.limit(ctx.settings.restoreTimeoutMs, 'the Restore') / 1000)
+    const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${waitS}s)`, () =>
+      ctx.runner.run(c.wait)
+    )
+    const status = interpretRestore(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'))
+    ctx.report.restoreConditions = status.conditions
+    if (waited.exitCode === 0 && status.state === 'completed') {
+      return `Restore ${ctx.restoreName} Completed`
+    }
+
+    ctx.report.operatorLog = operatorLogLines((await ctx.runner.run(c.operatorLog)).stdout)
+    const state =
+      status.state === 'error'
+        ? `the operator reports an error and keeps retrying: ${status.message}`
+        : 'the operator has not finished it'
+    throw new StepFailure(
+      `Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.`,
+      `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`
+    )
+  }
+})

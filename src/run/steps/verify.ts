@@ -1,0 +1,59 @@
+/** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
+import { isDeployedAt } from '../../decide/versions.js'
+import { parseDeployment, parseHelmHistory } from '../../facts/parsers.js'
+import * as cmd from '../../kube/commands.js'
+import { defineStep, StepFailure } from '../step.js'
+
+export const verify = defineStep({
+  id: 'verify',
+  title: ({ settings, decision }) =>
+    `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed`,
+  commands: ({ settings }, limits) => ({
+    rollout: {
+      ...cmd.rolloutStatus(
+        settings.namespace,
+        settings.releaseName,
+        limits.limit(settings.timeoutMs, 'verifying the rollout')
+      ),
+      allowFailure: true
+    },
+    deployment: cmd.getDeployment(settings.namespace, settings.releaseName),
+    history: cmd.helmHistory(settings.releaseName, settings.namespace)
+  }),
+  async run(ctx, c) {
+    const { settings, decision } = ctx
+    const [rollout, deployment, history] = await Promise.all([
+      ctx.runner.run(c.rollout),
+      ctx.runner.run(c.deployment),
+      ctx.runner.run(c.history)
+    ])
+    const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]')
+    ctx.report.historyAfter = revisions
+    const newest = revisions.at(-1)
+    ctx.report.helmRevision = newest?.revision
+
+    const problems: string[] = []
+    const d = parseDeployment(deployment.stdout)
+    if (!d.exists)
+      problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`)
+    else if (d.imageVersion && d.imageVersion !== decision.to) {
+      problems.push(`deployment runs ${d.image}, not v${decision.to}`)
+    }
+    if (rollout.exitCode !== 0) {
+      problems.push(`rollout did not finish: ${rollout.stderr.trim().split('\n').pop() ?? ''}`)
+    }
+    if (!isDeployedAt(newest, decision.to)) {
+      problems.push(
+        `helm shows ${newest ? `revision ${newest.revision} ${newest.appVersion} ${newest.status}` : 'no release'}, not ${decision.to} deployed`
+      )
+    }
+    if (problems.length > 0) {
+      throw new StepFailure(
+        `Verification failed: ${problems.join('; ')}.`,
+        `Check: kubectl -n ${settings.namespace} get deploy ${settings.releaseName} -o wide; helm history ${settings.releaseName} -n ${settings.namespace}`
+      )
+    }
+    const image = d.imageVersion ? d.image : `${d.image} (tag not a version: not compared)`
+    return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed`
+  }
+})
