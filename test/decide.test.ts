@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest'
 import type { CapiFacts, HelmRevision } from '../src/facts/cluster-facts.js'
 import {
   decide,
-  resolvePrevious,
   type Decision,
   type DecisionInput,
   type ProceedDecision,
@@ -43,6 +42,14 @@ function input(
     history,
     capi: { ...noCapi, ...capi }
   }
+}
+
+/** What `target-version: previous` resolves to, through decide(); undefined when nothing. */
+function resolvePrevious(history: HelmRevision[]): string | undefined {
+  const d = decide(
+    history.length === 0 ? { ...input(history), releaseExists: false } : input(history)
+  )
+  return d.to === '' ? undefined : d.to
 }
 
 /** History where T (revision 1) was deployed before C (revision 2, deployed). */

@@ -1,7 +1,7 @@
 /** The executor holds each step to its plan, and runs the steps that always run after a failure. */
 import { describe, expect, it } from 'vitest'
 import * as cmd from '../src/kube/commands.js'
-import { emptyReport } from '../src/main.js'
+import { emptyReport } from '../src/report/run-report.js'
 import { Budget } from '../src/run/budget.js'
 import { executeSteps, pendingRecords } from '../src/run/executor.js'
 import { planStep } from '../src/run/plan.js'

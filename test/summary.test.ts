@@ -304,17 +304,27 @@ describe('renderSummary content', () => {
 
   it('shows the chosen backup and the saved values file', () => {
     const facts = {
+      kubernetesVersion: 'v1.20.2',
+      deployment: {
+        exists: true,
+        image: 'rancher/rancher:v2.8.5',
+        imageVersion: '2.8.5',
+        replicas: 3,
+        readyReplicas: 0
+      },
       backup: {
         checked: true,
         filename: 'nightly-<x>.tar.gz',
         exists: true,
-        note: 'newest before the upgrade',
-        lastModified: ''
+        note: 'newest before the upgrade'
       }
     } as unknown as ClusterFacts
     const out = renderSummary(report({ facts, valuesFile: '/runner/temp/rancher-values.yaml' }))
     expect(out).toContain(
       '**Backup:** <code>nightly-&lt;x&gt;.tar.gz</code> (newest before the upgrade)'
+    )
+    expect(out).toContain(
+      '**Before:** Kubernetes v1.20.2; deployment runs <code>rancher/rancher:v2.8.5</code> (0/3 ready)'
     )
     expect(out).toContain('**Saved Helm values:** <code>/runner/temp/rancher-values.yaml</code>')
   })

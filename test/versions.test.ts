@@ -1,11 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import {
   backupChartRange,
-  chartVersionsFromHelmSearch,
-  isVersion,
   normalizeVersion,
   parseVersion,
-  pickHighestChartVersion,
   releaseOf,
   toHelmVersionConstraint
 } from '../src/decide/versions.js'
@@ -22,13 +19,13 @@ describe('normalizeVersion', () => {
   })
 })
 
-describe('parseVersion / isVersion / releaseOf', () => {
+describe('parseVersion / releaseOf', () => {
   it('parses with or without v, rejects non-semver', () => {
     expect(parseVersion('v2.8.4')?.version).toBe('2.8.4')
     expect(parseVersion('2.8')).toBeUndefined()
     expect(parseVersion('')).toBeUndefined()
-    expect(isVersion('2.6.4-rc1')).toBe(true)
-    expect(isVersion('latest')).toBe(false)
+    expect(parseVersion('2.6.4-rc1')).toBeDefined()
+    expect(parseVersion('latest')).toBeUndefined()
   })
   it('releaseOf drops pre-release and build', () => {
     expect(releaseOf('2.6.4-rc1')).toBe('2.6.4')
@@ -56,51 +53,5 @@ describe('backupChartRange', () => {
   })
   it('renders as a helm constraint', () => {
     expect(toHelmVersionConstraint('>=103.0.0 <104.0.0')).toBe('>=103.0.0, <104.0.0')
-  })
-})
-
-describe('pickHighestChartVersion', () => {
-  const versions = [
-    '102.0.5+up3.1.4',
-    '103.0.0+up4.0.0',
-    '103.0.2+up4.0.2',
-    '103.0.10+up4.0.10',
-    '103.1.0-rc1+up4.1.0-rc1',
-    '104.0.0+up5.0.0',
-    'garbage'
-  ]
-  it('picks the highest in range, numerically, keeping build metadata', () => {
-    expect(pickHighestChartVersion(versions, '>=103.0.0 <104.0.0')).toBe('103.0.10+up4.0.10')
-    expect(pickHighestChartVersion(versions, backupChartRange('2.7.15'))).toBe('102.0.5+up3.1.4')
-  })
-  it('ignores pre-releases unless asked', () => {
-    expect(pickHighestChartVersion(versions, '>=103.0.0 <104.0.0', true)).toBe(
-      '103.1.0-rc1+up4.1.0-rc1'
-    )
-  })
-  it('undefined when nothing matches', () => {
-    expect(pickHighestChartVersion(versions, '>=109.0.0 <110.0.0')).toBeUndefined()
-    expect(pickHighestChartVersion([], '>=1.0.0 <2.0.0')).toBeUndefined()
-  })
-})
-
-describe('chartVersionsFromHelmSearch', () => {
-  const out = JSON.stringify([
-    { name: 'rancher-charts/rancher-backup', version: '103.0.2+up4.0.2', app_version: '4.0.2' },
-    { name: 'rancher-charts/rancher-backup-crd', version: '103.0.2+up4.0.2' },
-    { name: 'rancher-charts/rancher-backup', version: '104.0.0+up5.0.0' }
-  ])
-  it('keeps only the named chart', () => {
-    expect(chartVersionsFromHelmSearch(out, 'rancher-backup')).toEqual([
-      '103.0.2+up4.0.2',
-      '104.0.0+up5.0.0'
-    ])
-    expect(chartVersionsFromHelmSearch(out, 'rancher-charts/rancher-backup-crd')).toEqual([
-      '103.0.2+up4.0.2'
-    ])
-    expect(chartVersionsFromHelmSearch('', 'rancher-backup')).toEqual([])
-  })
-  it('throws on non-JSON', () => {
-    expect(() => chartVersionsFromHelmSearch('No results found', 'x')).toThrow()
   })
 })

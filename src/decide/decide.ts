@@ -1,10 +1,11 @@
 /**
- * Which documented procedure applies (BRIEF.md decision table), as a pure function of the
+ * Which documented procedure applies (the decision table in the README), as a pure function of the
  * target input and cluster facts. Preconditions of the chosen procedure live in preflight.ts.
  */
 import semver from 'semver'
 import type { CapiFacts, HelmRevision, InterruptedRollback } from '../facts/cluster-facts.js'
 import type { TargetVersion } from '../inputs/settings.js'
+import { SAVED } from '../kube/names.js'
 import { normalizeVersion, parseVersion, releaseOf, revisionVersion } from './versions.js'
 
 export type Procedure = 'in-place' | 'cleanup-and-reinstall' | 'restore-only'
@@ -94,6 +95,13 @@ interface PreviousPick {
   skipped: HelmRevision[]
 }
 
+/**
+ * `target-version: previous`: the newest revision older than the newest one whose
+ * version differs from the current version (the newest revision's, whatever its status).
+ * Revisions with no parseable version are skipped, and so are revisions that never ran
+ * (failed / pending-*: only deployed or superseded count), so a chain of failed upgrades leads
+ * back to the last version that actually ran. Undefined when history has no such revision.
+ */
 function pickPrevious(history: readonly HelmRevision[]): PreviousPick | undefined {
   const sorted = byRevision(history)
   const newest = sorted.at(-1)
@@ -113,17 +121,6 @@ function pickPrevious(history: readonly HelmRevision[]): PreviousPick | undefine
     return { version, revision: rev, skipped }
   }
   return undefined
-}
-
-/**
- * `target-version: previous`: the version of the newest revision older than the newest one whose
- * version differs from the current version (the newest revision's, whatever its status).
- * Revisions with no parseable version are skipped, and so are revisions that never ran
- * (failed / pending-*: only deployed or superseded count), so a chain of failed upgrades leads
- * back to the last version that actually ran. Undefined when history has no such revision.
- */
-export function resolvePrevious(history: readonly HelmRevision[]): string | undefined {
-  return pickPrevious(history)?.version
 }
 
 /** Kubernetes API version order: v1alpha1 < v1alpha4 < v1beta1 < v1beta2 < v1 < v2alpha1 … */
@@ -194,17 +191,6 @@ function refuse(
 }
 
 /**
- * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
- * whatever its status) back to the target T, or why not (BRIEF.md decision table). Pure.
- *
- * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
- * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
- * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
- * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
- * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
- * T is compared strictly (2.6.4-rc1 < 2.6.4).
- */
-/**
  * An interrupted cleanup-and-reinstall is finished before anything else is considered: Rancher
  * is already deleted (no release), or reinstalled at the target but never verified.
  */
@@ -221,7 +207,7 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
       explicitTarget,
       'interrupted rollback',
       `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`,
-      `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret kube-system/rancher-rollback-saved after copying what you need from it.`
+      `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret ${SAVED} after copying what you need from it.`
     )
   }
   return {
@@ -231,7 +217,7 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
     to: saved.to,
     rule: 'resume: an earlier run of this action deleted Rancher (rancher-cleanup) and did not finish the reinstall',
     reasons: [
-      `Secret kube-system/rancher-rollback-saved records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+      `Secret ${SAVED} records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
       input.releaseExists
         ? `Release is at ${newestVersion} but was never verified; the procedure runs again from the saved values.`
         : 'There is no Helm release any more: the procedure continues from the values and Secrets saved in the cluster.'
@@ -240,6 +226,17 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
   }
 }
 
+/**
+ * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
+ * whatever its status) back to the target T, or why not. Pure.
+ *
+ * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
+ * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
+ * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
+ * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
+ * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
+ * T is compared strictly (2.6.4-rc1 < 2.6.4).
+ */
 export function decide(input: DecisionInput): Decision {
   const explicitTarget =
     input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : ''

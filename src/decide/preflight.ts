@@ -1,5 +1,5 @@
 /**
- * Preconditions of the chosen procedure (BRIEF.md), checked against the gathered facts before
+ * Preconditions of the chosen procedure, checked against the gathered facts before
  * anything changes. Pure: the first failed precondition refuses, with what to do instead;
  * things that cannot be proven but need not block are warnings.
  */
@@ -38,6 +38,17 @@ function backupOperatorInstructions(currentVersion: string, settings: Settings):
     `\`helm install rancher-backup-crd rancher-charts/rancher-backup-crd -n ${BACKUP_NAMESPACE} --create-namespace --version '${version}' --wait\`, ` +
     `then \`helm install rancher-backup rancher-charts/rancher-backup -n ${BACKUP_NAMESPACE} --version '${version}' --wait\` ` +
     `(same version for both; \`helm search repo rancher-charts/rancher-backup --versions\` lists them), and run this action again.`
+  )
+}
+
+/** The Restore's S3 credential Secret is missing and the keys to create it were given. */
+export function createsCredentialSecret(settings: Settings, facts: ClusterFacts): boolean {
+  const { s3 } = settings
+  return (
+    s3.credentialSecretName !== '' &&
+    !facts.s3CredentialSecret.exists &&
+    s3.accessKey !== '' &&
+    s3.secretKey !== ''
   )
 }
 
@@ -165,9 +176,11 @@ export function preflight(
   }
 
   // 7. The S3 credential Secret the Restore reads.
-  const cred = facts.s3CredentialSecret
-  const keysGiven = settings.s3.accessKey !== '' && settings.s3.secretKey !== ''
-  if (settings.s3.credentialSecretName !== '' && !cred.exists && !keysGiven) {
+  if (
+    settings.s3.credentialSecretName !== '' &&
+    !facts.s3CredentialSecret.exists &&
+    !createsCredentialSecret(settings, facts)
+  ) {
     return refuse(
       `S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`,
       `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`

@@ -27,11 +27,6 @@ export function parseVersion(version: string): semver.SemVer | undefined {
   return semver.parse(normalized) ?? undefined
 }
 
-/** True when the string is a (strict) semver version, with or without a leading `v`. */
-export function isVersion(version: string): boolean {
-  return parseVersion(version) !== undefined
-}
-
 /**
  * The release a version belongs to: `2.6.4-rc1` → `2.6.4` (pre-release and build dropped).
  * Used for the current version C, where a pre-release must count as its release.
@@ -104,46 +99,4 @@ export function backupChartRange(rancherVersion: string): string {
  */
 export function toHelmVersionConstraint(range: string): string {
   return range.trim().split(/\s+/).join(', ')
-}
-
-/**
- * The highest version in `versions` that satisfies `range` (node-semver syntax), e.g. from
- * `helm search repo rancher-charts/rancher-backup --versions`. Entries that are not semver are
- * ignored; pre-releases are ignored unless `includePrerelease`. Build metadata (`+up4.0.0`) is kept
- * in the result and ignored for ordering. `undefined` when nothing matches.
- */
-export function pickHighestChartVersion(
-  versions: readonly string[],
-  range: string,
-  includePrerelease = false
-): string | undefined {
-  let best: { raw: string; parsed: semver.SemVer } | undefined
-  for (const raw of versions) {
-    const candidate = normalizeVersion(raw)
-    const parsed = semver.parse(candidate)
-    if (parsed === null) continue
-    if (!semver.satisfies(parsed, range, { includePrerelease })) continue
-    if (best === undefined || semver.gt(parsed, best.parsed)) best = { raw: candidate, parsed }
-  }
-  return best?.raw
-}
-
-/**
- * Chart versions of `chartName` from `helm search repo <repo>/<chart> --versions -o json` output
- * (`[{ "name": "rancher-charts/rancher-backup", "version": "103.0.2+up4.0.2", … }]`).
- * `chartName` may be given with or without the repo prefix. Throws on output that is not JSON.
- */
-export function chartVersionsFromHelmSearch(jsonText: string, chartName: string): string[] {
-  const parsed: unknown = JSON.parse(jsonText === '' ? '[]' : jsonText)
-  if (!Array.isArray(parsed)) throw new Error('helm search output is not a JSON array')
-  const versions: string[] = []
-  for (const entry of parsed as unknown[]) {
-    if (typeof entry !== 'object' || entry === null) continue
-    const { name, version } = entry as { name?: unknown; version?: unknown }
-    if (typeof name !== 'string' || typeof version !== 'string') continue
-    const bare = name.includes('/') ? name.slice(name.indexOf('/') + 1) : name
-    const wanted = chartName.includes('/') ? chartName.slice(chartName.indexOf('/') + 1) : chartName
-    if (bare === wanted) versions.push(version)
-  }
-  return versions
 }

@@ -14,9 +14,11 @@ import {
   parseDeployment,
   parseHelmHistory,
   parseHelmList,
+  parseHelmMajor,
   parseServerVersion
 } from './parsers.js'
 import * as cmd from '../kube/commands.js'
+import type { HelmMajor } from '../kube/commands.js'
 import { parseRestoreList } from './restore-status.js'
 import type { S3Object, S3Target } from './s3-client.js'
 import {
@@ -52,6 +54,18 @@ export interface FactsDeps {
   s3: S3Reader
   /** core.setSecret: credentials read from the cluster are masked before anything else. */
   mask: (secret: string) => void
+}
+
+/** The reading stage: the helm major (its flags differ) and the cluster facts, in parallel. */
+export async function readCluster(
+  settings: Settings,
+  deps: FactsDeps
+): Promise<{ helmMajor: HelmMajor; facts: ClusterFacts }> {
+  const [helmMajor, facts] = await Promise.all([
+    deps.runner.run(cmd.helmVersion()).then(r => parseHelmMajor(r.stdout)),
+    gatherFacts(settings, deps)
+  ])
+  return { helmMajor, facts }
 }
 
 export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<ClusterFacts> {

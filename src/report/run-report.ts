@@ -42,3 +42,27 @@ export interface RunReport {
   startedAt: Date
   finishedAt: Date | undefined
 }
+
+/** The report before anything is known: a run that stops here failed. */
+export function emptyReport(now = new Date()): RunReport {
+  return {
+    status: 'failed',
+    decision: undefined,
+    facts: undefined,
+    plan: [],
+    steps: [],
+    restoreName: '',
+    restoreConditions: [],
+    operatorLog: [],
+    historyBefore: [],
+    historyAfter: [],
+    helmRevision: undefined,
+    valuesFile: '',
+    followUps: [],
+    error: '',
+    nextStep: '',
+    dryRun: false,
+    startedAt: now,
+    finishedAt: undefined
+  }
+}

@@ -192,7 +192,7 @@ const STEP_ICON: Record<StepStatus, string> = {
 const PROCEDURE_WORDS: Record<Procedure, string> = {
   'in-place': 'Restore from the backup, then `helm rollback` to the target revision',
   'cleanup-and-reinstall':
-    'rancher-cleanup, reinstall the backup operator, Restore (prune: false), then `helm install` the target (Rancher is down meanwhile)',
+    'rancher-cleanup, reinstall the backup operator, Restore, then `helm install` the target (Rancher is down meanwhile)',
   'restore-only': 'Restore from the backup; no Helm change'
 }
 
@@ -245,7 +245,17 @@ function outcome(report: RunReport): string {
     )
   }
 
-  const backup = report.facts?.backup
+  const facts = report.facts
+  if (facts !== undefined) {
+    const d = facts.deployment
+    const running = d.exists
+      ? `deployment runs <code>${inline(d.image, 500)}</code> (${d.readyReplicas}/${d.replicas} ready)`
+      : 'no Rancher deployment'
+    const k8s =
+      facts.kubernetesVersion === '' ? '' : `Kubernetes ${inline(facts.kubernetesVersion, 100)}; `
+    lines.push(`**Before:** ${k8s}${running}`)
+  }
+  const backup = facts?.backup
   if (backup !== undefined && backup.filename !== '') {
     const note = backup.note === '' ? '' : ` (${inline(backup.note, 2_000)})`
     lines.push(`**Backup:** <code>${inline(backup.filename, 1_000)}</code>${note}`)

@@ -2,6 +2,7 @@
  * The procedures as lists of step kinds, and the plan: each step's title and the exact commands
  * it may run, as the dry run shows them and as the real run issues them (run/executor.ts).
  */
+import { createsCredentialSecret } from '../decide/preflight.js'
 import type { Command } from '../kube/command-runner.js'
 import {
   commandList,
@@ -40,11 +41,7 @@ export interface PlannedStep {
 /** The steps of the chosen procedure, in order. */
 export function procedureSteps(input: PlanInput): StepKind[] {
   const { decision, facts, settings } = input
-  const s3Secret =
-    settings.s3.credentialSecretName !== '' &&
-    !facts.s3CredentialSecret.exists &&
-    settings.s3.accessKey !== ''
-  const before = [takeLock, ...(s3Secret ? [createS3Secret] : [])]
+  const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])]
   switch (decision.procedure) {
     case 'restore-only':
       return [...before, restore, verify, releaseLock]

@@ -3,12 +3,6 @@ import * as core from '@actions/core'
 
 const WORK_DIR = 'workDir'
 
-export const isPost = (): boolean => core.getState('isPost') === 'true'
-
-export function markMainStarted(): void {
-  core.saveState('isPost', 'true')
-}
-
 export function saveWorkDir(path: string): void {
   core.saveState(WORK_DIR, path)
 }

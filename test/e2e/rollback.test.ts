@@ -7,7 +7,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FORCE_PROCEDURE_ENV } from '../../src/main.js'
+import { FORCE_PROCEDURE_ENV } from '../../src/decide/choose.js'
 import { runAction, type ActionRun } from '../../testbed/run-action.js'
 import { startWorld, type ScenarioOptions, type World } from '../../testbed/scenario.js'
 
@@ -92,6 +92,33 @@ async function snapshot(w: World): Promise<Map<string, string>> {
   )
 }
 
+/**
+ * What may differ between a dry run and the real run by design: the Restore's name carries the
+ * time it was planned, each run has its own work directory, and a real step's limits are what is
+ * left of the run's budget when it starts.
+ */
+function normalise(command: string): string {
+  return command
+    .replace(/rollback-[a-z0-9-]+-\d{8}t\d{6}/g, '<restore>')
+    .replace(/--timeout[= ]\d+s/g, '--timeout <limit>')
+    .replace(/\S*\/rancher-rollback-\w+\//g, '<work>/')
+}
+
+/** The dry-run promise: after its decision, the real run issues only commands the plan listed. */
+function expectPlanKept(dry: ActionRun, real: ActionRun): void {
+  const planned = (JSON.parse(dry.outputs.plan!) as { commands: string[] }[]).flatMap(
+    s => s.commands
+  )
+  const lines = real.log.split('\n')
+  const issued = lines
+    .slice(lines.findIndex(l => l.startsWith('Decision: ')))
+    .filter(l => l.startsWith('[command] '))
+    .map(l => normalise(l.slice('[command] '.length)))
+  expect(issued.length).toBeGreaterThan(3)
+  const listed = new Set(planned.map(normalise))
+  expect(issued.filter(c => !listed.has(c))).toEqual([])
+}
+
 function expectUnchanged(before: Map<string, string>, after: Map<string, string>): void {
   const changed = [...after].filter(([key, rv]) => before.get(key) !== rv).map(([key]) => key)
   const removed = [...before.keys()].filter(key => !after.has(key))
@@ -100,6 +127,7 @@ function expectUnchanged(before: Map<string, string>, after: Map<string, string>
 
 describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real rollback', () => {
   let w: World
+  let dry: ActionRun
   beforeAll(async () => {
     w = await world({ install: '2.8.4', upgradeTo: ['2.8.5'], helm: 3 })
   })
@@ -108,13 +136,15 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
   it('a dry run changes nothing and lists the steps in the plan output', async () => {
     const before = await snapshot(w)
     const r = await act(w, { 'dry-run': 'true', 'backup-filename': w.backupFilename })
+    dry = r
     expect(r.exitCode).toBe(0)
     expect(r.outputs.status).toBe('planned')
     expect(JSON.parse(r.outputs.plan!).map((s: { id: string }) => s.id)).toEqual([
       'lock',
       'restore',
       'helm-rollback',
-      'verify'
+      'verify',
+      'release-lock'
     ])
     expect(r.summary).toContain('helm rollback rancher')
     expectUnchanged(before, await snapshot(w))
@@ -166,6 +196,23 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
     expect(w.mirror.requests.length).toBe(requestsBefore)
     expect(r.post.exitCode).toBe(0)
     expect(r.summary).toContain('✅')
+    expectPlanKept(dry, r)
+  })
+
+  it('restore-only at 2.8.4 issues only what its dry run listed', async () => {
+    const inputs = { 'target-version': '2.8.4', 'backup-filename': w.backupFilename }
+    const planned = await act(w, { ...inputs, 'dry-run': 'true' })
+    expect(JSON.parse(planned.outputs.plan!).map((s: { id: string }) => s.id)).toEqual([
+      'lock',
+      'restore',
+      'verify',
+      'release-lock'
+    ])
+    const r = await act(w, inputs)
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({ status: 'succeeded', procedure: 'restore-only' })
+    expect(await restoreReady(w, r.outputs['restore-name']!)).toMatchObject({ status: 'True' })
+    expectPlanKept(planned, r)
   })
 })
 
@@ -278,8 +325,11 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
   })
   afterAll(() => w?.stop())
 
-  it('reinstalls 2.7.6 with its hostname; rancher-provisioning-capi is gone', async () => {
-    const r = await act(w, { 'backup-filename': 'latest', 'allow-downtime': 'true' })
+  it('reinstalls 2.7.6 with its hostname; rancher-provisioning-capi is gone; the plan was kept', async () => {
+    const inputs = { 'backup-filename': 'latest', 'allow-downtime': 'true' }
+    const dry = await act(w, { ...inputs, 'dry-run': 'true' })
+    expect(dry.outputs.status).toBe('planned')
+    const r = await act(w, inputs)
     expect(r.exitCode, r.log).toBe(0)
     expect(r.outputs).toMatchObject({
       procedure: 'cleanup-and-reinstall',
@@ -292,6 +342,12 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     ).toMatchObject({ hostname: 'rancher.testbed.local' })
     const releases = JSON.parse(await w.helm(['list', '-A', '-o', 'json'])) as { name: string }[]
     expect(releases.map(x => x.name)).not.toContain('rancher-provisioning-capi')
+    expectPlanKept(dry, r)
+    const plan = dry.outputs.plan!
+    expect(plan).not.toContain('<resolved>')
+    expect(plan).toMatch(
+      /helm upgrade --install rancher-backup rancher-backup .*--version 102\.\d+\.\d+/
+    )
   })
 })
 

@@ -3,6 +3,7 @@
  * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
  * was read at, so two runs cannot both take it over either.
  */
+import { hostname } from 'node:os'
 import { leaseVerdict } from '../../decide/lease-verdict.js'
 import { parseJson } from '../../facts/parsers.js'
 import { CommandError, isAlreadyExists } from '../../kube/command-runner.js'
@@ -12,6 +13,14 @@ import { LOCK_NAME, LOCK_NAMESPACE } from '../../kube/names.js'
 import { defineStep, StepFailure } from '../step.js'
 
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`
+
+/** Lease holder: unique per run attempt and process, readable by the person who finds it. */
+export function holderIdentity(env: NodeJS.ProcessEnv = process.env): string {
+  const run = env.GITHUB_RUN_ID
+    ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT ?? '1'}`
+    : 'local run'
+  return `${run} job ${env.GITHUB_JOB ?? '-'} (${hostname()}:${process.pid})`
+}
 
 function isConflict(e: unknown): boolean {
   return (

@@ -23,7 +23,7 @@ const OPERATOR_LOG_LINES = 40
  * After cleanup there is nothing to prune and pruning would fight the freshly installed operator:
  * the migration procedure the docs prescribe restores with prune: false.
  */
-export function restorePrune({ decision, settings }: PlanInput): boolean {
+function restorePrune({ decision, settings }: PlanInput): boolean {
   return decision.procedure === 'cleanup-and-reinstall' ? false : settings.prune
 }
 
