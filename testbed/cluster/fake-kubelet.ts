@@ -131,7 +131,8 @@ interface PodState {
 
 const nowIso = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z')
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
+/** Waits `ms`, or less when `signal` aborts (not at all once it has): how behaviours wait. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise(resolve => {
     if (signal.aborted) return resolve()
     const t = setTimeout(done, ms)
@@ -545,7 +546,7 @@ export class FakeKubelet {
       }
       await this.writeStatus(st, this.podStatus(st, 'Running', waiting, false))
       const base = this.opts.restartBackoffMs ?? 1000
-      await sleep(Math.min(base * 2 ** (st.restartCount - 1), base * 10), signal)
+      await abortableSleep(Math.min(base * 2 ** (st.restartCount - 1), base * 10), signal)
       if (signal.aborted) return
       for (const l of st.logs.values()) {
         l.runs.push([])

@@ -32,7 +32,12 @@ import {
   provisioningCapiChartVersionFor,
   rancherWebhookChartVersionFor
 } from '../services/chart-repo.js'
-import type { BehaviourOutcome, Pod, PodBehaviour } from '../cluster/fake-kubelet.js'
+import {
+  abortableSleep,
+  type BehaviourOutcome,
+  type Pod,
+  type PodBehaviour
+} from '../cluster/fake-kubelet.js'
 import { KubeApi, KubeApiError, kpath, type KubeObject } from '../cluster/kube-api.js'
 
 export interface SimulatedRancherOptions {
@@ -88,14 +93,14 @@ export function simulatedRancher(opts: SimulatedRancherOptions): PodBehaviour {
         .catch(() => undefined)
       r.start(fresh?.status?.podIP ?? pod.status?.podIP)
       if (pod.metadata.labels?.[BROKEN_LABEL] === 'true') {
-        await sleep(1500, signal)
+        await abortableSleep(1500, signal)
         if (signal.aborted) return 'Failed'
         r.fatal(
           `failed to start Rancher v${version}: panic: runtime error: invalid memory address or nil pointer dereference [recovered]`
         )
         return { result: 'Failed', exitCode: 1, reason: 'Error' }
       }
-      await sleep(500, signal)
+      await abortableSleep(500, signal)
       if (signal.aborted) return 'Failed'
       r.info('Starting API controllers')
       await ctl.setReady(true)
@@ -105,18 +110,6 @@ export function simulatedRancher(opts: SimulatedRancherOptions): PodBehaviour {
 }
 
 // ---------------------------------------------------------------------------------------------
-
-const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>(resolve => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 
 const pad = (n: number, w = 2) => String(n).padStart(w, '0')
 
@@ -275,7 +268,7 @@ class RancherPod {
           await this.ensure()
           nextResync = Date.now() + (this.opts.resyncMs ?? 15_000)
         }
-        await sleep(RETRY_MS, this.signal)
+        await abortableSleep(RETRY_MS, this.signal)
       }
     } finally {
       if (this.leader) await this.release()

@@ -35,9 +35,10 @@
  * namespaces), with `cattle-provisioning-capi-system cattle-turtles-system cattle-capi-system`
  * added to CATTLE_NAMESPACES as the current upstream script has them.
  */
+import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { kpath } from '../../cluster/kube-api.js'
 import { clusterInfo, nodesWide } from './cluster-info.js'
-import { KubectlFailed, sleep, type Kubectl } from './kubectl.js'
+import { KubectlFailed, type Kubectl } from './kubectl.js'
 import { Shell } from './shell.js'
 
 const CATTLE_NAMESPACES = [
@@ -442,7 +443,7 @@ async function waitForPodsDeleted(
         k.err(`error: timed out waiting for the condition on pods/${p.metadata.name}`)
         throw new KubectlFailed('wait')
       }
-      await sleep(200, k.signal)
+      await abortableSleep(200, k.signal)
     }
   }
 }

@@ -1,4 +1,5 @@
 /** kubectl, emulated through the API: the invocations the scripts make, with their output. */
+import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { KubeApiError, kpath, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
 import {
   DEPRECATIONS,
@@ -20,18 +21,6 @@ class Aborted extends Error {
 export class KubectlFailed extends Error {
   override name = 'KubectlFailed'
 }
-
-export const sleep = (ms: number, signal: AbortSignal) =>
-  new Promise<void>(resolve => {
-    if (signal.aborted) return resolve()
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
 
 interface Subject {
   namespace: string
@@ -419,7 +408,7 @@ export class Kubectl {
           code = 1
           break
         }
-        await sleep(Math.min(200, Math.max(1, deadline - Date.now())), this.signal)
+        await abortableSleep(Math.min(200, Math.max(1, deadline - Date.now())), this.signal)
       }
     }
     return code

@@ -50,6 +50,11 @@ export class Shell {
   /** The `kcd` function: up to 4 tries of `timeout 21 sh -c 'kubectl delete … <arg>'`. */
   async kcd(arg: string): Promise<void> {
     this.x(1, 'kcd', arg)
+    await this.deleteTries(arg)
+  }
+
+  /** The loop kcd and kcdns share: up to 4 tries of the kubectl delete, traced. */
+  private async deleteTries(arg: string): Promise<void> {
     const t = this.timeouts.delete
     let i = 0
     this.x(1, 'i=0')
@@ -226,21 +231,7 @@ export class Shell {
       })
       this.echo(`Finalizers after for namespace ${ns}: ${after}`)
     }
-    const t = this.timeouts.delete
-    let i = 0
-    this.x(1, 'i=0')
-    for (;;) {
-      this.x(1, '[', String(i), '-lt', '4', ']')
-      if (i >= 4) return
-      const script = `kubectl delete --ignore-not-found=true --grace-period=15 --timeout=${t}s namespace ${ns}`
-      this.x(1, 'timeout', String(t + 1), 'sh', '-c', script)
-      if ((await this.shC(script, t)) === 0) {
-        this.x(1, 'break')
-        return
-      }
-      i++
-      this.x(1, `i=${i}`)
-    }
+    await this.deleteTries(`namespace ${ns}`)
   }
 
   /** `++ printapiversion <apiVersion>` and its trace; returns the group. */

@@ -199,21 +199,6 @@ async function setBackupReconciling(
   if (cond && cond.status !== 'Unknown' && cond.reason === 'Error') {
     if ((cond.message ?? '').includes(errMsg)) throw err
   }
-  const name = backup.metadata.name ?? ''
-  try {
-    await op.retryOnConflict(async () => {
-      const fresh = await op.api.get<BackupObject>(kpath(RESOURCES_V1, 'backups', undefined, name))
-      const conditions = fresh.status?.conditions ?? []
-      const c = new Conditions(conditions, rfc3339(op.now()))
-      c.setStatus('Reconciling', 'True')
-      c.setError('Reconciling', errMsg)
-      c.message('Ready', 'Retrying')
-      fresh.status = { ...(fresh.status ?? {}), conditions }
-      await op.api.replace(kpath(RESOURCES_V1, 'backups', undefined, name, 'status'), fresh)
-    })
-  } catch (e) {
-    if (e instanceof Aborted) throw e
-    throw goErr(errMsg + message(e))
-  }
+  await op.writeReconcilingError('backups', backup.metadata.name ?? '', errMsg)
   throw err
 }

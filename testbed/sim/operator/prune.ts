@@ -1,7 +1,7 @@
 /** Prune after a restore: what the ResourceSet selects now but the backup does not hold goes. */
+import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { KubeApiError, kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Aborted, errList, gvOf, isNotFound, message, type Gvr } from './helpers.js'
-import { abortableSleep } from './queue.js'
 import { ResourceGatherer, typeDir, type ResourceSelector } from './resources.js'
 import type { ObjectsFromBackup } from './restore-load.js'
 import type { OperatorRuntime } from './runtime.js'

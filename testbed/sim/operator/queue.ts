@@ -10,23 +10,8 @@
  *   the 31st failure on 2 minutes (lasso pkg/controller applyDefaultOptions);
  * - `start.All(ctx, 2, …)`: two workers per controller.
  */
+import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { KubeApiError, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
-
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise(resolve => {
-    if (signal.aborted) {
-      resolve()
-      return
-    }
-    const t = setTimeout(done, ms)
-    function done() {
-      clearTimeout(t)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
 
 /** The delay of lasso's default rate limiter before retry number `failures + 1`. */
 export function lassoBackoffMs(failures: number): number {

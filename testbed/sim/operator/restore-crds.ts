@@ -1,7 +1,7 @@
 /** The CRDs of a restore: restored first, each awaited until Established (60 s at most). */
+import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Aborted, goErr, gvOf, isNotFound, message, rec, type Obj } from './helpers.js'
-import { abortableSleep } from './queue.js'
 import type { ObjInfo, ObjectsFromBackup } from './restore-load.js'
 import { restoreResource } from './restore-objects.js'
 import type { OperatorRuntime } from './runtime.js'

@@ -282,24 +282,7 @@ async function setRestoreReconciling(
       throw originalErr instanceof Error ? originalErr : new Error(errMsg)
     }
   }
-  const name = restore.metadata.name ?? ''
-  try {
-    await op.retryOnConflict(async () => {
-      const fresh = await op.api.get<RestoreObject>(
-        kpath(RESOURCES_V1, 'restores', undefined, name)
-      )
-      const conditions = fresh.status?.conditions ?? []
-      const c = new Conditions(conditions, rfc3339(op.now()))
-      c.setStatus('Reconciling', 'True')
-      c.setError('Reconciling', errMsg)
-      c.message('Ready', 'Retrying')
-      fresh.status = { ...(fresh.status ?? {}), conditions }
-      await op.api.replace(kpath(RESOURCES_V1, 'restores', undefined, name, 'status'), fresh)
-    })
-  } catch (e) {
-    if (e instanceof Aborted) throw e
-    throw goErr(errMsg + message(e))
-  }
+  await op.writeReconcilingError('restores', restore.metadata.name ?? '', errMsg)
 }
 
 function leaseHolder(restore: RestoreObject): string {

@@ -4,12 +4,18 @@
  * config of the chart namespace.
  */
 import type { S3Target } from '../../../src/facts/s3-client.js'
+import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { kpath, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
-import type { S3ObjectStore } from './api-types.js'
+import {
+  Conditions,
+  RESOURCES_V1,
+  type BackupObject,
+  type RestoreObject,
+  type S3ObjectStore
+} from './api-types.js'
 import { ENCRYPTION_CONFIG_KEY, EncryptionTransformers } from './crypto.js'
 import { Aborted, goErr, isConflict, message } from './helpers.js'
-import { OperatorLogger, type LogFields } from './log.js'
-import { abortableSleep } from './queue.js'
+import { OperatorLogger, rfc3339, type LogFields } from './log.js'
 import { Discovery } from './resources.js'
 import { bucketExists } from './s3.js'
 
@@ -139,6 +145,34 @@ export class OperatorRuntime {
     }
     if (!found) throw goErr(`bucket ${target.bucket} is not found`)
     return target
+  }
+
+  /**
+   * The status write of both controllers' setReconcilingCondition: Reconciling=False reason Error
+   * with the error's message, Ready "Retrying"; a failed write fails with both messages.
+   */
+  async writeReconcilingError(
+    resource: 'backups' | 'restores',
+    name: string,
+    errMsg: string
+  ): Promise<void> {
+    try {
+      await this.retryOnConflict(async () => {
+        const fresh = await this.api.get<BackupObject | RestoreObject>(
+          kpath(RESOURCES_V1, resource, undefined, name)
+        )
+        const conditions = fresh.status?.conditions ?? []
+        const c = new Conditions(conditions, rfc3339(this.now()))
+        c.setStatus('Reconciling', 'True')
+        c.setError('Reconciling', errMsg)
+        c.message('Ready', 'Retrying')
+        fresh.status = { ...(fresh.status ?? {}), conditions }
+        await this.api.replace(kpath(RESOURCES_V1, resource, undefined, name, 'status'), fresh)
+      })
+    } catch (e) {
+      if (e instanceof Aborted) throw e
+      throw goErr(errMsg + message(e))
+    }
   }
 
   /** client-go's retry.RetryOnConflict(retry.DefaultRetry, …): 5 tries, 10 ms apart. */
