@@ -37,14 +37,14 @@ import require$$1$5 from 'node:dns';
 import require$$5$3 from 'string_decoder';
 import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
-import * as fs$1 from 'node:fs/promises';
-import { mkdtemp, chmod as chmod$1, writeFile as writeFile$1, readFile, appendFile as appendFile$1 } from 'node:fs/promises';
-import { constants as constants$6, tmpdir, hostname } from 'node:os';
 import * as path$1 from 'node:path';
 import { join } from 'node:path';
 import { createHash, createHmac } from 'node:crypto';
 import * as https$1 from 'node:https';
 import { spawn } from 'node:child_process';
+import { constants as constants$6, hostname, tmpdir } from 'node:os';
+import * as fs$1 from 'node:fs/promises';
+import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1, readFile } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import * as stream from 'stream';
 
@@ -33885,6 +33885,87 @@ var semverExports = requireSemver();
 var semver = /*@__PURE__*/getDefaultExportFromCjs(semverExports);
 
 /**
+ * The names of every object the action reads by name or creates, and the labels it puts on what
+ * it creates. Nothing else in the code spells these out.
+ */
+/** Rancher's chart installs everything the backup operator needs here. */
+const BACKUP_NAMESPACE = 'cattle-resources-system';
+/** The rancher-backup chart (operator) and its CRD chart, installed as releases of these names. */
+const BACKUP_CHART = 'rancher-backup';
+const BACKUP_CRD_CHART = 'rancher-backup-crd';
+/** The operator's Deployment has the release's name. */
+const BACKUP_DEPLOYMENT = BACKUP_CHART;
+const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
+const RESTORE_CRD = 'restores.resources.cattle.io';
+/** Rancher's chart name (the release name is an input). */
+const RANCHER_CHART = 'rancher';
+const WEBHOOK_RELEASE = 'rancher-webhook';
+/** Installed by Rancher v2.7.7+, in its own namespace. */
+const CAPI_RELEASE = 'rancher-provisioning-capi';
+const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
+const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
+/** kube-system survives rancher-cleanup: the lock and the saved state live there. */
+const LOCK_NAMESPACE = 'kube-system';
+const LOCK_NAME = 'rancher-rollback';
+const SAVED_NAMESPACE = 'kube-system';
+const SAVED_NAME = 'rancher-rollback-saved';
+const SAVED = `${SAVED_NAMESPACE}/${SAVED_NAME}`;
+/** rancher/rancher-cleanup's deploy/*.yaml: fixed names, in kube-system. */
+const CLEANUP_NAMESPACE = 'kube-system';
+const CLEANUP_SERVICE_ACCOUNT = 'cleanup-service-account';
+const CLEANUP_BINDING = 'cleanup-admin';
+const CLEANUP_JOBS = { cleanup: 'cleanup-job', verify: 'verify-job' };
+/** On everything the action creates. */
+const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' };
+/** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
+const labelValue = (version) => version.replace(/[^\w.-]/g, '-');
+/** On a Restore: which move it belongs to, for the person who finds it. */
+function restoreLabels(from, to) {
+    return {
+        ...MANAGED_BY_LABELS,
+        'rancher-rollback/from-version': labelValue(from),
+        'rancher-rollback/to-version': labelValue(to)
+    };
+}
+const MAX_NAME = 63;
+/** `2.8.5` → `2-8-5` */
+function dashed(version) {
+    return version.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
+}
+function stamp(now) {
+    // 2026-11-24T08:00:00.000Z → 20261124t080000
+    return now
+        .toISOString()
+        .replace(/\.\d{3}Z$/, '')
+        .replace(/[-:]/g, '')
+        .toLowerCase();
+}
+/**
+ * What every Restore this action makes for a move starts with: how a re-run recognises the Restore
+ * an earlier run completed.
+ */
+function restorePrefix(from, to) {
+    return `rollback-${dashed(from)}-to-${dashed(to)}-`;
+}
+/**
+ * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63), restorePrefix() plus a
+ * timestamp; only versions too long to fit are shortened.
+ */
+function restoreName(now, fromVersion, toVersion) {
+    const tail = `-${stamp(now)}`;
+    let from = dashed(fromVersion);
+    let to = dashed(toVersion);
+    const fixed = 'rollback-'.length + '-to-'.length + tail.length;
+    if (fixed + from.length + to.length > MAX_NAME) {
+        const each = Math.floor((MAX_NAME - fixed) / 2);
+        from = from.slice(0, each);
+        to = to.slice(0, each);
+    }
+    // Starts with a letter and ends with a digit; inner dashes (even doubled) are valid DNS-1123.
+    return `rollback-${from}-to-${to}${tail}`;
+}
+
+/**
  * The one version vocabulary (pure): Rancher, chart and tool versions are handled without a
  * leading `v`, and this is the only place that drops it.
  */
@@ -33980,7 +34061,7 @@ function toHelmVersionConstraint(range) {
 }
 
 /**
- * Which documented procedure applies (BRIEF.md decision table), as a pure function of the
+ * Which documented procedure applies (the decision table in the README), as a pure function of the
  * target input and cluster facts. Preconditions of the chosen procedure live in preflight.ts.
  */
 // ---------------------------------------------------------------------------------------------
@@ -34013,6 +34094,13 @@ function byRevision(history) {
 function describeRevision(r) {
     return `${r.revision} ${revisionVersion(r) ?? '(unknown version)'} ${r.status}`;
 }
+/**
+ * `target-version: previous`: the newest revision older than the newest one whose
+ * version differs from the current version (the newest revision's, whatever its status).
+ * Revisions with no parseable version are skipped, and so are revisions that never ran
+ * (failed / pending-*: only deployed or superseded count), so a chain of failed upgrades leads
+ * back to the last version that actually ran. Undefined when history has no such revision.
+ */
 function pickPrevious(history) {
     const sorted = byRevision(history);
     const newest = sorted.at(-1);
@@ -34092,17 +34180,6 @@ function refuse(from, to, rule, reason, instead) {
     return { kind: 'refuse', from, to, rule, reason, instead };
 }
 /**
- * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
- * whatever its status) back to the target T, or why not (BRIEF.md decision table). Pure.
- *
- * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
- * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
- * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
- * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
- * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
- * T is compared strictly (2.6.4-rc1 < 2.6.4).
- */
-/**
  * An interrupted cleanup-and-reinstall is finished before anything else is considered: Rancher
  * is already deleted (no release), or reinstalled at the target but never verified.
  */
@@ -34116,7 +34193,7 @@ function resumeInterrupted(input, explicitTarget) {
     if (!halfDone)
         return undefined;
     if (explicitTarget && explicitTarget !== saved.to) {
-        return refuse(saved.from, explicitTarget, 'interrupted rollback', `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`, `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret kube-system/rancher-rollback-saved after copying what you need from it.`);
+        return refuse(saved.from, explicitTarget, 'interrupted rollback', `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`, `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret ${SAVED} after copying what you need from it.`);
     }
     return {
         kind: 'proceed',
@@ -34125,7 +34202,7 @@ function resumeInterrupted(input, explicitTarget) {
         to: saved.to,
         rule: 'resume: an earlier run of this action deleted Rancher (rancher-cleanup) and did not finish the reinstall',
         reasons: [
-            `Secret kube-system/rancher-rollback-saved records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+            `Secret ${SAVED} records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
             input.releaseExists
                 ? `Release is at ${newestVersion} but was never verified; the procedure runs again from the saved values.`
                 : 'There is no Helm release any more: the procedure continues from the values and Secrets saved in the cluster.'
@@ -34133,6 +34210,17 @@ function resumeInterrupted(input, explicitTarget) {
         rollbackRevision: undefined
     };
 }
+/**
+ * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
+ * whatever its status) back to the target T, or why not. Pure.
+ *
+ * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
+ * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
+ * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
+ * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
+ * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
+ * T is compared strictly (2.6.4-rc1 < 2.6.4).
+ */
 function decide(input) {
     const explicitTarget = input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : '';
     const resumed = resumeInterrupted(input, explicitTarget);
@@ -34389,11 +34477,11 @@ function objectKey(folder, filename) {
     const f = normalizeFolder(folder);
     return f === '' ? filename : `${f}/${filename}`;
 }
-/** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
 /** `s3://bucket/folder/`, for messages. */
 function s3Location(bucket, folder) {
     return `s3://${bucket}/${folderPrefix(folder)}`;
 }
+/** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
 function folderPrefix(folder) {
     const f = normalizeFolder(folder);
     return f === '' ? '' : `${f}/`;
@@ -34499,87 +34587,6 @@ function parseHelmTime(s) {
     return new Date(local.getTime() - offset * 60_000);
 }
 
-/**
- * The names of every object the action reads by name or creates, and the labels it puts on what
- * it creates. Nothing else in the code spells these out.
- */
-/** Rancher's chart installs everything the backup operator needs here. */
-const BACKUP_NAMESPACE = 'cattle-resources-system';
-/** The rancher-backup chart (operator) and its CRD chart, installed as releases of these names. */
-const BACKUP_CHART = 'rancher-backup';
-const BACKUP_CRD_CHART = 'rancher-backup-crd';
-/** The operator's Deployment has the release's name. */
-const BACKUP_DEPLOYMENT = BACKUP_CHART;
-const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
-const RESTORE_CRD = 'restores.resources.cattle.io';
-/** Rancher's chart name (the release name is an input). */
-const RANCHER_CHART = 'rancher';
-const WEBHOOK_RELEASE = 'rancher-webhook';
-/** Installed by Rancher v2.7.7+, in its own namespace. */
-const CAPI_RELEASE = 'rancher-provisioning-capi';
-const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
-const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
-/** kube-system survives rancher-cleanup: the lock and the saved state live there. */
-const LOCK_NAMESPACE = 'kube-system';
-const LOCK_NAME = 'rancher-rollback';
-const SAVED_NAMESPACE = 'kube-system';
-const SAVED_NAME = 'rancher-rollback-saved';
-const SAVED = `${SAVED_NAMESPACE}/${SAVED_NAME}`;
-/** rancher/rancher-cleanup's deploy/*.yaml: fixed names, in kube-system. */
-const CLEANUP_NAMESPACE = 'kube-system';
-const CLEANUP_SERVICE_ACCOUNT = 'cleanup-service-account';
-const CLEANUP_BINDING = 'cleanup-admin';
-const CLEANUP_JOBS = { cleanup: 'cleanup-job', verify: 'verify-job' };
-/** On everything the action creates. */
-const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' };
-/** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
-const labelValue = (version) => version.replace(/[^\w.-]/g, '-');
-/** On a Restore: which move it belongs to, for the person who finds it. */
-function restoreLabels(from, to) {
-    return {
-        ...MANAGED_BY_LABELS,
-        'rancher-rollback/from-version': labelValue(from),
-        'rancher-rollback/to-version': labelValue(to)
-    };
-}
-const MAX_NAME = 63;
-/** `2.8.5` → `2-8-5` */
-function dashed(version) {
-    return version.replace(/[^a-z0-9]+/gi, '-').toLowerCase();
-}
-function stamp(now) {
-    // 2026-11-24T08:00:00.000Z → 20261124t080000
-    return now
-        .toISOString()
-        .replace(/\.\d{3}Z$/, '')
-        .replace(/[-:]/g, '')
-        .toLowerCase();
-}
-/**
- * What every Restore this action makes for a move starts with: how a re-run recognises the Restore
- * an earlier run completed.
- */
-function restorePrefix(from, to) {
-    return `rollback-${dashed(from)}-to-${dashed(to)}-`;
-}
-/**
- * `rollback-2-8-5-to-2-8-4-20261124t080000`: a DNS-1123 label (≤ 63), restorePrefix() plus a
- * timestamp; only versions too long to fit are shortened.
- */
-function restoreName(now, fromVersion, toVersion) {
-    const tail = `-${stamp(now)}`;
-    let from = dashed(fromVersion);
-    let to = dashed(toVersion);
-    const fixed = 'rollback-'.length + '-to-'.length + tail.length;
-    if (fixed + from.length + to.length > MAX_NAME) {
-        const each = Math.floor((MAX_NAME - fixed) / 2);
-        from = from.slice(0, each);
-        to = to.slice(0, each);
-    }
-    // Starts with a letter and ends with a digit; inner dashes (even doubled) are valid DNS-1123.
-    return `rollback-${from}-to-${to}${tail}`;
-}
-
 /** The backup file the Restore will use: the one given, or the one picked for `latest`. */
 function chosenBackupFile(facts, settings) {
     if (facts.backup.filename !== '')
@@ -34603,6 +34610,14 @@ function backupOperatorInstructions(currentVersion, settings) {
         `\`helm install rancher-backup-crd rancher-charts/rancher-backup-crd -n ${BACKUP_NAMESPACE} --create-namespace --version '${version}' --wait\`, ` +
         `then \`helm install rancher-backup rancher-charts/rancher-backup -n ${BACKUP_NAMESPACE} --version '${version}' --wait\` ` +
         `(same version for both; \`helm search repo rancher-charts/rancher-backup --versions\` lists them), and run this action again.`);
+}
+/** The Restore's S3 credential Secret is missing and the keys to create it were given. */
+function createsCredentialSecret(settings, facts) {
+    const { s3 } = settings;
+    return (s3.credentialSecretName !== '' &&
+        !facts.s3CredentialSecret.exists &&
+        s3.accessKey !== '' &&
+        s3.secretKey !== '');
 }
 /**
  * Checks, in order: Helm release state; allow-downtime (cleanup); the backup operator (in-place,
@@ -34688,9 +34703,9 @@ function preflight(decision, facts, settings) {
         }
     }
     // 7. The S3 credential Secret the Restore reads.
-    const cred = facts.s3CredentialSecret;
-    const keysGiven = settings.s3.accessKey !== '' && settings.s3.secretKey !== '';
-    if (settings.s3.credentialSecretName !== '' && !cred.exists && !keysGiven) {
+    if (settings.s3.credentialSecretName !== '' &&
+        !facts.s3CredentialSecret.exists &&
+        !createsCredentialSecret(settings, facts)) {
         return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`, `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`);
     }
     // 8. Cleanup must not delete what the Restore needs after it.
@@ -34704,6 +34719,62 @@ function preflight(decision, facts, settings) {
         warnings.push(`rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} is installed; this action removes nothing, but the webhook may deny restored objects (backup-restore-operator#844). If the Restore fails with admission errors, see the operator log.`);
     }
     return { ok: true, warnings };
+}
+
+/** The run stops before anything changed, saying what to do instead. */
+class Refusal extends Error {
+    instead;
+    constructor(message, instead) {
+        super(message);
+        this.instead = instead;
+        this.name = 'Refusal';
+    }
+}
+/**
+ * End-to-end tests prove the decision matters by forcing the naive in-place path where the table
+ * says cleanup-and-reinstall. An environment variable, never an input: a workflow cannot set it by
+ * accident.
+ */
+const FORCE_PROCEDURE_ENV = 'RANCHER_ROLLBACK_TEST_ONLY_FORCE_PROCEDURE';
+function choose(settings, facts, forced) {
+    let decision = decide({
+        target: settings.targetVersion,
+        releaseExists: facts.release.exists,
+        history: facts.release.history,
+        capi: facts.capi,
+        interrupted: facts.interrupted
+    });
+    const warnings = [];
+    if (forced === 'in-place' && decision.kind === 'proceed') {
+        decision = forceInPlace(decision, facts);
+        warnings.push(`${FORCE_PROCEDURE_ENV} is set: forcing the in-place procedure (testing only).`);
+    }
+    if (decision.kind === 'refuse') {
+        return {
+            kind: 'refuse',
+            decision,
+            reason: decision.reason,
+            instead: decision.instead,
+            warnings
+        };
+    }
+    const check = preflight(decision, facts, settings);
+    warnings.push(...check.warnings);
+    if (!check.ok) {
+        return { kind: 'refuse', decision, reason: check.reason, instead: check.instead, warnings };
+    }
+    return { kind: 'proceed', decision, warnings };
+}
+function forceInPlace(decision, facts) {
+    const revision = [...facts.release.history]
+        .reverse()
+        .find(r => revisionVersion(r) === decision.to);
+    return {
+        ...decision,
+        procedure: 'in-place',
+        rule: `FORCED in-place by ${FORCE_PROCEDURE_ENV} (testing only); the decision table chose ${decision.procedure}: ${decision.rule}`,
+        rollbackRevision: revision?.revision
+    };
 }
 
 /*! js-yaml 5.5.0 https://github.com/nodeca/js-yaml @license MIT */
@@ -37567,15 +37638,11 @@ const helmUpgradeInstall = (major, c, timeoutMs) => helmWrite([
  * planning so the plan names it: the input when exact, else the newest chart in the line that
  * matches the target Rancher minor.
  */
-class ChartNotFound extends Error {
-    instead;
-    constructor(message, instead) {
-        super(message);
-        this.instead = instead;
-    }
-}
-async function resolveBackupChartVersion(runner, settings, target) {
-    const wanted = settings.backupChartVersion || backupChartRange(target);
+/** '' on the paths that install no chart; a chart the repository does not have is a refusal. */
+async function resolveBackupChartVersion(runner, settings, decision) {
+    if (decision.procedure !== 'cleanup-and-reinstall')
+        return '';
+    const wanted = settings.backupChartVersion || backupChartRange(decision.to);
     const exact = exactVersion(wanted);
     if (exact !== undefined)
         return exact;
@@ -37586,7 +37653,7 @@ async function resolveBackupChartVersion(runner, settings, target) {
     const version = out.exitCode === 0 ? load(out.stdout)?.version : undefined;
     if (typeof version !== 'string') {
         const why = out.stderr.trim().split('\n').pop() ?? '';
-        throw new ChartNotFound(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${why ? ` (${why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: helm search repo rancher-charts/${BACKUP_CHART} --versions`);
+        throw new Refusal(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${why ? ` (${why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: helm search repo rancher-charts/${BACKUP_CHART} --versions`);
     }
     return version;
 }
@@ -37872,6 +37939,14 @@ function parseSavedState(text) {
 }
 
 const S3_TIMEOUT_MS = 30_000;
+/** The reading stage: the helm major (its flags differ) and the cluster facts, in parallel. */
+async function readCluster(settings, deps) {
+    const [helmMajor, facts] = await Promise.all([
+        deps.runner.run(helmVersion()).then(r => parseHelmMajor(r.stdout)),
+        gatherFacts(settings, deps)
+    ]);
+    return { helmMajor, facts };
+}
 async function gatherFacts(settings, deps) {
     const { runner } = deps;
     const run = async (c) => (await runner.run(c)).stdout;
@@ -39278,6 +39353,30 @@ function followUps(decision, ok) {
     return ok ? items : items.map(i => `Once the rollback is finished: ${i}`);
 }
 
+/** The report before anything is known: a run that stops here failed. */
+function emptyReport(now = new Date()) {
+    return {
+        status: 'failed',
+        decision: undefined,
+        facts: undefined,
+        plan: [],
+        steps: [],
+        restoreName: '',
+        restoreConditions: [],
+        operatorLog: [],
+        historyBefore: [],
+        historyAfter: [],
+        helmRevision: undefined,
+        valuesFile: '',
+        followUps: [],
+        error: '',
+        nextStep: '',
+        dryRun: false,
+        startedAt: now,
+        finishedAt: undefined
+    };
+}
+
 function buildOutputs(report) {
     const d = report.decision;
     const plan = report.plan.map(s => ({
@@ -39443,7 +39542,7 @@ const STEP_ICON = {
 };
 const PROCEDURE_WORDS = {
     'in-place': 'Restore from the backup, then `helm rollback` to the target revision',
-    'cleanup-and-reinstall': 'rancher-cleanup, reinstall the backup operator, Restore (prune: false), then `helm install` the target (Rancher is down meanwhile)',
+    'cleanup-and-reinstall': 'rancher-cleanup, reinstall the backup operator, Restore, then `helm install` the target (Rancher is down meanwhile)',
     'restore-only': 'Restore from the backup; no Helm change'
 };
 function versions(decision) {
@@ -39489,7 +39588,16 @@ function outcome(report) {
     if (report.status === 'planned') {
         lines.push('**Dry run:** nothing in the cluster was changed. Re-run with `dry-run: false` to execute this plan.');
     }
-    const backup = report.facts?.backup;
+    const facts = report.facts;
+    if (facts !== undefined) {
+        const d = facts.deployment;
+        const running = d.exists
+            ? `deployment runs <code>${inline(d.image, 500)}</code> (${d.readyReplicas}/${d.replicas} ready)`
+            : 'no Rancher deployment';
+        const k8s = facts.kubernetesVersion === '' ? '' : `Kubernetes ${inline(facts.kubernetesVersion, 100)}; `;
+        lines.push(`**Before:** ${k8s}${running}`);
+    }
+    const backup = facts?.backup;
     if (backup !== undefined && backup.filename !== '') {
         const note = backup.note === '' ? '' : ` (${inline(backup.note, 2_000)})`;
         lines.push(`**Backup:** <code>${inline(backup.filename, 1_000)}</code>${note}`);
@@ -39612,6 +39720,23 @@ function renderSummary(report) {
         `Procedure reference: [Rancher Manager docs: Rollbacks](${ROLLBACK_DOCS_URL})`
     ].filter(s => s !== '');
     return capSummary(`${sections.join('\n\n')}\n`);
+}
+
+/** The report, where a person and a later step read it: the outputs and the job summary. */
+async function writeReport(report) {
+    for (const [name, value] of Object.entries(buildOutputs(report)))
+        setOutput(name, value);
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
+        return;
+    }
+    try {
+        // Appended directly: core.summary caches the file path of its first write.
+        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, renderSummary(report) + '\n');
+    }
+    catch (e) {
+        warning(`Could not write the job summary: ${e.message}`);
+    }
 }
 
 function limitWithin(stepMs, left, what) {
@@ -40004,6 +40129,13 @@ function leaseVerdict(lease, me, now) {
  * was read at, so two runs cannot both take it over either.
  */
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
+/** Lease holder: unique per run attempt and process, readable by the person who finds it. */
+function holderIdentity(env = process.env) {
+    const run = env.GITHUB_RUN_ID
+        ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT ?? '1'}`
+        : 'local run';
+    return `${run} job ${env.GITHUB_JOB ?? '-'} (${hostname()}:${process.pid})`;
+}
 function isConflict(e) {
     return (e instanceof CommandError &&
         /the object has been modified|Conflict/i.test(e.result?.stderr ?? ''));
@@ -40481,13 +40613,14 @@ const verify$1 = defineStep({
     }
 });
 
+/**
+ * The procedures as lists of step kinds, and the plan: each step's title and the exact commands
+ * it may run, as the dry run shows them and as the real run issues them (run/executor.ts).
+ */
 /** The steps of the chosen procedure, in order. */
 function procedureSteps(input) {
     const { decision, facts, settings } = input;
-    const s3Secret = settings.s3.credentialSecretName !== '' &&
-        !facts.s3CredentialSecret.exists &&
-        settings.s3.accessKey !== '';
-    const before = [takeLock, ...(s3Secret ? [createS3Secret] : [])];
+    const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])];
     switch (decision.procedure) {
         case 'restore-only':
             return [...before, restore, verify$1, releaseLock];
@@ -40576,9 +40709,6 @@ async function executeSteps(steps, ctx, budget, records, clock = Date.now) {
 
 /** What the main step hands to the post step (actions/checkout's state-helper pattern). */
 const WORK_DIR = 'workDir';
-function markMainStarted() {
-    saveState('isPost', 'true');
-}
 function saveWorkDir(path) {
     saveState(WORK_DIR, path);
 }
@@ -41340,35 +41470,6 @@ function message(err) {
  * The imperative shell: inputs → tools → facts → decision → plan → steps → report. Everything it
  * calls is either pure or goes through the command layer; the summary is written in `finally`.
  */
-function emptyReport(now = new Date()) {
-    return {
-        status: 'failed',
-        decision: undefined,
-        facts: undefined,
-        plan: [],
-        steps: [],
-        restoreName: '',
-        restoreConditions: [],
-        operatorLog: [],
-        historyBefore: [],
-        historyAfter: [],
-        helmRevision: undefined,
-        valuesFile: '',
-        followUps: [],
-        error: '',
-        nextStep: '',
-        dryRun: false,
-        startedAt: now,
-        finishedAt: undefined
-    };
-}
-/** Lease holder: unique per run attempt and process, readable by the person who finds it. */
-function holderIdentity(env = process.env) {
-    const run = env.GITHUB_RUN_ID
-        ? `${env.GITHUB_SERVER_URL ?? 'https://github.com'}/${env.GITHUB_REPOSITORY ?? ''}/actions/runs/${env.GITHUB_RUN_ID}/attempts/${env.GITHUB_RUN_ATTEMPT ?? '1'}`
-        : 'local run';
-    return `${run} job ${env.GITHUB_JOB ?? '-'} (${hostname()}:${process.pid})`;
-}
 const realEnvironment = {
     install: (s, binDir) => installTools({
         helmVersion: s.helmVersion,
@@ -41387,17 +41488,9 @@ const realEnvironment = {
     s3: { headObject: headObject, listObjects: listObjects },
     now: () => new Date()
 };
-class Refusal extends Error {
-    instead;
-    constructor(message, instead) {
-        super(message);
-        this.instead = instead;
-    }
-}
 async function run(env = realEnvironment) {
     const report = emptyReport(env.now());
     try {
-        markMainStarted();
         const settings = getSettings();
         for (const secret of secretValues(settings))
             setSecret(secret);
@@ -41437,29 +41530,35 @@ async function rollback(settings, env, report) {
     }
     const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl'));
     const runner = env.runner({ ...tools, kubeconfigPath, settings });
-    const [helmMajor, facts] = await group('Read the cluster', async () => Promise.all([
-        runner.run(helmVersion()).then(r => parseHelmMajor(r.stdout)),
-        gatherFacts(settings, { runner, s3: env.s3, mask: setSecret })
-    ]));
+    const { helmMajor, facts } = await group('Read the cluster', () => readCluster(settings, { runner, s3: env.s3, mask: setSecret }));
     report.facts = facts;
     report.historyBefore = facts.release.history;
-    const decision = choose(settings, facts, report);
+    const choice = choose(settings, facts, process.env[FORCE_PROCEDURE_ENV]);
+    report.decision = choice.decision;
+    for (const w of choice.warnings)
+        warning(w);
+    if (choice.kind === 'refuse')
+        throw new Refusal(choice.reason, choice.instead);
+    const { decision } = choice;
+    info(`Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`);
     const input = {
         decision,
         facts,
         settings,
         helmMajor,
         restoreName: restoreName(env.now(), decision.from, decision.to),
-        backupChartVersion: await backupChartVersion(runner, settings, decision),
+        backupChartVersion: await resolveBackupChartVersion(runner, settings, decision),
         valuesFile: join(workDir, 'values.yaml'),
         secretsFile: join(workDir, 'saved-secrets.json')
     };
     report.plan = buildPlan(input);
     report.followUps = followUps(decision, true);
+    const changing = report.plan.filter(s => s.mutating).length;
+    info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`);
     if (settings.dryRun) {
         report.steps = pendingRecords(report.plan, 'planned');
         report.status = 'planned';
-        info(`Dry run: ${report.plan.length} steps planned, nothing changed.`);
+        info('Dry run: nothing changed.');
         return;
     }
     report.steps = pendingRecords(report.plan, 'not-run');
@@ -41482,79 +41581,12 @@ async function rollback(settings, env, report) {
     }
     report.status = 'succeeded';
 }
-/** The decision, or a refusal: the table (decide), then the procedure's preconditions. */
-function choose(settings, facts, report) {
-    report.decision = forcedForTests(decide({
-        target: settings.targetVersion,
-        releaseExists: facts.release.exists,
-        history: facts.release.history,
-        capi: facts.capi,
-        interrupted: facts.interrupted
-    }), facts);
-    if (report.decision.kind === 'refuse') {
-        throw new Refusal(report.decision.reason, report.decision.instead);
-    }
-    const chosen = report.decision;
-    info(`Decision: ${chosen.procedure} from ${chosen.from} to ${chosen.to} (${chosen.rule})`);
-    const check = preflight(chosen, facts, settings);
-    for (const w of check.warnings)
-        warning(w);
-    if (!check.ok)
-        throw new Refusal(check.reason, check.instead);
-    return chosen;
-}
-/** Only the cleanup path installs the backup operator; its version is resolved read-only, now. */
-async function backupChartVersion(runner, settings, decision) {
-    if (decision.procedure !== 'cleanup-and-reinstall')
-        return '';
-    try {
-        return await resolveBackupChartVersion(runner, settings, decision.to);
-    }
-    catch (e) {
-        if (e instanceof ChartNotFound)
-            throw new Refusal(e.message, e.instead);
-        throw e;
-    }
-}
-/**
- * End-to-end tests prove the decision matters by forcing the naive in-place path where the table
- * says cleanup-and-reinstall. Never an input: a workflow cannot set it by accident.
- */
-const FORCE_PROCEDURE_ENV = 'RANCHER_ROLLBACK_TEST_ONLY_FORCE_PROCEDURE';
-function forcedForTests(decision, facts) {
-    const forced = process.env[FORCE_PROCEDURE_ENV];
-    if (forced !== 'in-place' || decision.kind !== 'proceed')
-        return decision;
-    const revision = [...facts.release.history].reverse().find(r => r.appVersion === decision.to);
-    warning(`${FORCE_PROCEDURE_ENV} is set: forcing the in-place procedure (testing only).`);
-    return {
-        ...decision,
-        procedure: 'in-place',
-        rule: `FORCED in-place by ${FORCE_PROCEDURE_ENV} (testing only); the decision table chose ${decision.procedure}: ${decision.rule}`,
-        rollbackRevision: revision?.revision
-    };
-}
 function withDeadline(work, ms, what) {
     let timer;
     const deadline = new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms);
     });
     return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
-async function writeReport(report) {
-    for (const [name, value] of Object.entries(buildOutputs(report)))
-        setOutput(name, value);
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
-        return;
-    }
-    try {
-        // Appended directly: core.summary caches the file path of its first write.
-        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, renderSummary(report) + '\n');
-    }
-    catch (e) {
-        warning(`Could not write the job summary: ${e.message}`);
-    }
 }
 
 await run();

@@ -133,11 +133,13 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   }
   report.plan = buildPlan(input)
   report.followUps = followUps(decision, true)
+  const changing = report.plan.filter(s => s.mutating).length
+  core.info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`)
 
   if (settings.dryRun) {
     report.steps = pendingRecords(report.plan, 'planned')
     report.status = 'planned'
-    core.info(`Dry run: ${report.plan.length} steps planned, nothing changed.`)
+    core.info('Dry run: nothing changed.')
     return
   }
 

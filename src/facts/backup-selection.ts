@@ -78,12 +78,12 @@ export function objectKey(folder: string, filename: string): string {
   return f === '' ? filename : `${f}/${filename}`
 }
 
-/** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
 /** `s3://bucket/folder/`, for messages. */
 export function s3Location(bucket: string, folder: string): string {
   return `s3://${bucket}/${folderPrefix(folder)}`
 }
 
+/** The list prefix for the files directly in `folder`: '' for the root, else `folder/`. */
 export function folderPrefix(folder: string): string {
   const f = normalizeFolder(folder)
   return f === '' ? '' : `${f}/`

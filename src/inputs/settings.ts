@@ -1,6 +1,6 @@
 /** The validated, typed form of every input in action.yml. Built only by input-helper.ts. */
 
-/** `previous` means: derive the target from Helm history (see decide.ts). */
+/** `previous` means: derive the target from Helm history (see decide/decide.ts). */
 export type TargetVersion = { kind: 'previous' } | { kind: 'explicit'; version: string }
 
 /** `latest` means: the newest backup in the folder taken before the upgrade to the current version. */

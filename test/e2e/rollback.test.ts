@@ -104,14 +104,14 @@ function normalise(command: string): string {
     .replace(/\S*\/rancher-rollback-\w+\//g, '<work>/')
 }
 
-/** The dry-run promise: after its decision, the real run issues only commands the plan listed. */
+/** The dry-run promise: once it has planned, the real run issues only commands the plan listed. */
 function expectPlanKept(dry: ActionRun, real: ActionRun): void {
   const planned = (JSON.parse(dry.outputs.plan!) as { commands: string[] }[]).flatMap(
     s => s.commands
   )
   const lines = real.log.split('\n')
   const issued = lines
-    .slice(lines.findIndex(l => l.startsWith('Decision: ')))
+    .slice(lines.findIndex(l => l.startsWith('Plan: ')))
     .filter(l => l.startsWith('[command] '))
     .map(l => normalise(l.slice('[command] '.length)))
   expect(issued.length).toBeGreaterThan(3)
