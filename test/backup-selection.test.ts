@@ -23,6 +23,7 @@ describe('parseBackupFilename', () => {
     const c = parseBackupFilename(file('rancher-nightly', '2026-11-19T02-00-00Z'))
     expect(c).toEqual({
       filename: `rancher-nightly-${UID}-2026-11-19T02-00-00Z.tar.gz`,
+      clusterUid: UID,
       takenAt: new Date('2026-11-19T02:00:00Z'),
       encrypted: false
     })
@@ -37,6 +38,7 @@ describe('parseBackupFilename', () => {
   it('accepts backup names with hyphens, dots and digits, and upper-case UIDs', () => {
     const name = `my.backup-2-${UID.toUpperCase()}-2024-02-29T23-59-59Z.tar.gz`
     expect(parseBackupFilename(name)?.takenAt.toISOString()).toBe('2024-02-29T23:59:59.000Z')
+    expect(parseBackupFilename(name)?.clusterUid).toBe(UID)
   })
 
   it('applies a numeric zone offset written with hyphens (operator not in UTC)', () => {
@@ -77,6 +79,28 @@ describe('objectKey / folderPrefix', () => {
 })
 
 describe('pickLatestBackup', () => {
+  it("considers only this cluster's backups: a newer one of another cluster is ignored and said so", () => {
+    const other = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
+    const mine = `rancher/${file('nightly', '2026-11-19T02-00-00Z')}`
+    const theirs = `rancher/nightly-${other}-2026-11-20T02-00-00Z.tar.gz`
+    const c = pickLatestBackup([obj(mine), obj(theirs)], 'rancher', {
+      takenBefore: new Date('2026-11-20T10:00:00Z'),
+      encryptionConfigured: false,
+      clusterUid: UID.toUpperCase()
+    })
+    expect(c.filename).toBe(file('nightly', '2026-11-19T02-00-00Z'))
+    expect(c.reason).toContain('1 backup of other clusters ignored')
+    const none = pickLatestBackup([obj(theirs)], 'rancher', {
+      takenBefore: undefined,
+      encryptionConfigured: false,
+      clusterUid: UID
+    })
+    expect(none.filename).toBeUndefined()
+    expect(none.reason).toContain(
+      `1 backup in folder 'rancher', all of other clusters (this cluster's kube-system UID is ${UID})`
+    )
+  })
+
   const upgrade = new Date('2026-11-20T10:00:00Z')
   const objects = [
     obj(`rancher/${file('nightly', '2026-11-18T02-00-00Z')}`),
@@ -94,7 +118,8 @@ describe('pickLatestBackup', () => {
   it('picks the newest backup strictly before the upgrade', () => {
     const c = pickLatestBackup(objects, 'rancher', {
       takenBefore: upgrade,
-      encryptionConfigured: false
+      encryptionConfigured: false,
+      clusterUid: UID
     })
     expect(c.filename).toBe(file('pre-upgrade', '2026-11-20T09-55-00Z'))
     expect(c.considered).toBe(3)
@@ -107,7 +132,8 @@ describe('pickLatestBackup', () => {
   it('uses encrypted backups when encryption is configured', () => {
     const c = pickLatestBackup(objects, 'rancher/', {
       takenBefore: upgrade,
-      encryptionConfigured: true
+      encryptionConfigured: true,
+      clusterUid: UID
     })
     expect(c.filename).toBe(file('enc', '2026-11-20T09-58-00Z', true))
     expect(c.considered).toBe(4)
@@ -117,7 +143,8 @@ describe('pickLatestBackup', () => {
   it('without a cutoff picks the newest of all', () => {
     const c = pickLatestBackup(objects, 'rancher', {
       takenBefore: undefined,
-      encryptionConfigured: false
+      encryptionConfigured: false,
+      clusterUid: UID
     })
     expect(c.filename).toBe(file('nightly', '2026-11-21T02-00-00Z'))
     expect(c.considered).toBe(5)
@@ -127,7 +154,8 @@ describe('pickLatestBackup', () => {
   it('only takes objects directly at the bucket root when folder is empty', () => {
     const c = pickLatestBackup([obj(file('root', '2026-11-01T00-00-00Z')), ...objects], '', {
       takenBefore: upgrade,
-      encryptionConfigured: false
+      encryptionConfigured: false,
+      clusterUid: UID
     })
     expect(c.filename).toBe(file('root', '2026-11-01T00-00-00Z'))
     expect(c.considered).toBe(1)
@@ -142,14 +170,22 @@ describe('pickLatestBackup', () => {
         obj(file('c', '2026-11-20T10-50-00+00-30')) // 10:20Z: after the cutoff
       ],
       '',
-      { takenBefore: upgrade, encryptionConfigured: false }
+      {
+        takenBefore: upgrade,
+        encryptionConfigured: false,
+        clusterUid: UID
+      }
     )
     expect(c.filename).toBe(file('b', '2026-11-20T09-45-00Z'))
     expect(c.reason).toContain('1 newer backup ignored')
   })
 
   it('says why when the folder is empty', () => {
-    const c = pickLatestBackup([], 'rancher', { takenBefore: upgrade, encryptionConfigured: false })
+    const c = pickLatestBackup([], 'rancher', {
+      takenBefore: upgrade,
+      encryptionConfigured: false,
+      clusterUid: UID
+    })
     expect(c).toEqual({
       filename: undefined,
       considered: 0,
@@ -160,7 +196,8 @@ describe('pickLatestBackup', () => {
   it('says why when no file looks like a backup', () => {
     const c = pickLatestBackup([obj('rancher/a.txt'), obj('rancher/b.tar.gz')], 'rancher', {
       takenBefore: upgrade,
-      encryptionConfigured: false
+      encryptionConfigured: false,
+      clusterUid: UID
     })
     expect(c.filename).toBeUndefined()
     expect(c.reason).toContain('none of the 2 files')
@@ -170,7 +207,8 @@ describe('pickLatestBackup', () => {
   it('says why when every backup is encrypted and no encryption is configured', () => {
     const c = pickLatestBackup([obj(file('x', '2026-11-01T00-00-00Z', true))], '', {
       takenBefore: upgrade,
-      encryptionConfigured: false
+      encryptionConfigured: false,
+      clusterUid: UID
     })
     expect(c.filename).toBeUndefined()
     expect(c.reason).toContain('encrypted and no encryption config secret is set')
@@ -180,7 +218,11 @@ describe('pickLatestBackup', () => {
     const c = pickLatestBackup(
       [obj(file('x', '2026-11-20T10-00-00Z')), obj(file('y', '2026-11-21T00-00-00Z'))],
       '',
-      { takenBefore: upgrade, encryptionConfigured: false }
+      {
+        takenBefore: upgrade,
+        encryptionConfigured: false,
+        clusterUid: UID
+      }
     )
     expect(c.filename).toBeUndefined()
     expect(c.considered).toBe(0)
@@ -193,7 +235,11 @@ describe('pickLatestBackup', () => {
   it('breaks ties on the same timestamp deterministically', () => {
     const a = obj(file('a', '2026-11-19T00-00-00Z'), '2026-11-19T00:00:01.000Z')
     const b = obj(file('b', '2026-11-19T00-00-00Z'), '2026-11-19T00:00:05.000Z')
-    const opts = { takenBefore: upgrade, encryptionConfigured: false }
+    const opts = {
+      takenBefore: upgrade,
+      encryptionConfigured: false,
+      clusterUid: UID
+    }
     expect(pickLatestBackup([a, b], '', opts).filename).toBe(b.key)
     expect(pickLatestBackup([b, a], '', opts).filename).toBe(b.key)
   })

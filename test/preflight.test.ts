@@ -27,6 +27,10 @@ function decision(procedure: Procedure, from = '2.8.4', to = '2.8.3'): ProceedDe
   }
 }
 
+const UID = 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
+/** A backup of this cluster: its name carries the kube-system UID. */
+const named = (name: string, ext = '.tar.gz') => `${name}-${UID}-2024-01-01T00-00-00Z${ext}`
+
 function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
   return {
     release: {
@@ -57,11 +61,12 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
     encryptionSecret: undefined,
     backup: {
       checked: true,
-      filename: 'nightly-abc-2024-01-01T00-00-00Z.tar.gz',
+      filename: named('nightly'),
       exists: true,
       note: 'found'
     },
     kubernetesVersion: 'v1.28.5',
+    clusterUid: UID,
     interrupted: undefined,
     ...over
   }
@@ -70,7 +75,7 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
 function settings(over: Partial<Settings> = {}, s3: Partial<Settings['s3']> = {}): Settings {
   return {
     targetVersion: { kind: 'previous' },
-    backup: { kind: 'file', filename: 'nightly-abc-2024-01-01T00-00-00Z.tar.gz' },
+    backup: { kind: 'file', filename: named('nightly') },
     s3: {
       bucketName: 'rancher-backups',
       folder: 'prod',
@@ -99,6 +104,7 @@ function settings(over: Partial<Settings> = {}, s3: Partial<Settings['s3']> = {}
     kubectlMirror: '',
     dryRun: false,
     allowDowntime: true,
+    allowOtherClusterBackup: false,
     prune: true,
     timeoutMs: 3_600_000,
     restoreTimeoutMs: 1_800_000,
@@ -246,22 +252,22 @@ describe('backup file', () => {
     const f = facts({
       backup: {
         checked: true,
-        filename: 'gone.tar.gz',
+        filename: named('gone'),
         exists: false,
         note: 'NoSuchKey'
       }
     })
     const r = refusal(
-      preflight(decision(p), f, settings({ backup: { kind: 'file', filename: 'gone.tar.gz' } }))
+      preflight(decision(p), f, settings({ backup: { kind: 'file', filename: named('gone') } }))
     )
-    expect(r.reason).toContain('gone.tar.gz')
+    expect(r.reason).toContain(named('gone'))
     expect(r.reason).toContain('s3://rancher-backups/prod/')
     expect(r.reason).toContain('NoSuchKey')
   })
 
   it('bucket root location has no folder', () => {
     const f = facts({
-      backup: { checked: true, filename: 'gone.tar.gz', exists: false, note: '' }
+      backup: { checked: true, filename: named('gone'), exists: false, note: '' }
     })
     const r = refusal(preflight(decision('in-place'), f, settings({}, { folder: '' })))
     expect(r.reason).toContain('s3://rancher-backups/.')
@@ -301,7 +307,7 @@ describe('backup file', () => {
       const f = facts({
         backup: {
           checked: false,
-          filename: 'nightly.tar.gz',
+          filename: named('nightly'),
           exists: false,
           note: ''
         }
@@ -313,7 +319,7 @@ describe('backup file', () => {
       )
       expect(r.ok).toBe(true)
       expect(r.warnings).toHaveLength(1)
-      expect(r.warnings[0]).toContain('Cannot prove that backup nightly.tar.gz exists')
+      expect(r.warnings[0]).toContain(`Cannot prove that backup ${named('nightly')} exists`)
     }
   )
 
@@ -321,7 +327,7 @@ describe('backup file', () => {
     const f = facts({
       backup: {
         checked: false,
-        filename: 'nightly.tar.gz',
+        filename: named('nightly'),
         exists: false,
         note: ''
       }
@@ -334,10 +340,41 @@ describe('backup file', () => {
   })
 })
 
+describe('the backup belongs to this cluster', () => {
+  const other = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
+  const theirs = `nightly-${other}-2024-01-01T00-00-00Z.tar.gz`
+  const withFile = (filename: string) =>
+    facts({ backup: { checked: true, filename, exists: true, note: '' } })
+
+  it.each(['in-place', 'restore-only', 'cleanup-and-reinstall'] as Procedure[])(
+    '%s refuses a backup of another cluster, naming both UIDs and the way out',
+    p => {
+      const r = refusal(preflight(decision(p), withFile(theirs), settings({ allowDowntime: true })))
+      expect(r.reason).toContain(`taken on another cluster (kube-system UID ${other}`)
+      expect(r.reason).toContain(`this cluster's is ${UID}`)
+      expect(r.reason).toContain('migration')
+      expect(r.instead).toContain('allow-other-cluster-backup: true')
+    }
+  )
+
+  it('refuses a file whose name proves nothing', () => {
+    const r = refusal(preflight(decision('in-place'), withFile('my-copy.tar.gz'), settings()))
+    expect(r.reason).toContain('cannot be proven to be a backup of this cluster')
+  })
+
+  it('accepts either with allow-other-cluster-backup, and an upper-case UID of its own', () => {
+    const s = settings({ allowOtherClusterBackup: true })
+    expect(preflight(decision('in-place'), withFile(theirs), s).ok).toBe(true)
+    expect(preflight(decision('in-place'), withFile('my-copy.tar.gz'), s).ok).toBe(true)
+    const upper = `nightly-${UID.toUpperCase()}-2024-01-01T00-00-00Z.tar.gz`
+    expect(preflight(decision('in-place'), withFile(upper), settings()).ok).toBe(true)
+  })
+})
+
 describe('encryption', () => {
   const encFacts = (secretExists: boolean | undefined) =>
     facts({
-      backup: { checked: true, filename: 'b.tar.gz.enc', exists: true, note: '' },
+      backup: { checked: true, filename: named('b', '.tar.gz.enc'), exists: true, note: '' },
       encryptionSecret:
         secretExists === undefined
           ? undefined
@@ -346,7 +383,7 @@ describe('encryption', () => {
 
   it('refuses an encrypted backup without encryption-config-secret-name', () => {
     const r = refusal(preflight(decision('in-place'), encFacts(undefined), settings()))
-    expect(r.reason).toContain('b.tar.gz.enc is encrypted')
+    expect(r.reason).toContain(`${named('b', '.tar.gz.enc')} is encrypted`)
     expect(r.instead).toContain('encryption-config-secret-name')
   })
 
@@ -453,7 +490,7 @@ describe('order and warnings on refusal', () => {
     const f = facts({
       backup: {
         checked: false,
-        filename: 'nightly.tar.gz',
+        filename: named('nightly'),
         exists: false,
         note: ''
       },

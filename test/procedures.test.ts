@@ -455,6 +455,22 @@ describe('evidence and refusals', () => {
     expect(runner.mutating()).toEqual([])
   })
 
+  it('refuses a named backup of another cluster before anything changes, unless allowed', async () => {
+    const theirs =
+      'rancher-nightly-0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9-2026-11-21T02-00-00Z.tar.gz'
+    const objects = [{ key: `prod/${theirs}`, lastModified: '2026-11-21T02:00:05Z', size: 1 }]
+    setInputs({ 'backup-filename': theirs })
+    const refused = environment(inPlaceWorld, objects)
+    const report = await run(refused.env)
+    expect(report.status).toBe('refused')
+    expect(report.error).toContain('taken on another cluster')
+    expect(refused.runner.mutating()).toEqual([])
+
+    setInputs({ 'allow-other-cluster-backup': 'true' })
+    const allowed = environment(inPlaceWorld, objects)
+    expect((await run(allowed.env)).status).toBe('succeeded')
+  })
+
   it('refuses when there is no Rancher release (Docker install?)', async () => {
     setInputs({ 'backup-filename': 'latest' })
     const { env, state } = environment(inPlaceWorld)

@@ -8,8 +8,11 @@ import { describeCleanupScope, isDeletedByCleanup } from './cleanup-scope.js'
 import type { ProceedDecision } from './decide.js'
 import type { Settings } from '../inputs/settings.js'
 import { backupChartRange, toHelmVersionConstraint } from './versions.js'
-import { s3Location } from '../facts/backup-selection.js'
+import { parseBackupFilename, s3Location } from '../facts/backup-selection.js'
 import { BACKUP_NAMESPACE } from '../kube/names.js'
+
+const MIGRATION_DOC =
+  'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/migrate-rancher-to-new-cluster'
 
 export type PreflightResult =
   | { ok: true; warnings: string[] }
@@ -153,7 +156,22 @@ export function preflight(
     )
   }
 
-  // 6. Encryption.
+  // 6. The backup belongs to this cluster: its name carries the kube-system UID it was taken on.
+  const owner = parseBackupFilename(file)?.clusterUid
+  if (
+    file !== '' &&
+    owner !== facts.clusterUid.toLowerCase() &&
+    !settings.allowOtherClusterBackup
+  ) {
+    return refuse(
+      owner === undefined
+        ? `Backup ${file} is not named like a rancher-backup file (<name>-<kube-system UID>-<time>.tar.gz), so it cannot be proven to be a backup of this cluster (kube-system UID ${facts.clusterUid}).`
+        : `Backup ${file} was taken on another cluster (kube-system UID ${owner}; this cluster's is ${facts.clusterUid}). Restoring it${decision.procedure === 'cleanup-and-reinstall' ? '' : ' with prune'} would replace this cluster's Rancher state with the other cluster's: that is a migration, not a rollback (the backup usage guide: a cluster with Rancher running can only be restored from a backup of that same cluster).`,
+      `Choose a backup of this cluster (its name contains ${facts.clusterUid}), or \`backup-filename: latest\`. To migrate another cluster's Rancher state here on purpose, follow ${MIGRATION_DOC}, or set \`allow-other-cluster-backup: true\`.`
+    )
+  }
+
+  // 7. Encryption.
   if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
     return refuse(
       `Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`,
@@ -175,7 +193,7 @@ export function preflight(
     }
   }
 
-  // 7. The S3 credential Secret the Restore reads.
+  // 8. The S3 credential Secret the Restore reads.
   if (
     settings.s3.credentialSecretName !== '' &&
     !facts.s3CredentialSecret.exists &&
@@ -187,7 +205,7 @@ export function preflight(
     )
   }
 
-  // 8. Cleanup must not delete what the Restore needs after it.
+  // 9. Cleanup must not delete what the Restore needs after it.
   if (
     cleanup &&
     settings.s3.credentialSecretName !== '' &&

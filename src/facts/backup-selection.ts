@@ -11,6 +11,8 @@ import type { S3Object } from './s3-client.js'
 
 export interface BackupCandidate {
   filename: string
+  /** The kube-system UID of the cluster it was taken on, lowercase. */
+  clusterUid: string
   takenAt: Date
   encrypted: boolean
 }
@@ -56,12 +58,13 @@ export function parseBackupFilename(name: string): BackupCandidate | undefined {
   if (name.includes('/')) return undefined
   const m = BACKUP_NAME_RE.exec(name)
   if (!m) return undefined
-  const [, , , y, mo, d, h, mi, s, zone, enc] = m
+  const [, , uid, y, mo, d, h, mi, s, zone, enc] = m
   const local = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), 0)
   const offset = offsetMinutes(zone ?? '')
   if (!local || offset === undefined) return undefined
   return {
     filename: name,
+    clusterUid: (uid ?? '').toLowerCase(),
     takenAt: new Date(local.getTime() - offset * 60_000),
     encrypted: enc !== undefined
   }
@@ -109,26 +112,37 @@ function plural(n: number, word: string): string {
 
 /**
  * Picks the newest backup directly in `folder` (not in a subfolder) taken strictly before
- * `takenBefore` (the upgrade to the current version; undefined = no cutoff). Encrypted backups
- * count only when an encryption config is configured.
+ * `takenBefore` (the upgrade to the current version; undefined = no cutoff) on the cluster whose
+ * kube-system UID is `clusterUid` (undefined = any cluster). Encrypted backups count only when an
+ * encryption config is configured.
  */
 export function pickLatestBackup(
   objects: S3Object[],
   folder: string,
-  opts: { takenBefore: Date | undefined; encryptionConfigured: boolean }
+  opts: {
+    takenBefore: Date | undefined
+    encryptionConfigured: boolean
+    clusterUid: string | undefined
+  }
 ): LatestChoice {
   const prefix = folderPrefix(folder)
   const where = prefix === '' ? 'the bucket root' : `folder '${normalizeFolder(folder)}'`
 
   const parsed: Array<BackupCandidate & { lastModified: string }> = []
   let inFolder = 0
+  let otherClusters = 0
   for (const o of objects) {
     if (!o.key.startsWith(prefix)) continue
     const name = o.key.slice(prefix.length)
     if (name === '' || name.includes('/')) continue
     inFolder++
     const c = parseBackupFilename(name)
-    if (c) parsed.push({ ...c, lastModified: o.lastModified })
+    if (c === undefined) continue
+    if (opts.clusterUid !== undefined && c.clusterUid !== opts.clusterUid.toLowerCase()) {
+      otherClusters++
+      continue
+    }
+    parsed.push({ ...c, lastModified: o.lastModified })
   }
 
   const encryptedSkipped = opts.encryptionConfigured ? [] : parsed.filter(c => c.encrypted)
@@ -138,6 +152,7 @@ export function pickLatestBackup(
   const newer = usable.length - eligible.length
 
   const notes: string[] = []
+  if (otherClusters > 0) notes.push(`${plural(otherClusters, 'backup')} of other clusters ignored`)
   if (newer > 0) notes.push(`${plural(newer, 'newer backup')} ignored`)
   if (encryptedSkipped.length > 0) {
     notes.push(
@@ -154,7 +169,9 @@ export function pickLatestBackup(
       why =
         inFolder === 0
           ? `no files in ${where}`
-          : `none of the ${plural(inFolder, 'file')} in ${where} is named like a rancher-backup file`
+          : otherClusters > 0
+            ? `${plural(otherClusters, 'backup')} in ${where}, all of other clusters (this cluster's kube-system UID is ${opts.clusterUid})`
+            : `none of the ${plural(inFolder, 'file')} in ${where} is named like a rancher-backup file`
     } else if (usable.length === 0) {
       why =
         `all ${plural(parsed.length, 'backup')} in ${where} are encrypted and no encryption ` +

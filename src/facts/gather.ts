@@ -85,7 +85,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     restoresResult,
     credentialSecret,
     encryptionSecret,
-    saved
+    saved,
+    kubeSystemUid
   ] = await Promise.all([
     run(cmd.kubeServerVersion()),
     runner.run(cmd.helmHistory(settings.releaseName, settings.namespace)),
@@ -106,7 +107,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     settings.encryptionConfigSecretName === ''
       ? Promise.resolve(undefined)
       : run(cmd.secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
-    run(cmd.readSaved())
+    run(cmd.readSaved()),
+    run(cmd.clusterUid())
   ])
 
   const record = parseSavedState(saved)?.record
@@ -155,7 +157,15 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
             exists: encryptionSecret.trim() !== ''
           },
     interrupted,
-    backup: await checkBackup(settings, history, keys, deps.s3, interrupted?.backupFilename)
+    clusterUid: kubeSystemUid.trim(),
+    backup: await checkBackup(
+      settings,
+      history,
+      keys,
+      deps.s3,
+      kubeSystemUid.trim(),
+      interrupted?.backupFilename
+    )
   }
 }
 
@@ -190,6 +200,7 @@ async function checkBackup(
   history: HelmRevision[],
   keys: { accessKey: string; secretKey: string } | undefined,
   s3: S3Reader,
+  clusterUid: string,
   /** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
   interruptedBackup = ''
 ): Promise<BackupObjectFacts> {
@@ -224,7 +235,8 @@ async function checkBackup(
   const objects = await s3.listObjects(target, folderPrefix(settings.s3.folder), S3_TIMEOUT_MS)
   const choice = pickLatestBackup(objects, settings.s3.folder, {
     takenBefore: upgradeTime(history),
-    encryptionConfigured: settings.encryptionConfigSecretName !== ''
+    encryptionConfigured: settings.encryptionConfigSecretName !== '',
+    clusterUid
   })
   return {
     checked: true,

@@ -52,6 +52,7 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'kubectl-mirror': '',
   'dry-run': 'false',
   'allow-downtime': 'false',
+  'allow-other-cluster-backup': 'false',
   prune: 'true',
   timeout: '30m',
   'restore-timeout': '20m',
@@ -125,6 +126,7 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   )
   const dryRun = inputs.boolean('dry-run')
   const allowDowntime = inputs.boolean('allow-downtime')
+  const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup')
   const prune = inputs.boolean('prune')
   const timeoutMs = inputs.duration('timeout')
   const restoreTimeoutMs = inputs.duration('restore-timeout')
@@ -155,6 +157,7 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
     kubectlMirror,
     dryRun,
     allowDowntime,
+    allowOtherClusterBackup,
     prune,
     timeoutMs: timeoutMs ?? 0,
     restoreTimeoutMs: restoreTimeoutMs ?? 0,

@@ -49,6 +49,8 @@ export interface Settings {
   kubectlMirror: string
   dryRun: boolean
   allowDowntime: boolean
+  /** Restore a backup that is not proven to be this cluster's (its name has another kube-system UID). */
+  allowOtherClusterBackup: boolean
   prune: boolean
   /** Whole run budget. */
   timeoutMs: number

@@ -80,6 +80,10 @@ export const getCrds = (names: string[]): Command =>
 export const listNamespaceNames = (): Command =>
   kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'])
 
+/** Backups are named after the kube-system UID, which survives rancher-cleanup. */
+export const clusterUid = (): Command =>
+  kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])
+
 export const getNamespace = (name: string): Command =>
   kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found'])
 

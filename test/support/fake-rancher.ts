@@ -21,6 +21,8 @@ export interface WorldOptions {
   saved?: string
   /** A namespace that survives cleanup (verify.sh never reports those). */
   leftoverNamespace?: string
+  /** kube-system's UID; default the one in the tests' backup names. */
+  clusterUid?: string
   /** The release install fails (e.g. the chart repo is unreachable). */
   installFails?: boolean
 }
@@ -132,6 +134,9 @@ export function fakeRancher(opts: WorldOptions) {
         ]
       })
     )
+    .on(/^kubectl get namespace kube-system -o 'jsonpath=\{\.metadata\.uid\}'/, {
+      stdout: opts.clusterUid ?? 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
+    })
     .on(/^kubectl get namespace cattle-provisioning-capi-system/, {
       stdout: opts.capiNamespace ? 'namespace/cattle-provisioning-capi-system' : ''
     })
