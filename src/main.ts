@@ -5,7 +5,7 @@
 import * as core from '@actions/core'
 import { join } from 'node:path'
 import { choose, FORCE_PROCEDURE_ENV, Refusal } from './decide/choose.js'
-import { resolveBackupChartVersion } from './facts/chart-version.js'
+import { readPlanFacts } from './facts/plan-facts.js'
 import { readCluster, type S3Reader } from './facts/gather.js'
 import * as s3 from './facts/s3-client.js'
 import { getSettings, InputError, secretValues } from './inputs/input-helper.js'
@@ -127,7 +127,7 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     settings,
     helmMajor,
     restoreName: restoreName(env.now(), decision.from, decision.to),
-    backupChartVersion: await resolveBackupChartVersion(runner, settings, decision),
+    ...(await readPlanFacts(runner, settings, facts, decision)),
     valuesFile: join(workDir, 'values.yaml'),
     secretsFile: join(workDir, 'saved-secrets.json')
   }

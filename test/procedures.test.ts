@@ -118,9 +118,11 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'kubectl wait restores.resources.cattle.io/rollback-2-8-5-to-2-8-4-20261124t090000 --for=condition=Ready=True --timeout=1200s',
       'kubectl get restores.resources.cattle.io rollback-2-8-5-to-2-8-4-20261124t090000 -o json --request-timeout=30s',
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
+      'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl rollout status deployment/rancher -n cattle-system --timeout=1800s',
       'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
       'helm history rancher -n cattle-system -o json --max 256',
+      'helm get manifest rancher -n cattle-system',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
     ])
@@ -171,6 +173,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'lock',
       'restore',
       'helm-rollback',
+      'scale-rancher',
       'verify',
       'release-lock'
     ])
@@ -559,7 +562,9 @@ describe('the plan is what runs', () => {
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
-      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=40 --prefix --request-timeout=30s'
+      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=40 --prefix --request-timeout=30s',
+      // helm rollback already brought the release's 3 replicas back
+      'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
     ])
   })
 
@@ -568,7 +573,13 @@ describe('the plan is what runs', () => {
       'target-version': '2.8.5',
       'backup-filename': BACKUP
     })
-    expect(plan.map(s => s.id)).toEqual(['lock', 'restore', 'verify', 'release-lock'])
+    expect(plan.map(s => s.id)).toEqual([
+      'lock',
+      'restore',
+      'scale-rancher',
+      'verify',
+      'release-lock'
+    ])
     expect(steps.filter(c => !listed.has(c))).toEqual([])
   })
 
@@ -605,6 +616,29 @@ describe('the plan is what runs', () => {
     expect(commands('release-lock')).toContain(
       'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
     )
+  })
+
+  it("restore-only with Rancher at 0 scales it back to the release's replicas before verifying", async () => {
+    setInputs({ 'target-version': '2.8.5', 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({ ...inPlaceWorld, replicas: 0 })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    expect(runner.mutating()).toContain(
+      'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
+    )
+    expect(state.replicas).toBe(3)
+    expect(report.steps.find(s => s.id === 'scale-rancher')?.detail).toBe(
+      'scaled from 0 to 3 replicas'
+    )
+  })
+
+  it('verify fails at 0 replicas even though rollout status passes at 0/0', async () => {
+    setInputs({ 'target-version': '2.8.5', 'backup-filename': BACKUP })
+    const { env, runner } = environment({ ...inPlaceWorld, replicas: 0 })
+    runner.on(/^kubectl scale/, {}) // the scale is lost
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain('0/0 replicas ready, the release asks for 3')
   })
 
   it('with a moving clock, each step records the limits it really ran with', async () => {

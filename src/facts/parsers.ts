@@ -1,4 +1,5 @@
 /** Pure parsers from kubectl/helm JSON output to the fact types. */
+import { loadAll } from 'js-yaml'
 import type { BackupOperatorFacts, HelmRevision, RancherDeploymentFacts } from './cluster-facts.js'
 import { asNumber, asObject, asString } from './json-fields.js'
 import { normalizeVersion } from '../decide/versions.js'
@@ -86,6 +87,27 @@ export function parseDeployment(text: string): RancherDeploymentFacts {
     replicas: asNumber(spec.replicas),
     readyReplicas: asNumber(status.readyReplicas)
   }
+}
+
+/**
+ * The replicas a release asks for: `spec.replicas` of its Deployment `name` in `helm get
+ * manifest` output (1, the Kubernetes default, when unset); undefined when it has no such
+ * Deployment or the manifest does not parse.
+ */
+export function deploymentReplicas(manifest: string, name: string): number | undefined {
+  let docs: unknown[]
+  try {
+    docs = loadAll(manifest)
+  } catch {
+    return undefined
+  }
+  for (const doc of docs) {
+    const o = asObject(doc)
+    if (o.kind !== 'Deployment' || asObject(o.metadata).name !== name) continue
+    const replicas = asObject(o.spec).replicas
+    return typeof replicas === 'number' ? replicas : 1
+  }
+  return undefined
 }
 
 /** A Deployment is ready when every desired replica is updated and available. */

@@ -84,6 +84,9 @@ export const listNamespaceNames = (): Command =>
 export const clusterUid = (): Command =>
   kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])
 
+export const scaleDeployment = (namespace: string, name: string, replicas: number): Command =>
+  kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`])
+
 export const getNamespace = (name: string): Command =>
   kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found'])
 
@@ -111,6 +114,20 @@ export const getLease = (): Command =>
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 export const helmGetValues = (release: string, namespace: string): Command =>
   helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true })
+
+/** The rendered manifests of a release (revision: the current one); they may hold Secrets. */
+export const helmGetManifest = (release: string, namespace: string, revision?: number): Command =>
+  helmRead(
+    [
+      'get',
+      'manifest',
+      release,
+      '-n',
+      namespace,
+      ...(revision === undefined ? [] : ['--revision', String(revision)])
+    ],
+    { secretOutput: true }
+  )
 
 /** Resolves a chart version range to one exact version without touching the user's repo list. */
 export const helmShowChart = (repo: string, chart: string, version: string): Command =>

@@ -25,6 +25,7 @@ import { recreateSecrets } from './steps/recreate-secrets.js'
 import { restore } from './steps/restore.js'
 import { saveSecrets } from './steps/save-secrets.js'
 import { saveValues } from './steps/save-values.js'
+import { scaleRancher } from './steps/scale-rancher.js'
 import { takeSaved } from './steps/take-saved.js'
 import { verifyCleanup } from './steps/verify-cleanup.js'
 import { verify } from './steps/verify.js'
@@ -44,9 +45,9 @@ export function procedureSteps(input: PlanInput): StepKind[] {
   const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])]
   switch (decision.procedure) {
     case 'restore-only':
-      return [...before, restore, verify, releaseLock]
+      return [...before, restore, scaleRancher, verify, releaseLock]
     case 'in-place':
-      return [...before, restore, helmRollback, verify, releaseLock]
+      return [...before, restore, helmRollback, scaleRancher, verify, releaseLock]
     case 'cleanup-and-reinstall':
       return [
         ...before,

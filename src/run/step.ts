@@ -29,6 +29,7 @@ export type StepId =
   | 'recreate-secrets'
   | 'restore'
   | 'helm-rollback'
+  | 'scale-rancher'
   | 'helm-install'
   | 'verify'
   | 'forget-saved'
@@ -43,6 +44,8 @@ export interface PlanInput {
   restoreName: string
   /** The exact rancher-backup chart version the cleanup path installs ('' on other paths). */
   backupChartVersion: string
+  /** The replicas Rancher's target revision runs with (restore-only, in-place; 0 otherwise). */
+  rancherReplicas: number
   /** Where save-values writes; known before the run so the plan can name it. */
   valuesFile: string
   /** Where save-secrets writes the secrets cleanup would delete. */

@@ -21,6 +21,8 @@ export interface WorldOptions {
   saved?: string
   /** A namespace that survives cleanup (verify.sh never reports those). */
   leftoverNamespace?: string
+  /** Replicas of the rancher Deployment before the run (the release's manifest asks for 3). */
+  replicas?: number
   /** kube-system's UID; default the one in the tests' backup names. */
   clusterUid?: string
   /** The release install fails (e.g. the chart repo is unreachable). */
@@ -41,6 +43,7 @@ export function fakeRancher(opts: WorldOptions) {
     history: opts.history.map(revision),
     image: `rancher/rancher:v${opts.history[opts.history.length - 1]!.version}`,
     releaseExists: true,
+    replicas: opts.replicas ?? 3,
     lease: opts.lease as unknown,
     restore: undefined as unknown,
     operatorInstalled: opts.operatorInstalled ?? true,
@@ -101,8 +104,11 @@ export function fakeRancher(opts: WorldOptions) {
       state.releaseExists
         ? json({
             metadata: { name: 'rancher' },
-            spec: { replicas: 3, template: { spec: { containers: [{ image: state.image }] } } },
-            status: { readyReplicas: 3, updatedReplicas: 3 }
+            spec: {
+              replicas: state.replicas,
+              template: { spec: { containers: [{ image: state.image }] } }
+            },
+            status: { readyReplicas: state.replicas, updatedReplicas: state.replicas }
           })
         : { stdout: '' }
     )
@@ -200,9 +206,18 @@ export function fakeRancher(opts: WorldOptions) {
         description: `Rollback to ${target.revision}`
       })
       state.image = `rancher/rancher:${target.app_version}`
+      state.replicas = 3 // the three-way merge restores the manifest's count
       return {}
     })
     .on(/^kubectl rollout status/, { stdout: 'deployment "rancher" successfully rolled out' })
+    .on(/^helm get manifest rancher -n cattle-system/, {
+      stdout:
+        '---\n# Source: rancher/templates/serviceAccount.yaml\nkind: ServiceAccount\nmetadata:\n  name: rancher\n---\n# Source: rancher/templates/deployment.yaml\nkind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: rancher\nspec:\n  replicas: 3\n'
+    })
+    .on(/^kubectl scale deployment\/rancher -n cattle-system --replicas=(\d+)/, (c: Command) => {
+      state.replicas = Number(c.args.find(a => a.startsWith('--replicas='))!.split('=')[1])
+      return {}
+    })
     .on(/^helm get values rancher/, {
       stdout: opts.values ?? 'hostname: rancher.example.com\nbootstrapPassword: s3cr3t-bootstrap\n'
     })
@@ -261,6 +276,7 @@ export function fakeRancher(opts: WorldOptions) {
       state.releaseExists = true
       state.history = [revision({ revision: 1, version, status: 'deployed' })]
       state.image = `rancher/rancher:v${version}`
+      state.replicas = 3
       return {}
     })
   return { runner, state }

@@ -1,6 +1,6 @@
 /** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
 import { isDeployedAt } from '../../decide/versions.js'
-import { parseDeployment, parseHelmHistory } from '../../facts/parsers.js'
+import { deploymentReplicas, parseDeployment, parseHelmHistory } from '../../facts/parsers.js'
 import * as cmd from '../../kube/commands.js'
 import { defineStep, StepFailure } from '../step.js'
 
@@ -18,14 +18,16 @@ export const verify = defineStep({
       allowFailure: true
     },
     deployment: cmd.getDeployment(settings.namespace, settings.releaseName),
-    history: cmd.helmHistory(settings.releaseName, settings.namespace)
+    history: cmd.helmHistory(settings.releaseName, settings.namespace),
+    manifest: cmd.helmGetManifest(settings.releaseName, settings.namespace)
   }),
   async run(ctx, c) {
     const { settings, decision } = ctx
-    const [rollout, deployment, history] = await Promise.all([
+    const [rollout, deployment, history, manifest] = await Promise.all([
       ctx.runner.run(c.rollout),
       ctx.runner.run(c.deployment),
-      ctx.runner.run(c.history)
+      ctx.runner.run(c.history),
+      ctx.runner.run(c.manifest)
     ])
     const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]')
     ctx.report.historyAfter = revisions
@@ -38,6 +40,13 @@ export const verify = defineStep({
       problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`)
     else if (d.imageVersion && d.imageVersion !== decision.to) {
       problems.push(`deployment runs ${d.image}, not v${decision.to}`)
+    }
+    // rollout status passes at 0/0: the count the release asks for must be there, all ready.
+    const want = deploymentReplicas(manifest.stdout, settings.releaseName) ?? 1
+    if (d.exists && (d.replicas < Math.max(1, want) || d.readyReplicas < Math.max(1, want))) {
+      problems.push(
+        `deployment has ${d.readyReplicas}/${d.replicas} replicas ready, the release asks for ${want}`
+      )
     }
     if (rollout.exitCode !== 0) {
       problems.push(`rollout did not finish: ${rollout.stderr.trim().split('\n').pop() ?? ''}`)
