@@ -18,7 +18,8 @@ export default tseslint.config(
         {
           paths: ['child_process', 'node:child_process'].map(name => ({
             name,
-            message: 'Run processes only through the command layer (src/kube/exec-command-runner.ts).'
+            message:
+              'Run processes only through the command layer (src/kube/exec-command-runner.ts).'
           }))
         }
       ]

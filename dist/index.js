@@ -34457,13 +34457,14 @@ function parseBackupFilename(name) {
     const m = BACKUP_NAME_RE.exec(name);
     if (!m)
         return undefined;
-    const [, , , y, mo, d, h, mi, s, zone, enc] = m;
+    const [, , uid, y, mo, d, h, mi, s, zone, enc] = m;
     const local = utcDate(Number(y), Number(mo), Number(d), Number(h), Number(mi), Number(s), 0);
     const offset = offsetMinutes(zone ?? '');
     if (!local || offset === undefined)
         return undefined;
     return {
         filename: name,
+        clusterUid: (uid ?? '').toLowerCase(),
         takenAt: new Date(local.getTime() - offset * 60_000),
         encrypted: enc !== undefined
     };
@@ -34495,14 +34496,16 @@ function plural(n, word) {
 }
 /**
  * Picks the newest backup directly in `folder` (not in a subfolder) taken strictly before
- * `takenBefore` (the upgrade to the current version; undefined = no cutoff). Encrypted backups
- * count only when an encryption config is configured.
+ * `takenBefore` (the upgrade to the current version; undefined = no cutoff) on the cluster whose
+ * kube-system UID is `clusterUid` (undefined = any cluster). Encrypted backups count only when an
+ * encryption config is configured.
  */
 function pickLatestBackup(objects, folder, opts) {
     const prefix = folderPrefix(folder);
     const where = prefix === '' ? 'the bucket root' : `folder '${normalizeFolder(folder)}'`;
     const parsed = [];
     let inFolder = 0;
+    let otherClusters = 0;
     for (const o of objects) {
         if (!o.key.startsWith(prefix))
             continue;
@@ -34511,8 +34514,13 @@ function pickLatestBackup(objects, folder, opts) {
             continue;
         inFolder++;
         const c = parseBackupFilename(name);
-        if (c)
-            parsed.push({ ...c, lastModified: o.lastModified });
+        if (c === undefined)
+            continue;
+        if (opts.clusterUid !== undefined && c.clusterUid !== opts.clusterUid.toLowerCase()) {
+            otherClusters++;
+            continue;
+        }
+        parsed.push({ ...c, lastModified: o.lastModified });
     }
     const encryptedSkipped = opts.encryptionConfigured ? [] : parsed.filter(c => c.encrypted);
     const usable = opts.encryptionConfigured ? parsed : parsed.filter(c => !c.encrypted);
@@ -34520,6 +34528,8 @@ function pickLatestBackup(objects, folder, opts) {
     const eligible = cutoff ? usable.filter(c => c.takenAt.getTime() < cutoff.getTime()) : usable;
     const newer = usable.length - eligible.length;
     const notes = [];
+    if (otherClusters > 0)
+        notes.push(`${plural(otherClusters, 'backup')} of other clusters ignored`);
     if (newer > 0)
         notes.push(`${plural(newer, 'newer backup')} ignored`);
     if (encryptedSkipped.length > 0) {
@@ -34534,7 +34544,9 @@ function pickLatestBackup(objects, folder, opts) {
             why =
                 inFolder === 0
                     ? `no files in ${where}`
-                    : `none of the ${plural(inFolder, 'file')} in ${where} is named like a rancher-backup file`;
+                    : otherClusters > 0
+                        ? `${plural(otherClusters, 'backup')} in ${where}, all of other clusters (this cluster's kube-system UID is ${opts.clusterUid})`
+                        : `none of the ${plural(inFolder, 'file')} in ${where} is named like a rancher-backup file`;
         }
         else if (usable.length === 0) {
             why =
@@ -34587,6 +34599,7 @@ function parseHelmTime(s) {
     return new Date(local.getTime() - offset * 60_000);
 }
 
+const MIGRATION_DOC = 'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/migrate-rancher-to-new-cluster';
 /** The backup file the Restore will use: the one given, or the one picked for `latest`. */
 function chosenBackupFile(facts, settings) {
     if (facts.backup.filename !== '')
@@ -34689,7 +34702,16 @@ function preflight(decision, facts, settings) {
         }
         warnings.push(`Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it); if it does not, the Restore will retry until the restore timeout.`);
     }
-    // 6. Encryption.
+    // 6. The backup belongs to this cluster: its name carries the kube-system UID it was taken on.
+    const owner = parseBackupFilename(file)?.clusterUid;
+    if (file !== '' &&
+        owner !== facts.clusterUid.toLowerCase() &&
+        !settings.allowOtherClusterBackup) {
+        return refuse(owner === undefined
+            ? `Backup ${file} is not named like a rancher-backup file (<name>-<kube-system UID>-<time>.tar.gz), so it cannot be proven to be a backup of this cluster (kube-system UID ${facts.clusterUid}).`
+            : `Backup ${file} was taken on another cluster (kube-system UID ${owner}; this cluster's is ${facts.clusterUid}). Restoring it${decision.procedure === 'cleanup-and-reinstall' ? '' : ' with prune'} would replace this cluster's Rancher state with the other cluster's: that is a migration, not a rollback (the backup usage guide: a cluster with Rancher running can only be restored from a backup of that same cluster).`, `Choose a backup of this cluster (its name contains ${facts.clusterUid}), or \`backup-filename: latest\`. To migrate another cluster's Rancher state here on purpose, follow ${MIGRATION_DOC}, or set \`allow-other-cluster-backup: true\`.`);
+    }
+    // 7. Encryption.
     if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
         return refuse(`Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`, `Set encryption-config-secret-name to the Secret in ${BACKUP_NAMESPACE} (key encryption-provider-config.yaml) that the Backup was taken with.`);
     }
@@ -34702,13 +34724,13 @@ function preflight(decision, facts, settings) {
             warnings.push(`encryption-config-secret-name is set but backup ${file} is not encrypted (.enc): the Secret is not needed.`);
         }
     }
-    // 7. The S3 credential Secret the Restore reads.
+    // 8. The S3 credential Secret the Restore reads.
     if (settings.s3.credentialSecretName !== '' &&
         !facts.s3CredentialSecret.exists &&
         !createsCredentialSecret(settings, facts)) {
         return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`, `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`);
     }
-    // 8. Cleanup must not delete what the Restore needs after it.
+    // 9. Cleanup must not delete what the Restore needs after it.
     if (cleanup &&
         settings.s3.credentialSecretName !== '' &&
         isDeletedByCleanup(settings.s3.credentialSecretNamespace)) {
@@ -37394,6 +37416,10 @@ function loadDocuments(input, options = {}) {
 		source
 	});
 }
+function loadAll(input, iteratorOrOptions, options) {
+	const documents = loadDocuments(input, options);
+	return documents;
+}
 /**
 * Parses `string` as a single YAML document. Throws {@link YAMLException} on
 * error. This function does not understand multi-document or empty sources; it
@@ -37553,6 +37579,9 @@ const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--p
 const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
 const getCrds = (names) => kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found']);
 const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
+/** Backups are named after the kube-system UID, which survives rancher-cleanup. */
+const clusterUid = () => kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}']);
+const scaleDeployment = (namespace, name, replicas) => kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`]);
 const getNamespace = (name) => kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found']);
 const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
 const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
@@ -37566,6 +37595,15 @@ const readSaved = () => readSecret(SAVED_NAMESPACE, SAVED_NAME);
 const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
+/** The rendered manifests of a release (revision: the current one); they may hold Secrets. */
+const helmGetManifest = (release, namespace, revision) => helmRead([
+    'get',
+    'manifest',
+    release,
+    '-n',
+    namespace,
+    ...(revision === undefined ? [] : ['--revision', String(revision)])
+], { secretOutput: true });
 /** Resolves a chart version range to one exact version without touching the user's repo list. */
 const helmShowChart = (repo, chart, version) => helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 });
 const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
@@ -37633,31 +37671,6 @@ const helmUpgradeInstall = (major, c, timeoutMs) => helmWrite([
     ...helmWaitFlags(major, timeoutMs)
 ], timeoutMs);
 
-/**
- * The exact rancher-backup chart version the cleanup path installs, resolved read-only before
- * planning so the plan names it: the input when exact, else the newest chart in the line that
- * matches the target Rancher minor.
- */
-/** '' on the paths that install no chart; a chart the repository does not have is a refusal. */
-async function resolveBackupChartVersion(runner, settings, decision) {
-    if (decision.procedure !== 'cleanup-and-reinstall')
-        return '';
-    const wanted = settings.backupChartVersion || backupChartRange(decision.to);
-    const exact = exactVersion(wanted);
-    if (exact !== undefined)
-        return exact;
-    const out = await runner.run({
-        ...helmShowChart(settings.backupChartRepo, BACKUP_CHART, wanted),
-        allowFailure: true
-    });
-    const version = out.exitCode === 0 ? load(out.stdout)?.version : undefined;
-    if (typeof version !== 'string') {
-        const why = out.stderr.trim().split('\n').pop() ?? '';
-        throw new Refusal(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${why ? ` (${why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: helm search repo rancher-charts/${BACKUP_CHART} --versions`);
-    }
-    return version;
-}
-
 /** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
 function asObject(v) {
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
@@ -37673,6 +37686,7 @@ function asNumber(v) {
     return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
+/** Pure parsers from kubectl/helm JSON output to the fact types. */
 function parseJson(text, what) {
     if (text.trim() === '')
         return undefined;
@@ -37743,6 +37757,28 @@ function parseDeployment(text) {
         readyReplicas: asNumber(status.readyReplicas)
     };
 }
+/**
+ * The replicas a release asks for: `spec.replicas` of its Deployment `name` in `helm get
+ * manifest` output (1, the Kubernetes default, when unset); undefined when it has no such
+ * Deployment or the manifest does not parse.
+ */
+function deploymentReplicas(manifest, name) {
+    let docs;
+    try {
+        docs = loadAll(manifest);
+    }
+    catch {
+        return undefined;
+    }
+    for (const doc of docs) {
+        const o = asObject(doc);
+        if (o.kind !== 'Deployment' || asObject(o.metadata).name !== name)
+            continue;
+        const replicas = asObject(o.spec).replicas;
+        return typeof replicas === 'number' ? replicas : 1;
+    }
+    return undefined;
+}
 /** A Deployment is ready when every desired replica is updated and available. */
 function deploymentReady(text) {
     const d = asObject(parseJson(text, 'deployment'));
@@ -37790,6 +37826,55 @@ function parseHelmMajor(text) {
     if (major === '3' || major === '4')
         return Number(major);
     throw new Error(`Unsupported helm version "${text.trim()}": Helm 3 or 4 is required (input helm-version).`);
+}
+
+/**
+ * What a plan must know exactly and only the chosen procedure tells which to read: the
+ * rancher-backup chart version the cleanup path installs, and the replicas the target revision of
+ * Rancher runs with. Read-only, after the decision and before planning, so the plan names them.
+ */
+async function readPlanFacts(runner, settings, facts, decision) {
+    const [backupChartVersion, rancherReplicas] = await Promise.all([
+        resolveBackupChartVersion(runner, settings, decision),
+        targetReplicas(runner, settings, facts, decision)
+    ]);
+    return { backupChartVersion, rancherReplicas };
+}
+/**
+ * The Restore scales Rancher back to the count it found, which is 0 when Rancher was already
+ * down; the revision being returned to says how many it should run.
+ */
+async function targetReplicas(runner, settings, facts, decision) {
+    if (decision.procedure === 'cleanup-and-reinstall')
+        return 0;
+    const revision = decision.procedure === 'in-place'
+        ? decision.rollbackRevision
+        : facts.release.history.at(-1)?.revision;
+    const manifest = await runner.run(helmGetManifest(settings.releaseName, settings.namespace, revision));
+    const replicas = deploymentReplicas(manifest.stdout, settings.releaseName);
+    if (replicas === undefined || replicas < 1) {
+        throw new Refusal(`Revision ${revision} of release ${settings.releaseName} has no Deployment ${settings.releaseName} with at least one replica, so there is no Rancher to verify after the rollback; nothing was changed.`, `Check: helm get manifest ${settings.releaseName} -n ${settings.namespace} --revision ${revision}`);
+    }
+    return replicas;
+}
+/** '' on the paths that install no chart; a chart the repository does not have is a refusal. */
+async function resolveBackupChartVersion(runner, settings, decision) {
+    if (decision.procedure !== 'cleanup-and-reinstall')
+        return '';
+    const wanted = settings.backupChartVersion || backupChartRange(decision.to);
+    const exact = exactVersion(wanted);
+    if (exact !== undefined)
+        return exact;
+    const out = await runner.run({
+        ...helmShowChart(settings.backupChartRepo, BACKUP_CHART, wanted),
+        allowFailure: true
+    });
+    const version = out.exitCode === 0 ? load(out.stdout)?.version : undefined;
+    if (typeof version !== 'string') {
+        const why = out.stderr.trim().split('\n').pop() ?? '';
+        throw new Refusal(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${why ? ` (${why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: helm search repo rancher-charts/${BACKUP_CHART} --versions`);
+    }
+    return version;
 }
 
 function same(a, b) {
@@ -37952,7 +38037,7 @@ async function gatherFacts(settings, deps) {
     const run = async (c) => (await runner.run(c)).stdout;
     const s3 = settings.s3;
     const haveKeys = s3.accessKey !== '';
-    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved] = await Promise.all([
+    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid] = await Promise.all([
         run(kubeServerVersion()),
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
         run(helmListAll()),
@@ -37970,7 +38055,8 @@ async function gatherFacts(settings, deps) {
         settings.encryptionConfigSecretName === ''
             ? Promise.resolve(undefined)
             : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
-        run(readSaved())
+        run(readSaved()),
+        run(clusterUid())
     ]);
     const record = parseSavedState(saved)?.record;
     const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
@@ -38014,7 +38100,8 @@ async function gatherFacts(settings, deps) {
                 exists: encryptionSecret.trim() !== ''
             },
         interrupted,
-        backup: await checkBackup(settings, history, keys, deps.s3, interrupted?.backupFilename)
+        clusterUid: kubeSystemUid.trim(),
+        backup: await checkBackup(settings, history, keys, deps.s3, kubeSystemUid.trim(), interrupted?.backupFilename)
     };
 }
 /** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
@@ -38046,7 +38133,7 @@ function upgradeTime(history) {
         return undefined;
     return first ? parseHelmTime(first.updated) : undefined;
 }
-async function checkBackup(settings, history, keys, s3, 
+async function checkBackup(settings, history, keys, s3, clusterUid, 
 /** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
 interruptedBackup = '') {
     const given = settings.backup.kind === 'file' ? settings.backup.filename : interruptedBackup;
@@ -38080,7 +38167,8 @@ interruptedBackup = '') {
     const objects = await s3.listObjects(target, folderPrefix(settings.s3.folder), S3_TIMEOUT_MS);
     const choice = pickLatestBackup(objects, settings.s3.folder, {
         takenBefore: upgradeTime(history),
-        encryptionConfigured: settings.encryptionConfigSecretName !== ''
+        encryptionConfigured: settings.encryptionConfigSecretName !== '',
+        clusterUid
     });
     return {
         checked: true,
@@ -38551,6 +38639,7 @@ const INPUT_DEFAULTS = {
     'kubectl-mirror': '',
     'dry-run': 'false',
     'allow-downtime': 'false',
+    'allow-other-cluster-backup': 'false',
     prune: 'true',
     timeout: '30m',
     'restore-timeout': '20m',
@@ -38612,6 +38701,7 @@ function getSettings(read = name => getInput(name)) {
     const kubectlMirror = inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true);
     const dryRun = inputs.boolean('dry-run');
     const allowDowntime = inputs.boolean('allow-downtime');
+    const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup');
     const prune = inputs.boolean('prune');
     const timeoutMs = inputs.duration('timeout');
     const restoreTimeoutMs = inputs.duration('restore-timeout');
@@ -38640,6 +38730,7 @@ function getSettings(read = name => getInput(name)) {
         kubectlMirror,
         dryRun,
         allowDowntime,
+        allowOtherClusterBackup,
         prune,
         timeoutMs: timeoutMs ?? 0,
         restoreTimeoutMs: restoreTimeoutMs ?? 0,
@@ -40423,6 +40514,29 @@ const saveValues = defineStep({
 });
 
 /**
+ * After the Restore: the operator scales Rancher down, restores, and scales it back to the count it
+ * found, with one update and no retry. When Rancher was already at 0, or that update was lost, it
+ * stays at 0 (and `kubectl rollout status` passes at 0/0), so the count the target revision asks
+ * for is set here.
+ */
+const scaleRancher = defineStep({
+    id: 'scale-rancher',
+    title: ({ settings, rancherReplicas }) => `Make sure deployment ${settings.namespace}/${settings.releaseName} asks for ${rancherReplicas} replicas, as its release does`,
+    commands: ({ settings, rancherReplicas }) => ({
+        read: getDeployment(settings.namespace, settings.releaseName),
+        scale: scaleDeployment(settings.namespace, settings.releaseName, rancherReplicas)
+    }),
+    async run(ctx, c) {
+        const d = parseDeployment((await ctx.runner.run(c.read)).stdout);
+        const want = ctx.rancherReplicas;
+        if (d.exists && d.replicas === want)
+            return `already at ${want} replicas`;
+        await ctx.runner.run(c.scale);
+        return `scaled from ${d.replicas} to ${want} replicas`;
+    }
+});
+
+/**
  * Resuming an interrupted cleanup-and-reinstall: the release (and its values) may be gone, so the
  * values and Secrets come from the copy the earlier run kept in the cluster.
  */
@@ -40579,15 +40693,18 @@ const verify$1 = defineStep({
             allowFailure: true
         },
         deployment: getDeployment(settings.namespace, settings.releaseName),
-        history: helmHistory(settings.releaseName, settings.namespace)
+        history: helmHistory(settings.releaseName, settings.namespace),
+        manifest: helmGetManifest(settings.releaseName, settings.namespace)
     }),
     async run(ctx, c) {
         const { settings, decision } = ctx;
-        const [rollout, deployment, history] = await Promise.all([
+        // Helm's view is read while the rollout is awaited; the Deployment only once it is done.
+        const [rollout, history, manifest] = await Promise.all([
             ctx.runner.run(c.rollout),
-            ctx.runner.run(c.deployment),
-            ctx.runner.run(c.history)
+            ctx.runner.run(c.history),
+            ctx.runner.run(c.manifest)
         ]);
+        const deployment = await ctx.runner.run(c.deployment);
         const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]');
         ctx.report.historyAfter = revisions;
         const newest = revisions.at(-1);
@@ -40598,6 +40715,11 @@ const verify$1 = defineStep({
             problems.push(`deployment ${settings.namespace}/${settings.releaseName} does not exist`);
         else if (d.imageVersion && d.imageVersion !== decision.to) {
             problems.push(`deployment runs ${d.image}, not v${decision.to}`);
+        }
+        // rollout status passes at 0/0: the count the release asks for must be there, all ready.
+        const want = deploymentReplicas(manifest.stdout, settings.releaseName) ?? 1;
+        if (d.exists && (d.replicas < Math.max(1, want) || d.readyReplicas < Math.max(1, want))) {
+            problems.push(`deployment has ${d.readyReplicas}/${d.replicas} replicas ready, the release asks for ${want}`);
         }
         if (rollout.exitCode !== 0) {
             problems.push(`rollout did not finish: ${rollout.stderr.trim().split('\n').pop() ?? ''}`);
@@ -40623,9 +40745,9 @@ function procedureSteps(input) {
     const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])];
     switch (decision.procedure) {
         case 'restore-only':
-            return [...before, restore, verify$1, releaseLock];
+            return [...before, restore, scaleRancher, verify$1, releaseLock];
         case 'in-place':
-            return [...before, restore, helmRollback, verify$1, releaseLock];
+            return [...before, restore, helmRollback, scaleRancher, verify$1, releaseLock];
         case 'cleanup-and-reinstall':
             return [
                 ...before,
@@ -41547,7 +41669,7 @@ async function rollback(settings, env, report) {
         settings,
         helmMajor,
         restoreName: restoreName(env.now(), decision.from, decision.to),
-        backupChartVersion: await resolveBackupChartVersion(runner, settings, decision),
+        ...(await readPlanFacts(runner, settings, facts, decision)),
         valuesFile: join(workDir, 'values.yaml'),
         secretsFile: join(workDir, 'saved-secrets.json')
     };

@@ -120,9 +120,9 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
       'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl rollout status deployment/rancher -n cattle-system --timeout=1800s',
-      'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
       'helm history rancher -n cattle-system -o json --max 256',
       'helm get manifest rancher -n cattle-system',
+      'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
     ])

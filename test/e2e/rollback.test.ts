@@ -143,6 +143,7 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
       'lock',
       'restore',
       'helm-rollback',
+      'scale-rancher',
       'verify',
       'release-lock'
     ])
@@ -205,6 +206,7 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
     expect(JSON.parse(planned.outputs.plan!).map((s: { id: string }) => s.id)).toEqual([
       'lock',
       'restore',
+      'scale-rancher',
       'verify',
       'release-lock'
     ])
@@ -213,6 +215,31 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
     expect(r.outputs).toMatchObject({ status: 'succeeded', procedure: 'restore-only' })
     expect(await restoreReady(w, r.outputs['restore-name']!)).toMatchObject({ status: 'True' })
     expectPlanKept(planned, r)
+  })
+
+  it("restore-only with Rancher at 0: the Restore leaves it at 0, the action brings back the release's replicas, ready", async () => {
+    const want = await w.kubectl([
+      'get',
+      'deploy/rancher',
+      '-n',
+      'cattle-system',
+      '-o',
+      'jsonpath={.spec.replicas}'
+    ])
+    await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=0'])
+    const r = await act(w, { 'target-version': '2.8.4', 'backup-filename': w.backupFilename })
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.log).toContain(`scaled from 0 to ${want} replicas`)
+    const replicas = await w.kubectl([
+      'get',
+      'deploy/rancher',
+      '-n',
+      'cattle-system',
+      '-o',
+      'jsonpath={.spec.replicas}/{.status.readyReplicas}'
+    ])
+    expect(Number(want)).toBeGreaterThan(0)
+    expect(replicas).toBe(`${want}/${want}`)
   })
 })
 
@@ -357,6 +384,31 @@ describe('after a failed upgrade (post-failure job)', () => {
     w = await world({ install: '2.8.4', upgradeTo: ['2.8.6'] })
   })
   afterAll(() => w?.stop())
+
+  it('latest ignores a newer backup of another cluster; a named one is refused, changing nothing', async () => {
+    const folder = w.inputs['s3-folder'] ? `${w.inputs['s3-folder']}/` : ''
+    const ours = (await w.s3.getObject(`${folder}${w.backupFilename}`))!
+    const uid = await w.kubectl(['get', 'ns', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])
+    const other = '0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9'
+    // One minute newer than ours, still before the upgrade.
+    const stamp = /(\d{4}-\d{2}-\d{2}T\d{2}-\d{2})-(\d{2})Z/.exec(w.backupFilename)!
+    const theirs = w.backupFilename
+      .replace(uid, other)
+      .replace(stamp[0], `${stamp[1]}-${String((Number(stamp[2]) + 1) % 60).padStart(2, '0')}Z`)
+    await w.s3.putObject(`${folder}${theirs}`, ours)
+
+    const latest = await act(w, { 'backup-filename': 'latest', 'dry-run': 'true' })
+    expect(latest.outputs.status).toBe('planned')
+    expect(latest.summary).toContain(w.backupFilename)
+    expect(latest.summary).toContain('1 backup of other clusters ignored')
+
+    const before = await snapshot(w)
+    const named = await act(w, { 'backup-filename': theirs })
+    expect(named.outputs.status).toBe('refused')
+    expect(named.summary).toContain(`another cluster (kube-system UID ${other}`)
+    expectUnchanged(before, await snapshot(w))
+    await w.s3.deleteObject(`${folder}${theirs}`)
+  })
 
   it('previous + latest bring back the last good version', async () => {
     const before = await history(w)

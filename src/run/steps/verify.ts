@@ -23,12 +23,13 @@ export const verify = defineStep({
   }),
   async run(ctx, c) {
     const { settings, decision } = ctx
-    const [rollout, deployment, history, manifest] = await Promise.all([
+    // Helm's view is read while the rollout is awaited; the Deployment only once it is done.
+    const [rollout, history, manifest] = await Promise.all([
       ctx.runner.run(c.rollout),
-      ctx.runner.run(c.deployment),
       ctx.runner.run(c.history),
       ctx.runner.run(c.manifest)
     ])
+    const deployment = await ctx.runner.run(c.deployment)
     const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]')
     ctx.report.historyAfter = revisions
     const newest = revisions.at(-1)
