@@ -34024,6 +34024,29 @@ function isDeployedAt(revision, version) {
 function isPrerelease(version) {
     return (parseVersion(version)?.prerelease.length ?? 0) > 0;
 }
+/**
+ * Whether a chart's `kubeVersion` constraint (Masterminds semver, as Helm reads it: a comma or a
+ * space means AND, `||` means OR) accepts the cluster's version (`v1.28.5`, `v1.27.3+k3s1`,
+ * `v1.28.5-eks-5e0fdde`). Constraints end their bounds in `-0` so that such pre-release-looking
+ * versions match, as Helm does; build metadata is ignored. `unknown` when either cannot be read.
+ */
+function kubeVersionAccepts(constraint, kubernetesVersion) {
+    const version = semver.parse(normalizeVersion(kubernetesVersion), { loose: true });
+    const range = semver.validRange(constraint.replace(/,/g, ' '), { includePrerelease: true });
+    if (version === null || range === null)
+        return 'unknown';
+    return semver.satisfies(version, range, { includePrerelease: true }) ? 'yes' : 'no';
+}
+/**
+ * Rancher 2.7.14 and 2.8.5 (RKE 1.4.19 / 1.5.10) ship the fix of GHSA-6gr4-52w6-vmqx, which
+ * migrates downstream RKE1 cluster state; every later minor has it.
+ */
+function hasRkeStateFix(version) {
+    if (parseVersion(version) === undefined)
+        return false;
+    const v = releaseOf(version);
+    return semver.gte(v, '2.8.5') || (semver.gte(v, '2.7.14') && semver.lt(v, '2.8.0'));
+}
 /** True when `version` (a pre-release counts as its release) is below `bound`. */
 function releaseBelow(version, bound) {
     const parsed = parseVersion(version);
@@ -34069,8 +34092,8 @@ function toHelmVersionConstraint(range) {
 const ROLLBACKS_DOC = 'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/install-upgrade-on-a-kubernetes-cluster/rollbacks';
 const UPGRADES_DOC = 'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/install-upgrade-on-a-kubernetes-cluster/upgrades';
 const DOCKER_ROLLBACK_DOC = 'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/other-installation-methods/rancher-on-a-single-node-with-docker/roll-back-docker-installed-rancher';
-const ETCD_RESTORE_DOC = 'https://github.com/rancher/rancher-docs/tree/main/archived_docs/version-2.0-2.4/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/restore-rancher-launched-kubernetes-clusters-from-backup.md';
-const V20_V21_DOC = 'https://github.com/rancher/rancher-docs/tree/main/archived_docs/version-2.0-2.4/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/restore-rancher-launched-kubernetes-clusters-from-backup/roll-back-to-v2.0-v2.1.md';
+const ETCD_RESTORE_DOC = 'https://github.com/rancher/rancher-docs/tree/main/archived_docs/en/version-2.0-2.4/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/restore-rancher-launched-kubernetes-clusters-from-backup.md';
+const V20_V21_DOC = 'https://github.com/rancher/rancher-docs/tree/main/archived_docs/en/version-2.0-2.4/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/restore-rancher-launched-kubernetes-clusters-from-backup/roll-back-to-v2.0-v2.1.md';
 /** Helm statuses of a revision that was, at some point, successfully deployed. */
 const RAN_STATUSES = new Set(['deployed', 'superseded']);
 /** The boundaries that need cleanup-and-reinstall when crossed downwards (table order). */
@@ -34599,6 +34622,7 @@ function parseHelmTime(s) {
     return new Date(local.getTime() - offset * 60_000);
 }
 
+const USAGE_GUIDE = 'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/back-up-restore-usage-guide';
 const MIGRATION_DOC = 'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/migrate-rancher-to-new-cluster';
 /** The backup file the Restore will use: the one given, or the one picked for `latest`. */
 function chosenBackupFile(facts, settings) {
@@ -34633,9 +34657,10 @@ function createsCredentialSecret(settings, facts) {
         s3.secretKey !== '');
 }
 /**
- * Checks, in order: Helm release state; allow-downtime (cleanup); the backup operator (in-place,
- * restore-only); no unfinished Restore; the backup file; encryption; the S3 credential Secret;
- * for cleanup, that the Secret survives cleanup. Warnings: unproven backup (in-place,
+ * Checks, in order: Helm release state; allow-downtime (cleanup); prune (in-place, restore-only);
+ * the backup operator (in-place, restore-only); no unfinished Restore; the backup file and that it
+ * is this cluster's; encryption; the S3 credential Secret; for cleanup, that the Secret survives
+ * cleanup. Warnings: unproven backup (in-place,
  * restore-only), rancher-webhook (in-place), encryption secret given for a plain backup.
  */
 function preflight(decision, facts, settings) {
@@ -34660,7 +34685,13 @@ function preflight(decision, facts, settings) {
     if (cleanup && !settings.allowDowntime) {
         return refuse(`Rolling back from ${decision.from} to ${decision.to} needs cleanup-and-reinstall (${decision.rule}). rancher-cleanup deletes Rancher and everything it created on the local cluster: the cattle-system deployments and Helm releases, all cattle.io and cluster.x-k8s.io objects and CRDs, Rancher's webhooks, cluster roles and APIServices, and the namespaces ${describeCleanupScope()}. Rancher is down until the Restore and the reinstall finish.`, 'Set `allow-downtime: true` to accept the downtime (and run with `dry-run: true` first to review the plan), or schedule the rollback in a maintenance window.');
     }
-    // 3. In-place and restore-only apply a Restore with the operator that is already installed.
+    // 3. A Restore onto a running Rancher needs prune: the backup usage guide supports restoring a
+    // cluster with Rancher running only from its own backup and with prune enabled; without it,
+    // objects created after the backup survive next to the restored ones.
+    if (!cleanup && !settings.prune) {
+        return refuse(`prune: false restores onto a running Rancher, which Rancher's backup usage guide does not support (${USAGE_GUIDE}): objects created after the backup would survive next to the restored state.`, 'Set `prune: true` (the default). The cleanup-and-reinstall procedure restores with prune: false because rancher-cleanup has removed Rancher first.');
+    }
+    // 4. In-place and restore-only apply a Restore with the operator that is already installed.
     if (!cleanup) {
         const op = facts.backupOperator;
         const missing = [];
@@ -34677,7 +34708,7 @@ function preflight(decision, facts, settings) {
                 : backupOperatorInstructions(decision.from, settings));
         }
     }
-    // 4. One Restore at a time; an erroring Restore is retried forever.
+    // 5. One Restore at a time; an erroring Restore is retried forever.
     const unfinished = facts.restores.filter(r => r.inProgress);
     const first = unfinished[0];
     if (first !== undefined) {
@@ -34685,7 +34716,7 @@ function preflight(decision, facts, settings) {
         const condition = first.conditions.find(c => c.status === 'False' && c.message !== '');
         return refuse(`Restore ${names} has not completed${condition === undefined ? '' : ` (${condition.type}: ${condition.message})`}: the backup-restore operator works on one Restore at a time and retries an erroring one forever, so a new Restore would not run.`, `Read its conditions (\`kubectl get restore ${first.name} -o jsonpath='{.status.conditions}'\`) and the operator's log (\`kubectl -n ${BACKUP_NAMESPACE} logs -l app.kubernetes.io/name=rancher-backup\`), then delete it (\`kubectl delete restore ${first.name}\`) and run this action again.`);
     }
-    // 5. The backup file.
+    // 6. The backup file.
     const location = s3Location(settings.s3.bucketName, settings.s3.folder);
     if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
         return refuse(`backup-filename: latest found no backup to restore in ${location}: ${facts.backup.note || 'no candidate'}.`, facts.backup.checked
@@ -34702,7 +34733,7 @@ function preflight(decision, facts, settings) {
         }
         warnings.push(`Cannot prove that backup ${file} exists in ${location} (no S3 credentials to read it); if it does not, the Restore will retry until the restore timeout.`);
     }
-    // 6. The backup belongs to this cluster: its name carries the kube-system UID it was taken on.
+    // 7. The backup belongs to this cluster: its name carries the kube-system UID it was taken on.
     const owner = parseBackupFilename(file)?.clusterUid;
     if (file !== '' &&
         owner !== facts.clusterUid.toLowerCase() &&
@@ -34711,7 +34742,7 @@ function preflight(decision, facts, settings) {
             ? `Backup ${file} is not named like a rancher-backup file (<name>-<kube-system UID>-<time>.tar.gz), so it cannot be proven to be a backup of this cluster (kube-system UID ${facts.clusterUid}).`
             : `Backup ${file} was taken on another cluster (kube-system UID ${owner}; this cluster's is ${facts.clusterUid}). Restoring it${decision.procedure === 'cleanup-and-reinstall' ? '' : ' with prune'} would replace this cluster's Rancher state with the other cluster's: that is a migration, not a rollback (the backup usage guide: a cluster with Rancher running can only be restored from a backup of that same cluster).`, `Choose a backup of this cluster (its name contains ${facts.clusterUid}), or \`backup-filename: latest\`. To migrate another cluster's Rancher state here on purpose, follow ${MIGRATION_DOC}, or set \`allow-other-cluster-backup: true\`.`);
     }
-    // 7. Encryption.
+    // 8. Encryption.
     if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
         return refuse(`Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`, `Set encryption-config-secret-name to the Secret in ${BACKUP_NAMESPACE} (key encryption-provider-config.yaml) that the Backup was taken with.`);
     }
@@ -34724,13 +34755,13 @@ function preflight(decision, facts, settings) {
             warnings.push(`encryption-config-secret-name is set but backup ${file} is not encrypted (.enc): the Secret is not needed.`);
         }
     }
-    // 8. The S3 credential Secret the Restore reads.
+    // 9. The S3 credential Secret the Restore reads.
     if (settings.s3.credentialSecretName !== '' &&
         !facts.s3CredentialSecret.exists &&
         !createsCredentialSecret(settings, facts)) {
         return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} does not exist and no access keys were given: the Restore could not read ${location}.`, `Create the Secret (keys accessKey and secretKey) in ${settings.s3.credentialSecretNamespace}, or give s3-access-key and s3-secret-key so the action creates it.`);
     }
-    // 9. Cleanup must not delete what the Restore needs after it.
+    // 10. Cleanup must not delete what the Restore needs after it.
     if (cleanup &&
         settings.s3.credentialSecretName !== '' &&
         isDeletedByCleanup(settings.s3.credentialSecretNamespace)) {
@@ -37582,6 +37613,13 @@ const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpa
 /** Backups are named after the kube-system UID, which survives rancher-cleanup. */
 const clusterUid = () => kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}']);
 const scaleDeployment = (namespace, name, replicas) => kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`]);
+/** Names of the downstream clusters Rancher provisions with RKE1 (they carry an RKE config). */
+const rke1ClusterNames = () => kubectlRead([
+    'get',
+    'clusters.management.cattle.io',
+    '-o',
+    'jsonpath={range .items[?(@.spec.rancherKubernetesEngineConfig)]}{.metadata.name}{" "}{end}'
+], { allowFailure: true });
 const getNamespace = (name) => kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found']);
 const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
 const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
@@ -37830,12 +37868,12 @@ function parseHelmMajor(text) {
 
 /**
  * What a plan must know exactly and only the chosen procedure tells which to read: the
- * rancher-backup chart version the cleanup path installs, and the replicas the target revision of
- * Rancher runs with. Read-only, after the decision and before planning, so the plan names them.
+ * rancher-backup chart version the cleanup path installs (and that it and Rancher's target chart
+ * accept the cluster's Kubernetes), and the replicas the target revision of Rancher runs with. Read-only, after the decision and before planning, so the plan names them.
  */
 async function readPlanFacts(runner, settings, facts, decision) {
     const [backupChartVersion, rancherReplicas] = await Promise.all([
-        resolveBackupChartVersion(runner, settings, decision),
+        resolveBackupChartVersion(runner, settings, facts, decision),
         targetReplicas(runner, settings, facts, decision)
     ]);
     return { backupChartVersion, rancherReplicas };
@@ -37857,24 +37895,55 @@ async function targetReplicas(runner, settings, facts, decision) {
     }
     return replicas;
 }
-/** '' on the paths that install no chart; a chart the repository does not have is a refusal. */
-async function resolveBackupChartVersion(runner, settings, decision) {
+/** undefined when the repository has no chart matching `version`. */
+async function showChart(runner, repo, chart, version) {
+    const out = await runner.run({ ...helmShowChart(repo, chart, version), allowFailure: true });
+    const why = out.stderr.trim().split('\n').pop() ?? '';
+    if (out.exitCode !== 0)
+        return { why };
+    const meta = load(out.stdout);
+    if (typeof meta?.version !== 'string')
+        return { why };
+    const kubeVersion = typeof meta.kubeVersion === 'string' ? meta.kubeVersion : '';
+    return { chart: { version: meta.version, kubeVersion }, why };
+}
+/**
+ * `helm install` refuses a chart whose kubeVersion excludes the cluster (rancher/rancher#43092):
+ * on the cleanup path that would happen after rancher-cleanup deleted Rancher, so it is checked
+ * before anything changes.
+ */
+function refuseUnfit(what, chart, kubernetesVersion, instead) {
+    if (chart.kubeVersion === '')
+        return;
+    const fits = kubeVersionAccepts(chart.kubeVersion, kubernetesVersion);
+    if (fits === 'yes')
+        return;
+    throw new Refusal(fits === 'no'
+        ? `${what} ${chart.version} requires Kubernetes ${chart.kubeVersion} (its Chart.yaml kubeVersion) and this cluster runs ${kubernetesVersion}: helm would refuse to install it after rancher-cleanup had deleted Rancher; nothing was changed.`
+        : `Cannot tell whether ${what} ${chart.version} (kubeVersion ${chart.kubeVersion}) accepts this cluster's Kubernetes ${kubernetesVersion || '(unknown)'}, and rancher-cleanup must not start before the reinstall is known to be possible; nothing was changed.`, instead);
+}
+/**
+ * '' on the paths that install no chart. A chart the repository does not have, or one that does
+ * not accept the cluster's Kubernetes, is a refusal; so is a target Rancher chart that does not.
+ */
+async function resolveBackupChartVersion(runner, settings, facts, decision) {
     if (decision.procedure !== 'cleanup-and-reinstall')
         return '';
     const wanted = settings.backupChartVersion || backupChartRange(decision.to);
-    const exact = exactVersion(wanted);
-    if (exact !== undefined)
-        return exact;
-    const out = await runner.run({
-        ...helmShowChart(settings.backupChartRepo, BACKUP_CHART, wanted),
-        allowFailure: true
-    });
-    const version = out.exitCode === 0 ? load(out.stdout)?.version : undefined;
-    if (typeof version !== 'string') {
-        const why = out.stderr.trim().split('\n').pop() ?? '';
-        throw new Refusal(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${why ? ` (${why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: helm search repo rancher-charts/${BACKUP_CHART} --versions`);
+    const [backup, rancher] = await Promise.all([
+        showChart(runner, settings.backupChartRepo, BACKUP_CHART, exactVersion(wanted) ?? wanted),
+        showChart(runner, settings.rancherChartRepo, RANCHER_CHART, decision.to)
+    ]);
+    const listVersions = `helm search repo rancher-charts/${BACKUP_CHART} --versions`;
+    if (!backup.chart) {
+        throw new Refusal(`No ${BACKUP_CHART} chart in ${settings.backupChartRepo} matches ${wanted}${backup.why ? ` (${backup.why})` : ''}; nothing was changed.`, `Set backup-chart-version to a version from: ${listVersions}`);
     }
-    return version;
+    if (!rancher.chart) {
+        throw new Refusal(`No ${RANCHER_CHART} chart ${decision.to} in ${settings.rancherChartRepo}${rancher.why ? ` (${rancher.why})` : ''}: the reinstall after cleanup would fail; nothing was changed.`, 'Check rancher-chart-repo (releases.rancher.com/server-charts/stable or latest, or your mirror) and target-version.');
+    }
+    refuseUnfit(`The ${RANCHER_CHART} chart`, rancher.chart, facts.kubernetesVersion, `Roll back to a Rancher version whose chart supports Kubernetes ${facts.kubernetesVersion} (\`helm show chart ${RANCHER_CHART} --repo ${settings.rancherChartRepo} --version <v>\` shows its kubeVersion), or follow the Rancher support matrix.`);
+    refuseUnfit(`The ${BACKUP_CHART} chart`, backup.chart, facts.kubernetesVersion, `Set backup-chart-version to a ${BACKUP_CHART} chart of the line for Rancher ${decision.to} (${backupChartRange(decision.to)}) whose kubeVersion accepts ${facts.kubernetesVersion}: list them with \`${listVersions}\`, check one with \`helm show chart ${BACKUP_CHART} --repo ${settings.backupChartRepo} --version <v>\`.`);
+    return backup.chart.version;
 }
 
 function same(a, b) {
@@ -38037,7 +38106,7 @@ async function gatherFacts(settings, deps) {
     const run = async (c) => (await runner.run(c)).stdout;
     const s3 = settings.s3;
     const haveKeys = s3.accessKey !== '';
-    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid] = await Promise.all([
+    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
         run(kubeServerVersion()),
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
         run(helmListAll()),
@@ -38056,7 +38125,8 @@ async function gatherFacts(settings, deps) {
             ? Promise.resolve(undefined)
             : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
         run(readSaved()),
-        run(clusterUid())
+        run(clusterUid()),
+        runner.run(rke1ClusterNames())
     ]);
     const record = parseSavedState(saved)?.record;
     const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
@@ -38101,6 +38171,8 @@ async function gatherFacts(settings, deps) {
             },
         interrupted,
         clusterUid: kubeSystemUid.trim(),
+        // No management CRD (Rancher already deleted) is an answer: no RKE1 clusters to read.
+        rke1Clusters: rke1.exitCode === 0 ? rke1.stdout.split(/\s+/).filter(n => n !== '') : [],
         backup: await checkBackup(settings, history, keys, deps.s3, kubeSystemUid.trim(), interrupted?.backupFilename)
     };
 }
@@ -39408,16 +39480,31 @@ const FOLLOW_UP_LINKS = {
     webhookIssue: 'https://github.com/rancher/rancher/issues/40816',
     adjustWebhookScript: 'https://github.com/rancherlabs/support-tools/tree/master/adjust-downstream-webhook',
     fleetAgentIssue: 'https://github.com/rancher/rancher/issues/49428',
-    rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474'
+    rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474',
+    rkeStateAdvisory: 'https://github.com/rancher/rancher/security/advisories/GHSA-6gr4-52w6-vmqx',
+    reverseRkeStateScript: 'https://github.com/rancherlabs/support-tools/tree/master/reverse-rke-state-migrations'
 };
 /**
  * Follow-ups for a rollback that ran (`ok`) or stopped part-way (`!ok`: each item is prefixed, as it
  * applies once the rollback is finished by a re-run or by hand).
  */
-function followUps(decision, ok) {
+function followUps(decision, ok, 
+/** Downstream RKE1 clusters (clusters.management.cattle.io with an RKE config), by name. */
+rke1Clusters = []) {
     const items = [];
     const to = decision.to;
     const rollsBack = decision.procedure !== 'restore-only';
+    // GHSA-6gr4-52w6-vmqx: Rancher 2.7.14 / 2.8.5 (RKE 1.4.19 / 1.5.10) moved RKE1 cluster state;
+    // going back below a patched version needs the migration reversed on those clusters.
+    if (rke1Clusters.length > 0 && hasRkeStateFix(decision.from) && !hasRkeStateFix(to)) {
+        const shown = rke1Clusters.slice(0, 10).join(', ');
+        const more = rke1Clusters.length > 10 ? ` and ${rke1Clusters.length - 10} more` : '';
+        items.push(`Rolled back from ${decision.from}, which migrated downstream RKE1 cluster state, to ${to}, which predates it: ` +
+            `reverse the migration for the RKE1 clusters (${shown}${more}) with the ` +
+            `[reverse-rke-state-migrations](${FOLLOW_UP_LINKS.reverseRkeStateScript}) script once Rancher is up ` +
+            '(it needs a Rancher API token and `--rancher-host`, and deletes the `full-cluster-state` Secrets it migrated). ' +
+            `See [GHSA-6gr4-52w6-vmqx](${FOLLOW_UP_LINKS.rkeStateAdvisory}).`);
+    }
     if (rollsBack && releaseBelow(to, '2.7.5')) {
         items.push(`Rolled back below Rancher 2.7.5: downstream clusters may keep a rancher-webhook newer than Rancher ${to} supports ` +
             `(e.g. project members cannot create namespaces). On each downstream cluster check ` +
@@ -41674,7 +41761,7 @@ async function rollback(settings, env, report) {
         secretsFile: join(workDir, 'saved-secrets.json')
     };
     report.plan = buildPlan(input);
-    report.followUps = followUps(decision, true);
+    report.followUps = followUps(decision, true, facts.rke1Clusters);
     const changing = report.plan.filter(s => s.mutating).length;
     info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`);
     if (settings.dryRun) {
@@ -41699,7 +41786,7 @@ async function rollback(settings, env, report) {
         await executeSteps(procedureSteps(input), ctx, budget, report.steps);
     }
     finally {
-        report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'));
+        report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'), facts.rke1Clusters);
     }
     report.status = 'succeeded';
 }

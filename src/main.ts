@@ -132,7 +132,7 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     secretsFile: join(workDir, 'saved-secrets.json')
   }
   report.plan = buildPlan(input)
-  report.followUps = followUps(decision, true)
+  report.followUps = followUps(decision, true, facts.rke1Clusters)
   const changing = report.plan.filter(s => s.mutating).length
   core.info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`)
 
@@ -160,7 +160,8 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   } finally {
     report.followUps = followUps(
       decision,
-      report.steps.every(s => s.status === 'succeeded')
+      report.steps.every(s => s.status === 'succeeded'),
+      facts.rke1Clusters
     )
   }
   report.status = 'succeeded'

@@ -124,7 +124,7 @@ describe('decision table', () => {
       /etcd snapshot/,
       /rke etcd snapshot-restore --config rancher-cluster\.yml --name <snapshot>/
     ],
-    ['2.5.0', '2.2.0', 'T in 2.2.x-2.4.x', /etcd snapshot/, /archived_docs\/version-2\.0-2\.4/],
+    ['2.5.0', '2.2.0', 'T in 2.2.x-2.4.x', /etcd snapshot/, /archived_docs\/en\/version-2\.0-2\.4/],
     ['2.5.0', '2.5.0-rc1', 'T in 2.2.x-2.4.x', /etcd snapshot/, /rke etcd snapshot-restore/],
     ['2.5.0', '2.1.9', 'unsupported', /no longer supported/, /roll-back-to-v2\.0-v2\.1/],
     ['2.5.0', '2.0.0', 'unsupported', /v2\.0-v2\.1/, /v2\.2 or later/],

@@ -19,6 +19,28 @@ const decision = (
 const mentions = (items: string[], text: string) => items.some(i => i.includes(text))
 
 describe('followUps', () => {
+  it.each([
+    ['2.8.5', '2.8.4', true],
+    ['2.9.3', '2.8.4', true],
+    ['2.7.14', '2.7.13', true],
+    ['2.8.4', '2.7.14', false], // 2.8.4 predates the fix (2.8.5), so nothing was migrated
+    ['2.8.6', '2.8.5', false],
+    ['2.8.5', '2.7.14', false]
+  ])('RKE1 state migration follow-up from %s to %s: %s', (from, to, expected) => {
+    const items = followUps(decision('in-place', from, to), true, ['c-abcde', 'prod-rke1'])
+    const item = items.find(i => i.includes('reverse-rke-state-migrations'))
+    expect(item !== undefined).toBe(expected)
+    if (item) {
+      expect(item).toContain('c-abcde, prod-rke1')
+      expect(item).toContain('GHSA-6gr4-52w6-vmqx')
+    }
+  })
+
+  it('no RKE1 follow-up without RKE1 clusters', () => {
+    const items = followUps(decision('in-place', '2.8.5', '2.8.4'), true, [])
+    expect(items.some(i => i.includes('reverse-rke-state-migrations'))).toBe(false)
+  })
+
   it('below 2.7.5: downstream rancher-webhook check with both links', () => {
     const items = followUps(decision('in-place', '2.7.5', '2.7.4'), true)
     const webhook = items.find(i => i.includes(FOLLOW_UP_LINKS.webhookDocsPr))

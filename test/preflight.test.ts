@@ -67,6 +67,7 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
     },
     kubernetesVersion: 'v1.28.5',
     clusterUid: UID,
+    rke1Clusters: [],
     interrupted: undefined,
     ...over
   }
@@ -337,6 +338,23 @@ describe('backup file', () => {
     expect(r.reason).toContain('proven to exist')
     expect(r.instead).toContain('s3-access-key and s3-secret-key')
     expect(r.instead).toContain('credential Secret')
+  })
+})
+
+describe('prune', () => {
+  it.each(['in-place', 'restore-only'] as Procedure[])(
+    '%s refuses prune: false (a restore onto a running Rancher needs prune)',
+    p => {
+      const r = refusal(preflight(decision(p), facts(), settings({ prune: false })))
+      expect(r.reason).toContain('prune: false restores onto a running Rancher')
+      expect(r.reason).toContain('back-up-restore-usage-guide')
+      expect(r.instead).toContain('prune: true')
+    }
+  )
+
+  it('cleanup-and-reinstall does not care (it always restores with prune: false)', () => {
+    const r = preflight(decision('cleanup-and-reinstall'), facts(), settings({ prune: false }))
+    expect(r.ok).toBe(true)
   })
 })
 

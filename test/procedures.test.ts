@@ -297,6 +297,27 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     expect(state.image).toBe('rancher/rancher:v2.7.6')
   })
 
+  it.each([
+    [
+      'the target rancher chart (kubeVersion < 1.27.0-0) on Kubernetes v1.27.4',
+      { kubernetesVersion: 'v1.27.4' },
+      'The rancher chart 2.7.6 requires Kubernetes < 1.27.0-0 (its Chart.yaml kubeVersion) and this cluster runs v1.27.4'
+    ],
+    [
+      'the rancher-backup chart (kubeVersion >= 1.23.0-0) on Kubernetes v1.20.2',
+      { backupKubeVersion: '>= 1.23.0-0' },
+      'The rancher-backup chart 102.0.3+up3.1.3 requires Kubernetes >= 1.23.0-0'
+    ]
+  ])('refuses before cleanup when %s', async (_what, over, message) => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const { env, runner } = environment({ ...world, ...over })
+    const report = await run(env)
+    expect(report.status).toBe('refused')
+    expect(report.error).toContain(message)
+    expect(report.error).toContain('nothing was changed')
+    expect(runner.mutating()).toEqual([])
+  })
+
   it('stops before cleanup when the values have no hostname', async () => {
     setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
     const { env, runner } = environment({ ...world, values: 'replicas: 1\n' })

@@ -4,7 +4,8 @@ import {
   normalizeVersion,
   parseVersion,
   releaseOf,
-  toHelmVersionConstraint
+  toHelmVersionConstraint,
+  kubeVersionAccepts
 } from '../src/decide/versions.js'
 
 describe('normalizeVersion', () => {
@@ -31,6 +32,28 @@ describe('parseVersion / releaseOf', () => {
     expect(releaseOf('2.6.4-rc1')).toBe('2.6.4')
     expect(releaseOf('v2.8.0+build.1')).toBe('2.8.0')
     expect(() => releaseOf('nope')).toThrow(/not a version/)
+  })
+})
+
+describe('kubeVersionAccepts', () => {
+  // Constraints from the Chart.yaml files of rancher/rancher (chart/, tags v2.6.3, v2.7.6, v2.8.4)
+  // and rancher/backup-restore-operator (charts/rancher-backup/, tags v3.1.3, v6.0.0); cluster
+  // versions as `kubectl version` prints gitVersion on upstream, K3s, RKE2 and EKS.
+  it.each([
+    ['< 1.23.0-0', 'v1.20.2', 'yes'],
+    ['< 1.27.0-0', 'v1.27.4', 'no'],
+    ['< 1.27.0-0', 'v1.26.9+rke2r1', 'yes'],
+    ['< 1.29.0-0', 'v1.28.5-eks-5e0fdde', 'yes'],
+    ['< 1.29.0-0', 'v1.29.0-eks-5e0fdde', 'no'],
+    ['>= 1.23.0-0', 'v1.20.2', 'no'],
+    ['>= 1.28.0-0', 'v1.28.1+k3s1', 'yes'],
+    ['>= 1.16.0-0, < 1.25.0-0', 'v1.24.17', 'yes'],
+    ['>= 1.16.0-0, < 1.25.0-0', 'v1.25.0', 'no'],
+    ['< 1.23.0-0 || >= 1.30.0-0', 'v1.31.2', 'yes'],
+    ['not a range', 'v1.20.2', 'unknown'],
+    ['< 1.27.0-0', '', 'unknown']
+  ] as const)('%j with %j: %s', (constraint, version, expected) => {
+    expect(kubeVersionAccepts(constraint, version)).toBe(expected)
   })
 })
 

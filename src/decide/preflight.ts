@@ -11,6 +11,8 @@ import { backupChartRange, toHelmVersionConstraint } from './versions.js'
 import { parseBackupFilename, s3Location } from '../facts/backup-selection.js'
 import { BACKUP_NAMESPACE } from '../kube/names.js'
 
+const USAGE_GUIDE =
+  'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/back-up-restore-usage-guide'
 const MIGRATION_DOC =
   'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/migrate-rancher-to-new-cluster'
 
@@ -56,9 +58,10 @@ export function createsCredentialSecret(settings: Settings, facts: ClusterFacts)
 }
 
 /**
- * Checks, in order: Helm release state; allow-downtime (cleanup); the backup operator (in-place,
- * restore-only); no unfinished Restore; the backup file; encryption; the S3 credential Secret;
- * for cleanup, that the Secret survives cleanup. Warnings: unproven backup (in-place,
+ * Checks, in order: Helm release state; allow-downtime (cleanup); prune (in-place, restore-only);
+ * the backup operator (in-place, restore-only); no unfinished Restore; the backup file and that it
+ * is this cluster's; encryption; the S3 credential Secret; for cleanup, that the Secret survives
+ * cleanup. Warnings: unproven backup (in-place,
  * restore-only), rancher-webhook (in-place), encryption secret given for a plain backup.
  */
 export function preflight(
@@ -96,7 +99,17 @@ export function preflight(
     )
   }
 
-  // 3. In-place and restore-only apply a Restore with the operator that is already installed.
+  // 3. A Restore onto a running Rancher needs prune: the backup usage guide supports restoring a
+  // cluster with Rancher running only from its own backup and with prune enabled; without it,
+  // objects created after the backup survive next to the restored ones.
+  if (!cleanup && !settings.prune) {
+    return refuse(
+      `prune: false restores onto a running Rancher, which Rancher's backup usage guide does not support (${USAGE_GUIDE}): objects created after the backup would survive next to the restored state.`,
+      'Set `prune: true` (the default). The cleanup-and-reinstall procedure restores with prune: false because rancher-cleanup has removed Rancher first.'
+    )
+  }
+
+  // 4. In-place and restore-only apply a Restore with the operator that is already installed.
   if (!cleanup) {
     const op = facts.backupOperator
     const missing: string[] = []
@@ -115,7 +128,7 @@ export function preflight(
     }
   }
 
-  // 4. One Restore at a time; an erroring Restore is retried forever.
+  // 5. One Restore at a time; an erroring Restore is retried forever.
   const unfinished = facts.restores.filter(r => r.inProgress)
   const first = unfinished[0]
   if (first !== undefined) {
@@ -127,7 +140,7 @@ export function preflight(
     )
   }
 
-  // 5. The backup file.
+  // 6. The backup file.
   const location = s3Location(settings.s3.bucketName, settings.s3.folder)
   if (settings.backup.kind === 'latest' && facts.backup.filename === '') {
     return refuse(
@@ -156,7 +169,7 @@ export function preflight(
     )
   }
 
-  // 6. The backup belongs to this cluster: its name carries the kube-system UID it was taken on.
+  // 7. The backup belongs to this cluster: its name carries the kube-system UID it was taken on.
   const owner = parseBackupFilename(file)?.clusterUid
   if (
     file !== '' &&
@@ -171,7 +184,7 @@ export function preflight(
     )
   }
 
-  // 7. Encryption.
+  // 8. Encryption.
   if (file.endsWith('.enc') && settings.encryptionConfigSecretName === '') {
     return refuse(
       `Backup ${file} is encrypted (.enc) and encryption-config-secret-name is not set: the operator cannot decrypt it.`,
@@ -193,7 +206,7 @@ export function preflight(
     }
   }
 
-  // 8. The S3 credential Secret the Restore reads.
+  // 9. The S3 credential Secret the Restore reads.
   if (
     settings.s3.credentialSecretName !== '' &&
     !facts.s3CredentialSecret.exists &&
@@ -205,7 +218,7 @@ export function preflight(
     )
   }
 
-  // 9. Cleanup must not delete what the Restore needs after it.
+  // 10. Cleanup must not delete what the Restore needs after it.
   if (
     cleanup &&
     settings.s3.credentialSecretName !== '' &&

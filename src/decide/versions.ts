@@ -62,6 +62,32 @@ export function isPrerelease(version: string): boolean {
   return (parseVersion(version)?.prerelease.length ?? 0) > 0
 }
 
+/**
+ * Whether a chart's `kubeVersion` constraint (Masterminds semver, as Helm reads it: a comma or a
+ * space means AND, `||` means OR) accepts the cluster's version (`v1.28.5`, `v1.27.3+k3s1`,
+ * `v1.28.5-eks-5e0fdde`). Constraints end their bounds in `-0` so that such pre-release-looking
+ * versions match, as Helm does; build metadata is ignored. `unknown` when either cannot be read.
+ */
+export function kubeVersionAccepts(
+  constraint: string,
+  kubernetesVersion: string
+): 'yes' | 'no' | 'unknown' {
+  const version = semver.parse(normalizeVersion(kubernetesVersion), { loose: true })
+  const range = semver.validRange(constraint.replace(/,/g, ' '), { includePrerelease: true })
+  if (version === null || range === null) return 'unknown'
+  return semver.satisfies(version, range, { includePrerelease: true }) ? 'yes' : 'no'
+}
+
+/**
+ * Rancher 2.7.14 and 2.8.5 (RKE 1.4.19 / 1.5.10) ship the fix of GHSA-6gr4-52w6-vmqx, which
+ * migrates downstream RKE1 cluster state; every later minor has it.
+ */
+export function hasRkeStateFix(version: string): boolean {
+  if (parseVersion(version) === undefined) return false
+  const v = releaseOf(version)
+  return semver.gte(v, '2.8.5') || (semver.gte(v, '2.7.14') && semver.lt(v, '2.8.0'))
+}
+
 /** True when `version` (a pre-release counts as its release) is below `bound`. */
 export function releaseBelow(version: string, bound: string): boolean {
   const parsed = parseVersion(version)

@@ -106,6 +106,8 @@ export interface ClusterFacts {
   backup: BackupObjectFacts
   /** Set when an earlier run saved state and deleted Rancher, and did not finish. */
   interrupted: InterruptedRollback | undefined
+  /** Downstream RKE1 clusters (clusters.management.cattle.io with an RKE config). */
+  rke1Clusters: string[]
   /** UID of the kube-system Namespace: backup file names carry it, and it survives cleanup. */
   clusterUid: string
   /** Server version, e.g. `v1.20.2`. */

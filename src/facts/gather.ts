@@ -86,7 +86,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     credentialSecret,
     encryptionSecret,
     saved,
-    kubeSystemUid
+    kubeSystemUid,
+    rke1
   ] = await Promise.all([
     run(cmd.kubeServerVersion()),
     runner.run(cmd.helmHistory(settings.releaseName, settings.namespace)),
@@ -108,7 +109,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
       ? Promise.resolve(undefined)
       : run(cmd.secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
     run(cmd.readSaved()),
-    run(cmd.clusterUid())
+    run(cmd.clusterUid()),
+    runner.run(cmd.rke1ClusterNames())
   ])
 
   const record = parseSavedState(saved)?.record
@@ -158,6 +160,8 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
           },
     interrupted,
     clusterUid: kubeSystemUid.trim(),
+    // No management CRD (Rancher already deleted) is an answer: no RKE1 clusters to read.
+    rke1Clusters: rke1.exitCode === 0 ? rke1.stdout.split(/\s+/).filter(n => n !== '') : [],
     backup: await checkBackup(
       settings,
       history,

@@ -87,6 +87,18 @@ export const clusterUid = (): Command =>
 export const scaleDeployment = (namespace: string, name: string, replicas: number): Command =>
   kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`])
 
+/** Names of the downstream clusters Rancher provisions with RKE1 (they carry an RKE config). */
+export const rke1ClusterNames = (): Command =>
+  kubectlRead(
+    [
+      'get',
+      'clusters.management.cattle.io',
+      '-o',
+      'jsonpath={range .items[?(@.spec.rancherKubernetesEngineConfig)]}{.metadata.name}{" "}{end}'
+    ],
+    { allowFailure: true }
+  )
+
 export const getNamespace = (name: string): Command =>
   kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found'])
 

@@ -3,7 +3,7 @@
  * Plain markdown strings (links included); the summary escapes them, which keeps links intact.
  */
 import type { ProceedDecision } from '../decide/decide.js'
-import { releaseBelow } from '../decide/versions.js'
+import { hasRkeStateFix, releaseBelow } from '../decide/versions.js'
 
 export const FOLLOW_UP_LINKS = {
   webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',
@@ -11,17 +11,39 @@ export const FOLLOW_UP_LINKS = {
   adjustWebhookScript:
     'https://github.com/rancherlabs/support-tools/tree/master/adjust-downstream-webhook',
   fleetAgentIssue: 'https://github.com/rancher/rancher/issues/49428',
-  rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474'
+  rke2UpdatingIssue: 'https://github.com/rancher/rancher/issues/38474',
+  rkeStateAdvisory: 'https://github.com/rancher/rancher/security/advisories/GHSA-6gr4-52w6-vmqx',
+  reverseRkeStateScript:
+    'https://github.com/rancherlabs/support-tools/tree/master/reverse-rke-state-migrations'
 } as const
 
 /**
  * Follow-ups for a rollback that ran (`ok`) or stopped part-way (`!ok`: each item is prefixed, as it
  * applies once the rollback is finished by a re-run or by hand).
  */
-export function followUps(decision: ProceedDecision, ok: boolean): string[] {
+export function followUps(
+  decision: ProceedDecision,
+  ok: boolean,
+  /** Downstream RKE1 clusters (clusters.management.cattle.io with an RKE config), by name. */
+  rke1Clusters: readonly string[] = []
+): string[] {
   const items: string[] = []
   const to = decision.to
   const rollsBack = decision.procedure !== 'restore-only'
+
+  // GHSA-6gr4-52w6-vmqx: Rancher 2.7.14 / 2.8.5 (RKE 1.4.19 / 1.5.10) moved RKE1 cluster state;
+  // going back below a patched version needs the migration reversed on those clusters.
+  if (rke1Clusters.length > 0 && hasRkeStateFix(decision.from) && !hasRkeStateFix(to)) {
+    const shown = rke1Clusters.slice(0, 10).join(', ')
+    const more = rke1Clusters.length > 10 ? ` and ${rke1Clusters.length - 10} more` : ''
+    items.push(
+      `Rolled back from ${decision.from}, which migrated downstream RKE1 cluster state, to ${to}, which predates it: ` +
+        `reverse the migration for the RKE1 clusters (${shown}${more}) with the ` +
+        `[reverse-rke-state-migrations](${FOLLOW_UP_LINKS.reverseRkeStateScript}) script once Rancher is up ` +
+        '(it needs a Rancher API token and `--rancher-host`, and deletes the `full-cluster-state` Secrets it migrated). ' +
+        `See [GHSA-6gr4-52w6-vmqx](${FOLLOW_UP_LINKS.rkeStateAdvisory}).`
+    )
+  }
 
   if (rollsBack && releaseBelow(to, '2.7.5')) {
     items.push(

@@ -9,6 +9,10 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FORCE_PROCEDURE_ENV } from '../../src/decide/choose.js'
 import { runAction, type ActionRun } from '../../testbed/run-action.js'
+import {
+  rancherBackupChartVersionFor,
+  UNFIT_BACKUP_CHART
+} from '../../testbed/services/chart-repo.js'
 import { startWorld, type ScenarioOptions, type World } from '../../testbed/scenario.js'
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
@@ -352,8 +356,24 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
   })
   afterAll(() => w?.stop())
 
+  it("refuses, changing nothing, when the line's newest rancher-backup chart does not accept the cluster's Kubernetes", async () => {
+    const before = await snapshot(w)
+    const r = await act(w, { 'backup-filename': 'latest', 'allow-downtime': 'true' })
+    expect(r.outputs.status).toBe('refused')
+    expect(r.summary).toContain(
+      `rancher-backup chart ${UNFIT_BACKUP_CHART} requires Kubernetes &gt;= 1.23.0-0 (its Chart.yaml kubeVersion) and this cluster runs v1.20.2`
+    )
+    expect(r.summary).toContain('backup-chart-version')
+    expectUnchanged(before, await snapshot(w))
+  })
+
   it('reinstalls 2.7.6 with its hostname; rancher-provisioning-capi is gone; the plan was kept', async () => {
-    const inputs = { 'backup-filename': 'latest', 'allow-downtime': 'true' }
+    const fits = rancherBackupChartVersionFor('2.7.6')
+    const inputs = {
+      'backup-filename': 'latest',
+      'allow-downtime': 'true',
+      'backup-chart-version': fits
+    }
     const dry = await act(w, { ...inputs, 'dry-run': 'true' })
     expect(dry.outputs.status).toBe('planned')
     const r = await act(w, inputs)
@@ -372,9 +392,8 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     expectPlanKept(dry, r)
     const plan = dry.outputs.plan!
     expect(plan).not.toContain('<resolved>')
-    expect(plan).toMatch(
-      /helm upgrade --install rancher-backup rancher-backup .*--version 102\.\d+\.\d+/
-    )
+    expect(plan).toContain(`helm upgrade --install rancher-backup rancher-backup`)
+    expect(plan).toContain(`--version ${fits} -n cattle-resources-system`)
   })
 })
 

@@ -388,13 +388,16 @@ describe('simulated operator on the testbed', () => {
     await new Promise(r => setTimeout(r, 1500))
     expect(interpretRestore(await getRestore('r263')).state).toBe('error')
     // The Lease is taken only while an attempt runs; deleting the Restore ends the retries and
-    // Rancher is back at its replica count.
+    // Rancher is back at its replica count, unless the last scale-up lost a conflict: upstream
+    // updates once and only logs it.
     await kubectl('delete', 'restore', 'r263', '--wait')
-    await until('rancher back at 3 replicas', async () => {
+    await until('rancher back at 3 replicas, or the lost scale-up logged', async () => {
       const d = JSON.parse(
         await kubectl('get', 'deploy', 'rancher', '-n', 'cattle-system', '-o', 'json')
       ) as { spec: { replicas: number } }
-      return d.spec.replicas === 3 ? true : undefined
+      if (d.spec.replicas === 3) return true
+      const lost = /Error scaling up apps\/v1\/deployments\/rancher, edit it to scale back to 3/
+      return d.spec.replicas === 0 && lost.test(await operatorLogs()) ? true : undefined
     })
   })
 

@@ -23,6 +23,10 @@ export interface WorldOptions {
   leftoverNamespace?: string
   /** Replicas of the rancher Deployment before the run (the release's manifest asks for 3). */
   replicas?: number
+  /** The server's gitVersion (default v1.20.2). */
+  kubernetesVersion?: string
+  /** The rancher-backup chart's kubeVersion (default `>= 1.16.0-0`). */
+  backupKubeVersion?: string
   /** kube-system's UID; default the one in the tests' backup names. */
   clusterUid?: string
   /** The release install fails (e.g. the chart repo is unreachable). */
@@ -92,7 +96,10 @@ export function fakeRancher(opts: WorldOptions) {
   ]
 
   runner
-    .on(/^kubectl version/, json({ serverVersion: { gitVersion: 'v1.20.2' } }))
+    .on(
+      /^kubectl version/,
+      json({ serverVersion: { gitVersion: opts.kubernetesVersion ?? 'v1.20.2' } })
+    )
     .on(/^helm version/, { stdout: 'v3.17.2' })
     .on(/^helm history/, () =>
       state.releaseExists
@@ -143,6 +150,7 @@ export function fakeRancher(opts: WorldOptions) {
     .on(/^kubectl get namespace kube-system -o 'jsonpath=\{\.metadata\.uid\}'/, {
       stdout: opts.clusterUid ?? 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
     })
+    .on(/^kubectl get clusters.management.cattle.io/, { stdout: '' })
     .on(/^kubectl get namespace cattle-provisioning-capi-system/, {
       stdout: opts.capiNamespace ? 'namespace/cattle-provisioning-capi-system' : ''
     })
@@ -259,8 +267,11 @@ export function fakeRancher(opts: WorldOptions) {
     .on(/^kubectl logs job\/cleanup-job/, { stdout: 'Removing Rancher resources...\n' })
     .on(/^kubectl logs job\/verify-job/, { stdout: opts.verifyOutput ?? '' })
     .on(/^helm show chart rancher-backup/, {
-      stdout: 'name: rancher-backup\nversion: 102.0.3+up3.1.3\n'
+      stdout: `name: rancher-backup\nversion: 102.0.3+up3.1.3\nkubeVersion: '${opts.backupKubeVersion ?? '>= 1.16.0-0'}'\n`
     })
+    .on(/^helm show chart rancher --repo/, (c: Command) => ({
+      stdout: `name: rancher\nversion: ${c.args[c.args.indexOf('--version') + 1]}\nkubeVersion: < 1.27.0-0\n`
+    }))
     .on(/^helm upgrade --install rancher-backup/, () => {
       state.operatorInstalled = true
       return {}

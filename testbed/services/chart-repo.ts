@@ -32,6 +32,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { gzip } from 'node:zlib'
+import semver from 'semver'
+import { versions } from '../paths.js'
 
 const execFileP = promisify(execFile)
 const gzipP = promisify(gzip)
@@ -96,7 +98,9 @@ export const RANCHER_LINES: readonly RancherLine[] = [
   { minor: '2.6', backup: ['2.1.5'], webhook: '1.0.9+up0.2.10' },
   {
     minor: '2.7',
-    backup: ['102.0.3+up3.1.3'],
+    // up3.1.3 is the line's first chart that needs Kubernetes >= 1.23 (UNFIT_BACKUP_CHART): on the
+    // testbed's 1.20 the action must refuse it, and up3.1.2 is what fits.
+    backup: ['102.0.2+up3.1.2', '102.0.3+up3.1.3'],
     webhook: '2.0.6+up0.3.6',
     provisioningCapi: '102.0.0+up0.0.1'
   },
@@ -158,12 +162,68 @@ function lineFor(rancherVersion: string): RancherLine {
   return line
 }
 
-/** The newest rancher-backup (= rancher-backup-crd) chart version of Rancher's minor line. */
+/**
+ * The newest rancher-backup (= rancher-backup-crd) chart version of Rancher's minor line that
+ * installs on the testbed's Kubernetes (what a user of a 1.20 cluster must pick).
+ */
 export function rancherBackupChartVersionFor(rancherVersion: string): string {
-  const backup = lineFor(rancherVersion).backup
-  const newest = backup[backup.length - 1]
+  const fits = lineFor(rancherVersion).backup.filter(b => fitsTestbed(backupKubeVersion(b)))
+  const newest = fits[fits.length - 1]
   if (newest === undefined) throw new Error(`no rancher-backup chart for ${rancherVersion}`)
   return newest
+}
+
+/**
+ * `kubeVersion` of the rancher chart, as upstream's chart/Chart.yaml at each tag of
+ * rancher/rancher says it (v2.5.16 has none). Every one accepts the testbed's 1.20.
+ */
+const RANCHER_KUBE_VERSIONS: Readonly<Record<string, string>> = {
+  '2.6.3': '< 1.23.0-0',
+  '2.6.5': '< 1.24.0-0',
+  '2.6.9': '< 1.25.0-0',
+  '2.7.5': '< 1.27.0-0',
+  '2.7.6': '< 1.27.0-0',
+  '2.7.9': '< 1.27.0-0',
+  '2.8.4': '< 1.29.0-0',
+  '2.8.5': '< 1.29.0-0',
+  '2.8.6': '< 1.29.0-0',
+  '2.9.3': '< 1.31.0-0',
+  '2.13.3': '< 1.35.0-0',
+  '2.14.1': '< 1.36.0-0'
+}
+
+/**
+ * `kubeVersion` of the rancher-backup chart by operator version, as
+ * rancher/backup-restore-operator's charts/rancher-backup/Chart.yaml says at each tag (v1.x: none;
+ * v2.x-v3.1.2 `>= 1.16.0-0`; v3.1.3-v5 `>= 1.23.0-0`; v6 `>= 1.28.0-0`; v7 `>= 1.30.0-0`; v8
+ * `>= 1.31.0-0`; v9 `>= 1.32.0-0`; v10 `>= 1.33.0-0`). The rancher-backup-crd chart has none.
+ */
+function upstreamBackupKubeVersion(operatorVersion: string): string {
+  const [maj = 0, min = 0, patch = 0] = operatorVersion.split('.').map(Number)
+  if (maj < 2) return ''
+  if (maj < 3 || (maj === 3 && (min < 1 || (min === 1 && patch < 3)))) return '>= 1.16.0-0'
+  if (maj < 6) return '>= 1.23.0-0'
+  return `>= 1.${[28, 30, 31, 32, 33][Math.min(maj - 6, 4)]}.0-0`
+}
+
+/** The one testbed chart that keeps a real range excluding 1.20: it proves the action's refusal. */
+export const UNFIT_BACKUP_CHART = '102.0.3+up3.1.3'
+
+/**
+ * Where the real range excludes the testbed's 1.20 (every line from 2.8 on), the testbed's chart
+ * carries none, or no world could install its operator.
+ */
+export function backupKubeVersion(chartVersion: string): string {
+  const real = upstreamBackupKubeVersion(upstream(chartVersion))
+  return fitsTestbed(real) || chartVersion === UNFIT_BACKUP_CHART ? real : ''
+}
+
+/** The testbed runs Kubernetes 1.20: does a chart's kubeVersion accept it? */
+function fitsTestbed(kubeVersion: string): boolean {
+  const range = kubeVersion.replace(/,/g, ' ')
+  return (
+    kubeVersion === '' || semver.satisfies(versions.kubernetes, range, { includePrerelease: true })
+  )
 }
 
 /** The rancher-webhook chart version a Rancher version installs. */
@@ -250,6 +310,8 @@ export interface ChartSpec {
   name: string
   version: string
   appVersion: string
+  /** The Kubernetes versions `helm install` accepts ('' = any). */
+  kubeVersion: string
   description: string
   /** Chart.yaml annotations (string values). */
   annotations: Record<string, string>
@@ -283,6 +345,7 @@ export function chartSpecs(): ChartSpec[] {
       name: 'rancher',
       version: v,
       appVersion: `v${v}`,
+      kubeVersion: RANCHER_KUBE_VERSIONS[v] ?? '',
       description: 'Install Rancher Server to manage Kubernetes clusters across providers.',
       annotations,
       repos: broken ? ['server-latest'] : ['server-latest', 'server-stable']
@@ -303,6 +366,7 @@ export function chartSpecs(): ChartSpec[] {
         name: 'rancher-backup-crd',
         version: b,
         appVersion: upstream(b),
+        kubeVersion: '',
         description: 'Installs the CRDs for rancher-backup.',
         annotations: common('cattle-resources-system', 'rancher-backup-crd', true),
         repos: ['rancher-charts']
@@ -311,6 +375,7 @@ export function chartSpecs(): ChartSpec[] {
         name: 'rancher-backup',
         version: b,
         appVersion: upstream(b),
+        kubeVersion: backupKubeVersion(b),
         description: 'Provides ability to back up and restore the Rancher application.',
         annotations: {
           ...common('cattle-resources-system', 'rancher-backup', false),
@@ -325,6 +390,7 @@ export function chartSpecs(): ChartSpec[] {
       name: 'rancher-webhook',
       version: line.webhook,
       appVersion: upstream(line.webhook),
+      kubeVersion: '',
       description: 'Rancher webhook',
       annotations: common('cattle-system', 'rancher-webhook', true),
       repos: ['rancher-charts']
@@ -334,6 +400,7 @@ export function chartSpecs(): ChartSpec[] {
         name: 'rancher-provisioning-capi',
         version: line.provisioningCapi,
         appVersion: upstream(line.provisioningCapi),
+        kubeVersion: '',
         description: 'Rancher provisioning cluster-api controllers',
         annotations: common('cattle-provisioning-capi-system', 'rancher-provisioning-capi', true),
         repos: ['rancher-charts']
@@ -351,6 +418,7 @@ function chartYaml(s: ChartSpec): string {
     `name: ${s.name}`,
     `version: ${q(s.version)}`,
     `appVersion: ${q(s.appVersion)}`,
+    ...(s.kubeVersion === '' ? [] : [`kubeVersion: ${q(s.kubeVersion)}`]),
     `description: ${q(s.description)}`,
     'type: application',
     'home: https://www.rancher.com/',
@@ -462,6 +530,7 @@ export function indexYaml(charts: PackagedChart[], assetsUrl: string, generated:
         `    name: ${c.name}`,
         `    version: ${q(c.version)}`,
         `    appVersion: ${q(c.appVersion)}`,
+        ...(c.kubeVersion === '' ? [] : [`    kubeVersion: ${q(c.kubeVersion)}`]),
         `    description: ${q(c.description)}`,
         `    type: application`,
         `    home: https://www.rancher.com/`,

@@ -3,7 +3,7 @@
  * restore, their replica counts kept in memory, scaled back up after it.
  */
 import { kpath, type KubeObject } from '../../cluster/kube-api.js'
-import { Aborted, isConflict, message, rec, type Obj } from './helpers.js'
+import { Aborted, message, rec, type Obj } from './helpers.js'
 import type { ControllerReference } from './resources.js'
 import type { ObjectsFromBackup } from './restore-load.js'
 import type { OperatorRuntime } from './runtime.js'
@@ -64,27 +64,18 @@ export async function scaleUp(op: OperatorRuntime, objs: ObjectsFromBackup): Pro
 }
 
 /**
- * Update of the controller's replicas (the real operator: one dynamic Update). A conflict is
- * retried here with a fresh GET: the fake kubelet churns pods so fast that the Deployment's
- * status moves between GET and Update far more often than on a real cluster, and a lost
- * scale-up would leave Rancher at 0 for every later attempt.
+ * One Update of the object just read, and no retry, as upstream does
+ * (rancher/backup-restore-operator pkg/controllers/restore/pause.go, `dr.Update` in
+ * scaleDownControllersFromResourceSet / scaleUpControllersFromResourceSet; the same from v2.1.0
+ * to v11). A conflict (the Deployment's status moved between the Get and the Update) loses the
+ * change: a lost scale-up leaves Rancher at 0, which the action must notice and repair.
  */
 async function updateReplicas(
   op: OperatorRuntime,
   ref: ControllerReference,
-  first: KubeObject,
+  obj: KubeObject,
   replicas: number
 ): Promise<void> {
-  const path = kpath(ref.apiVersion, ref.resource, ref.namespace, ref.name)
-  let obj = first
-  for (let attempt = 0; ; attempt++) {
-    obj['spec'] = { ...rec(obj['spec']), replicas }
-    try {
-      await op.api.replace(path, obj)
-      return
-    } catch (e) {
-      if (!isConflict(e) || attempt >= 4) throw e
-      obj = await op.api.get(path)
-    }
-  }
+  obj['spec'] = { ...rec(obj['spec']), replicas }
+  await op.api.replace(kpath(ref.apiVersion, ref.resource, ref.namespace, ref.name), obj)
 }
