@@ -181,6 +181,17 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
 
   it('rolls back: Restore Completed, helm at 2.8.4, image v2.8.4, tools from the cache', async () => {
     const requestsBefore = w.mirror.requests.length
+    // A downstream RKE1 cluster: 2.8.5 migrated its state (GHSA-6gr4-52w6-vmqx), 2.8.4 predates it.
+    const rke1 = {
+      apiVersion: 'management.cattle.io/v3',
+      kind: 'Cluster',
+      metadata: { name: 'c-rke1x' },
+      spec: {
+        displayName: 'prod-rke1',
+        rancherKubernetesEngineConfig: { kubernetesVersion: 'v1.26.8-rancher1-1' }
+      }
+    }
+    await w.kubectl(['apply', '-f', '-'], JSON.stringify(rke1))
     const r = await act(w, { 'backup-filename': w.backupFilename })
     expect(r.exitCode, r.log).toBe(0)
     expect(r.outputs).toMatchObject({
@@ -201,6 +212,9 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
     expect(w.mirror.requests.length).toBe(requestsBefore)
     expect(r.post.exitCode).toBe(0)
     expect(r.summary).toContain('✅')
+    expect(r.summary).toMatch(
+      /reverse-rke-state-migrations.*c-rke1x|c-rke1x.*reverse-rke-state-migrations/s
+    )
     expectPlanKept(dry, r)
   })
 
