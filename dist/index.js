@@ -33903,7 +33903,8 @@ const WEBHOOK_RELEASE = 'rancher-webhook';
 /** Installed by Rancher v2.7.7+, in its own namespace. */
 const CAPI_RELEASE = 'rancher-provisioning-capi';
 const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
-const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io';
+/** `clusters.cluster.x-k8s.io`, `ipaddresses.ipam.cluster.x-k8s.io`, … */
+const isCapiCrd = (name) => /(^|\.)cluster\.x-k8s\.io$/.test(name);
 /** kube-system survives rancher-cleanup: the lock and the saved state live there. */
 const LOCK_NAMESPACE = 'kube-system';
 const LOCK_NAME = 'rancher-rollback';
@@ -34170,19 +34171,22 @@ function apiVersionAtLeast(version, floor) {
 /** Cluster evidence that T cannot be reached without cleanup, whatever Helm history says. */
 function cleanupEvidence(target, capi) {
     const found = [];
-    const stored = capi.storedVersions.join(', ');
+    /** Which CRDs store a version at or above `floor`, as facts. */
+    const storing = (floor) => Object.entries(capi.storedVersionsByCrd)
+        .filter(([, versions]) => versions.some(v => apiVersionAtLeast(v, floor)))
+        .map(([crd, versions]) => `${crd} status.storedVersions: [${versions.join(', ')}]`);
     const beta1Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta1'));
     if (beta1Plus.length > 0 && semver.lt(target, '2.6.4')) {
         found.push({
             rule: `the CAPI CRDs store ${beta1Plus.join(', ')} and T < 2.6.4 (v2.6.3 and earlier only know v1alpha4)`,
-            facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
+            facts: storing('v1beta1')
         });
     }
     const beta2Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta2'));
     if (beta2Plus.length > 0 && semver.lt(target, '2.14.0')) {
         found.push({
             rule: `the CAPI CRDs store ${beta2Plus.join(', ')} (Rancher v2.14+) and T < 2.14.0`,
-            facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
+            facts: storing('v1beta2')
         });
     }
     if ((capi.provisioningNamespaceExists || capi.provisioningReleaseExists) &&
@@ -37608,7 +37612,13 @@ const helmHistory = (release, namespace) => helmRead(['history', release, '-n', 
  */
 const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
 const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
-const getCrds = (names) => kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found']);
+/** Every CRD's name and status.storedVersions, one per line (the schemas stay on the server side). */
+const listCrdStoredVersions = () => kubectlRead([
+    'get',
+    'crd',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.storedVersions}{"\\n"}{end}'
+]);
 const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
 /** Backups are named after the kube-system UID, which survives rancher-cleanup. */
 const clusterUid = () => kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}']);
@@ -37826,15 +37836,21 @@ function deploymentReady(text) {
     const status = asObject(d.status);
     return (want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want);
 }
-/** `kubectl get crd a b -o json` → name → status.storedVersions. */
+/** `listCrdStoredVersions` output (`<name>\t["v1","v2"]` lines) → name → status.storedVersions. */
 function parseCrdStoredVersions(text) {
     const out = new Map();
-    const doc = asObject(parseJson(text, 'CRD list'));
-    const items = Array.isArray(doc.items) ? doc.items : doc.metadata ? [doc] : [];
-    for (const item of items) {
-        const o = asObject(item);
-        const stored = asObject(o.status).storedVersions;
-        out.set(asString(asObject(o.metadata).name), Array.isArray(stored) ? stored.map(asString).filter(Boolean) : []);
+    for (const line of text.split('\n')) {
+        const [name = '', stored = ''] = line.split('\t');
+        if (name.trim() === '')
+            continue;
+        let versions;
+        try {
+            versions = stored.trim() === '' ? [] : JSON.parse(stored);
+        }
+        catch {
+            versions = [];
+        }
+        out.set(name.trim(), Array.isArray(versions) ? versions.map(asString).filter(Boolean) : []);
     }
     return out;
 }
@@ -38111,7 +38127,7 @@ async function gatherFacts(settings, deps) {
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
         run(helmListAll()),
         run(getDeployment(settings.namespace, settings.releaseName)),
-        run(getCrds([CAPI_CLUSTERS_CRD, RESTORE_CRD])),
+        run(listCrdStoredVersions()),
         run(getNamespace(CAPI_NAMESPACE)),
         run(getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
         runner.run(listRestores()),
@@ -38150,7 +38166,7 @@ async function gatherFacts(settings, deps) {
         deployment: parseDeployment(deployment),
         backupOperator: operatorFacts(releases, storedVersions, deploymentReady(operatorDeployment)),
         capi: {
-            storedVersions: storedVersions.get(CAPI_CLUSTERS_CRD) ?? [],
+            ...capiStoredVersions(storedVersions),
             provisioningNamespaceExists: capiNamespace.trim() !== '',
             provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE)
         },
@@ -38175,6 +38191,15 @@ async function gatherFacts(settings, deps) {
         rke1Clusters: rke1.exitCode === 0 ? rke1.stdout.split(/\s+/).filter(n => n !== '') : [],
         backup: await checkBackup(settings, history, keys, deps.s3, kubeSystemUid.trim(), interrupted?.backupFilename)
     };
+}
+/**
+ * Every cluster.x-k8s.io CRD counts (clusters, but also ipaddresses.ipam…, clusterclasses…: the
+ * 2.14 → 2.13 failures named those), whatever Rancher installed it.
+ */
+function capiStoredVersions(all) {
+    const byCrd = Object.fromEntries([...all].filter(([name]) => isCapiCrd(name)));
+    const union = new Set(Object.values(byCrd).flat());
+    return { storedVersions: [...union].sort(), storedVersionsByCrd: byCrd };
 }
 /** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
 function historyExists(result) {

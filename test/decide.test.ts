@@ -27,6 +27,7 @@ function rev(
 
 const noCapi: CapiFacts = {
   storedVersions: [],
+  storedVersionsByCrd: {},
   provisioningNamespaceExists: false,
   provisioningReleaseExists: false
 }
@@ -40,7 +41,15 @@ function input(
     target: target === 'previous' ? { kind: 'previous' } : { kind: 'explicit', version: target },
     releaseExists: true,
     history,
-    capi: { ...noCapi, ...capi }
+    capi: {
+      ...noCapi,
+      // as gathered: the union, and per CRD (the tests' CAPI CRD is clusters unless they say)
+      storedVersionsByCrd:
+        capi.storedVersions && !capi.storedVersionsByCrd
+          ? { 'clusters.cluster.x-k8s.io': capi.storedVersions }
+          : {},
+      ...capi
+    }
   }
 }
 

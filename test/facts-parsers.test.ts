@@ -99,19 +99,18 @@ describe('releases, CRDs, secrets, helm version', () => {
     expect(chartVersionOf('rancher-backup-crd-103.0.2', 'rancher-backup')).toBe('crd-103.0.2')
     expect(chartVersionOf('other-1.0.0', 'rancher-backup')).toBe('')
   })
-  it('reads storedVersions from a list and from a single object', () => {
-    const list = JSON.stringify({
-      items: [
-        {
-          metadata: { name: 'clusters.cluster.x-k8s.io' },
-          status: { storedVersions: ['v1alpha4', 'v1beta1'] }
-        }
-      ]
-    })
-    expect(parseCrdStoredVersions(list).get('clusters.cluster.x-k8s.io')).toEqual([
-      'v1alpha4',
-      'v1beta1'
-    ])
+  it('reads storedVersions per CRD from the jsonpath listing', () => {
+    // kubectl prints a jsonpath array as JSON; a CRD without status prints nothing after the tab.
+    const text =
+      'clusters.cluster.x-k8s.io\t["v1alpha4","v1beta1"]\n' +
+      'ipaddresses.ipam.cluster.x-k8s.io\t["v1beta2"]\n' +
+      'restores.resources.cattle.io\t["v1"]\n' +
+      'fresh.example.io\t\n'
+    const m = parseCrdStoredVersions(text)
+    expect(m.get('clusters.cluster.x-k8s.io')).toEqual(['v1alpha4', 'v1beta1'])
+    expect(m.get('ipaddresses.ipam.cluster.x-k8s.io')).toEqual(['v1beta2'])
+    expect(m.get('fresh.example.io')).toEqual([])
+    expect(m.has('restores.resources.cattle.io')).toBe(true)
     expect(parseCrdStoredVersions('').size).toBe(0)
   })
   it('decodes the S3 credential secret, and needs both keys', () => {

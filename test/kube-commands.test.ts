@@ -93,3 +93,15 @@ describe('operator log lines', () => {
     ])
   })
 })
+
+describe('jsonpath templates', () => {
+  it.each([
+    ['listCrdStoredVersions', cmd.listCrdStoredVersions()],
+    ['rke1ClusterNames', cmd.rke1ClusterNames()],
+    ['clusterUid', cmd.clusterUid()]
+  ])('%s passes escapes for kubectl to expand, never raw control characters', (_name, c) => {
+    // kubectl's jsonpath parser expands "\t" and "\n" itself; a raw newline ends its template.
+    // eslint-disable-next-line no-control-regex
+    expect(c.args.join(' ')).not.toMatch(/[\x00-\x1f]/)
+  })
+})

@@ -51,6 +51,7 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
     },
     capi: {
       storedVersions: ['v1beta1'],
+      storedVersionsByCrd: { 'clusters.cluster.x-k8s.io': ['v1beta1'] },
       provisioningNamespaceExists: true,
       provisioningReleaseExists: true
     },

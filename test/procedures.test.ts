@@ -462,6 +462,27 @@ describe('evidence and refusals', () => {
     expect(report.decision).toMatchObject({ kind: 'proceed', procedure: 'cleanup-and-reinstall' })
   })
 
+  it('any cluster.x-k8s.io CRD counts: ipaddresses.ipam storing v1beta2 overrides an in-place history', async () => {
+    setInputs({
+      'target-version': '2.13.2',
+      'backup-filename': BACKUP,
+      'dry-run': 'true',
+      'allow-downtime': 'true'
+    })
+    const { env } = environment({
+      history: [
+        { revision: 1, version: '2.13.2', status: 'superseded' },
+        { revision: 2, version: '2.13.3', status: 'deployed' }
+      ],
+      storedVersions: ['v1beta1'],
+      ipamStoredVersions: ['v1beta2']
+    })
+    const report = await run(env)
+    expect(report.decision).toMatchObject({ kind: 'proceed', procedure: 'cleanup-and-reinstall' })
+    const reasons = report.decision?.kind === 'proceed' ? report.decision.reasons.join('\n') : ''
+    expect(reasons).toContain('ipaddresses.ipam.cluster.x-k8s.io status.storedVersions: [v1beta2]')
+  })
+
   it('refuses a target newer than the current version', async () => {
     setInputs({ 'target-version': '2.9.0', 'backup-filename': BACKUP })
     const { env, runner } = environment(inPlaceWorld)

@@ -40,6 +40,7 @@ describe('saved state', () => {
 describe('decide with an interrupted cleanup-and-reinstall', () => {
   const capi = {
     storedVersions: [],
+    storedVersionsByCrd: {},
     provisioningNamespaceExists: false,
     provisioningReleaseExists: false
   }

@@ -149,19 +149,23 @@ interface Evidence {
 /** Cluster evidence that T cannot be reached without cleanup, whatever Helm history says. */
 function cleanupEvidence(target: string, capi: CapiFacts): Evidence[] {
   const found: Evidence[] = []
-  const stored = capi.storedVersions.join(', ')
+  /** Which CRDs store a version at or above `floor`, as facts. */
+  const storing = (floor: string): string[] =>
+    Object.entries(capi.storedVersionsByCrd)
+      .filter(([, versions]) => versions.some(v => apiVersionAtLeast(v, floor)))
+      .map(([crd, versions]) => `${crd} status.storedVersions: [${versions.join(', ')}]`)
   const beta1Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta1'))
   if (beta1Plus.length > 0 && semver.lt(target, '2.6.4')) {
     found.push({
       rule: `the CAPI CRDs store ${beta1Plus.join(', ')} and T < 2.6.4 (v2.6.3 and earlier only know v1alpha4)`,
-      facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
+      facts: storing('v1beta1')
     })
   }
   const beta2Plus = capi.storedVersions.filter(v => apiVersionAtLeast(v, 'v1beta2'))
   if (beta2Plus.length > 0 && semver.lt(target, '2.14.0')) {
     found.push({
       rule: `the CAPI CRDs store ${beta2Plus.join(', ')} (Rancher v2.14+) and T < 2.14.0`,
-      facts: [`clusters.cluster.x-k8s.io status.storedVersions: [${stored}]`]
+      facts: storing('v1beta2')
     })
   }
   if (

@@ -102,7 +102,7 @@ export interface LatestChoice {
 }
 
 /** ISO time without milliseconds when they are zero: 2026-11-20T10:00:00Z. */
-export function formatTime(d: Date): string {
+function formatTime(d: Date): string {
   return d.toISOString().replace('.000Z', 'Z')
 }
 

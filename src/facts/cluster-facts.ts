@@ -38,8 +38,10 @@ export interface BackupOperatorFacts {
 }
 
 export interface CapiFacts {
-  /** status.storedVersions of clusters.cluster.x-k8s.io; [] when the CRD is absent. */
+  /** Every version some cluster.x-k8s.io CRD stores (status.storedVersions); [] when none exist. */
   storedVersions: string[]
+  /** The same, per CRD, for the reasons shown. */
+  storedVersionsByCrd: Record<string, string[]>
   provisioningNamespaceExists: boolean
   provisioningReleaseExists: boolean
 }

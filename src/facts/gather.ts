@@ -34,11 +34,10 @@ import type { Settings } from '../inputs/settings.js'
 import {
   BACKUP_DEPLOYMENT,
   BACKUP_NAMESPACE,
-  CAPI_CLUSTERS_CRD,
   CAPI_NAMESPACE,
   CAPI_RELEASE,
-  RESTORE_CRD,
-  WEBHOOK_RELEASE
+  WEBHOOK_RELEASE,
+  isCapiCrd
 } from '../kube/names.js'
 
 const S3_TIMEOUT_MS = 30_000
@@ -68,7 +67,7 @@ export async function readCluster(
   return { helmMajor, facts }
 }
 
-export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<ClusterFacts> {
+async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<ClusterFacts> {
   const { runner } = deps
   const run = async (c: ReturnType<typeof cmd.kubeServerVersion>) => (await runner.run(c)).stdout
   const s3 = settings.s3
@@ -93,7 +92,7 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     runner.run(cmd.helmHistory(settings.releaseName, settings.namespace)),
     run(cmd.helmListAll()),
     run(cmd.getDeployment(settings.namespace, settings.releaseName)),
-    run(cmd.getCrds([CAPI_CLUSTERS_CRD, RESTORE_CRD])),
+    run(cmd.listCrdStoredVersions()),
     run(cmd.getNamespace(CAPI_NAMESPACE)),
     run(cmd.getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
     runner.run(cmd.listRestores()),
@@ -138,7 +137,7 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
     deployment: parseDeployment(deployment),
     backupOperator: operatorFacts(releases, storedVersions, deploymentReady(operatorDeployment)),
     capi: {
-      storedVersions: storedVersions.get(CAPI_CLUSTERS_CRD) ?? [],
+      ...capiStoredVersions(storedVersions),
       provisioningNamespaceExists: capiNamespace.trim() !== '',
       provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE)
     },
@@ -171,6 +170,19 @@ export async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<
       interrupted?.backupFilename
     )
   }
+}
+
+/**
+ * Every cluster.x-k8s.io CRD counts (clusters, but also ipaddresses.ipam…, clusterclasses…: the
+ * 2.14 → 2.13 failures named those), whatever Rancher installed it.
+ */
+function capiStoredVersions(all: Map<string, string[]>): {
+  storedVersions: string[]
+  storedVersionsByCrd: Record<string, string[]>
+} {
+  const byCrd = Object.fromEntries([...all].filter(([name]) => isCapiCrd(name)))
+  const union = new Set(Object.values(byCrd).flat())
+  return { storedVersions: [...union].sort(), storedVersionsByCrd: byCrd }
 }
 
 /** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */

@@ -121,18 +121,19 @@ export function deploymentReady(text: string): boolean {
   )
 }
 
-/** `kubectl get crd a b -o json` → name → status.storedVersions. */
+/** `listCrdStoredVersions` output (`<name>\t["v1","v2"]` lines) → name → status.storedVersions. */
 export function parseCrdStoredVersions(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>()
-  const doc = asObject(parseJson(text, 'CRD list'))
-  const items = Array.isArray(doc.items) ? doc.items : doc.metadata ? [doc] : []
-  for (const item of items) {
-    const o = asObject(item)
-    const stored = asObject(o.status).storedVersions
-    out.set(
-      asString(asObject(o.metadata).name),
-      Array.isArray(stored) ? stored.map(asString).filter(Boolean) : []
-    )
+  for (const line of text.split('\n')) {
+    const [name = '', stored = ''] = line.split('\t')
+    if (name.trim() === '') continue
+    let versions: unknown
+    try {
+      versions = stored.trim() === '' ? [] : JSON.parse(stored)
+    } catch {
+      versions = []
+    }
+    out.set(name.trim(), Array.isArray(versions) ? versions.map(asString).filter(Boolean) : [])
   }
   return out
 }

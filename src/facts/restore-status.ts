@@ -22,7 +22,7 @@ function same(a: string, b: string): boolean {
   return a.trim().toLowerCase() === b.toLowerCase()
 }
 
-export function parseConditions(v: unknown): RestoreCondition[] {
+function parseConditions(v: unknown): RestoreCondition[] {
   if (!Array.isArray(v)) return []
   return v.map(item => {
     const c = asObject(item)

@@ -372,7 +372,7 @@ function safeCodePoint(n: number, fallback: string): string {
 }
 
 /** Text of the first `<tag>` element in `xml` (entities decoded), or undefined. */
-export function xmlTag(xml: string, tag: string): string | undefined {
+function xmlTag(xml: string, tag: string): string | undefined {
   const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml)
   if (!m) return new RegExp(`<${tag}(?:\\s[^>]*)?/>`).test(xml) ? '' : undefined
   const raw = m[1] ?? ''

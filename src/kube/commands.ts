@@ -74,8 +74,14 @@ export const helmListAll = (): Command =>
 export const getDeployment = (namespace: string, name: string): Command =>
   kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found'])
 
-export const getCrds = (names: string[]): Command =>
-  kubectlRead(['get', 'crd', ...names, '-o', 'json', '--ignore-not-found'])
+/** Every CRD's name and status.storedVersions, one per line (the schemas stay on the server side). */
+export const listCrdStoredVersions = (): Command =>
+  kubectlRead([
+    'get',
+    'crd',
+    '-o',
+    'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.storedVersions}{"\\n"}{end}'
+  ])
 
 export const listNamespaceNames = (): Command =>
   kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'])

@@ -19,7 +19,8 @@ export const WEBHOOK_RELEASE = 'rancher-webhook'
 /** Installed by Rancher v2.7.7+, in its own namespace. */
 export const CAPI_RELEASE = 'rancher-provisioning-capi'
 export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'
-export const CAPI_CLUSTERS_CRD = 'clusters.cluster.x-k8s.io'
+/** `clusters.cluster.x-k8s.io`, `ipaddresses.ipam.cluster.x-k8s.io`, … */
+export const isCapiCrd = (name: string): boolean => /(^|\.)cluster\.x-k8s\.io$/.test(name)
 
 /** kube-system survives rancher-cleanup: the lock and the saved state live there. */
 export const LOCK_NAMESPACE = 'kube-system'

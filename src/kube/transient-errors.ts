@@ -64,10 +64,10 @@ export function isTransientError(stderr: string, exitCode: number): boolean {
   return TRANSIENT.some(re => re.test(stderr))
 }
 
-export const BACKOFF_BASE_MS = 1000
+const BACKOFF_BASE_MS = 1000
 export const BACKOFF_MAX_MS = 10_000
 /** Jitter adds up to this fraction of the base delay (the result never exceeds the cap). */
-export const BACKOFF_JITTER = 0.1
+const BACKOFF_JITTER = 0.1
 
 /**
  * Delay before retry number `retry` (1 = the first retry, i.e. before attempt 2):

@@ -6,7 +6,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join, resolve } from 'node:path'
 
-export const WORK_DIR_PREFIX = 'rancher-rollback-'
+const WORK_DIR_PREFIX = 'rancher-rollback-'
 
 export async function createWorkDir(
   runnerTemp = process.env.RUNNER_TEMP || tmpdir()

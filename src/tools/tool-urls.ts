@@ -4,8 +4,8 @@
  */
 import { normalizeVersion } from '../decide/versions.js'
 
-export const DEFAULT_HELM_BASE = 'https://get.helm.sh'
-export const DEFAULT_KUBECTL_BASE = 'https://dl.k8s.io'
+const DEFAULT_HELM_BASE = 'https://get.helm.sh'
+const DEFAULT_KUBECTL_BASE = 'https://dl.k8s.io'
 
 export type ToolOs = 'linux' | 'darwin'
 export type ToolArch = 'amd64' | 'arm64'
@@ -53,7 +53,7 @@ export function toolPlatform(platform: string, arch: string): ToolPlatform {
 
 const VERSION_RE = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/
 
-export function isPinnedVersion(v: string): boolean {
+function isPinnedVersion(v: string): boolean {
   return VERSION_RE.test(v)
 }
 

@@ -323,6 +323,13 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
     })
     expect(dry.exitCode).toBe(0)
     expect(JSON.parse(dry.outputs.plan!).map((s: { id: string }) => s.id)).toContain('cleanup')
+    // The stored versions as the real kubectl lists them for every cluster.x-k8s.io CRD.
+    expect(dry.summary).toContain(
+      'clusters.cluster.x-k8s.io status.storedVersions: [v1alpha4, v1beta1]'
+    )
+    expect(dry.summary).toContain(
+      'machines.cluster.x-k8s.io status.storedVersions: [v1alpha4, v1beta1]'
+    )
     expectUnchanged(before, await snapshot(w))
   })
 

@@ -9,6 +9,8 @@ import { ScriptedRunner } from './scripted-runner.js'
 export interface WorldOptions {
   history: { revision: number; version: string; status: string; updated?: string }[]
   storedVersions?: string[]
+  /** ipaddresses.ipam.cluster.x-k8s.io, when the world has it (Rancher 2.14 installs it). */
+  ipamStoredVersions?: string[]
   capiNamespace?: boolean
   operatorInstalled?: boolean
   restores?: unknown[]
@@ -128,25 +130,14 @@ export function fakeRancher(opts: WorldOptions) {
           })
         : { stdout: '' }
     )
-    .on(
-      /^kubectl get crd/,
-      json({
-        items: [
-          {
-            metadata: { name: 'clusters.cluster.x-k8s.io' },
-            status: { storedVersions: opts.storedVersions ?? ['v1beta1'] }
-          },
-          ...(state.operatorInstalled
-            ? [
-                {
-                  metadata: { name: 'restores.resources.cattle.io' },
-                  status: { storedVersions: ['v1'] }
-                }
-              ]
-            : [])
-        ]
-      })
-    )
+    .on(/^kubectl get crd -o/, () => ({
+      stdout:
+        `clusters.cluster.x-k8s.io\t${JSON.stringify(opts.storedVersions ?? ['v1beta1'])}\n` +
+        (opts.ipamStoredVersions
+          ? `ipaddresses.ipam.cluster.x-k8s.io\t${JSON.stringify(opts.ipamStoredVersions)}\n`
+          : '') +
+        (state.operatorInstalled ? 'restores.resources.cattle.io\t["v1"]\n' : '')
+    }))
     .on(/^kubectl get namespace kube-system -o 'jsonpath=\{\.metadata\.uid\}'/, {
       stdout: opts.clusterUid ?? 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
     })
