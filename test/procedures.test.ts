@@ -444,43 +444,40 @@ describe('an interrupted cleanup-and-reinstall', () => {
 })
 
 describe('evidence and refusals', () => {
-  it('CAPI CRDs stored at v1beta1 force cleanup even when history says 2.6.3 → 2.6.3-ish in-place', async () => {
-    setInputs({
-      'target-version': '2.6.3',
-      'backup-filename': BACKUP,
-      'dry-run': 'true',
-      'allow-downtime': 'true'
-    })
-    const { env } = environment({
+  it.each([
+    {
+      why: 'clusters stored at v1beta1, history 2.6.3 → 2.6.3-ish',
+      to: '2.6.3',
       history: [
         { revision: 1, version: '2.6.3', status: 'superseded' },
         { revision: 2, version: '2.6.3', status: 'failed' }
       ],
-      storedVersions: ['v1alpha4', 'v1beta1']
-    })
-    const report = await run(env)
-    expect(report.decision).toMatchObject({ kind: 'proceed', procedure: 'cleanup-and-reinstall' })
-  })
-
-  it('any cluster.x-k8s.io CRD counts: ipaddresses.ipam storing v1beta2 overrides an in-place history', async () => {
-    setInputs({
-      'target-version': '2.13.2',
-      'backup-filename': BACKUP,
-      'dry-run': 'true',
-      'allow-downtime': 'true'
-    })
-    const { env } = environment({
+      world: { storedVersions: ['v1alpha4', 'v1beta1'] },
+      fact: 'clusters.cluster.x-k8s.io status.storedVersions: [v1alpha4, v1beta1]'
+    },
+    {
+      // any cluster.x-k8s.io CRD counts, not only clusters
+      why: 'ipaddresses.ipam stored at v1beta2, history 2.13.3 → 2.13.2',
+      to: '2.13.2',
       history: [
         { revision: 1, version: '2.13.2', status: 'superseded' },
         { revision: 2, version: '2.13.3', status: 'deployed' }
       ],
-      storedVersions: ['v1beta1'],
-      ipamStoredVersions: ['v1beta2']
+      world: { storedVersions: ['v1beta1'], ipamStoredVersions: ['v1beta2'] },
+      fact: 'ipaddresses.ipam.cluster.x-k8s.io status.storedVersions: [v1beta2]'
+    }
+  ])('CAPI evidence forces cleanup over an in-place history: $why', async c => {
+    setInputs({
+      'target-version': c.to,
+      'backup-filename': BACKUP,
+      'dry-run': 'true',
+      'allow-downtime': 'true'
     })
+    const { env } = environment({ history: c.history, ...c.world })
     const report = await run(env)
     expect(report.decision).toMatchObject({ kind: 'proceed', procedure: 'cleanup-and-reinstall' })
     const reasons = report.decision?.kind === 'proceed' ? report.decision.reasons.join('\n') : ''
-    expect(reasons).toContain('ipaddresses.ipam.cluster.x-k8s.io status.storedVersions: [v1beta2]')
+    expect(reasons).toContain(c.fact)
   })
 
   it('refuses a target newer than the current version', async () => {
