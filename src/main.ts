@@ -158,6 +158,11 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   try {
     await executeSteps(procedureSteps(input), ctx, budget, report.steps)
   } finally {
+    // The plan a real run reports is what each step was allowed, with the limits it had.
+    report.plan = report.plan.map((step, i) => ({
+      ...step,
+      commands: report.steps[i]?.commands ?? step.commands
+    }))
     report.followUps = followUps(
       decision,
       report.steps.every(s => s.status === 'succeeded'),

@@ -689,6 +689,10 @@ describe('the plan is what runs', () => {
     const rollback = runner.described().find(c => c.startsWith('helm rollback'))!
     expect(rollback).not.toContain('--timeout 1800s')
     expect(report.steps.find(s => s.id === 'helm-rollback')!.commands).toEqual([rollback])
+    // the summary's plan and the plan output show it too
+    const planned = JSON.parse(outputs().plan!) as { id: string; commands: string[] }[]
+    expect(planned.find(s => s.id === 'helm-rollback')!.commands).toEqual([rollback])
+    expect(summary()).toContain(rollback)
     for (const step of report.steps) {
       expect(step.status).toBe('succeeded')
     }
