@@ -108,6 +108,11 @@ const cases: [string, Record<string, string>, RegExp][] = [
     { 'rancher-chart-repo': 'ftp://charts.local' },
     /'rancher-chart-repo' is "ftp:\/\/charts\.local".*http/
   ],
+  [
+    'a plain-HTTP S3 endpoint (the operator speaks only TLS to S3)',
+    { 's3-endpoint': 'http://minio.local:9000' },
+    /'s3-endpoint' is "http:\/\/minio\.local:9000": expected an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS/
+  ],
   ['a URL that does not parse', { 'helm-mirror': 'not a url' }, /'helm-mirror' is "not a url"/],
   ['a boolean that is not true/false', { 'dry-run': 'yes' }, /'dry-run' is "yes"/],
   [

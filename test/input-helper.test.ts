@@ -135,7 +135,6 @@ describe('getSettings', () => {
         folder: '',
         region: '',
         endpoint: 's3.amazonaws.com',
-        endpointScheme: 'https',
         endpointCA: '',
         insecureTLSSkipVerify: false,
         credentialSecretName: '',
@@ -409,6 +408,12 @@ describe('secret inputs', () => {
     for (const message of problems) expect(message).not.toContain(SECRET)
   })
 
+  it.each(['http', 'ftp'])('refuses %s:// URL credentials without showing them', scheme => {
+    const problems = problemsFor({ 's3-endpoint': `${scheme}://user:${SECRET}@minio.local` })
+    expect(problems).toHaveLength(1)
+    for (const message of problems) expect(message).not.toContain(SECRET)
+  })
+
   it('lists the secrets to mask, including the credentials inside the kubeconfig', () => {
     expect(secretValues(settingsFor())).toEqual([])
     const settings = settingsFor({
@@ -469,22 +474,30 @@ describe('timeouts', () => {
 })
 
 describe('s3-endpoint', () => {
-  it.each<[string, string, string, 'https' | 'http']>([
-    ['', '', 's3.amazonaws.com', 'https'],
-    ['', 'us-east-2', 's3.us-east-2.amazonaws.com', 'https'],
-    ['minio.local', '', 'minio.local', 'https'],
-    ['minio.local:9000', 'us-east-1', 'minio.local:9000', 'https'],
-    ['http://minio.local:9000', '', 'minio.local:9000', 'http'],
-    ['HTTP://minio.local:9000/', '', 'minio.local:9000', 'http'],
-    ['https://s3.example.com/', '', 's3.example.com', 'https'],
-    ['https://s3.example.com:443', '', 's3.example.com:443', 'https'],
-    ['10.0.0.5:9000', '', '10.0.0.5:9000', 'https'],
-    ['http://[fd00::5]:9000', '', '[fd00::5]:9000', 'http']
-  ])('%j with region %j is %s over %s', (given, region, endpoint, scheme) => {
+  it.each([
+    { given: '', region: 'us-east-2', endpoint: 's3.us-east-2.amazonaws.com' },
+    { given: 'minio.local:9000', region: 'us-east-1', endpoint: 'minio.local:9000' },
+    ...[
+      ['', 's3.amazonaws.com'],
+      ['minio.local', 'minio.local'],
+      ['https://s3.example.com/', 's3.example.com'],
+      ['HTTPS://s3.example.com:443', 's3.example.com:443'],
+      ['10.0.0.5:9000', '10.0.0.5:9000'],
+      ['https://[fd00::5]:9000', '[fd00::5]:9000']
+    ].map(([given = '', endpoint = '']) => ({ given, region: '', endpoint }))
+  ])('$given with region $region is $endpoint', ({ given, region, endpoint }) => {
     const { s3 } = settingsFor({ 's3-endpoint': given, 's3-region': region })
     expect(s3.endpoint).toBe(endpoint)
-    expect(s3.endpointScheme).toBe(scheme)
   })
+
+  it.each(['http://minio.local:9000', 'HTTP://minio.local:9000/', 'http://[fd00::5]:9000'])(
+    'refuses %j: the operator talks to S3 only over TLS',
+    given => {
+      expect(() => settingsFor({ 's3-endpoint': given })).toThrow(
+        /Input 's3-endpoint' is .*: expected an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS/
+      )
+    }
+  )
 })
 
 describe('s3-endpoint-ca', () => {

@@ -17,7 +17,6 @@ const s3 = (overrides: Partial<S3Settings> = {}): S3Settings => ({
   folder: 'prod/local',
   region: 'eu-west-1',
   endpoint: 's3.eu-west-1.amazonaws.com',
-  endpointScheme: 'https',
   endpointCA: '',
   insecureTLSSkipVerify: false,
   credentialSecretName: 's3-creds',

@@ -83,7 +83,6 @@ function settings(over: Partial<Settings> = {}, s3: Partial<Settings['s3']> = {}
       folder: 'prod',
       region: 'us-west-2',
       endpoint: 's3.us-west-2.amazonaws.com',
-      endpointScheme: 'https',
       endpointCA: '',
       insecureTLSSkipVerify: false,
       credentialSecretName: 's3-creds',

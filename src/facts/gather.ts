@@ -230,7 +230,7 @@ async function checkBackup(
     }
   }
   const target: S3Target = {
-    scheme: settings.s3.endpointScheme,
+    scheme: 'https',
     endpoint: settings.s3.endpoint,
     region: settings.s3.region,
     bucket: settings.s3.bucketName,

@@ -320,7 +320,7 @@ function parseS3(inputs: Inputs): S3Settings {
       ? undefined
       : 'a region such as us-east-1 (lowercase letters, digits, hyphens)'
   )
-  const { endpoint, endpointScheme } = parseEndpoint(inputs, region)
+  const endpoint = parseEndpoint(inputs, region)
   const endpointCA = parseEndpointCA(inputs)
   const insecureTLSSkipVerify = inputs.boolean('s3-insecure-tls-skip-verify')
   const credentialSecretName = inputs.optional('s3-credential-secret-name', subdomainProblem)
@@ -333,7 +333,6 @@ function parseS3(inputs: Inputs): S3Settings {
     folder,
     region,
     endpoint,
-    endpointScheme,
     endpointCA,
     insecureTLSSkipVerify,
     credentialSecretName,
@@ -379,35 +378,41 @@ function parseFolder(inputs: Inputs): string {
   return value.replace(/^\/+|\/+$/g, '')
 }
 
-function parseEndpoint(
-  inputs: Inputs,
-  region: string
-): { endpoint: string; endpointScheme: 'https' | 'http' } {
+/**
+ * The operator speaks only TLS to S3 (backup-restore-operator pkg/objectstore/s3minio.go
+ * GetS3Client: v1.0.0-v6.x pass `useSSL` `true`, v7.0.0 on pass `!devMode`, which only
+ * `CATTLE_DEV_MODE` sets and the chart never does), so `http://` is refused here: a Restore from a
+ * plain-HTTP endpoint would retry forever, on the cleanup path after Rancher is gone.
+ */
+function parseEndpoint(inputs: Inputs, region: string): string {
   const name = 's3-endpoint'
   const value = inputs.value(name)
-  if (value === '') {
-    return {
-      endpoint: region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`,
-      endpointScheme: 'https'
-    }
+  if (value === '') return region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`
+  const expected = 'host[:port] or https://host[:port], without a path, query or credentials'
+  if (value.includes('@')) {
+    // Not shown: it holds credentials.
+    inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`)
+    return ''
   }
-  const expected = 'host[:port] or http(s)://host[:port], without a path, query or credentials'
-  let endpointScheme: 'https' | 'http' = 'https'
   let rest = value
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value)
   if (scheme !== null) {
     const given = (scheme[1] ?? '').toLowerCase()
-    if (given !== 'https' && given !== 'http') {
-      inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`))
-      return { endpoint: '', endpointScheme }
+    if (given === 'http') {
+      inputs.problems.push(
+        problem(
+          name,
+          value,
+          `an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS, so a Restore from a plain-HTTP endpoint retries forever. Give host[:port] or https://host[:port] of a TLS listener (s3-endpoint-ca for a private CA)`
+        )
+      )
+      return ''
     }
-    endpointScheme = given
+    if (given !== 'https') {
+      inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`))
+      return ''
+    }
     rest = value.slice(scheme[0].length)
-  }
-  if (rest.includes('@')) {
-    // Not shown: it holds credentials.
-    inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`)
-    return { endpoint: '', endpointScheme }
   }
   rest = rest.replace(/\/$/, '')
   const hostPort =
@@ -415,9 +420,9 @@ function parseEndpoint(
   const port = hostPort?.[4]
   if (hostPort === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
     inputs.problems.push(problem(name, value, expected))
-    return { endpoint: '', endpointScheme }
+    return ''
   }
-  return { endpoint: rest, endpointScheme }
+  return rest
 }
 
 function parseEndpointCA(inputs: Inputs): string {

@@ -13,8 +13,6 @@ export interface S3Settings {
   region: string
   /** As the backup-restore operator wants it: host[:port], no scheme. */
   endpoint: string
-  /** Scheme our own S3 reads use; the operator always speaks TLS unless the endpoint says http. */
-  endpointScheme: 'https' | 'http'
   /** PEM text of the endpoint CA ('' when none). The Restore gets it base64-encoded. */
   endpointCA: string
   insecureTLSSkipVerify: boolean
