@@ -483,6 +483,25 @@ describe('requests on the wire', () => {
     expect((err as S3Error).message).not.toContain(SECRET)
   })
 
+  it('says that the endpoint must serve HTTPS when it answers in plain HTTP', async () => {
+    const { server, port, seen } = await startServer((_req, res) => res.end())
+    try {
+      const err = await listObjects(
+        target({ scheme: 'https', endpoint: `127.0.0.1:${port}` }),
+        '',
+        2000
+      ).catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(S3Error)
+      expect((err as S3Error).status).toBe(0)
+      expect((err as S3Error).message).toMatch(
+        /TLS failed\. The endpoint must serve HTTPS \(the rancher-backup operator talks to S3 only over TLS\)/
+      )
+      expect(seen).toEqual([])
+    } finally {
+      await stop(server)
+    }
+  })
+
   it('stops when a truncated page has no continuation token', async () => {
     const { server, port } = await startServer((_req, res) => {
       res.end('<ListBucketResult><IsTruncated>true</IsTruncated></ListBucketResult>')

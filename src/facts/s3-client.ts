@@ -325,8 +325,9 @@ function networkError(t: S3Target, e: Error): S3Error {
   const what = `could not talk to S3 ${describeTarget(t)} (${code}: ${e.message})`
   if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(e.message)) {
     return new S3Error(
-      `${what}: TLS failed. Check the endpoint's scheme, give the endpoint CA (PEM) if the ` +
-        'server uses a private CA, or enable insecure TLS skip-verify.',
+      `${what}: TLS failed. The endpoint must serve HTTPS (the rancher-backup operator talks ` +
+        'to S3 only over TLS); give the endpoint CA (PEM) if the server uses a private CA, or ' +
+        'enable insecure TLS skip-verify.',
       0,
       code
     )
