@@ -48,13 +48,15 @@ const { kubeconfig: _kubeconfig, ...shown } = world.inputs
 console.log(`
 Ready. Rancher world: ${JSON.stringify({ install: options.install, upgradeTo: options.upgradeTo ?? [] })}
   export KUBECONFIG=${world.cluster.kubeconfigPath}
-  S3:       ${world.s3.url} bucket ${world.s3.bucket} (access key ${world.s3.accessKey}, secret key ${world.s3.secretKey})
+  S3:       ${world.s3.url} bucket ${world.s3.bucket} (access key ${world.s3.accessKey}, secret key ${world.s3.secretKey}; its CA: s3-endpoint-ca below)
   backup:   ${world.backupFilename || '(none taken)'}
   charts:   ${world.charts.url}
 
 Action inputs for this world (kubeconfig: the file above):
 ${Object.entries({ ...shown, ...(named?.inputs ?? {}) })
-  .map(([k, v]) => `  ${k}: ${v}`)
+  .map(([k, v]) =>
+    v.includes('\n') ? `  ${k}: |\n${v.trimEnd().replace(/^/gm, '    ')}` : `  ${k}: ${v}`
+  )
   .join('\n')}
 
 Press Ctrl-C to tear it down.`)

@@ -72,9 +72,8 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
   }
   try {
     const started = Date.now()
-    const [cluster, s3, charts, mirror] = await Promise.all([
+    const [cluster, charts, mirror] = await Promise.all([
       startCluster({ log }),
-      startS3(),
       startChartRepo({ helmPath: paths.helm3 }),
       startToolMirror({
         helm: [
@@ -86,10 +85,11 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
     ])
     stops.push(
       () => cluster.stop(),
-      () => s3.stop(),
       () => charts.stop(),
       () => mirror.stop()
     )
+    const s3 = await startS3({ tls: cluster.tls })
+    stops.push(() => s3.stop())
     log(`cluster, S3, charts and tool mirror up in ${Date.now() - started} ms`)
 
     const helm = (args: string[]) =>
@@ -104,9 +104,7 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
         chartRepoUrl: charts.url
       })
     )
-    cluster.kubelet.registerBehaviour(
-      simulatedOperator({ api: cluster.api, s3Endpoint: () => s3.url })
-    )
+    cluster.kubelet.registerBehaviour(simulatedOperator({ api: cluster.api }))
     cluster.kubelet.registerBehaviour(simulatedCleanup({ api: cluster.api }))
 
     await kubectl(
@@ -191,6 +189,7 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
       kubeconfig: readFileSync(cluster.kubeconfigPath, 'utf8'),
       's3-bucket-name': s3.bucket,
       's3-endpoint': s3.url,
+      's3-endpoint-ca': s3.ca,
       's3-region': s3.region,
       's3-credential-secret-name': S3_SECRET.name,
       's3-credential-secret-namespace': S3_SECRET.namespace,
@@ -272,6 +271,7 @@ async function takeBackup(
           s3: {
             bucketName: s3.bucket,
             endpoint: s3.endpoint,
+            endpointCA: Buffer.from(s3.ca).toString('base64'),
             region: s3.region,
             credentialSecretName: S3_SECRET.name,
             credentialSecretNamespace: S3_SECRET.namespace

@@ -208,6 +208,22 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
       status: 'True',
       message: 'Completed'
     })
+    // S3 is HTTPS with a private CA: the Restore names it as the operator wants (host:port) and
+    // carries the CA its TLS client trusts.
+    const restore = JSON.parse(
+      await w.kubectl([
+        'get',
+        'restores.resources.cattle.io',
+        r.outputs['restore-name']!,
+        '-o',
+        'json'
+      ])
+    ) as { spec: { storageLocation: { s3: Record<string, unknown> } } }
+    expect(w.inputs['s3-endpoint']).toBe(`https://${w.s3.endpoint}`)
+    expect(restore.spec.storageLocation.s3).toMatchObject({
+      endpoint: w.s3.endpoint,
+      endpointCA: Buffer.from(w.s3.ca).toString('base64')
+    })
     // earlier runs in this file filled the tool cache: nothing was downloaded again
     expect(w.mirror.requests.length).toBe(requestsBefore)
     expect(r.post.exitCode).toBe(0)

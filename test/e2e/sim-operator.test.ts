@@ -175,9 +175,26 @@ describe('simulated operator on the testbed', () => {
       await new Promise(r => setTimeout(r, 250))
     }
   }
+  /** The message of a Restore's error, once it reports one (it keeps retrying). */
+  const restoreError = async (name: string) =>
+    (
+      await until(`Restore ${name} to report an error`, async () => {
+        const s = interpretRestore(await getRestore(name))
+        return s.state === 'error' ? s : undefined
+      })
+    ).message
+  /** The status of a Restore that is retrying after `message`. */
+  const expectRetrying = async (name: string, message: string) => {
+    const obj = (await getRestore(name)) as { status: { conditions: unknown[] } }
+    expect(obj.status.conditions).toEqual([
+      expect.objectContaining({ type: 'Reconciling', status: 'False', reason: 'Error', message }),
+      expect.objectContaining({ type: 'Ready', status: 'Unknown', message: 'Retrying' })
+    ])
+  }
   const storage = () => ({
     s3: {
       endpoint: s3.endpoint,
+      endpointCA: Buffer.from(s3.ca).toString('base64'),
       bucketName: s3.bucket,
       folder: 'rancher',
       credentialSecretName: 's3-creds',
@@ -258,20 +275,18 @@ describe('simulated operator on the testbed', () => {
 
   beforeAll(async () => {
     work = await mkdtemp(join(tmpdir(), 'sim-operator-'))
-    ;[cluster, s3, repo] = await Promise.all([
+    ;[cluster, repo] = await Promise.all([
       startCluster(),
-      startS3(),
       startChartRepo({ helmPath: paths.helm3 })
     ])
+    s3 = await startS3({ tls: cluster.tls })
     env = {
       ...cluster.env,
       HELM_CONFIG_HOME: join(work, 'helm-config'),
       HELM_CACHE_HOME: join(work, 'helm-cache'),
       HELM_DATA_HOME: join(work, 'helm-data')
     }
-    cluster.kubelet.registerBehaviour(
-      simulatedOperator({ api: cluster.api, s3Endpoint: hostPort => `http://${hostPort}` })
-    )
+    cluster.kubelet.registerBehaviour(simulatedOperator({ api: cluster.api }))
     await rancherChart('install', '2.6.3')
     await installBackupCharts(rancherBackupChartVersionFor('2.6.3'))
     await kubectl(
@@ -350,21 +365,9 @@ describe('simulated operator on the testbed', () => {
     expect(stored).toContain('v1beta1')
 
     await restore('r263', 'b263')
-    const status = await until('the Restore to report an error', async () => {
-      const s = interpretRestore(await getRestore('r263'))
-      return s.state === 'error' ? s : undefined
-    })
-    expect(status.message).toBe('error restoring CRDs, check logs for exact error')
-    const obj = (await getRestore('r263')) as { status: { conditions: unknown[] } }
-    expect(obj.status.conditions).toEqual([
-      expect.objectContaining({
-        type: 'Reconciling',
-        status: 'False',
-        reason: 'Error',
-        message: 'error restoring CRDs, check logs for exact error'
-      }),
-      expect.objectContaining({ type: 'Ready', status: 'Unknown', message: 'Retrying' })
-    ])
+    const crdsRefused = 'error restoring CRDs, check logs for exact error'
+    expect(await restoreError('r263')).toBe(crdsRefused)
+    await expectRetrying('r263', crdsRefused)
     expect(await kubectl('get', 'restore', 'r263')).toMatch(/r263\s.*Retrying/)
 
     const logs = await until('three attempts in the log', async () => {
@@ -423,11 +426,7 @@ describe('simulated operator on the testbed', () => {
 
     await kubectl('delete', 'secret', 'encryptionconfig', '-n', NS)
     await restore('renc', 'benc', { encryptionConfigSecretName: 'encryptionconfig' })
-    const status = await until('the Restore to report the missing Secret', async () => {
-      const s = interpretRestore(await getRestore('renc'))
-      return s.state === 'error' ? s : undefined
-    })
-    expect(status.message).toBe('secrets "encryptionconfig" not found')
+    expect(await restoreError('renc')).toBe('secrets "encryptionconfig" not found')
     const logs = await until('two attempts', async () => {
       const l = await operatorLogs()
       return (l.match(/error syncing 'renc'/g) ?? []).length >= 2 ? l : undefined
@@ -467,6 +466,61 @@ describe('simulated operator on the testbed', () => {
         .slice(lines - 1)
         .join('\n')
     ).not.toContain('Processing Restore CR renc')
+  })
+
+  it('speaks only TLS to S3: a plain-HTTP endpoint, or one it cannot verify, errors for ever', async () => {
+    const { s3: location } = storage()
+    const file = `rancher/${backupFiles.get('benc') ?? ''}`
+    const plain = await startS3({ tls: 'plain-http' })
+    try {
+      // The same backup behind a plain-HTTP S3: the only reason left to fail is the protocol.
+      await plain.putObject(file, (await s3.getObject(file)) ?? Buffer.alloc(0))
+      await restore('rplain', 'benc', {
+        encryptionConfigSecretName: 'encryptionconfig',
+        storageLocation: { s3: { ...location, endpoint: plain.endpoint } }
+      })
+      const refusal =
+        'failed to check if s3 bucket [rancher-backups] exists, error: ' +
+        `Head "https://${plain.endpoint}/rancher-backups/": http: server gave HTTP response to HTTPS client`
+      expect(await restoreError('rplain')).toBe(refusal)
+      await expectRetrying('rplain', refusal)
+      const logs = await until('two attempts', async () => {
+        const l = await operatorLogs()
+        return (l.match(/error syncing 'rplain'/g) ?? []).length >= 2 ? l : undefined
+      })
+      expect(logs).toContain(`error syncing 'rplain': handler restore: ${refusal}, requeuing`)
+      expect(logs).toContain('reading s3-endpoint-ca as a base64 string')
+      expect(interpretRestore(await getRestore('rplain')).state).toBe('error')
+      await kubectl('delete', 'restore', 'rplain', '--wait')
+    } finally {
+      await plain.stop()
+    }
+
+    // TLS without the endpoint CA: the private CA is not in the system store.
+    const { endpointCA: _ca, ...withoutCa } = location
+    await restore('rnoca', 'benc', {
+      encryptionConfigSecretName: 'encryptionconfig',
+      storageLocation: { s3: withoutCa }
+    })
+    const untrusted = await restoreError('rnoca')
+    expect(untrusted).toMatch(
+      new RegExp(
+        `^failed to check if s3 bucket \\[rancher-backups\\] exists, error: Head "https://${s3.endpoint}/rancher-backups/": .*certificate`
+      )
+    )
+    expect(untrusted).not.toContain('HTTP response')
+    await kubectl('delete', 'restore', 'rnoca', '--wait')
+
+    // …unless told to skip verification (honoured without a CA from v2.1.4; this is v2.1.5).
+    await restore('rinsecure', 'benc', {
+      encryptionConfigSecretName: 'encryptionconfig',
+      storageLocation: { s3: { ...withoutCa, insecureTLSSkipVerify: true } }
+    })
+    await kubectl('wait', 'restore/rinsecure', '--for=condition=Ready=True', '--timeout=120s')
+    expect(interpretRestore(await getRestore('rinsecure')).state).toBe('completed')
+    expect(await operatorLogs()).toMatch(
+      /invoking set s3 service client .*insecure-tls-skip-verify=true/
+    )
   })
 
   it('v10 (Rancher 2.14 line): waits for the Lease, keeps live CRD versions, skips a missing rancher', async () => {

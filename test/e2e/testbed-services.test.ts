@@ -48,6 +48,10 @@ async function fetchBuffer(url: string): Promise<{ status: number; body: Buffer 
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()) }
 }
 
+const haveCluster = [paths.kubeApiserver, paths.etcd, paths.kubectl, paths.helm3].every(p =>
+  existsSync(p)
+)
+
 let work = ''
 beforeAll(async () => {
   work = await mkdtemp(join(tmpdir(), 'testbed-services-'))
@@ -60,19 +64,22 @@ afterAll(async () => {
 // S3
 // ---------------------------------------------------------------------------------------------
 
-describe('startS3', () => {
+// HTTPS with the cluster's TLS identity, as in every world: a cluster is started for it.
+describe.skipIf(!haveCluster)('startS3', () => {
+  let cluster: Cluster
   let s3: S3Server
   let t: S3Target
   const UID = '6c1e2f3a-9b8d-4e7f-a1b2-c3d4e5f60718'
 
   beforeAll(async () => {
-    s3 = await startS3()
+    cluster = await startCluster()
+    s3 = await startS3({ tls: cluster.tls })
     t = {
-      scheme: 'http',
+      scheme: 'https',
       endpoint: s3.endpoint,
       region: s3.region,
       bucket: s3.bucket,
-      caPem: '',
+      caPem: s3.ca,
       insecureSkipVerify: false,
       accessKey: s3.accessKey,
       secretKey: s3.secretKey
@@ -80,11 +87,13 @@ describe('startS3', () => {
   })
   afterAll(async () => {
     await s3?.stop()
+    await cluster?.stop()
   })
 
   it('describes itself', () => {
     expect(s3.endpoint).toMatch(/^127\.0\.0\.1:\d+$/)
-    expect(s3.url).toBe(`http://${s3.endpoint}`)
+    expect(s3.url).toBe(`https://${s3.endpoint}`)
+    expect(s3.ca).toBe(cluster.ca)
     expect(s3.bucket).toBe('rancher-backups')
     expect(s3.region).toBe('us-east-1')
     expect(existsSync(s3.dir)).toBe(true)
@@ -139,9 +148,32 @@ describe('startS3', () => {
     expect(err).toMatchObject({ status: 403, code: 'InvalidAccessKeyId' })
   })
 
+  it('serves TLS that only its CA verifies; plain HTTP only when asked', async () => {
+    const untrusted = await listObjects({ ...t, caPem: '' }, '', 5000).catch((e: unknown) => e)
+    expect(untrusted).toBeInstanceOf(S3Error)
+    expect((untrusted as S3Error).message).toMatch(/TLS failed/)
+    expect(await listObjects({ ...t, caPem: '', insecureSkipVerify: true }, '', 5000)).toEqual(
+      expect.any(Array)
+    )
+    const plain = await startS3({ tls: 'plain-http' })
+    try {
+      expect(plain.url).toBe(`http://${plain.endpoint}`)
+      expect(plain.ca).toBe('')
+      await plain.putObject('p/one', 'one')
+      expect(await plain.listKeys('p/')).toEqual(['p/one'])
+      const overTls = await listObjects({ ...t, endpoint: plain.endpoint }, '', 5000).catch(
+        (e: unknown) => e
+      )
+      expect((overTls as S3Error).message).toMatch(/TLS failed/)
+    } finally {
+      await plain.stop()
+    }
+  })
+
   it('several servers, own credentials and bucket, own data directory', async () => {
     const dir = join(work, 's3-own')
     const other = await startS3({
+      tls: cluster.tls,
       bucket: 'backups-2',
       accessKey: 'AKIATESTBED0000001',
       secretKey: 'testbed-secret',
@@ -779,10 +811,6 @@ describe('the charts with real helm', () => {
 // ---------------------------------------------------------------------------------------------
 // The charts on a real Kubernetes 1.20 API server (when the testbed's binaries are prepared)
 // ---------------------------------------------------------------------------------------------
-
-const haveCluster = [paths.kubeApiserver, paths.etcd, paths.kubectl, paths.helm3].every(p =>
-  existsSync(p)
-)
 
 describe.skipIf(!haveCluster).each([
   ['helm 3', paths.helm3],

@@ -42,6 +42,20 @@ export interface StartClusterOptions {
   startTimeoutMs?: number
 }
 
+/**
+ * The testbed's one TLS identity: the API server's self-signed serving certificate (it makes one
+ * for 127.0.0.1 in its `--cert-dir`, with a CA of its own), which the fake kubelet and S3 serve
+ * too, so every client of the testbed trusts one private CA.
+ */
+export interface ServingTls {
+  /** PEM private key. */
+  key: string
+  /** PEM chain: the serving certificate, then its CA. */
+  cert: string
+  /** PEM of that CA alone: what clients are given to trust. */
+  ca: string
+}
+
 export interface Cluster {
   /** A kubeconfig file (token auth, the API server's CA) for kubectl and helm. */
   kubeconfigPath: string
@@ -51,6 +65,8 @@ export interface Cluster {
   token: string
   /** PEM CA of the API server's serving certificate. */
   ca: string
+  /** The API server's serving key, certificate and CA, for other loopback servers to reuse. */
+  tls: ServingTls
   /** A client for the cluster (admin). */
   api: KubeApi
   kubelet: FakeKubelet
@@ -307,6 +323,7 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
       /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/g
     )
     const ca = (blocks?.[blocks.length - 1] ?? '').trim() + '\n'
+    const tls: ServingTls = { key: servingKey, cert: servingPem, ca }
     await writeFile(join(pki, 'ca.crt'), ca)
     api = new KubeApi({ server, token, ca })
     await api.request('GET', '/version') // proves the CA verifies the serving cert
@@ -338,7 +355,7 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
     kubelet = new FakeKubelet({
       api: new KubeApi({ server, token, ca }),
       nodeName: opts.nodeName,
-      tls: { key: servingKey, cert: servingPem },
+      tls,
       restartBackoffMs: opts.restartBackoffMs,
       debug: opts.log
     })
@@ -365,6 +382,7 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
       server,
       token,
       ca,
+      tls,
       api,
       kubelet,
       dir,

@@ -2,25 +2,34 @@
  * A local S3 server for the end-to-end testbed: s3rver on loopback, one temporary directory, one
  * bucket. Silent. No internet, no container.
  *
+ * HTTPS, with the TLS identity it is given (the cluster's: `startS3({ tls: cluster.tls })`): the
+ * backup-restore operator speaks only TLS to S3, so a world in plain HTTP could not exist; and
+ * every client then needs the private CA, as a real self-hosted S3 would ask of them. `'plain-http'`
+ * serves no TLS, only to show what a client that speaks TLS makes of such a server.
+ *
  * Credentials: s3rver knows the key pair S3RVER/S3RVER; another pair can be registered with
  * `accessKey`/`secretKey`. s3rver checks that the access key id exists but does NOT verify V4
  * signatures, so a wrong secret key is not detected (a wrong access key is: 403
  * InvalidAccessKeyId).
  *
- * The helpers (`putObject`, `getObject`, `listKeys`) talk plain HTTP to the server (anonymous
- * requests, which s3rver accepts) and are independent of the action's own S3 client, so a bug in
- * that client cannot hide behind the testbed.
+ * The helpers (`putObject`, `getObject`, `listKeys`) send anonymous requests, which s3rver
+ * accepts, trusting the given CA; they are independent of the action's own S3 client, so a bug
+ * in that client cannot hide behind the testbed.
  */
 import { createCipheriv } from 'node:crypto'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { mkdir, utimes } from 'node:fs/promises'
 import * as http from 'node:http'
+import * as https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { ServingTls } from '../cluster/cluster.js'
 
 export interface StartS3Options {
+  /** The TLS identity to serve (a cluster's `tls`), or `'plain-http'` for no TLS at all. */
+  tls: ServingTls | 'plain-http'
   /** Bucket to create (default `rancher-backups`). */
   bucket?: string
   /** Extra buckets to create. */
@@ -44,8 +53,10 @@ export interface PutOptions {
 export interface S3Server {
   /** `127.0.0.1:<port>`: what a Restore's `storageLocation.s3.endpoint` / the action's input wants. */
   endpoint: string
-  /** `http://127.0.0.1:<port>` */
+  /** `https://127.0.0.1:<port>` (`http://` for `'plain-http'`) */
   url: string
+  /** PEM of the CA clients must trust ('' for `'plain-http'`). */
+  ca: string
   port: number
   bucket: string
   accessKey: string
@@ -131,19 +142,21 @@ interface RawResponse {
 
 function request(
   port: number,
+  ca: string,
   method: string,
   path: string,
   body?: Buffer,
   headers: Record<string, string> = {}
 ): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(
+    const req = (ca === '' ? http : https).request(
       {
         host: '127.0.0.1',
         port,
         method,
         path,
         agent: false,
+        ...(ca === '' ? {} : { ca }),
         headers: body ? { ...headers, 'content-length': String(body.length) } : headers
       },
       res => {
@@ -177,7 +190,7 @@ function decodeXml(s: string): string {
 }
 
 /** Starts s3rver on 127.0.0.1 with one bucket. */
-export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
+export async function startS3(opts: StartS3Options): Promise<S3Server> {
   const S3rver = require('s3rver') as S3rverCtor
   const bucket = opts.bucket ?? 'rancher-backups'
   const accessKey = opts.accessKey ?? 'S3RVER'
@@ -190,8 +203,11 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'testbed-s3-'))
   if (!ownDir) await mkdir(dir, { recursive: true })
 
+  const tls = opts.tls === 'plain-http' ? undefined : opts.tls
+  const ca = tls?.ca ?? ''
   acquireDes()
   const server = new S3rver({
+    ...(tls ? { key: tls.key, cert: tls.cert } : {}),
     address: '127.0.0.1',
     port: opts.port ?? 0,
     silent: true,
@@ -221,7 +237,8 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
   let stopped = false
   return {
     endpoint: `127.0.0.1:${port}`,
-    url: `http://127.0.0.1:${port}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    ca,
     port,
     bucket,
     accessKey,
@@ -231,7 +248,7 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
 
     async putObject(key, body, putOpts = {}) {
       const data = typeof body === 'string' ? Buffer.from(body) : body
-      const res = await request(port, 'PUT', objectPath(bucket, key), data, {
+      const res = await request(port, ca, 'PUT', objectPath(bucket, key), data, {
         'content-type': putOpts.contentType ?? 'application/octet-stream'
       })
       if (res.status !== 200) {
@@ -241,7 +258,7 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
     },
 
     async getObject(key) {
-      const res = await request(port, 'GET', objectPath(bucket, key))
+      const res = await request(port, ca, 'GET', objectPath(bucket, key))
       if (res.status === 404) return undefined
       if (res.status !== 200) {
         throw new Error(`S3 GET ${key}: ${res.status} ${res.body.toString('utf8')}`)
@@ -255,7 +272,7 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
       for (let page = 0; page < 100_000; page++) {
         const q = new URLSearchParams({ 'list-type': '2', prefix })
         if (token !== undefined) q.set('continuation-token', token)
-        const res = await request(port, 'GET', `/${encodeURIComponent(bucket)}?${q.toString()}`)
+        const res = await request(port, ca, 'GET', `/${encodeURIComponent(bucket)}?${q.toString()}`)
         const xml = res.body.toString('utf8')
         if (res.status !== 200) throw new Error(`S3 list ${prefix}: ${res.status} ${xml}`)
         for (const m of xml.matchAll(/<Contents>[\s\S]*?<Key>([\s\S]*?)<\/Key>/g)) {
@@ -272,7 +289,7 @@ export async function startS3(opts: StartS3Options = {}): Promise<S3Server> {
     setLastModified,
 
     async deleteObject(key) {
-      const res = await request(port, 'DELETE', objectPath(bucket, key))
+      const res = await request(port, ca, 'DELETE', objectPath(bucket, key))
       if (res.status !== 204 && res.status !== 200) {
         throw new Error(`S3 DELETE ${key}: ${res.status} ${res.body.toString('utf8')}`)
       }

@@ -3,11 +3,11 @@
  * behaviour that runs "inside" the pods of Deployment `rancher-backup` (label
  * `app.kubernetes.io/name: rancher-backup`) and does, against the real API server and S3, what
  * the real operator does (rancher/backup-restore-operator pkg/controllers/backup, …/restore,
- * pkg/resourcesets). It acts only while such a pod runs; a deleted pod stops it.
+ * pkg/resourcesets). It acts only while such a pod runs; a deleted pod stops it. It reaches S3
+ * where a Backup's or Restore's storage location says, over TLS only, as the real one does
+ * (s3.ts).
  *
- *   cluster.kubelet.registerBehaviour(
- *     simulatedOperator({ api: cluster.api, s3Endpoint: hostPort => `http://${hostPort}` })
- *   )
+ *   cluster.kubelet.registerBehaviour(simulatedOperator({ api: cluster.api }))
  *
  * Backup: backup.ts. Restore: restore.ts, with restore-load.ts (download, unpack, decrypt),
  * restore-scale.ts (controllerReferences), restore-crds.ts, restore-objects.ts and prune.ts. They

@@ -22,8 +22,6 @@ import { bucketExists } from './s3.js'
 export interface SimulatedOperatorOptions {
   /** Admin client of the cluster. */
   api: KubeApi
-  /** Maps a storageLocation's `endpoint` (host[:port]) to the URL the S3 server answers on. */
-  s3Endpoint: (endpoint: string) => string
   /** Clock for log lines, file names and status times (default: the real one). */
   now?: () => Date
 }
@@ -53,6 +51,12 @@ export class OperatorRuntime {
 
   now(): Date {
     return this.opts.now?.() ?? new Date()
+  }
+
+  /** The operator is v<major>.<minor>.<patch> or later. */
+  since(major: number, minor: number, patch: number): boolean {
+    const [a, b, c] = this.version
+    return a !== major ? a > major : b !== minor ? b > minor : c >= patch
   }
 
   /** The API client, refusing to work once the pod is gone (the process would be dead). */
@@ -97,7 +101,12 @@ export class OperatorRuntime {
     return new EncryptionTransformers(Buffer.from(b64, 'base64').toString('utf8'))
   }
 
-  /** objectstore.GetS3Client + SetS3Service: credentials, client, BucketExists. */
+  /**
+   * objectstore.GetS3Client + SetS3Service (pkg/objectstore/s3minio.go): credentials, a TLS client
+   * for the location's endpoint (s3.ts), BucketExists. The transport is set up by setTransportCA
+   * only when an endpoint CA is given before v2.1.4 (so insecureTLSSkipVerify alone is ignored),
+   * by setTransport always from v2.1.4. The bucket messages changed in v2.1.2.
+   */
   async s3Client(s3: S3ObjectStore): Promise<S3Target> {
     let accessKey = ''
     let secretKey = ''
@@ -115,36 +124,61 @@ export class OperatorRuntime {
       's3-accessKey': accessKey,
       's3-region': s3.region ?? '',
       's3-endpoint-ca': s3.endpointCA ?? '',
-      's3-folder': s3.folder ?? ''
+      's3-folder': s3.folder ?? '',
+      ...(this.since(2, 1, 4)
+        ? { 'insecure-tls-skip-verify': s3.insecureTLSSkipVerify === true }
+        : {})
     })
     if (!accessKey && !secretKey) this.log.info('invoking set s3 service client use IAM role')
-    const url = new URL(this.opts.s3Endpoint(s3.endpoint || 's3.amazonaws.com'))
-    let caPem = ''
-    if (s3.endpointCA) {
-      const decoded = Buffer.from(s3.endpointCA, 'base64').toString('utf8')
-      if (!decoded.includes('-----BEGIN CERTIFICATE-----')) {
-        throw goErr('s3-endpoint-ca is not a valid x509 certificate')
-      }
-      caPem = decoded
-    }
+    const caPem = s3.endpointCA ? this.readEndpointCA(s3.endpointCA) : ''
     const target: S3Target = {
-      scheme: url.protocol === 'https:' ? 'https' : 'http',
-      endpoint: url.host,
+      scheme: 'https',
+      endpoint: s3.endpoint || 's3.amazonaws.com',
       region: s3.region ?? '',
       bucket: s3.bucketName ?? '',
       caPem,
-      insecureSkipVerify: s3.insecureTLSSkipVerify === true,
+      insecureSkipVerify:
+        s3.insecureTLSSkipVerify === true && (caPem !== '' || this.since(2, 1, 4)),
       accessKey,
       secretKey
     }
+    const newMessages = this.since(2, 1, 2)
     let found: boolean
     try {
       found = await bucketExists(target)
     } catch (e) {
-      throw goErr(`failed to check s3 bucket:${target.bucket}, err:${message(e)}`)
+      throw goErr(
+        newMessages
+          ? `failed to check if s3 bucket [${target.bucket}] exists, error: ${message(e)}`
+          : `failed to check s3 bucket:${target.bucket}, err:${message(e)}`
+      )
     }
-    if (!found) throw goErr(`bucket ${target.bucket} is not found`)
+    if (!found) {
+      throw goErr(
+        newMessages
+          ? `s3 bucket [${target.bucket}] not found`
+          : `bucket ${target.bucket} is not found`
+      )
+    }
     return target
+  }
+
+  /**
+   * readS3EndpointCA + isValidCertificate: base64 as Go's StdEncoding reads it (strict, newlines
+   * ignored), else the value is taken for a file path, which no file in this simulated pod has.
+   */
+  private readEndpointCA(endpointCA: string): string {
+    const b64 = endpointCA.replace(/[\r\n]/g, '')
+    if (!/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)) {
+      this.log.info(`reading s3-endpoint-ca from [${endpointCA}]`)
+      throw goErr(`open ${endpointCA}: no such file or directory`)
+    }
+    this.log.info('reading s3-endpoint-ca as a base64 string')
+    const pem = Buffer.from(b64, 'base64').toString('utf8')
+    if (!pem.includes('-----BEGIN CERTIFICATE-----')) {
+      throw goErr('s3-endpoint-ca is not a valid x509 certificate')
+    }
+    return pem
   }
 
   /**
