@@ -185,7 +185,9 @@ export class Kubectl {
   async resolveOrFail(arg: string): Promise<ApiResource> {
     const r = await this.resolve(arg)
     if (!r) {
-      // kubectl names the resource part of the argument (before the first dot).
+      // The image's kubectl v1.25.14 (package/Dockerfile l.3 of v1.0.3) names the resource part
+      // of the argument, before the first dot: k8s.io/cli-runtime v0.25.14, pkg/resource/
+      // builder.go l.797 (`podsecuritypolicy.policy/x` → "podsecuritypolicy").
       this.err(`error: the server doesn't have a resource type "${arg.split('.')[0]}"`)
       throw new KubectlFailed(arg)
     }
