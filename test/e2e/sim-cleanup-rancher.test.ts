@@ -214,9 +214,14 @@ describe('simulated Rancher and rancher-cleanup', () => {
       namespace: 'cattle-provisioning-capi-system',
       chart: 'rancher-provisioning-capi-103.0.0+up0.0.1'
     })
-    const setting = await cluster.api.get<KubeObject & { value?: string }>(
-      kpath('management.cattle.io/v3', 'settings', undefined, 'server-version')
-    )
+    // Rancher writes server-version after its charts are deployed.
+    const serverVersion = kpath('management.cattle.io/v3', 'settings', undefined, 'server-version')
+    let setting = await cluster.api.tryGet<KubeObject & { value?: string }>(serverVersion)
+    while (!setting) {
+      expect(Date.now(), 'server-version').toBeLessThan(deadline)
+      await new Promise(r => setTimeout(r, 500))
+      setting = await cluster.api.tryGet<KubeObject & { value?: string }>(serverVersion)
+    }
     expect(setting.value).toBe('v2.8.4')
 
     const pods = await cluster.api.list<Pod>(kpath('v1', 'pods', 'cattle-system'), {
