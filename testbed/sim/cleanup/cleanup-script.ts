@@ -9,12 +9,13 @@
  * - `kcd` = up to 4 tries of `timeout 21 sh -c 'kubectl delete --ignore-not-found=true
  *   --grace-period=15 --timeout=20s <args>'` (kubectl waits for the objects to be gone);
  *   `kcpf` patches `metadata.finalizers` to null (its "after" line, l.68, passes `"${*}"` as one
- *   argument, so kubectl fails there; fixed only after v1.0.3, in de28dae); `kcdns` clears the namespace's finalizers through
- *   `/finalize` and then deletes it. On Kubernetes that first delete of a finalizer-less
- *   namespace leaves it Terminating (the namespace controller skips finalized namespaces) until
- *   kubectl times out after 20 s and the second try deletes it for good: measured on the testbed's
- *   1.20 API server, and what makes the real script slow. Objects that controllers re-create in
- *   between (kube-root-ca.crt, the default ServiceAccount) stay orphaned in etcd, as upstream.
+ *   argument, so kubectl fails there; fixed only after v1.0.3, in de28dae); `kcdns` clears the
+ *   namespace's finalizers through `/finalize` and then deletes it. On Kubernetes that first
+ *   delete of a finalizer-less namespace leaves it Terminating (the namespace controller skips
+ *   finalized namespaces) until kubectl times out after 20 s and the second try deletes it for
+ *   good: measured on the testbed's 1.20 API server, and what makes the real script slow.
+ *   Objects that controllers re-create in between (kube-root-ca.crt, the default ServiceAccount)
+ *   stay orphaned in etcd, as upstream.
  * - a `kcd` argument holding several names on separate lines (two matching webhook
  *   configurations) is run by `sh -c` as several commands: only the first is deleted, the rest
  *   fail with "No such file or directory", as upstream;
@@ -39,7 +40,8 @@
  *
  * Namespace lists: l.103-105 (the same on main at effadb5). They name neither
  * `cattle-turtles-system` nor `cattle-capi-system`, and no `^…` loop (l.378-421) matches them, so
- * v1.0.3 leaves those namespaces in place; only the all-namespaces loops (l.311-343) reach into them.
+ * v1.0.3 leaves those namespaces in place; only the all-namespaces loops (l.311-343, l.364-366)
+ * reach into them.
  */
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { kpath } from '../../cluster/kube-api.js'
