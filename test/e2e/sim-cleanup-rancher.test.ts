@@ -171,6 +171,18 @@ describe('simulated Rancher and rancher-cleanup', () => {
     }
   })
 
+  it('fails the pods of a release it does not simulate, saying so', async () => {
+    const lines: string[] = []
+    const outcome = await simulatedCleanup({ api: cluster.api }).run(
+      pod('kube-system', {}, { image: 'rancher/rancher-cleanup:v1.0.2', command: ['verify.sh'] }),
+      line => lines.push(line),
+      new AbortController().signal,
+      { setReady: () => Promise.resolve(), restartCount: 0 }
+    )
+    expect(outcome).toEqual({ result: 'Failed', exitCode: 1 })
+    expect(lines).toEqual(['testbed: rancher-cleanup v1.0.2 is not simulated, only v1.0.3'])
+  })
+
   it('Rancher 2.8.4 installs rancher-webhook and rancher-provisioning-capi (one leader)', async () => {
     // An unrelated namespace that cleanup must leave alone.
     await ok(kubectl(['create', 'namespace', 'cert-manager']), 'create ns')
