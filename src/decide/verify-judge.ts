@@ -9,7 +9,7 @@
  *   is served (Kubernetes 1.24 and older) `Kubernetes version v1.25 or higher, skipping PSP
  *   check`; where it is not (1.25+) `Checking for PSPs` and 13 ×
  *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher-cleanup#87);
- *   v1.0.0-v1.0.2 have no guard and print those 13 errors, or PSP deprecation warnings;
+ *   v1.0.0-v1.0.2 have no guard: the 13 errors on 1.25+, PSP deprecation warnings on 1.21-1.24;
  * - deprecation warnings of listed types (rancher-cleanup#87 filters them with `grep -v "is
  *   deprecated"`);
  * - the comma-separated lists of remaining `cattle.io` types (l.111-112, no trailing newline, so
