@@ -2,10 +2,10 @@
  * Which namespaces rancher/rancher-cleanup (`cleanup.sh`) deletes. Anything the rollback needs
  * after cleanup (the S3 credential Secret above all) must live outside them.
  *
- * Source: rancher/rancher-cleanup cleanup.sh (CATTLE_NAMESPACES, TOOLS_NAMESPACES,
- * FLEET_NAMESPACES, then every namespace starting with cluster-fleet, p-, c-, user-, u-), plus,
- * to stay on the safe side, cattle-provisioning-capi-system (removed with the CAPI objects and
- * CRDs) and any fleet-* / cattle-fleet-* namespace.
+ * Source: rancher/rancher-cleanup v1.0.3 cleanup.sh (CATTLE_NAMESPACES, which gained
+ * cattle-provisioning-capi-system in v1.0.3, TOOLS_NAMESPACES, FLEET_NAMESPACES: l.103-105; then
+ * every namespace starting with cluster-fleet, p-, c-, user-, u-: l.378-421), plus, to stay on
+ * the safe side, any fleet-* / cattle-fleet-* namespace.
  */
 
 export interface CleanupNamespacePattern {

@@ -3,17 +3,21 @@
  * left and always exits 0, so its output is the verdict: every line must be on this allow-list of
  * harmless lines, anything else is a leftover.
  *
- * What verify.sh prints (rancher/rancher-cleanup, verify.sh):
- * - `Running verify.sh version <v>` first;
- * - `kubectl get --ignore-not-found …` tables and `kind/name` lines for leftovers (nothing when clean);
- * - PodSecurityPolicy checks: on Kubernetes >= 1.25 each prints
- *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher/rancher#43043,
- *   rancher-cleanup#87); on 1.21-1.24 kubectl warns that PSP is deprecated; newer releases guard
- *   the checks instead (rancher-cleanup#79);
- * - two comma-separated lists (no trailing newline, so they can run together) of the remaining
- *   namespaced and cluster-scoped `cattle.io` resource types; the cluster-scoped one does not
- *   exclude `k3s.cattle.io` / `helm.cattle.io`, which K3s and RKE2 own (e.g.
- *   `etcdsnapshotfiles.k3s.cattle.io` on a clean K3s cluster).
+ * What a clean cluster gets from verify.sh (rancher/rancher-cleanup v1.0.3, the default image):
+ * - `Running verify.sh version <v>` (l.4);
+ * - one side of its PSP guard (l.57-80), which tests the wrong way round: where PodSecurityPolicy
+ *   is served (Kubernetes 1.24 and older) `Kubernetes version v1.25 or higher, skipping PSP
+ *   check`; where it is not (1.25+) `Checking for PSPs` and 13 ×
+ *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher-cleanup#87);
+ *   v1.0.0-v1.0.2 have no guard: the 13 errors on 1.25+, PSP deprecation warnings on 1.21-1.24;
+ * - deprecation warnings of listed types (rancher-cleanup#87 filters them with `grep -v "is
+ *   deprecated"`);
+ * - the comma-separated lists of remaining `cattle.io` types (l.111-112, no trailing newline, so
+ *   they run together); the cluster-scoped one does not exclude `k3s.cattle.io` /
+ *   `helm.cattle.io`, which K3s and RKE2 own (`etcdsnapshotfiles.k3s.cattle.io`,
+ *   rancher-cleanup#87).
+ * Leftovers are kubectl tables, `kind.group/name` lines and custom-columns rows. Its namespace
+ * checks (l.82-88) never match `cattle-*`, `c-*`, `p-*`, `user-*`, `u-*`: the caller checks those.
  */
 
 export interface VerifyJudgement {
@@ -24,17 +28,12 @@ export interface VerifyJudgement {
 
 /** Lines that never indicate a leftover. */
 const HARMLESS: RegExp[] = [
-  // Banner.
-  /^Running verify\.sh version \S*$/,
-  // kubectl deprecation warnings (README: "output should be empty (besides deprecation warnings)").
-  /^Warning: .+ is deprecated in v\d+\.\d+\+/,
-  // PSP checks on Kubernetes >= 1.25 (the PodSecurityPolicy API is gone).
-  /^error: the server doesn't have a resource type "podsecuritypolic(?:y|ies)(?:\.policy)?"$/,
-  // A guarded PSP check saying it skips (wording is not fixed across releases).
-  /^(?:skipping|checking)\b.*\b(?:psps?|pod ?security ?polic(?:y|ies))\b/i,
-  /\b(?:psps?|pod ?security ?polic(?:y|ies))\b.*\b(?:not (?:available|supported|present|found)|removed|skipp(?:ing|ed))\b/i,
-  // kubectl without --ignore-not-found on an empty list.
-  /^No resources found(?: in \S+ namespace)?\.?$/
+  /^Running verify\.sh version \S+$/,
+  /^Checking for PSPs$/,
+  /^Kubernetes version v1\.25 or higher, skipping PSP check$/,
+  // kubectl names the type before the first dot, so `podsecuritypolicy.policy/…` says this too.
+  /^error: the server doesn't have a resource type "podsecuritypolicy"$/,
+  /^Warning: .+ is deprecated in v\d+\.\d+\+/
 ]
 
 /** K3s/RKE2 API groups that rancher-cleanup deliberately leaves alone. */
@@ -58,13 +57,6 @@ function isUnrelatedDiscoveryError(line: string): boolean {
 /** A kubectl table header (`NAME  READY  UP-TO-DATE …`): harmless by itself; its rows are not. */
 const TABLE_HEADER = /^(?:NAMESPACE\s+)?NAME(?:\s+[A-Z][A-Z0-9()%/_.-]*)*$/
 
-/**
- * An echoed section header (`==> …`, `Remaining resources:`): harmless when its section is empty,
- * and when it is not, the section's lines are the leftovers. Never an error or warning line.
- */
-const SECTION_HEADER =
-  /^(?!(?:[Ee]rror|ERROR|[Ww]arning|WARNING|E\d{4})\b)(?:(?:={2,}|-{2,}|#+)>?\s*\S.*|[A-Z][\w .,'()-]{0,100}:)$/
-
 /** `a.x.cattle.io,b.y.cattle.io`: one of verify.sh's comma-separated type lists. */
 const TYPE_LIST = /^[a-z0-9.-]+(?:,[a-z0-9.-]+)*$/
 
@@ -87,7 +79,7 @@ export function judgeVerifyOutput(log: string): VerifyJudgement {
     if (line === '') continue
     if (HARMLESS.some(re => re.test(line))) continue
     if (isUnrelatedDiscoveryError(line)) continue
-    if (TABLE_HEADER.test(line) || SECTION_HEADER.test(line)) continue
+    if (TABLE_HEADER.test(line)) continue
     if (TYPE_LIST.test(line) && line.includes('.')) {
       leftovers.push(...listItems(line).filter(item => !DISTRO_TYPE.test(item)))
       continue

@@ -24,6 +24,20 @@ import {
 import { rancherVersionOfPod, simulatedRancher } from '../../testbed/sim/rancher.js'
 
 const IMAGE = 'rancher/rancher-cleanup:v1.0.3'
+const PSP_ERROR = 'error: the server doesn\'t have a resource type "podsecuritypolicy"'
+const PSP_NAME = 'rancher-backup-psp'
+/** A PSP that cleanup.sh l.297 of v1.0.3 would delete (by its label) if the guard let it. */
+const PSP = {
+  apiVersion: 'policy/v1beta1',
+  kind: 'PodSecurityPolicy',
+  metadata: { name: PSP_NAME, labels: { 'app.kubernetes.io/name': 'rancher-backup' } },
+  spec: {
+    seLinux: { rule: 'RunAsAny' },
+    runAsUser: { rule: 'RunAsAny' },
+    supplementalGroups: { rule: 'RunAsAny' },
+    fsGroup: { rule: 'RunAsAny' }
+  }
+}
 
 const exec = (bin: string, args: string[], env: NodeJS.ProcessEnv, stdin?: string) =>
   run(bin, args, { env, stdin })
@@ -39,6 +53,46 @@ function pod(
   }
 }
 
+const ok = async (r: Promise<Result>, what: string) => {
+  const res = await r
+  expect(res.code, `${what}\n${res.stdout}\n${res.stderr}`).toBe(0)
+  return res.stdout
+}
+
+/**
+ * Runs the action's cleanup or verify Job (its own manifests) and returns the Job's log; with
+ * `nodeName`, its pod is bound to that node instead of waiting for the scheduler.
+ */
+async function runJob(
+  kubectl: (args: string[], stdin?: string) => Promise<Result>,
+  mode: 'cleanup' | 'verify',
+  timeout: string,
+  nodeName?: string
+): Promise<string> {
+  const job = mode === 'cleanup' ? 'cleanup-job' : 'verify-job'
+  await ok(
+    kubectl(['delete', 'job', job, '-n', 'kube-system', '--ignore-not-found', '--wait']),
+    'delete job'
+  )
+  const manifests = cleanupJobManifests(IMAGE, mode)
+  const jobSpec = manifests.items.find(i => i.kind === 'Job')?.spec as
+    { template: { spec: Record<string, unknown> } } | undefined
+  if (nodeName && jobSpec) jobSpec.template.spec.nodeName = nodeName
+  await ok(kubectl(['apply', '-f', '-'], JSON.stringify(manifests)), 'apply')
+  await ok(
+    kubectl([
+      'wait',
+      '--for=condition=complete',
+      `job/${job}`,
+      '-n',
+      'kube-system',
+      `--timeout=${timeout}`
+    ]),
+    `wait ${job}`
+  )
+  return ok(kubectl(['logs', '-n', 'kube-system', `job/${job}`]), `logs ${job}`)
+}
+
 describe('simulated Rancher and rancher-cleanup', () => {
   let cluster: Cluster
   let repo: ChartRepo
@@ -47,11 +101,6 @@ describe('simulated Rancher and rancher-cleanup', () => {
 
   const kubectl = (args: string[], stdin?: string) => exec(paths.kubectl, args, env, stdin)
   const helm = (args: string[]) => exec(paths.helm3, args, env)
-  const ok = async (r: Promise<Result>, what: string) => {
-    const res = await r
-    expect(res.code, `${what}\n${res.stdout}\n${res.stderr}`).toBe(0)
-    return res.stdout
-  }
   const releases = async () =>
     JSON.parse(await ok(helm(['list', '-A', '-o', 'json']), 'helm list')) as {
       name: string
@@ -59,29 +108,6 @@ describe('simulated Rancher and rancher-cleanup', () => {
       status: string
       chart: string
     }[]
-  const runJob = async (mode: 'cleanup' | 'verify', timeout: string) => {
-    const job = mode === 'cleanup' ? 'cleanup-job' : 'verify-job'
-    await ok(
-      kubectl(['delete', 'job', job, '-n', 'kube-system', '--ignore-not-found', '--wait']),
-      'delete job'
-    )
-    await ok(
-      kubectl(['apply', '-f', '-'], JSON.stringify(cleanupJobManifests(IMAGE, mode))),
-      'apply'
-    )
-    await ok(
-      kubectl([
-        'wait',
-        '--for=condition=complete',
-        `job/${job}`,
-        '-n',
-        'kube-system',
-        `--timeout=${timeout}`
-      ]),
-      `wait ${job}`
-    )
-    return ok(kubectl(['logs', '-n', 'kube-system', `job/${job}`]), `logs ${job}`)
-  }
 
   beforeAll(async () => {
     helmHome = await mkdtemp(join(tmpdir(), 'sim-cleanup-rancher-'))
@@ -145,6 +171,18 @@ describe('simulated Rancher and rancher-cleanup', () => {
     }
   })
 
+  it('fails the pods of a release it does not simulate, saying so', async () => {
+    const lines: string[] = []
+    const outcome = await simulatedCleanup({ api: cluster.api }).run(
+      pod('kube-system', {}, { image: 'rancher/rancher-cleanup:v1.0.2', command: ['verify.sh'] }),
+      line => lines.push(line),
+      new AbortController().signal,
+      { setReady: () => Promise.resolve(), restartCount: 0 }
+    )
+    expect(outcome).toEqual({ result: 'Failed', exitCode: 1 })
+    expect(lines).toEqual(['testbed: rancher-cleanup v1.0.2 is not simulated, only v1.0.3'])
+  })
+
   it('Rancher 2.8.4 installs rancher-webhook and rancher-provisioning-capi (one leader)', async () => {
     // An unrelated namespace that cleanup must leave alone.
     await ok(kubectl(['create', 'namespace', 'cert-manager']), 'create ns')
@@ -188,9 +226,14 @@ describe('simulated Rancher and rancher-cleanup', () => {
       namespace: 'cattle-provisioning-capi-system',
       chart: 'rancher-provisioning-capi-103.0.0+up0.0.1'
     })
-    const setting = await cluster.api.get<KubeObject & { value?: string }>(
-      kpath('management.cattle.io/v3', 'settings', undefined, 'server-version')
-    )
+    // Rancher writes server-version after its charts are deployed.
+    const serverVersion = kpath('management.cattle.io/v3', 'settings', undefined, 'server-version')
+    let setting = await cluster.api.tryGet<KubeObject & { value?: string }>(serverVersion)
+    while (!setting) {
+      expect(Date.now(), 'server-version').toBeLessThan(deadline)
+      await new Promise(r => setTimeout(r, 500))
+      setting = await cluster.api.tryGet<KubeObject & { value?: string }>(serverVersion)
+    }
     expect(setting.value).toBe('v2.8.4')
 
     const pods = await cluster.api.list<Pod>(kpath('v1', 'pods', 'cattle-system'), {
@@ -210,8 +253,24 @@ describe('simulated Rancher and rancher-cleanup', () => {
   })
 
   it("the action's cleanup Job removes Rancher and leaves the rest", async () => {
-    const log = await runJob('cleanup', '170s')
+    // Two things v1.0.3 leaves in place: a PSP (on 1.24 and older its removal is skipped) and
+    // cattle-turtles-system (no namespace list or pattern of cleanup.sh names it).
+    await ok(kubectl(['apply', '-f', '-'], JSON.stringify(PSP)), 'apply psp')
+    await ok(kubectl(['create', 'namespace', 'cattle-turtles-system']), 'create ns')
+
+    const log = await runJob(kubectl, 'cleanup', '170s')
     expect(log).toMatch(/^Running cleanup\.sh version v1\.0\.3$/m)
+    // The 1.20 API server serves PodSecurityPolicy, so the inverted guard skips the removal.
+    expect(log).toMatch(/^\+ kubectl get podsecuritypolicy\n\+ '\[' 0 -ne 0 '\]'$/m)
+    expect(log).toMatch(/^Kubernetes version v1\.25 or higher, skipping PSP removal$/m)
+    expect(log).not.toMatch(/Removing PSPs|kcd 'podsecuritypolicy/)
+    expect(
+      await cluster.api.tryGet(kpath('policy/v1beta1', 'podsecuritypolicies', undefined, PSP_NAME))
+    ).toBeDefined()
+    expect(
+      await cluster.api.tryGet(kpath('v1', 'namespaces', undefined, 'cattle-turtles-system'))
+    ).toBeDefined()
+    expect(log).not.toMatch(/^\+ kcdns cattle-turtles-system$/m)
     expect(log).toContain('THIS WILL DELETE ALL RESOURCES CREATED BY RANCHER')
     expect(log).toMatch(/^\+ kcd '-n cattle-system deploy,ds --all'$/m)
     expect(log).toMatch(/^deployment\.apps "rancher" deleted$/m)
@@ -245,8 +304,12 @@ describe('simulated Rancher and rancher-cleanup', () => {
   })
 
   it('the verify Job prints what the judge calls clean', async () => {
-    const log = await runJob('verify', '60s')
-    expect(log).toMatch(/^Running verify\.sh version v1\.0\.3$/m)
+    const log = await runJob(kubectl, 'verify', '60s')
+    expect(log).toMatch(
+      /^Running verify\.sh version v1\.0\.3\nKubernetes version v1\.25 or higher, skipping PSP check$/m
+    )
+    // Neither the PSP nor cattle-turtles-system left by cleanup is seen.
+    expect(log).not.toMatch(/Checking for PSPs|podsecuritypolic|turtles/)
     expect(judgeVerifyOutput(log)).toEqual({ clean: true, leftovers: [] })
     expect(log.trimEnd()).toBe((await verifyOutput(cluster.api)).trimEnd())
   })
@@ -343,7 +406,7 @@ describe('simulated Rancher and rancher-cleanup', () => {
       '--timeout',
       '20s'
     ])
-    const log = await runJob('verify', '60s')
+    const log = await runJob(kubectl, 'verify', '60s')
     const judged = judgeVerifyOutput(log)
     expect(judged.clean).toBe(false)
     expect(judged.leftovers).toContain('namespace/cattle-fleet-system')
@@ -371,5 +434,47 @@ describe('simulated Rancher and rancher-cleanup', () => {
       ]
       expect(lines.join('\n')).toMatch(/\[FATAL\] /)
     }
+  })
+})
+
+describe('rancher-cleanup where PodSecurityPolicy is not served (as on Kubernetes 1.25+)', () => {
+  // policy/v1beta1 switched off: this API server serves no PodSecurityPolicy (nor, having no
+  // policy/v1 yet, PodDisruptionBudget, which neither script reads). The scripts find that out
+  // as the real ones do, from `kubectl get podsecuritypolicy` failing. The 1.20 scheduler waits
+  // for its PodDisruptionBudget informer for ever here, so the Jobs' pods are bound to the node.
+  let cluster: Cluster
+  const kubectl = (args: string[], stdin?: string) => exec(paths.kubectl, args, cluster.env, stdin)
+
+  beforeAll(async () => {
+    cluster = await startCluster({
+      extraArgs: { apiserver: ['--runtime-config=policy/v1beta1=false'] }
+    })
+    cluster.kubelet.registerBehaviour(simulatedCleanup({ api: cluster.api }))
+  })
+
+  afterAll(async () => {
+    await cluster?.stop()
+  })
+
+  it('cleanup takes the PSP branch, and every removal in it fails', async () => {
+    const log = await runJob(kubectl, 'cleanup', '170s', cluster.kubelet.nodeName)
+    expect(log).toMatch(/^\+ kubectl get podsecuritypolicy\n\+ '\[' 1 -ne 0 '\]'$/m)
+    expect(log).toMatch(/^\+ echo 'Removing PSPs'\nRemoving PSPs$/m)
+    expect(log).not.toContain('skipping PSP removal')
+    expect(log).toMatch(/^\+ kcd 'podsecuritypolicy psp-istio-cni'$/m)
+    // 8 label lists (l.282-297), then 5 fixed names (l.282, l.302) deleted 4 times each.
+    expect(log.split('\n').filter(l => l === PSP_ERROR)).toHaveLength(8 + 5 * 4)
+  })
+
+  it('verify prints Checking for PSPs and 13 errors, and the judge calls that clean', async () => {
+    const log = await runJob(kubectl, 'verify', '60s', cluster.kubelet.nodeName)
+    expect(log.split('\n').slice(0, 15)).toEqual([
+      'Running verify.sh version v1.0.3',
+      'Checking for PSPs',
+      ...Array<string>(13).fill(PSP_ERROR)
+    ])
+    expect(log).not.toContain('skipping PSP check')
+    expect(judgeVerifyOutput(log)).toEqual({ clean: true, leftovers: [] })
+    expect(log.trimEnd()).toBe((await verifyOutput(cluster.api)).trimEnd())
   })
 })

@@ -1,5 +1,6 @@
 /**
- * cleanup.sh (rancher/rancher-cleanup `cleanup.sh`):
+ * cleanup.sh of rancher/rancher-cleanup v1.0.3 (the action's default image), replayed in its
+ * order; line numbers are those of that tag (main at effadb5 differs only in l.68, below):
  * - the banner and warning echoes, `kubectl cluster-info`, `kubectl get nodes -o wide`; without
  *   `force` it asks "Do you want to continue (y/n)?", reads EOF and exits 1;
  * - then `set -x`: every command is traced to stderr (`+ kcd '-n cattle-system deploy,ds --all'`,
@@ -7,23 +8,29 @@
  *   "rancher" deleted`, `Error from server (NotFound): …`, API server warnings);
  * - `kcd` = up to 4 tries of `timeout 21 sh -c 'kubectl delete --ignore-not-found=true
  *   --grace-period=15 --timeout=20s <args>'` (kubectl waits for the objects to be gone);
- *   `kcpf` patches `metadata.finalizers` to null (its "after" line passes `"${*}"` as one argument,
- *   so kubectl fails there, as upstream); `kcdns` clears the namespace's finalizers through
- *   `/finalize` and then deletes it. On Kubernetes that first delete of a finalizer-less
- *   namespace leaves it Terminating (the namespace controller skips finalized namespaces) until
- *   kubectl times out after 20 s and the second try deletes it for good: measured on the testbed's
- *   1.20 API server, and what makes the real script slow. Objects that controllers re-create in
- *   between (kube-root-ca.crt, the default ServiceAccount) stay orphaned in etcd, as upstream.
+ *   `kcpf` patches `metadata.finalizers` to null (its "after" line, l.68, passes `"${*}"` as one
+ *   argument, so kubectl fails there; fixed only after v1.0.3, in de28dae); `kcdns` clears the
+ *   namespace's finalizers through `/finalize` and then deletes it. On Kubernetes that first
+ *   delete of a finalizer-less namespace leaves it Terminating (the namespace controller skips
+ *   finalized namespaces) until kubectl times out after 20 s and the second try deletes it for
+ *   good: measured on the testbed's 1.20 API server, and what makes the real script slow.
+ *   Objects that controllers re-create in between (kube-root-ca.crt, the default ServiceAccount)
+ *   stay orphaned in etcd, as upstream.
  * - a `kcd` argument holding several names on separate lines (two matching webhook
  *   configurations) is run by `sh -c` as several commands: only the first is deleted, the rest
  *   fail with "No such file or directory", as upstream;
+ * - PodSecurityPolicies (l.273-307) behind an inverted guard (see `Shell.pspBranchRuns`): where
+ *   the API server serves them (Kubernetes 1.24 and older, the testbed's 1.20) it prints
+ *   `Kubernetes version v1.25 or higher, skipping PSP removal` and leaves every PSP in place;
+ *   where it does not, it prints `Removing PSPs` and its deletes fail (`the server doesn't have a
+ *   resource type "podsecuritypolicy"`, four tries each);
  * - no `set -e` and no `exit`: the exit code is 0 whatever failed.
  *
  * Order (upstream): cattle-system deployments and daemonsets (then wait for the app=rancher pods
  * to go), cm kube-system/cattle-controllers, webhook configurations (cattle.io,
  * rancher-monitoring, gatekeeper, istio, the CAPI `{validating,mutating}-webhook-configuration`),
  * ClusterRoleBindings and ClusterRoles (label `cattle.io/creator=norman`, names matching
- * `^cattle-`, `rancher`, `^fleet-`, …), the "data" CRDs, APIServices, PodSecurityPolicies, every
+ * `^cattle-`, `rancher`, `^fleet-`, …), the "data" CRDs, APIServices, the PSP block, every
  * namespaced `cattle.io` object (not helm/k3s.cattle.io), logging, rancher-monitoring,
  * monitoring.coreos.com, gatekeeper and `cluster.x-k8s.io` objects, cluster-scoped `cattle.io`,
  * logging and gatekeeper objects, `istio-ca-root-cert` ConfigMaps, then the tools, fleet and
@@ -31,9 +38,10 @@
  * `p-*`, `c-*`, `user-*`, `u-*` namespaces, then logging, monitoring, gatekeeper, istio, CAPI and
  * cattle.io CRDs.
  *
- * Namespace lists: upstream `cleanup.sh` as stored at commit 0f23bc4 (CATTLE, TOOLS and FLEET
- * namespaces), with `cattle-provisioning-capi-system cattle-turtles-system cattle-capi-system`
- * added to CATTLE_NAMESPACES as the current upstream script has them.
+ * Namespace lists: l.103-105 (the same on main at effadb5). They name neither
+ * `cattle-turtles-system` nor `cattle-capi-system`, and no `^…` loop (l.378-421) matches them, so
+ * v1.0.3 leaves those namespaces in place; only the all-namespaces loops (l.311-343, l.364-366)
+ * reach into them.
  */
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { kpath } from '../../cluster/kube-api.js'
@@ -47,9 +55,7 @@ const CATTLE_NAMESPACES = [
   'cattle-impersonation-system',
   'cattle-global-data',
   'cattle-global-nt',
-  'cattle-provisioning-capi-system',
-  'cattle-turtles-system',
-  'cattle-capi-system'
+  'cattle-provisioning-capi-system'
 ]
 const TOOLS_NAMESPACES = [
   'istio-system',
@@ -286,31 +292,36 @@ export async function cleanupScript(
   apiservices.push('apiservice.apiregistration.k8s.io/v1beta1.custom.metrics.k8s.io')
   for (const a of apiservices) await sh.kcd(a)
 
-  // Pod security policies (rancher-logging, rancher-monitoring, rancher-gatekeeper, backup, istio)
-  const pspSelectors: string[][] = [
-    ['app.kubernetes.io/name=rancher-logging'],
-    [
-      'release=rancher-monitoring',
-      'app=rancher-monitoring-crd-manager',
-      'app=rancher-monitoring-patch-sa',
-      'app.kubernetes.io/instance=rancher-monitoring'
-    ],
-    ['release=rancher-gatekeeper', 'app=rancher-gatekeeper-crd-manager'],
-    ['app.kubernetes.io/name=rancher-backup']
-  ]
-  for (const [i, selectors] of pspSelectors.entries()) {
-    const psps: string[] = []
-    for (const sel of selectors) {
-      sh.x(2, 'kubectl', 'get', 'podsecuritypolicy', '-o', 'name', '-l', sel)
-      await sh.kubectl(async () => {
-        psps.push(...(await k.getNames('podsecuritypolicy', { labelSelector: sel })))
-      })
+  // Pod security policies (l.273-307): removed only where `kubectl get podsecuritypolicy` fails.
+  if (await sh.pspBranchRuns()) {
+    sh.echo('Removing PSPs')
+    const pspSelectors: string[][] = [
+      ['app.kubernetes.io/name=rancher-logging'],
+      [
+        'release=rancher-monitoring',
+        'app=rancher-monitoring-crd-manager',
+        'app=rancher-monitoring-patch-sa',
+        'app.kubernetes.io/instance=rancher-monitoring'
+      ],
+      ['release=rancher-gatekeeper', 'app=rancher-gatekeeper-crd-manager'],
+      ['app.kubernetes.io/name=rancher-backup']
+    ]
+    for (const [i, selectors] of pspSelectors.entries()) {
+      const psps: string[] = []
+      for (const sel of selectors) {
+        sh.x(2, 'kubectl', 'get', 'podsecuritypolicy', '-o', 'name', '-l', sel)
+        await sh.kubectl(async () => {
+          psps.push(...(await k.getNames('podsecuritypolicy', { labelSelector: sel })))
+        })
+      }
+      if (i === 0) psps.push('podsecuritypolicy.policy/rancher-logging-rke-aggregator')
+      for (const p of psps) await sh.kcd(p)
     }
-    if (i === 0) psps.push('podsecuritypolicy.policy/rancher-logging-rke-aggregator')
-    for (const p of psps) await sh.kcd(p)
+    for (const p of ['istio-installer', 'istio-psp', 'kiali-psp', 'psp-istio-cni'])
+      await sh.kcd(`podsecuritypolicy ${p}`)
+  } else {
+    sh.echo('Kubernetes version v1.25 or higher, skipping PSP removal')
   }
-  for (const p of ['istio-installer', 'istio-psp', 'kiali-psp', 'psp-istio-cni'])
-    await sh.kcd(`podsecuritypolicy ${p}`)
 
   // Get all namespaced resources and delete in loop
   // Exclude helm.cattle.io and k3s.cattle.io to not break K3S/RKE2 addons

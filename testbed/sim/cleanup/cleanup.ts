@@ -17,8 +17,12 @@ import { Kubectl } from './kubectl.js'
 import { Output } from './output.js'
 import { verifyScript } from './verify-script.js'
 
-/** Version verify.sh/cleanup.sh print for the `latest` tag (latest full release). */
-export const RANCHER_CLEANUP_LATEST = 'v1.0.3'
+/**
+ * The one release whose scripts are simulated, and what `latest` (or a bare digest) is taken to
+ * be: the latest full release. v1.0.4 exists only as rc1 and rc2, and prereleases are pushed as
+ * `<tag>-amd64` alone (`.drone.yml` of v1.0.4-rc1, step docker-publish-prerelease).
+ */
+export const SIMULATED_RELEASE = 'v1.0.3'
 
 /** `rancher/rancher-cleanup[:tag][@digest]`, optionally behind a registry/mirror prefix. */
 const IMAGE_RE =
@@ -45,7 +49,7 @@ export function cleanupScriptOf(pod: Pod): CleanupScript | undefined {
 /** The SCRIPT_VERSION the image's scripts print (the image tag; `latest` → the latest release). */
 export function scriptVersionOf(image: string): string {
   const tag = IMAGE_RE.exec(image)?.[1]
-  return !tag || tag === 'latest' ? RANCHER_CLEANUP_LATEST : tag
+  return !tag || tag === 'latest' ? SIMULATED_RELEASE : tag
 }
 
 export interface SimulatedCleanupOptions {
@@ -66,6 +70,13 @@ export function simulatedCleanup(opts: SimulatedCleanupOptions): PodBehaviour {
       const script = cleanupScriptOf(pod) ?? 'cleanup'
       const container = pod.spec.containers[0]
       const image = String(container?.image ?? '')
+      const version = scriptVersionOf(image)
+      // Other releases behave otherwise (v1.0.0-v1.0.2 have no PSP guard at all): rather than
+      // print their version over v1.0.3's behaviour, the pod fails, saying why.
+      if (version !== SIMULATED_RELEASE) {
+        log(`testbed: rancher-cleanup ${version} is not simulated, only ${SIMULATED_RELEASE}`)
+        return { result: 'Failed', exitCode: 1 }
+      }
       const out = new Output(log)
       const k = new Kubectl(opts.api, out, signal, {
         namespace: pod.metadata.namespace ?? 'default',
@@ -74,12 +85,12 @@ export function simulatedCleanup(opts: SimulatedCleanupOptions): PodBehaviour {
       let code = 0
       try {
         if (script === 'verify') {
-          await verifyScript(k, scriptVersionOf(image))
+          await verifyScript(k, version)
         } else {
           const args = Array.isArray(container?.args)
             ? (container.args as unknown[]).map(String)
             : []
-          code = await cleanupScript(k, scriptVersionOf(image), args, {
+          code = await cleanupScript(k, version, args, {
             deleteTimeoutSeconds: opts.deleteTimeoutSeconds ?? 20
           })
         }
@@ -100,12 +111,12 @@ export function simulatedCleanup(opts: SimulatedCleanupOptions): PodBehaviour {
  */
 export async function verifyOutput(
   api: KubeApi,
-  opts: { version?: string; signal?: AbortSignal } = {}
+  opts: { signal?: AbortSignal } = {}
 ): Promise<string> {
   const lines: string[] = []
   const out = new Output(line => lines.push(line))
   const k = new Kubectl(api, out, opts.signal ?? new AbortController().signal)
-  await verifyScript(k, opts.version ?? RANCHER_CLEANUP_LATEST)
+  await verifyScript(k, SIMULATED_RELEASE)
   // The last type list has no trailing newline.
   return out.end() ? lines.join('\n') : lines.map(l => `${l}\n`).join('')
 }

@@ -116,9 +116,5 @@ export const DEPRECATIONS: Record<string, { message: string; fromMinor: number }
     message:
       'extensions/v1beta1 Ingress is deprecated in v1.14+, unavailable in v1.22+; use networking.k8s.io/v1 Ingress',
     fromMinor: 19
-  },
-  'policy/v1beta1/podsecuritypolicies': {
-    message: 'policy/v1beta1 PodSecurityPolicy is deprecated in v1.21+, unavailable in v1.25+',
-    fromMinor: 21
   }
 }

@@ -185,7 +185,9 @@ export class Kubectl {
   async resolveOrFail(arg: string): Promise<ApiResource> {
     const r = await this.resolve(arg)
     if (!r) {
-      // kubectl names the resource part of the argument (before the first dot).
+      // The image's kubectl v1.25.14 (package/Dockerfile l.3 of v1.0.3) names the resource part
+      // of the argument, before the first dot: k8s.io/cli-runtime v0.25.14, pkg/resource/
+      // builder.go l.797 (`podsecuritypolicy.policy/x` → "podsecuritypolicy").
       this.err(`error: the server doesn't have a resource type "${arg.split('.')[0]}"`)
       throw new KubectlFailed(arg)
     }
@@ -251,9 +253,7 @@ export class Kubectl {
     const types = typesArg.split(',')
     const resources: ApiResource[] = []
     for (const t of types) resources.push(await this.resolveOrFail(t))
-    const multi = resources.length > 1
-    const out: string[] = []
-    let any = false
+    const found: [ApiResource, Obj[]][] = []
     for (const r of resources) {
       let items: Obj[]
       if (names.length > 0) {
@@ -265,7 +265,13 @@ export class Kubectl {
       } else {
         items = await this.list(r, opts)
       }
-      if (items.length === 0) continue
+      if (items.length > 0) found.push([r, items])
+    }
+    // kubectl's get.go `multipleGVKsRequested(infos)`: the kind prefix comes from the objects
+    // found, not from the types asked for.
+    const multi = found.length > 1
+    const out: string[] = []
+    for (const [r, items] of found) {
       const withNs = r.namespaced && opts.allNamespaces === true
       const header = [...(withNs ? ['NAMESPACE'] : []), 'NAME', ...columnsOf(r)]
       const rows = items.map(o => [
@@ -273,11 +279,10 @@ export class Kubectl {
         multi ? `${kindGroup(r)}/${o.metadata.name}` : (o.metadata.name ?? ''),
         ...cellsOf(r, o)
       ])
-      if (any) out.push('')
+      if (out.length > 0) out.push('')
       out.push(...tabwrite(opts.noHeaders ? rows : [header, ...rows]))
-      any = true
     }
-    if (!any && !opts.ignoreNotFound && names.length === 0) {
+    if (found.length === 0 && !opts.ignoreNotFound && names.length === 0) {
       const nsScoped = resources.every(r => r.namespaced) && !opts.allNamespaces
       this.err(
         nsScoped

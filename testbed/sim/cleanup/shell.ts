@@ -234,6 +234,22 @@ export class Shell {
     await this.deleteTries(`namespace ${ns}`)
   }
 
+  /**
+   * The PSP guard of v1.0.3, the same in both scripts (cleanup.sh l.275-278, verify.sh
+   * l.57-60): `kubectl get podsecuritypolicy > /dev/null 2>&1`, then `if [ $? -ne 0 ]; then`
+   * (PSP work) `else` (echo a "v1.25 or higher" skip line). The test is the wrong way round: the
+   * PSP branch runs only when that get fails, which is where the API server does not serve
+   * PodSecurityPolicy (Kubernetes 1.25+) or the get is refused. True when the PSP branch runs.
+   */
+  async pspBranchRuns(): Promise<boolean> {
+    this.x(1, 'kubectl', 'get', 'podsecuritypolicy')
+    const succeeded = await this.kubectl(async () => {
+      await this.k.getTable('podsecuritypolicy', [])
+    }, true)
+    this.x(1, '[', succeeded ? '0' : '1', '-ne', '0', ']')
+    return !succeeded
+  }
+
   /** `++ printapiversion <apiVersion>` and its trace; returns the group. */
   printapiversion(apiVersion: string): string {
     this.x(2, 'printapiversion', apiVersion)

@@ -1,11 +1,21 @@
 /**
- * verify.sh (rancher/rancher-cleanup `verify.sh`) prints only what is left: kubectl tables,
- * `kind.group/name` lines, custom-columns rows, and comma-separated lists of resource types with
- * no trailing newline (so consecutive lists run together on one line). Its namespace checks are
- * `kubectl get namespace -o name | grep "^cattle"` (and `^c-`, `^p-`, `^user-`, `^u-`): the
- * output starts with `namespace/`, so those anchored checks never match upstream, and neither do
- * they here; only the unanchored ones (`fleet`, `istio`, `elemental`, `rancher-operator-system`,
- * `cis-operator-system`) report a namespace. Exit code 0 always.
+ * verify.sh of rancher/rancher-cleanup v1.0.3 (the action's default image; the script is the same
+ * on main at effadb5), replayed in its order, line numbers of that tag. It prints only what is
+ * left: kubectl tables, `kind.group/name` lines, custom-columns rows, and comma-separated lists of
+ * resource types with no trailing newline (so consecutive lists run together on one line). Its
+ * only echoes are the banner (l.4) and one of the two sides of the PSP guard (l.61 or l.79).
+ *
+ * - The PSP block (l.55-80) is guarded the wrong way round (see `Shell.pspBranchRuns`): where the
+ *   API server serves PodSecurityPolicy (Kubernetes 1.24 and older, the testbed's 1.20) it prints
+ *   `Kubernetes version v1.25 or higher, skipping PSP check` and checks nothing; where it does not
+ *   (1.25 and newer) it prints `Checking for PSPs` and runs its 13 checks, each of which fails
+ *   with `error: the server doesn't have a resource type "podsecuritypolicy"`. So no version of
+ *   Kubernetes gets its PSPs checked.
+ * - The namespace checks (l.82-91) are `kubectl get namespace -o name | grep "^cattle"` (and
+ *   `^c-`, `^p-`, `^user-`, `^u-`): the output starts with `namespace/`, so those anchored checks
+ *   never match upstream, and neither do they here; only the unanchored ones (`fleet`, `istio`,
+ *   `elemental`, `rancher-operator-system`, `cis-operator-system`) report a namespace.
+ * - Exit code 0 always: the last command is a pipeline ending in `sed` (l.112).
  */
 import type { GetOptions, Kubectl } from './kubectl.js'
 import { tabwrite } from './output.js'
@@ -114,20 +124,26 @@ export async function verifyScript(k: Kubectl, version: string): Promise<void> {
   ])
     await kcgNameColumn('clusterroles', re)
 
-  await kcgNames('podsecuritypolicy', undefined, 'app.kubernetes.io/name=rancher-logging')
-  await kcgTable('podsecuritypolicy.policy', ['rancher-logging-rke-aggregator'])
-  for (const sel of [
-    'release=rancher-monitoring',
-    'app=rancher-monitoring-crd-manager',
-    'app=rancher-monitoring-patch-sa',
-    'app.kubernetes.io/instance=rancher-monitoring',
-    'release=rancher-gatekeeper',
-    'app=rancher-gatekeeper-crd-manager',
-    'app.kubernetes.io/name=rancher-backup'
-  ])
-    await kcgNames('podsecuritypolicy', undefined, sel)
-  for (const re of [/istio-installer/, /istio-psp/, /kiali-psp/, /psp-istio-cni/])
-    await kcgNames('podsecuritypolicy', re)
+  // l.55-80: the 13 checks are l.62-77, in order.
+  if (await sh.pspBranchRuns()) {
+    sh.echo('Checking for PSPs')
+    await kcgNames('podsecuritypolicy', undefined, 'app.kubernetes.io/name=rancher-logging')
+    await kcgTable('podsecuritypolicy.policy', ['rancher-logging-rke-aggregator'])
+    for (const sel of [
+      'release=rancher-monitoring',
+      'app=rancher-monitoring-crd-manager',
+      'app=rancher-monitoring-patch-sa',
+      'app.kubernetes.io/instance=rancher-monitoring',
+      'release=rancher-gatekeeper',
+      'app=rancher-gatekeeper-crd-manager',
+      'app.kubernetes.io/name=rancher-backup'
+    ])
+      await kcgNames('podsecuritypolicy', undefined, sel)
+    for (const re of [/istio-installer/, /istio-psp/, /kiali-psp/, /psp-istio-cni/])
+      await kcgNames('podsecuritypolicy', re)
+  } else {
+    sh.echo('Kubernetes version v1.25 or higher, skipping PSP check')
+  }
 
   // `kcg namespace -o name | grep "^cattle"`: the lines start with `namespace/`.
   for (const re of [
