@@ -34385,10 +34385,10 @@ function decide(input) {
  * Which namespaces rancher/rancher-cleanup (`cleanup.sh`) deletes. Anything the rollback needs
  * after cleanup (the S3 credential Secret above all) must live outside them.
  *
- * Source: rancher/rancher-cleanup cleanup.sh (CATTLE_NAMESPACES, TOOLS_NAMESPACES,
- * FLEET_NAMESPACES, then every namespace starting with cluster-fleet, p-, c-, user-, u-), plus,
- * to stay on the safe side, cattle-provisioning-capi-system (removed with the CAPI objects and
- * CRDs) and any fleet-* / cattle-fleet-* namespace.
+ * Source: rancher/rancher-cleanup v1.0.3 cleanup.sh (CATTLE_NAMESPACES, which gained
+ * cattle-provisioning-capi-system in v1.0.3, TOOLS_NAMESPACES, FLEET_NAMESPACES: l.103-105; then
+ * every namespace starting with cluster-fleet, p-, c-, user-, u-: l.378-421), plus, to stay on
+ * the safe side, any fleet-* / cattle-fleet-* namespace.
  */
 const CLEANUP_DELETED_NAMESPACES = [
     { pattern: 'cattle-system', note: 'Rancher, rancher-webhook and their Helm release secrets' },
@@ -38243,7 +38243,7 @@ interruptedBackup = '') {
         };
     }
     const target = {
-        scheme: settings.s3.endpointScheme,
+        scheme: 'https',
         endpoint: settings.s3.endpoint,
         region: settings.s3.region,
         bucket: settings.s3.bucketName,
@@ -38480,8 +38480,9 @@ function networkError(t, e) {
     const code = e.code ?? 'NetworkError';
     const what = `could not talk to S3 ${describeTarget(t)} (${code}: ${e.message})`;
     if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(e.message)) {
-        return new S3Error(`${what}: TLS failed. Check the endpoint's scheme, give the endpoint CA (PEM) if the ` +
-            'server uses a private CA, or enable insecure TLS skip-verify.', 0, code);
+        return new S3Error(`${what}: TLS failed. The endpoint must serve HTTPS (the rancher-backup operator talks ` +
+            'to S3 only over TLS); give the endpoint CA (PEM) if the server uses a private CA, or ' +
+            'enable insecure TLS skip-verify.', 0, code);
     }
     return new S3Error(`${what}: check the endpoint (host[:port], no scheme) and that the runner can reach it.`, 0, code);
 }
@@ -38970,7 +38971,7 @@ function parseS3(inputs) {
     const region = inputs.optional('s3-region', value => REGION.test(value)
         ? undefined
         : 'a region such as us-east-1 (lowercase letters, digits, hyphens)');
-    const { endpoint, endpointScheme } = parseEndpoint(inputs, region);
+    const endpoint = parseEndpoint(inputs, region);
     const endpointCA = parseEndpointCA(inputs);
     const insecureTLSSkipVerify = inputs.boolean('s3-insecure-tls-skip-verify');
     const credentialSecretName = inputs.optional('s3-credential-secret-name', subdomainProblem);
@@ -38981,7 +38982,6 @@ function parseS3(inputs) {
         folder,
         region,
         endpoint,
-        endpointScheme,
         endpointCA,
         insecureTLSSkipVerify,
         credentialSecretName,
@@ -39014,41 +39014,45 @@ function parseFolder(inputs) {
     }
     return value.replace(/^\/+|\/+$/g, '');
 }
+/**
+ * The operator speaks only TLS to S3 (backup-restore-operator pkg/objectstore/s3minio.go
+ * GetS3Client: v1.0.0-v6.x pass `useSSL` `true`, v7.0.0 on pass `!devMode`, which only
+ * `CATTLE_DEV_MODE` sets and the chart never does), so `http://` is refused here: a Restore from a
+ * plain-HTTP endpoint would retry forever, on the cleanup path after Rancher is gone.
+ */
 function parseEndpoint(inputs, region) {
     const name = 's3-endpoint';
     const value = inputs.value(name);
-    if (value === '') {
-        return {
-            endpoint: region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`,
-            endpointScheme: 'https'
-        };
+    if (value === '')
+        return region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`;
+    const expected = 'host[:port] or https://host[:port], without a path, query or credentials';
+    if (value.includes('@')) {
+        // Not shown: it holds credentials.
+        inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`);
+        return '';
     }
-    const expected = 'host[:port] or http(s)://host[:port], without a path, query or credentials';
-    let endpointScheme = 'https';
     let rest = value;
     const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value);
     if (scheme !== null) {
         const given = (scheme[1] ?? '').toLowerCase();
-        if (given !== 'https' && given !== 'http') {
-            inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`));
-            return { endpoint: '', endpointScheme };
+        if (given === 'http') {
+            inputs.problems.push(problem(name, value, `an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS, so a Restore from a plain-HTTP endpoint retries forever. Give host[:port] or https://host[:port] of a TLS listener (s3-endpoint-ca for a private CA)`));
+            return '';
         }
-        endpointScheme = given;
+        if (given !== 'https') {
+            inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`));
+            return '';
+        }
         rest = value.slice(scheme[0].length);
-    }
-    if (rest.includes('@')) {
-        // Not shown: it holds credentials.
-        inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`);
-        return { endpoint: '', endpointScheme };
     }
     rest = rest.replace(/\/$/, '');
     const hostPort = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:(\d{1,5}))?$/.exec(rest);
     const port = hostPort?.[4];
     if (hostPort === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
         inputs.problems.push(problem(name, value, expected));
-        return { endpoint: '', endpointScheme };
+        return '';
     }
-    return { endpoint: rest, endpointScheme };
+    return rest;
 }
 function parseEndpointCA(inputs) {
     const name = 's3-endpoint-ca';
@@ -40676,31 +40680,30 @@ const takeSaved = defineStep({
  * left and always exits 0, so its output is the verdict: every line must be on this allow-list of
  * harmless lines, anything else is a leftover.
  *
- * What verify.sh prints (rancher/rancher-cleanup, verify.sh):
- * - `Running verify.sh version <v>` first;
- * - `kubectl get --ignore-not-found …` tables and `kind/name` lines for leftovers (nothing when clean);
- * - PodSecurityPolicy checks: on Kubernetes >= 1.25 each prints
- *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher/rancher#43043,
- *   rancher-cleanup#87); on 1.21-1.24 kubectl warns that PSP is deprecated; newer releases guard
- *   the checks instead (rancher-cleanup#79);
- * - two comma-separated lists (no trailing newline, so they can run together) of the remaining
- *   namespaced and cluster-scoped `cattle.io` resource types; the cluster-scoped one does not
- *   exclude `k3s.cattle.io` / `helm.cattle.io`, which K3s and RKE2 own (e.g.
- *   `etcdsnapshotfiles.k3s.cattle.io` on a clean K3s cluster).
+ * What a clean cluster gets from verify.sh (rancher/rancher-cleanup v1.0.3, the default image):
+ * - `Running verify.sh version <v>` (l.4);
+ * - one side of its PSP guard (l.57-80), which tests the wrong way round: where PodSecurityPolicy
+ *   is served (Kubernetes 1.24 and older) `Kubernetes version v1.25 or higher, skipping PSP
+ *   check`; where it is not (1.25+) `Checking for PSPs` and 13 ×
+ *   `error: the server doesn't have a resource type "podsecuritypolicy"` (rancher-cleanup#87);
+ *   v1.0.0-v1.0.2 have no guard: the 13 errors on 1.25+, PSP deprecation warnings on 1.21-1.24;
+ * - deprecation warnings of listed types (rancher-cleanup#87 filters them with `grep -v "is
+ *   deprecated"`);
+ * - the comma-separated lists of remaining `cattle.io` types (l.111-112, no trailing newline, so
+ *   they run together); the cluster-scoped one does not exclude `k3s.cattle.io` /
+ *   `helm.cattle.io`, which K3s and RKE2 own (`etcdsnapshotfiles.k3s.cattle.io`,
+ *   rancher-cleanup#87).
+ * Leftovers are kubectl tables, `kind.group/name` lines and custom-columns rows. Its namespace
+ * checks (l.82-88) never match `cattle-*`, `c-*`, `p-*`, `user-*`, `u-*`: the caller checks those.
  */
 /** Lines that never indicate a leftover. */
 const HARMLESS = [
-    // Banner.
-    /^Running verify\.sh version \S*$/,
-    // kubectl deprecation warnings (README: "output should be empty (besides deprecation warnings)").
-    /^Warning: .+ is deprecated in v\d+\.\d+\+/,
-    // PSP checks on Kubernetes >= 1.25 (the PodSecurityPolicy API is gone).
-    /^error: the server doesn't have a resource type "podsecuritypolic(?:y|ies)(?:\.policy)?"$/,
-    // A guarded PSP check saying it skips (wording is not fixed across releases).
-    /^(?:skipping|checking)\b.*\b(?:psps?|pod ?security ?polic(?:y|ies))\b/i,
-    /\b(?:psps?|pod ?security ?polic(?:y|ies))\b.*\b(?:not (?:available|supported|present|found)|removed|skipp(?:ing|ed))\b/i,
-    // kubectl without --ignore-not-found on an empty list.
-    /^No resources found(?: in \S+ namespace)?\.?$/
+    /^Running verify\.sh version \S+$/,
+    /^Checking for PSPs$/,
+    /^Kubernetes version v1\.25 or higher, skipping PSP check$/,
+    // kubectl names the type before the first dot, so `podsecuritypolicy.policy/…` says this too.
+    /^error: the server doesn't have a resource type "podsecuritypolicy"$/,
+    /^Warning: .+ is deprecated in v\d+\.\d+\+/
 ];
 /** K3s/RKE2 API groups that rancher-cleanup deliberately leaves alone. */
 const DISTRO_TYPE = /^[a-z0-9-]+(?:\.[a-z0-9-]+)*\.(?:k3s|helm)\.cattle\.io$/;
@@ -40717,11 +40720,6 @@ function isUnrelatedDiscoveryError(line) {
 }
 /** A kubectl table header (`NAME  READY  UP-TO-DATE …`): harmless by itself; its rows are not. */
 const TABLE_HEADER = /^(?:NAMESPACE\s+)?NAME(?:\s+[A-Z][A-Z0-9()%/_.-]*)*$/;
-/**
- * An echoed section header (`==> …`, `Remaining resources:`): harmless when its section is empty,
- * and when it is not, the section's lines are the leftovers. Never an error or warning line.
- */
-const SECTION_HEADER = /^(?!(?:[Ee]rror|ERROR|[Ww]arning|WARNING|E\d{4})\b)(?:(?:={2,}|-{2,}|#+)>?\s*\S.*|[A-Z][\w .,'()-]{0,100}:)$/;
 /** `a.x.cattle.io,b.y.cattle.io`: one of verify.sh's comma-separated type lists. */
 const TYPE_LIST = /^[a-z0-9.-]+(?:,[a-z0-9.-]+)*$/;
 /** Items of a type list, with run-together lists split apart at each `cattle.io` boundary. */
@@ -40745,7 +40743,7 @@ function judgeVerifyOutput(log) {
             continue;
         if (isUnrelatedDiscoveryError(line))
             continue;
-        if (TABLE_HEADER.test(line) || SECTION_HEADER.test(line))
+        if (TABLE_HEADER.test(line))
             continue;
         if (TYPE_LIST.test(line) && line.includes('.')) {
             leftovers.push(...listItems(line).filter(item => !DISTRO_TYPE.test(item)));
