@@ -15,7 +15,7 @@ import { paths, versions } from './paths.js'
 import { startS3, type S3Server } from './services/s3.js'
 import { simulatedCleanup } from './sim/cleanup/cleanup.js'
 import { simulatedOperator } from './sim/operator/operator.js'
-import { simulatedRancher } from './sim/rancher.js'
+import { installsProvisioningCapi, simulatedRancher } from './sim/rancher.js'
 import { startToolMirror, type ToolMirror } from './services/tool-mirror.js'
 
 export const S3_SECRET = { name: 's3-creds', namespace: 'default' }
@@ -249,6 +249,18 @@ async function settled(kubectl: (a: string[]) => Promise<string>, version: strin
   const setting = 'settings.management.cattle.io/server-version'
   await kubectl(['wait', '--for=create', setting, '--timeout=120s'])
   await kubectl(['wait', `--for=jsonpath={.value}=v${version}`, setting, '--timeout=120s'])
+  // The provisioning-capi release is installed without waiting: its controller is still rolling
+  // out when server-version is written.
+  if (installsProvisioningCapi(version)) {
+    await kubectl([
+      'rollout',
+      'status',
+      'deploy/capi-controller-manager',
+      '-n',
+      'cattle-provisioning-capi-system',
+      '--timeout=120s'
+    ])
+  }
 }
 
 /** A Backup CR, waited for by watch (`kubectl wait`), then its file name from status. */
