@@ -324,7 +324,17 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
       r.outputs['restore-name']!,
       '--wait=true'
     ])
+    // The operator scales Rancher up once per attempt and may lose it (as upstream): bring it back
+    // and let it settle, so the next test's snapshot sees a quiet world.
     await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
+    await w.kubectl([
+      'rollout',
+      'status',
+      'deploy/rancher',
+      '-n',
+      'cattle-system',
+      '--timeout=120s'
+    ])
   })
 
   it('is refused without allow-downtime, and its dry run changes nothing', async () => {
