@@ -157,6 +157,7 @@ describe('getSettings', () => {
       dryRun: false,
       allowDowntime: false,
       allowOtherClusterBackup: false,
+      keepRancherWebhook: false,
       prune: true,
       timeoutMs: 30 * 60_000,
       restoreTimeoutMs: 20 * 60_000,

@@ -106,6 +106,7 @@ function settings(over: Partial<Settings> = {}, s3: Partial<Settings['s3']> = {}
     dryRun: false,
     allowDowntime: true,
     allowOtherClusterBackup: false,
+    keepRancherWebhook: false,
     prune: true,
     timeoutMs: 3_600_000,
     restoreTimeoutMs: 1_800_000,
@@ -487,14 +488,22 @@ describe('cleanup-and-reinstall', () => {
 })
 
 describe('rancher-webhook', () => {
-  it('warns for in-place, naming BRO#844, and does not refuse', () => {
-    const f = facts({ webhookReleaseExists: true, webhookChartVersion: '103.0.3+up0.4.4' })
-    const r = preflight(decision('in-place'), f, settings())
-    expect(r.ok).toBe(true)
-    expect(r.warnings).toHaveLength(1)
-    expect(r.warnings[0]).toContain('rancher-webhook 103.0.3+up0.4.4')
-    expect(r.warnings[0]).toContain('#844')
-    expect(r.warnings[0]).toContain('removes nothing')
+  it.each(['in-place', 'restore-only'] as const)(
+    'warns for %s when the webhook is kept, naming BRO#844, and does not refuse',
+    procedure => {
+      const f = facts({ webhookReleaseExists: true, webhookChartVersion: '103.0.3+up0.4.4' })
+      const r = preflight(decision(procedure), f, settings({ keepRancherWebhook: true }))
+      expect(r.ok).toBe(true)
+      expect(r.warnings).toHaveLength(1)
+      expect(r.warnings[0]).toContain('rancher-webhook 103.0.3+up0.4.4')
+      expect(r.warnings[0]).toContain('#844')
+      expect(r.warnings[0]).toContain('without keep-rancher-webhook')
+    }
+  )
+
+  it('no webhook warning by default: the plan removes it before the Restore', () => {
+    const f = facts({ webhookReleaseExists: true })
+    expect(preflight(decision('in-place'), f, settings()).warnings).toEqual([])
   })
 
   it('no webhook warning for cleanup (cleanup removes it)', () => {

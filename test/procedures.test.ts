@@ -101,6 +101,8 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.status).toBe('succeeded')
     expect(runner.mutating()).toEqual([
       'kubectl create -f - --request-timeout=30s', // lease
+      'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
+      'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s',
       'kubectl create -f - --request-timeout=30s', // restore
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
       'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
@@ -114,6 +116,11 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(afterFacts).toEqual([
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl create -f - --request-timeout=30s',
+      // remove-webhook: Rancher first, or it would reinstall the webhook at once
+      'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
+      'kubectl wait pod -l app=rancher -n cattle-system --for=delete --timeout=1800s',
+      'helm history rancher-webhook -n cattle-system -o json --max 256',
+      'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s',
       'kubectl create -f - --request-timeout=30s',
       'kubectl wait restores.resources.cattle.io/rollback-2-8-5-to-2-8-4-20261124t090000 --for=condition=Ready=True --timeout=1200s',
       'kubectl get restores.resources.cattle.io rollback-2-8-5-to-2-8-4-20261124t090000 -o json --request-timeout=30s',
@@ -123,6 +130,10 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'helm history rancher -n cattle-system -o json --max 256',
       'helm get manifest rancher -n cattle-system',
       'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
+      // Rancher, running again, has reinstalled its webhook
+      'kubectl wait deployment/rancher-webhook -n cattle-system --for=create --timeout=1800s',
+      'kubectl rollout status deployment/rancher-webhook -n cattle-system --timeout=1800s',
+      'helm history rancher-webhook -n cattle-system -o json --max 256',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
       'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
     ])
@@ -171,13 +182,20 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     const plan = JSON.parse(outputs().plan!)
     expect(plan.map((s: { id: string }) => s.id)).toEqual([
       'lock',
+      'remove-webhook',
       'restore',
       'helm-rollback',
       'scale-rancher',
       'verify',
       'release-lock'
     ])
-    expect(plan[2].commands).toEqual([
+    expect(plan[1].commands).toEqual([
+      'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
+      'kubectl wait pod -l app=rancher -n cattle-system --for=delete --timeout=1800s',
+      'helm history rancher-webhook -n cattle-system -o json --max 256',
+      'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s'
+    ])
+    expect(plan[3].commands).toEqual([
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s'
     ])
     expect(process.exitCode).not.toBe(1)
@@ -614,12 +632,52 @@ describe('the plan is what runs', () => {
     })
     expect(plan.map(s => s.id)).toEqual([
       'lock',
+      'remove-webhook',
       'restore',
       'scale-rancher',
       'verify',
       'release-lock'
     ])
     expect(steps.filter(c => !listed.has(c))).toEqual([])
+  })
+
+  it('keep-rancher-webhook: no remove-webhook step, nothing scaled down or uninstalled, and no wait for a reinstall', async () => {
+    const { plan, steps, listed } = await planThenRun(inPlaceWorld, {
+      'backup-filename': BACKUP,
+      'keep-rancher-webhook': 'true'
+    })
+    expect(plan.map(s => s.id)).toEqual([
+      'lock',
+      'restore',
+      'helm-rollback',
+      'scale-rancher',
+      'verify',
+      'release-lock'
+    ])
+    expect(steps.filter(c => !listed.has(c))).toEqual([])
+    expect(steps.some(c => /rancher-webhook|--replicas=0/.test(c))).toBe(false)
+  })
+
+  it('a re-run that finds rancher-webhook already uninstalled skips the uninstall and still waits for the reinstall', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({ ...inPlaceWorld, webhookInstalled: false })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    expect(runner.lines().some(l => l.startsWith('helm uninstall'))).toBe(false)
+    expect(report.steps.find(s => s.id === 'remove-webhook')?.detail).toBe(
+      'Rancher stopped; rancher-webhook was not installed'
+    )
+    expect(report.steps.find(s => s.id === 'verify')?.detail).toContain(
+      'Rancher reinstalled rancher-webhook (rancher-webhook-103.0.5+up0.4.6, deployed)'
+    )
+  })
+
+  it('verify fails when Rancher does not reinstall rancher-webhook', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env } = environment({ ...inPlaceWorld, webhookReinstalled: false })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain('Rancher did not reinstall rancher-webhook')
   })
 
   it('cleanup-and-reinstall: the same, with the exact chart versions and the cleanup Jobs removed', async () => {

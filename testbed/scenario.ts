@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs'
 import {
+  compareVersions,
   rancherBackupChartVersionFor,
   startChartRepo,
   type ChartRepo
@@ -15,7 +16,17 @@ import { paths, versions } from './paths.js'
 import { startS3, type S3Server } from './services/s3.js'
 import { simulatedCleanup } from './sim/cleanup/cleanup.js'
 import { simulatedOperator } from './sim/operator/operator.js'
-import { installsProvisioningCapi, simulatedRancher } from './sim/rancher.js'
+import {
+  GLOBAL_ROLE_CLUSTER_ROLE,
+  installsProvisioningCapi,
+  simulatedRancher
+} from './sim/rancher.js'
+import {
+  GR_OWNER_LABEL,
+  simulatedWebhook,
+  startWebhookServer,
+  type WebhookServer
+} from './sim/webhook.js'
 import { startToolMirror, type ToolMirror } from './services/tool-mirror.js'
 
 export const S3_SECRET = { name: 's3-creds', namespace: 'default' }
@@ -42,6 +53,8 @@ export interface World {
   s3: S3Server
   charts: ChartRepo
   mirror: ToolMirror
+  /** The admission server rancher-webhook's pods answer through (sim/webhook.ts). */
+  webhook: WebhookServer
   helmPath: string
   /** The backup file the scenario took ('' when none). */
   backupFilename: string
@@ -90,6 +103,8 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
     )
     const s3 = await startS3({ tls: cluster.tls })
     stops.push(() => s3.stop())
+    const webhook = await startWebhookServer(cluster.tls)
+    stops.push(() => webhook.stop())
     log(`cluster, S3, charts and tool mirror up in ${Date.now() - started} ms`)
 
     const helm = (args: string[]) =>
@@ -104,6 +119,7 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
         chartRepoUrl: charts.url
       })
     )
+    cluster.kubelet.registerBehaviour(simulatedWebhook({ api: cluster.api, server: webhook }))
     cluster.kubelet.registerBehaviour(simulatedOperator({ api: cluster.api }))
     cluster.kubelet.registerBehaviour(simulatedCleanup({ api: cluster.api }))
 
@@ -205,7 +221,19 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
       'restore-timeout': '3m',
       ...(opts.encrypted ? { 'encryption-config-secret-name': ENCRYPTION_SECRET } : {})
     }
-    return { cluster, s3, charts, mirror, helmPath, backupFilename, inputs, helm, kubectl, stop }
+    return {
+      cluster,
+      s3,
+      charts,
+      mirror,
+      webhook,
+      helmPath,
+      backupFilename,
+      inputs,
+      helm,
+      kubectl,
+      stop
+    }
   } catch (e) {
     await stop()
     throw e
@@ -249,6 +277,25 @@ async function settled(kubectl: (a: string[]) => Promise<string>, version: strin
   const setting = 'settings.management.cattle.io/server-version'
   await kubectl(['wait', '--for=create', setting, '--timeout=120s'])
   await kubectl(['wait', `--for=jsonpath={.value}=v${version}`, setting, '--timeout=120s'])
+  // rancher-webhook is installed without waiting either, and 2.13+ labels the GlobalRole
+  // ClusterRole only once the webhook admits the update.
+  await kubectl([
+    'rollout',
+    'status',
+    'deploy/rancher-webhook',
+    '-n',
+    'cattle-system',
+    '--timeout=120s'
+  ])
+  if (compareVersions(version, '2.13.0') >= 0) {
+    const label = GR_OWNER_LABEL.replace(/\./g, '\\.')
+    await kubectl([
+      'wait',
+      `clusterrole/${GLOBAL_ROLE_CLUSTER_ROLE}`,
+      `--for=jsonpath={.metadata.labels.${label}}=user`,
+      '--timeout=120s'
+    ])
+  }
   // The provisioning-capi release is installed without waiting: its controller is still rolling
   // out when server-version is written.
   if (installsProvisioningCapi(version)) {

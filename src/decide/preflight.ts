@@ -58,6 +58,15 @@ export function createsCredentialSecret(settings: Settings, facts: ClusterFacts)
 }
 
 /**
+ * A Restore onto a running Rancher (in-place, restore-only) goes without rancher-webhook unless
+ * the user keeps it: the webhook denies restored objects (steps/remove-webhook.ts). After cleanup
+ * there is no webhook to remove.
+ */
+export function removesWebhook(decision: ProceedDecision, settings: Settings): boolean {
+  return decision.procedure !== 'cleanup-and-reinstall' && !settings.keepRancherWebhook
+}
+
+/**
  * Checks, in order: Helm release state; allow-downtime (cleanup); prune (in-place, restore-only);
  * the backup operator (in-place, restore-only); no unfinished Restore; the backup file and that it
  * is this cluster's; encryption; the S3 credential Secret; for cleanup, that the Secret survives
@@ -231,9 +240,13 @@ export function preflight(
   }
 
   // Warnings.
-  if (decision.procedure === 'in-place' && facts.webhookReleaseExists) {
+  if (
+    decision.procedure !== 'cleanup-and-reinstall' &&
+    settings.keepRancherWebhook &&
+    facts.webhookReleaseExists
+  ) {
     warnings.push(
-      `rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} is installed; this action removes nothing, but the webhook may deny restored objects (backup-restore-operator#844). If the Restore fails with admission errors, see the operator log.`
+      `rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} stays running through the Restore (keep-rancher-webhook: true); it may deny restored objects (backup-restore-operator#844), and the Restore then retries until restore-timeout. If the operator log shows "admission webhook … denied the request", run again without keep-rancher-webhook.`
     )
   }
 

@@ -53,6 +53,7 @@ export const INPUT_DEFAULTS: Readonly<Record<string, string>> = {
   'dry-run': 'false',
   'allow-downtime': 'false',
   'allow-other-cluster-backup': 'false',
+  'keep-rancher-webhook': 'false',
   prune: 'true',
   timeout: '30m',
   'restore-timeout': '20m',
@@ -127,6 +128,7 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   const dryRun = inputs.boolean('dry-run')
   const allowDowntime = inputs.boolean('allow-downtime')
   const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup')
+  const keepRancherWebhook = inputs.boolean('keep-rancher-webhook')
   const prune = inputs.boolean('prune')
   const timeoutMs = inputs.duration('timeout')
   const restoreTimeoutMs = inputs.duration('restore-timeout')
@@ -158,6 +160,7 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
     dryRun,
     allowDowntime,
     allowOtherClusterBackup,
+    keepRancherWebhook,
     prune,
     timeoutMs: timeoutMs ?? 0,
     restoreTimeoutMs: restoreTimeoutMs ?? 0,

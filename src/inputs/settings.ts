@@ -49,6 +49,8 @@ export interface Settings {
   allowDowntime: boolean
   /** Restore a backup that is not proven to be this cluster's (its name has another kube-system UID). */
   allowOtherClusterBackup: boolean
+  /** Leave rancher-webhook running through the Restore (in-place, restore-only). */
+  keepRancherWebhook: boolean
   prune: boolean
   /** Whole run budget. */
   timeoutMs: number

@@ -173,6 +173,14 @@ const waitCommand = (args: string[], timeoutMs: number): Command => ({
 export const waitRestoreReady = (name: string, timeoutMs: number): Command =>
   waitCommand(['wait', `${RESTORE_CRD}/${name}`, '--for=condition=Ready=True'], timeoutMs)
 
+/** Ends at once when no pod matches: nothing left to wait for. */
+export const waitPodsDeleted = (namespace: string, selector: string, timeoutMs: number): Command =>
+  waitCommand(['wait', 'pod', '-l', selector, '-n', namespace, '--for=delete'], timeoutMs)
+
+/** For an object someone else (Rancher) creates: a watch until it exists (kubectl >= 1.31). */
+export const waitCreated = (namespace: string, object: string, timeoutMs: number): Command =>
+  waitCommand(['wait', object, '-n', namespace, '--for=create'], timeoutMs)
+
 export const waitJobComplete = (namespace: string, job: string, timeoutMs: number): Command =>
   waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs)
 
@@ -232,6 +240,15 @@ export const helmRollback = (
     ['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)],
     timeoutMs
   )
+
+/** Waits until the release's objects are gone, so nothing it served answers any more. */
+export const helmUninstall = (
+  major: HelmMajor,
+  release: string,
+  namespace: string,
+  timeoutMs: number
+): Command =>
+  helmWrite(['uninstall', release, '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs)
 
 export interface ChartInstall {
   release: string

@@ -16,6 +16,10 @@ export const RESTORE_CRD = 'restores.resources.cattle.io'
 /** Rancher's chart name (the release name is an input). */
 export const RANCHER_CHART = 'rancher'
 export const WEBHOOK_RELEASE = 'rancher-webhook'
+/** rancher-webhook's chart names its Deployment after the chart. */
+export const WEBHOOK_DEPLOYMENT = WEBHOOK_RELEASE
+/** The rancher chart labels its pods `app: <release name>` (templates/deployment.yaml). */
+export const rancherPodSelector = (releaseName: string): string => `app=${releaseName}`
 /** Installed by Rancher v2.7.7+, in its own namespace. */
 export const CAPI_RELEASE = 'rancher-provisioning-capi'
 export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'

@@ -2,7 +2,7 @@
  * The procedures as lists of step kinds, and the plan: each step's title and the exact commands
  * it may run, as the dry run shows them and as the real run issues them (run/executor.ts).
  */
-import { createsCredentialSecret } from '../decide/preflight.js'
+import { createsCredentialSecret, removesWebhook } from '../decide/preflight.js'
 import type { Command } from '../kube/command-runner.js'
 import {
   commandList,
@@ -22,6 +22,7 @@ import { helmRollback } from './steps/helm-rollback.js'
 import { installBackupOperator } from './steps/install-backup-operator.js'
 import { releaseLock, takeLock } from './steps/lock.js'
 import { recreateSecrets } from './steps/recreate-secrets.js'
+import { removeWebhook } from './steps/remove-webhook.js'
 import { restore } from './steps/restore.js'
 import { saveSecrets } from './steps/save-secrets.js'
 import { saveValues } from './steps/save-values.js'
@@ -43,11 +44,12 @@ export interface PlannedStep {
 export function procedureSteps(input: PlanInput): StepKind[] {
   const { decision, facts, settings } = input
   const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])]
+  const unguarded = removesWebhook(decision, settings) ? [removeWebhook] : []
   switch (decision.procedure) {
     case 'restore-only':
-      return [...before, restore, scaleRancher, verify, releaseLock]
+      return [...before, ...unguarded, restore, scaleRancher, verify, releaseLock]
     case 'in-place':
-      return [...before, restore, helmRollback, scaleRancher, verify, releaseLock]
+      return [...before, ...unguarded, restore, helmRollback, scaleRancher, verify, releaseLock]
     case 'cleanup-and-reinstall':
       return [
         ...before,

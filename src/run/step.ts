@@ -27,6 +27,7 @@ export type StepId =
   | 'verify-cleanup'
   | 'install-backup-operator'
   | 'recreate-secrets'
+  | 'remove-webhook'
   | 'restore'
   | 'helm-rollback'
   | 'scale-rancher'

@@ -31,6 +31,10 @@ export interface WorldOptions {
   backupKubeVersion?: string
   /** kube-system's UID; default the one in the tests' backup names. */
   clusterUid?: string
+  /** rancher-webhook is installed (default true); Rancher reinstalls it whenever it runs. */
+  webhookInstalled?: boolean
+  /** Rancher reinstalls a missing webhook when it runs (default true). */
+  webhookReinstalled?: boolean
   /** The release install fails (e.g. the chart repo is unreachable). */
   installFails?: boolean
 }
@@ -53,8 +57,16 @@ export function fakeRancher(opts: WorldOptions) {
     lease: opts.lease as unknown,
     restore: undefined as unknown,
     operatorInstalled: opts.operatorInstalled ?? true,
+    webhookInstalled: opts.webhookInstalled ?? true,
     /** Secret kube-system/rancher-rollback-saved, as kubectl would print it. */
     saved: opts.saved as string | undefined
+  }
+  const webhookRelease = {
+    name: 'rancher-webhook',
+    namespace: 'cattle-system',
+    status: 'deployed',
+    chart: 'rancher-webhook-103.0.5+up0.4.6',
+    app_version: ''
   }
   const runner = new ScriptedRunner()
   const json = (o: unknown) => ({ stdout: JSON.stringify(o) })
@@ -70,13 +82,7 @@ export function fakeRancher(opts: WorldOptions) {
           }
         ]
       : []),
-    {
-      name: 'rancher-webhook',
-      namespace: 'cattle-system',
-      status: 'deployed',
-      chart: 'rancher-webhook-103.0.5+up0.4.6',
-      app_version: ''
-    },
+    ...(state.webhookInstalled ? [webhookRelease] : []),
     ...(state.operatorInstalled
       ? [
           {
@@ -108,6 +114,32 @@ export function fakeRancher(opts: WorldOptions) {
         ? json(state.history)
         : { exitCode: 1, stderr: 'Error: release: not found' }
     )
+    .on(/^helm history rancher-webhook/, () =>
+      state.webhookInstalled
+        ? json([
+            { revision: 1, status: 'deployed', chart: webhookRelease.chart, app_version: '0.4.6' }
+          ])
+        : { exitCode: 1, stderr: 'Error: release: not found' }
+    )
+    .on(/^helm uninstall rancher-webhook -n cattle-system/, () => {
+      state.webhookInstalled = false
+      return {}
+    })
+    .on(/^kubectl wait pod -l app=rancher -n cattle-system --for=delete/, () =>
+      state.replicas === 0
+        ? {}
+        : { exitCode: 1, stderr: 'error: timed out waiting for the condition' }
+    )
+    // A running Rancher reinstalls its webhook.
+    .on(/^kubectl wait deployment\/rancher-webhook -n cattle-system --for=create/, () => {
+      if (!state.releaseExists || state.replicas === 0 || opts.webhookReinstalled === false)
+        return {
+          exitCode: 1,
+          stderr: 'error: timed out waiting for the condition on deployments/rancher-webhook'
+        }
+      state.webhookInstalled = true
+      return {}
+    })
     .on(/^helm list -A/, () => json(releases()))
     .on(/^kubectl get deployment rancher -n cattle-system/, () =>
       state.releaseExists

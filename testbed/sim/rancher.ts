@@ -14,7 +14,9 @@
  * - the leader only: installs or upgrades the `rancher-webhook` release in `cattle-system` to
  *   the webhook chart of its version; for 2.7.7 <= version < 2.14.0 installs
  *   `rancher-provisioning-capi` in `cattle-provisioning-capi-system`; writes the
- *   `settings.management.cattle.io` object `server-version` (when that CRD exists). Real helm,
+ *   `settings.management.cattle.io` object `server-version` (when that CRD exists); keeps the
+ *   ClusterRole of the builtin GlobalRole `user` (GLOBAL_ROLE_CLUSTER_ROLE, see
+ *   ensureGlobalRoleClusterRole). Real helm,
  *   the chart repository of testbed/services/chart-repo.ts. It re-checks every `resyncMs` (a release
  *   removed or changed behind its back is put back, as Rancher's controllers do).
  * - pods of a broken version (pod label BROKEN_LABEL=true) never become Ready: they log a fatal
@@ -57,6 +59,13 @@ export const CAPI_RELEASE = {
   name: 'rancher-provisioning-capi',
   namespace: 'cattle-provisioning-capi-system'
 } as const
+
+/**
+ * The ClusterRole Rancher's GlobalRole controller keeps for the builtin GlobalRole `user`
+ * (pkg/controllers/management/auth/globalroles/globalrole_handler.go: `cattle-globalrole-<name>`).
+ */
+export const GLOBAL_ROLE_CLUSTER_ROLE = 'cattle-globalrole-user'
+const GR_OWNER_LABEL = 'authz.management.cattle.io/gr-owner'
 
 const LEASE_SECONDS = 45
 const RETRY_MS = 2000
@@ -386,6 +395,7 @@ class RancherPod {
         ? provisioningCapiChartVersionFor(this.version)
         : undefined
       if (capi) await this.ensureRelease(CAPI_RELEASE.name, CAPI_RELEASE.namespace, capi, true)
+      await this.ensureGlobalRoleClusterRole()
       await this.ensureServerVersion()
     } catch (e) {
       if (!this.signal.aborted) this.error(`[ensure charts] ${(e as Error).message.split('\n')[0]}`)
@@ -452,6 +462,60 @@ class RancherPod {
       /* unreadable: treat as out of date */
     }
     return { status: newest.metadata.labels?.status ?? '', chartVersion }
+  }
+
+  /**
+   * globalrole_handler.go reconcileGlobalRole. v2.12.3 creates the ClusterRole labelled
+   * `authz.management.cattle.io/globalrole: "true"` and afterwards only keeps its rules; v2.13.3
+   * also labels it `authz.management.cattle.io/gr-owner: <GlobalRole>` and adds that label to an
+   * existing one ("Ensure existing ClusterRoles have the correct grOwnerLabel"). So a 2.12 backup
+   * holds the ClusterRole without the label a 2.13 Rancher added, and restoring it removes the
+   * label, which rancher-webhook denies (sim/webhook.ts; backup-restore-operator#844). The
+   * GlobalRole itself and the ownerReference to it are not modelled (no GlobalRole CRD here).
+   */
+  private async ensureGlobalRoleClusterRole(): Promise<void> {
+    const path = kpath(
+      'rbac.authorization.k8s.io/v1',
+      'clusterroles',
+      undefined,
+      GLOBAL_ROLE_CLUSTER_ROLE
+    )
+    const labelsOwner = compareVersions(this.version, '2.13.0') >= 0
+    const rules = [
+      { apiGroups: ['management.cattle.io'], resources: ['preferences'], verbs: ['*'] }
+    ]
+    const current = await this.api.tryGet<KubeObject>(path)
+    try {
+      if (!current) {
+        await this.api.create(kpath('rbac.authorization.k8s.io/v1', 'clusterroles'), {
+          apiVersion: 'rbac.authorization.k8s.io/v1',
+          kind: 'ClusterRole',
+          metadata: {
+            name: GLOBAL_ROLE_CLUSTER_ROLE,
+            labels: {
+              'authz.management.cattle.io/globalrole': 'true',
+              ...(labelsOwner ? { [GR_OWNER_LABEL]: 'user' } : {})
+            }
+          },
+          rules
+        })
+      } else if (labelsOwner && current.metadata.labels?.[GR_OWNER_LABEL] !== 'user') {
+        this.info(
+          `[mgmt-auth-gr-controller] Updating clusterRole ${GLOBAL_ROLE_CLUSTER_ROLE} owner from ${current.metadata.labels?.[GR_OWNER_LABEL] ?? ''} to user.`
+        )
+        await this.api.replace(path, {
+          ...current,
+          metadata: {
+            ...current.metadata,
+            labels: { ...current.metadata.labels, [GR_OWNER_LABEL]: 'user' }
+          }
+        })
+      }
+    } catch (e) {
+      // A conflict or a webhook that is not up yet: the next resync tries again, as a requeue does.
+      if (!(e instanceof KubeApiError)) throw e
+      this.error(`[mgmt-auth-gr-controller] ${e.message}`)
+    }
   }
 
   private async ensureServerVersion(): Promise<void> {

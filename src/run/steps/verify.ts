@@ -1,14 +1,21 @@
-/** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
+/**
+ * The result as the cluster shows it: the Deployment rolled out on the target image, Helm
+ * agreeing; and, when remove-webhook took rancher-webhook away, Rancher has reinstalled it.
+ */
+import { removesWebhook } from '../../decide/preflight.js'
 import { isDeployedAt } from '../../decide/versions.js'
 import { deploymentReplicas, parseDeployment, parseHelmHistory } from '../../facts/parsers.js'
 import * as cmd from '../../kube/commands.js'
-import { defineStep, StepFailure } from '../step.js'
+import { WEBHOOK_DEPLOYMENT, WEBHOOK_RELEASE } from '../../kube/names.js'
+import type { Command } from '../../kube/command-runner.js'
+import { defineStep, StepFailure, type StepContext } from '../step.js'
 
 export const verify = defineStep({
   id: 'verify',
   title: ({ settings, decision }) =>
-    `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed`,
-  commands: ({ settings }, limits) => ({
+    `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed` +
+    (removesWebhook(decision, settings) ? `; Rancher has reinstalled ${WEBHOOK_RELEASE}` : ''),
+  commands: ({ settings, decision }, limits) => ({
     rollout: {
       ...cmd.rolloutStatus(
         settings.namespace,
@@ -19,7 +26,26 @@ export const verify = defineStep({
     },
     deployment: cmd.getDeployment(settings.namespace, settings.releaseName),
     history: cmd.helmHistory(settings.releaseName, settings.namespace),
-    manifest: cmd.helmGetManifest(settings.releaseName, settings.namespace)
+    manifest: cmd.helmGetManifest(settings.releaseName, settings.namespace),
+    /** In order: Rancher creates the webhook's Deployment, it rolls out, Helm shows the release. */
+    webhook: removesWebhook(decision, settings)
+      ? [
+          cmd.waitCreated(
+            settings.namespace,
+            `deployment/${WEBHOOK_DEPLOYMENT}`,
+            limits.limit(settings.timeoutMs, `waiting for Rancher to reinstall ${WEBHOOK_RELEASE}`)
+          ),
+          {
+            ...cmd.rolloutStatus(
+              settings.namespace,
+              WEBHOOK_DEPLOYMENT,
+              limits.limit(settings.timeoutMs, `verifying the ${WEBHOOK_RELEASE} rollout`)
+            ),
+            allowFailure: true
+          },
+          cmd.helmHistory(WEBHOOK_RELEASE, settings.namespace)
+        ]
+      : []
   }),
   async run(ctx, c) {
     const { settings, decision } = ctx
@@ -57,6 +83,8 @@ export const verify = defineStep({
         `helm shows ${newest ? `revision ${newest.revision} ${newest.appVersion} ${newest.status}` : 'no release'}, not ${decision.to} deployed`
       )
     }
+    const webhook = problems.length === 0 ? await reinstalledWebhook(ctx, c.webhook) : undefined
+    if (webhook?.problem) problems.push(webhook.problem)
     if (problems.length > 0) {
       throw new StepFailure(
         `Verification failed: ${problems.join('; ')}.`,
@@ -64,6 +92,33 @@ export const verify = defineStep({
       )
     }
     const image = d.imageVersion ? d.image : `${d.image} (tag not a version: not compared)`
-    return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed`
+    return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed${webhook?.detail ?? ''}`
   }
 })
+
+/** Waits for the webhook Rancher reinstalls; nothing to wait for when it was never removed. */
+async function reinstalledWebhook(
+  ctx: StepContext,
+  commands: readonly Command[]
+): Promise<{ problem?: string; detail?: string } | undefined> {
+  const [created, rollout, history] = commands
+  if (!created || !rollout || !history) return undefined
+  const ns = ctx.settings.namespace
+  const createdResult = await ctx.runner.run(created)
+  if (createdResult.exitCode !== 0) {
+    return {
+      problem: `Rancher did not reinstall ${WEBHOOK_RELEASE} (deployment ${ns}/${WEBHOOK_DEPLOYMENT} never appeared: ${lastLine(createdResult.stderr)}); until it does, nothing validates Rancher's objects`
+    }
+  }
+  const rolled = await ctx.runner.run(rollout)
+  if (rolled.exitCode !== 0) {
+    return { problem: `${WEBHOOK_RELEASE} did not roll out: ${lastLine(rolled.stderr)}` }
+  }
+  const h = await ctx.runner.run(history)
+  const newest = parseHelmHistory(h.exitCode === 0 ? h.stdout : '[]').at(-1)
+  return {
+    detail: `; Rancher reinstalled ${WEBHOOK_RELEASE}${newest ? ` (${newest.chart}, ${newest.status})` : ''}`
+  }
+}
+
+const lastLine = (text: string): string => text.trim().split('\n').pop() ?? ''
