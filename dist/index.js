@@ -33900,6 +33900,10 @@ const RESTORE_CRD = 'restores.resources.cattle.io';
 /** Rancher's chart name (the release name is an input). */
 const RANCHER_CHART = 'rancher';
 const WEBHOOK_RELEASE = 'rancher-webhook';
+/** rancher-webhook's chart names its Deployment after the chart. */
+const WEBHOOK_DEPLOYMENT = WEBHOOK_RELEASE;
+/** The rancher chart labels its pods `app: <release name>` (templates/deployment.yaml). */
+const rancherPodSelector = (releaseName) => `app=${releaseName}`;
 /** Installed by Rancher v2.7.7+, in its own namespace. */
 const CAPI_RELEASE = 'rancher-provisioning-capi';
 const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
@@ -34661,6 +34665,14 @@ function createsCredentialSecret(settings, facts) {
         s3.secretKey !== '');
 }
 /**
+ * A Restore onto a running Rancher (in-place, restore-only) goes without rancher-webhook unless
+ * the user keeps it: the webhook denies restored objects (steps/remove-webhook.ts). After cleanup
+ * there is no webhook to remove.
+ */
+function removesWebhook(decision, settings) {
+    return decision.procedure !== 'cleanup-and-reinstall' && !settings.keepRancherWebhook;
+}
+/**
  * Checks, in order: Helm release state; allow-downtime (cleanup); prune (in-place, restore-only);
  * the backup operator (in-place, restore-only); no unfinished Restore; the backup file and that it
  * is this cluster's; encryption; the S3 credential Secret; for cleanup, that the Secret survives
@@ -34772,8 +34784,10 @@ function preflight(decision, facts, settings) {
         return refuse(`S3 credential Secret ${settings.s3.credentialSecretNamespace}/${settings.s3.credentialSecretName} lives in a namespace that rancher-cleanup deletes, so the Restore after cleanup could not read the backup.`, `Move the Secret to a namespace cleanup keeps, e.g. \`default\` (copy it there and set s3-credential-secret-namespace: default).`);
     }
     // Warnings.
-    if (decision.procedure === 'in-place' && facts.webhookReleaseExists) {
-        warnings.push(`rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} is installed; this action removes nothing, but the webhook may deny restored objects (backup-restore-operator#844). If the Restore fails with admission errors, see the operator log.`);
+    if (decision.procedure !== 'cleanup-and-reinstall' &&
+        settings.keepRancherWebhook &&
+        facts.webhookReleaseExists) {
+        warnings.push(`rancher-webhook${facts.webhookChartVersion === '' ? '' : ` ${facts.webhookChartVersion}`} stays running through the Restore (keep-rancher-webhook: true); it may deny restored objects (backup-restore-operator#844), and the Restore then retries until restore-timeout. If the operator log shows "admission webhook … denied the request", run again without keep-rancher-webhook.`);
     }
     return { ok: true, warnings };
 }
@@ -37665,6 +37679,10 @@ const waitCommand = (args, timeoutMs) => ({
     allowFailure: true
 });
 const waitRestoreReady = (name, timeoutMs) => waitCommand(['wait', `${RESTORE_CRD}/${name}`, '--for=condition=Ready=True'], timeoutMs);
+/** Ends at once when no pod matches: nothing left to wait for. */
+const waitPodsDeleted = (namespace, selector, timeoutMs) => waitCommand(['wait', 'pod', '-l', selector, '-n', namespace, '--for=delete'], timeoutMs);
+/** For an object someone else (Rancher) creates: a watch until it exists (kubectl >= 1.31). */
+const waitCreated = (namespace, object, timeoutMs) => waitCommand(['wait', object, '-n', namespace, '--for=create'], timeoutMs);
 const waitJobComplete = (namespace, job, timeoutMs) => waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs);
 const rolloutStatus = (namespace, name, timeoutMs) => ({
     tool: 'kubectl',
@@ -37698,6 +37716,8 @@ const deleteObject = (kind, name, namespace) => kubectlWrite([
     '--wait=true'
 ], { timeoutMs: 120_000 });
 const helmRollback$1 = (major, release, namespace, revision, timeoutMs) => helmWrite(['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs);
+/** Waits until the release's objects are gone, so nothing it served answers any more. */
+const helmUninstall = (major, release, namespace, timeoutMs) => helmWrite(['uninstall', release, '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs);
 /**
  * `upgrade --install` so that a re-run after a failed install continues instead of failing on
  * "cannot re-use a name that is still in use".
@@ -38738,6 +38758,7 @@ const INPUT_DEFAULTS = {
     'dry-run': 'false',
     'allow-downtime': 'false',
     'allow-other-cluster-backup': 'false',
+    'keep-rancher-webhook': 'false',
     prune: 'true',
     timeout: '30m',
     'restore-timeout': '20m',
@@ -38800,6 +38821,7 @@ function getSettings(read = name => getInput(name)) {
     const dryRun = inputs.boolean('dry-run');
     const allowDowntime = inputs.boolean('allow-downtime');
     const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup');
+    const keepRancherWebhook = inputs.boolean('keep-rancher-webhook');
     const prune = inputs.boolean('prune');
     const timeoutMs = inputs.duration('timeout');
     const restoreTimeoutMs = inputs.duration('restore-timeout');
@@ -38829,6 +38851,7 @@ function getSettings(read = name => getInput(name)) {
         dryRun,
         allowDowntime,
         allowOtherClusterBackup,
+        keepRancherWebhook,
         prune,
         timeoutMs: timeoutMs ?? 0,
         restoreTimeoutMs: restoreTimeoutMs ?? 0,
@@ -39519,7 +39542,9 @@ const FOLLOW_UP_LINKS = {
  */
 function followUps(decision, ok, 
 /** Downstream RKE1 clusters (clusters.management.cattle.io with an RKE config), by name. */
-rke1Clusters = []) {
+rke1Clusters = [], 
+/** The run itself verifies that Rancher reinstalled rancher-webhook (steps/remove-webhook.ts). */
+webhookVerified = false) {
     const items = [];
     const to = decision.to;
     const rollsBack = decision.procedure !== 'restore-only';
@@ -39542,7 +39567,7 @@ rke1Clusters = []) {
             `${to} ships, run the [adjust-downstream-webhook](${FOLLOW_UP_LINKS.adjustWebhookScript}) script. ` +
             `See [rancher-docs#816](${FOLLOW_UP_LINKS.webhookDocsPr}) and [rancher/rancher#40816](${FOLLOW_UP_LINKS.webhookIssue}).`);
     }
-    if (decision.procedure === 'in-place') {
+    if (decision.procedure === 'in-place' && !webhookVerified) {
         items.push(`Check that rancher-webhook on the local cluster followed the rollback: \`helm -n cattle-system history rancher-webhook --max 3\` ` +
             `should show the chart version Rancher ${to} deploys, and \`kubectl -n cattle-system rollout status deploy/rancher-webhook\` ` +
             'should succeed. A webhook left newer than Rancher can deny changes Rancher makes; Rancher reinstalls its own version ' +
@@ -39866,7 +39891,9 @@ function planSection(plan, open) {
 function logSection(log) {
     if (log.length === 0)
         return '';
-    return details(`Backup operator log (last ${log.length} line${log.length === 1 ? '' : 's'})`, preBlock(log, LIMITS.logLines, LIMITS.logBytes, 'tail'));
+    return details(log.includes('…')
+        ? `Backup operator log (its last errors, then the last ${log.length - log.indexOf('…') - 1} lines)`
+        : `Backup operator log (last ${log.length} line${log.length === 1 ? '' : 's'})`, preBlock(log, LIMITS.logLines, LIMITS.logBytes, 'tail'));
 }
 function historyTable(history) {
     const sorted = [...history].sort((a, b) => a.revision - b.revision);
@@ -40479,11 +40506,49 @@ const recreateSecrets = defineStep({
 });
 
 /**
+ * Before a Restore onto a running Rancher: stop Rancher, then uninstall rancher-webhook. The
+ * operator scales down only Rancher; the webhook keeps running and denies restored objects that
+ * a newer Rancher changed (backup-restore-operator#844, 2.13 → 2.12: "cannot modify or remove
+ * label authz.management.cattle.io/gr-owner"), so the Restore loops "Retrying" forever. Rancher's
+ * QA rollback test (rancher/observability-e2e upgrade_rollback_test.go) scales Rancher to 0 and
+ * runs `helm uninstall rancher-webhook -n cattle-system` before applying the Restore. Rancher goes
+ * first, or its controllers would reinstall the webhook at once; the chart owns the webhook
+ * configurations, so uninstalling removes them too. When Rancher starts again it installs the
+ * webhook of its own version, which verify checks.
+ */
+const removeWebhook = defineStep({
+    id: 'remove-webhook',
+    title: () => `Scale Rancher to 0 and uninstall ${WEBHOOK_RELEASE}, so that it cannot deny the Restore (Rancher reinstalls it when it starts)`,
+    commands: ({ settings, helmMajor }, limits) => ({
+        scaleDown: scaleDeployment(settings.namespace, settings.releaseName, 0),
+        podsGone: waitPodsDeleted(settings.namespace, rancherPodSelector(settings.releaseName), limits.limit(settings.timeoutMs, 'waiting for Rancher to stop')),
+        release: helmHistory(WEBHOOK_RELEASE, settings.namespace),
+        uninstall: helmUninstall(helmMajor, WEBHOOK_RELEASE, settings.namespace, limits.limit(settings.timeoutMs, `helm uninstall ${WEBHOOK_RELEASE}`))
+    }),
+    async run(ctx, c) {
+        const { settings } = ctx;
+        await ctx.runner.run(c.scaleDown);
+        const gone = await ctx.runner.run(c.podsGone);
+        if (gone.exitCode !== 0) {
+            throw new Error(`Rancher's pods did not stop: ${gone.stderr.trim().split('\n').pop() ?? ''}. Check: kubectl -n ${settings.namespace} get pods -l ${rancherPodSelector(settings.releaseName)}`);
+        }
+        // Re-read: an earlier, interrupted run may have uninstalled it already.
+        const history = await ctx.runner.run(c.release);
+        const newest = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]').at(-1);
+        if (newest === undefined)
+            return `Rancher stopped; ${WEBHOOK_RELEASE} was not installed`;
+        await ctx.runner.run(c.uninstall);
+        return `Rancher stopped; ${WEBHOOK_RELEASE} (${newest.chart}) uninstalled`;
+    }
+});
+
+/**
  * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
  * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
  * the Restore's conditions and the operator's log.
  */
-const OPERATOR_LOG_LINES = 40;
+/** Enough to reach back past a retry's whole pass to the error that caused it. */
+const OPERATOR_LOG_LINES = 1000;
 /**
  * After cleanup there is nothing to prune and pruning would fight the freshly installed operator:
  * the migration procedure the docs prescribe restores with prune: false.
@@ -40492,14 +40557,31 @@ function restorePrune({ decision, settings }) {
     return decision.procedure === 'cleanup-and-reinstall' ? false : settings.prune;
 }
 /** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
-function operatorLogLines(text) {
+function operatorLogLines(text, tail = SHOWN_LOG_LINES) {
     // eslint-disable-next-line no-control-regex
     const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
-    return text
+    const lines = text
         .split('\n')
         .map(line => line.replace(ansi, '').trimEnd())
         .filter(line => line.trim() !== '');
+    // A retrying Restore logs a whole pass of INFO lines after its error: the error that explains it
+    // (e.g. an admission webhook's denial) would fall out of the tail.
+    const shown = lines.slice(-tail);
+    const earlier = new Map();
+    for (const line of lines.slice(0, -tail)) {
+        if (!ERROR_LINE.test(line))
+            continue;
+        const key = line.replace(TIMESTAMP, '');
+        earlier.delete(key);
+        earlier.set(key, line);
+    }
+    const errors = [...earlier.values()].slice(-5);
+    return errors.length > 0 ? [...errors, '…', ...shown] : shown;
 }
+const SHOWN_LOG_LINES = 40;
+/** logrus text (`ERRO[2006/01/02 15:04:05]`, after kubectl's `--prefix`) or logfmt. */
+const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/;
+const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g;
 /** A Restore an earlier run of the same move completed from the same backup. */
 function completedEarlier({ decision, facts }) {
     return facts.restores.find(r => r.completed &&
@@ -40552,9 +40634,25 @@ const restore = defineStep({
         const state = status.state === 'error'
             ? `the operator reports an error and keeps retrying: ${status.message}`
             : 'the operator has not finished it';
-        throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`);
+        const denied = deniedBy([status.message, ...ctx.report.operatorLog]);
+        const admission = denied
+            ? ` Admission webhook "${denied}" denied restored objects` +
+                (ctx.settings.keepRancherWebhook && denied.startsWith('rancher.cattle.io')
+                    ? ' (backup-restore-operator#844): rancher-webhook stayed running because keep-rancher-webhook is true; delete the Restore and run again without it.'
+                    : '.')
+            : '';
+        throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.${admission}`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`);
     }
 });
+/** The admission webhook that refused a restored object, from the operator's messages. */
+function deniedBy(lines) {
+    for (const line of lines) {
+        const m = /admission webhook \\?"([^"\\]+)\\?" denied the request/.exec(line);
+        if (m)
+            return m[1];
+    }
+    return undefined;
+}
 
 /**
  * The Secrets cleanup deletes, to a 0600 file; then values, Secrets and a record of the move into
@@ -40793,18 +40891,33 @@ const verifyCleanup = defineStep({
     }
 });
 
-/** The result as the cluster shows it: the Deployment rolled out on the target image, Helm agreeing. */
+/**
+ * The result as the cluster shows it: the Deployment rolled out on the target image, Helm
+ * agreeing; and, when remove-webhook took rancher-webhook away, Rancher has reinstalled it.
+ */
 const verify$1 = defineStep({
     id: 'verify',
-    title: ({ settings, decision }) => `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed`,
-    commands: ({ settings }, limits) => ({
+    title: ({ settings, decision }) => `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed` +
+        (removesWebhook(decision, settings) ? `; Rancher has reinstalled ${WEBHOOK_RELEASE}` : ''),
+    commands: ({ settings, decision }, limits) => ({
         rollout: {
             ...rolloutStatus(settings.namespace, settings.releaseName, limits.limit(settings.timeoutMs, 'verifying the rollout')),
             allowFailure: true
         },
         deployment: getDeployment(settings.namespace, settings.releaseName),
         history: helmHistory(settings.releaseName, settings.namespace),
-        manifest: helmGetManifest(settings.releaseName, settings.namespace)
+        manifest: helmGetManifest(settings.releaseName, settings.namespace),
+        /** In order: Rancher creates the webhook's Deployment, it rolls out, Helm shows the release. */
+        webhook: removesWebhook(decision, settings)
+            ? [
+                waitCreated(settings.namespace, `deployment/${WEBHOOK_DEPLOYMENT}`, limits.limit(settings.timeoutMs, `waiting for Rancher to reinstall ${WEBHOOK_RELEASE}`)),
+                {
+                    ...rolloutStatus(settings.namespace, WEBHOOK_DEPLOYMENT, limits.limit(settings.timeoutMs, `verifying the ${WEBHOOK_RELEASE} rollout`)),
+                    allowFailure: true
+                },
+                helmHistory(WEBHOOK_RELEASE, settings.namespace)
+            ]
+            : []
     }),
     async run(ctx, c) {
         const { settings, decision } = ctx;
@@ -40837,13 +40950,39 @@ const verify$1 = defineStep({
         if (!isDeployedAt(newest, decision.to)) {
             problems.push(`helm shows ${newest ? `revision ${newest.revision} ${newest.appVersion} ${newest.status}` : 'no release'}, not ${decision.to} deployed`);
         }
+        const webhook = problems.length === 0 ? await reinstalledWebhook(ctx, c.webhook) : undefined;
+        if (webhook?.problem)
+            problems.push(webhook.problem);
         if (problems.length > 0) {
             throw new StepFailure(`Verification failed: ${problems.join('; ')}.`, `Check: kubectl -n ${settings.namespace} get deploy ${settings.releaseName} -o wide; helm history ${settings.releaseName} -n ${settings.namespace}`);
         }
         const image = d.imageVersion ? d.image : `${d.image} (tag not a version: not compared)`;
-        return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed`;
+        return `${image} rolled out (${d.readyReplicas}/${d.replicas} ready); helm revision ${newest?.revision} deployed${webhook?.detail ?? ''}`;
     }
 });
+/** Waits for the webhook Rancher reinstalls; nothing to wait for when it was never removed. */
+async function reinstalledWebhook(ctx, commands) {
+    const [created, rollout, history] = commands;
+    if (!created || !rollout || !history)
+        return undefined;
+    const ns = ctx.settings.namespace;
+    const createdResult = await ctx.runner.run(created);
+    if (createdResult.exitCode !== 0) {
+        return {
+            problem: `Rancher did not reinstall ${WEBHOOK_RELEASE} (deployment ${ns}/${WEBHOOK_DEPLOYMENT} never appeared: ${lastLine(createdResult.stderr)}); until it does, nothing validates Rancher's objects`
+        };
+    }
+    const rolled = await ctx.runner.run(rollout);
+    if (rolled.exitCode !== 0) {
+        return { problem: `${WEBHOOK_RELEASE} did not roll out: ${lastLine(rolled.stderr)}` };
+    }
+    const h = await ctx.runner.run(history);
+    const newest = parseHelmHistory(h.exitCode === 0 ? h.stdout : '[]').at(-1);
+    return {
+        detail: `; Rancher reinstalled ${WEBHOOK_RELEASE}${newest ? ` (${newest.chart}, ${newest.status})` : ''}`
+    };
+}
+const lastLine = (text) => text.trim().split('\n').pop() ?? '';
 
 /**
  * The procedures as lists of step kinds, and the plan: each step's title and the exact commands
@@ -40853,11 +40992,12 @@ const verify$1 = defineStep({
 function procedureSteps(input) {
     const { decision, facts, settings } = input;
     const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])];
+    const unguarded = removesWebhook(decision, settings) ? [removeWebhook] : [];
     switch (decision.procedure) {
         case 'restore-only':
-            return [...before, restore, scaleRancher, verify$1, releaseLock];
+            return [...before, ...unguarded, restore, scaleRancher, verify$1, releaseLock];
         case 'in-place':
-            return [...before, restore, helmRollback, scaleRancher, verify$1, releaseLock];
+            return [...before, ...unguarded, restore, helmRollback, scaleRancher, verify$1, releaseLock];
         case 'cleanup-and-reinstall':
             return [
                 ...before,
@@ -41784,7 +41924,8 @@ async function rollback(settings, env, report) {
         secretsFile: join(workDir, 'saved-secrets.json')
     };
     report.plan = buildPlan(input);
-    report.followUps = followUps(decision, true, facts.rke1Clusters);
+    const webhookVerified = removesWebhook(decision, settings);
+    report.followUps = followUps(decision, true, facts.rke1Clusters, webhookVerified);
     const changing = report.plan.filter(s => s.mutating).length;
     info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`);
     if (settings.dryRun) {
@@ -41814,7 +41955,7 @@ async function rollback(settings, env, report) {
             ...step,
             commands: report.steps[i]?.commands ?? step.commands
         }));
-        report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'), facts.rke1Clusters);
+        report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'), facts.rke1Clusters, webhookVerified);
     }
     report.status = 'succeeded';
 }

@@ -5,6 +5,7 @@
 import * as core from '@actions/core'
 import { join } from 'node:path'
 import { choose, FORCE_PROCEDURE_ENV, Refusal } from './decide/choose.js'
+import { removesWebhook } from './decide/preflight.js'
 import { readPlanFacts } from './facts/plan-facts.js'
 import { readCluster, type S3Reader } from './facts/gather.js'
 import * as s3 from './facts/s3-client.js'
@@ -132,7 +133,8 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     secretsFile: join(workDir, 'saved-secrets.json')
   }
   report.plan = buildPlan(input)
-  report.followUps = followUps(decision, true, facts.rke1Clusters)
+  const webhookVerified = removesWebhook(decision, settings)
+  report.followUps = followUps(decision, true, facts.rke1Clusters, webhookVerified)
   const changing = report.plan.filter(s => s.mutating).length
   core.info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`)
 
@@ -166,7 +168,8 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     report.followUps = followUps(
       decision,
       report.steps.every(s => s.status === 'succeeded'),
-      facts.rke1Clusters
+      facts.rke1Clusters,
+      webhookVerified
     )
   }
   report.status = 'succeeded'

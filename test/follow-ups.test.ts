@@ -101,9 +101,16 @@ describe('followUps', () => {
     ).toBe(false)
   })
 
-  it('in-place: check that rancher-webhook followed the rollback', () => {
+  it('in-place with the webhook kept: check that rancher-webhook followed the rollback', () => {
     const items = followUps(decision('in-place', '2.8.5', '2.8.4'), true)
     expect(mentions(items, 'helm -n cattle-system history rancher-webhook')).toBe(true)
+    // When the run removed it and verified Rancher's reinstall, there is nothing left to check.
+    expect(
+      mentions(
+        followUps(decision('in-place', '2.8.5', '2.8.4'), true, [], true),
+        'history rancher-webhook'
+      )
+    ).toBe(false)
     expect(
       mentions(
         followUps(decision('cleanup-and-reinstall', '2.7.7', '2.7.6'), true),

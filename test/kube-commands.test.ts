@@ -105,3 +105,24 @@ describe('jsonpath templates', () => {
     expect(c.args.join(' ')).not.toMatch(/[\x00-\x1f]/)
   })
 })
+
+describe('operator log lines of a retrying Restore', () => {
+  it('keep the error that explains the retry when a later pass pushed it out of the tail', async () => {
+    const { operatorLogLines } = await import('../src/run/steps/restore.js')
+    const pod = '[pod/rancher-backup-58c7567b87-kr6pz/rancher-backup] '
+    const denial =
+      'Error restoring cluster-scoped resources [restoreResource: err updating resource admission webhook "rancher.cattle.io.clusterroles.rbac.authorization.k8s.io" denied the request: cannot modify or remove label authz.management.cattle.io/gr-owner]'
+    const pass = (minute: number) => [
+      `${pod}INFO[2026/12/01 23:${minute}:05] Processing Restore CR r1`,
+      `${pod}ERRO[2026/12/01 23:${minute}:06] ${denial}`,
+      ...Array.from({ length: 50 }, (_, i) => `${pod}INFO[2026/12/01 23:${minute}:07] line ${i}`)
+    ]
+    const lines = operatorLogLines([...pass(36), ...pass(37)].join('\n'))
+    // The same error from two passes is shown once, the newest, before the tail.
+    expect(lines[0]).toBe(`${pod}ERRO[2026/12/01 23:37:06] ${denial}`)
+    expect(lines[1]).toBe('…')
+    expect(lines.slice(2)).toHaveLength(40)
+    expect(lines.at(-1)).toContain('line 49')
+    expect(operatorLogLines(pass(36).slice(0, 10).join('\n'))).toHaveLength(10)
+  })
+})

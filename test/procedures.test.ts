@@ -619,7 +619,7 @@ describe('the plan is what runs', () => {
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
-      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=40 --prefix --request-timeout=30s',
+      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
       // helm rollback already brought the release's 3 replicas back
       'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
     ])
@@ -698,7 +698,7 @@ describe('the plan is what runs', () => {
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
       // this world has none of the Secrets cleanup would delete: nothing to recreate
       'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
-      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=40 --prefix --request-timeout=30s'
+      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s'
     ])
     const commands = (id: string) => plan.find(s => s.id === id)!.commands
     expect(commands('install-backup-operator')).toContain(

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { interpretRestore, parseRestoreList } from '../src/facts/restore-status.js'
+import { deniedBy } from '../src/run/steps/restore.js'
 
 const completed = {
   apiVersion: 'resources.cattle.io/v1',
@@ -228,5 +229,23 @@ describe('parseRestoreList', () => {
     expect(() =>
       parseRestoreList('error: the server doesn\'t have a resource type "restores"')
     ).toThrow(/Restore list/)
+  })
+})
+
+describe('deniedBy: the admission webhook named in an operator error', () => {
+  it.each([
+    [
+      // backup-restore-operator#844's denial (rollback 2.13.0 → 2.12.3) in the operator's error format
+      'Error restoring cluster-scoped resources [error restoring cattle-globalrole-user of type rbac.authorization.k8s.io/v1, Resource=clusterroles: restoreResource: err updating resource admission webhook "rancher.cattle.io.clusterroles.rbac.authorization.k8s.io" denied the request: cannot modify or remove label authz.management.cattle.io/gr-owner]',
+      'rancher.cattle.io.clusterroles.rbac.authorization.k8s.io'
+    ],
+    [
+      // rancher/rancher#51150, in a logrus field (quotes escaped)
+      'err="admission webhook \\"rancher.cattle.io.clusters.management.cattle.io\\" denied the request: metadata.annotations: Invalid value"',
+      'rancher.cattle.io.clusters.management.cattle.io'
+    ],
+    ['error restoring CRDs, check logs for exact error', undefined]
+  ])('%s', (line, webhook) => {
+    expect(deniedBy(['Retrying', line])).toBe(webhook)
   })
 })

@@ -62,6 +62,8 @@ export interface World {
   inputs: Record<string, string>
   helm(args: string[]): Promise<string>
   kubectl(args: string[], stdin?: string): Promise<string>
+  /** Waits until Rancher `version` has finished starting (what a world waits for when built). */
+  settled(version: string): Promise<void>
   stop(): Promise<void>
 }
 
@@ -232,6 +234,7 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
       inputs,
       helm,
       kubectl,
+      settled: (version: string) => settled(kubectl, version),
       stop
     }
   } catch (e) {

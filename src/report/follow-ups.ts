@@ -25,7 +25,9 @@ export function followUps(
   decision: ProceedDecision,
   ok: boolean,
   /** Downstream RKE1 clusters (clusters.management.cattle.io with an RKE config), by name. */
-  rke1Clusters: readonly string[] = []
+  rke1Clusters: readonly string[] = [],
+  /** The run itself verifies that Rancher reinstalled rancher-webhook (steps/remove-webhook.ts). */
+  webhookVerified = false
 ): string[] {
   const items: string[] = []
   const to = decision.to
@@ -56,7 +58,7 @@ export function followUps(
     )
   }
 
-  if (decision.procedure === 'in-place') {
+  if (decision.procedure === 'in-place' && !webhookVerified) {
     items.push(
       `Check that rancher-webhook on the local cluster followed the rollback: \`helm -n cattle-system history rancher-webhook --max 3\` ` +
         `should show the chart version Rancher ${to} deploys, and \`kubectl -n cattle-system rollout status deploy/rancher-webhook\` ` +

@@ -318,7 +318,9 @@ function planSection(plan: PlannedStep[], open: boolean): string {
 function logSection(log: string[]): string {
   if (log.length === 0) return ''
   return details(
-    `Backup operator log (last ${log.length} line${log.length === 1 ? '' : 's'})`,
+    log.includes('…')
+      ? `Backup operator log (its last errors, then the last ${log.length - log.indexOf('…') - 1} lines)`
+      : `Backup operator log (last ${log.length} line${log.length === 1 ? '' : 's'})`,
     preBlock(log, LIMITS.logLines, LIMITS.logBytes, 'tail')
   )
 }

@@ -11,8 +11,11 @@ import { FORCE_PROCEDURE_ENV } from '../../src/decide/choose.js'
 import { runAction, type ActionRun } from '../../testbed/run-action.js'
 import {
   rancherBackupChartVersionFor,
+  rancherWebhookChartVersionFor,
   UNFIT_BACKUP_CHART
 } from '../../testbed/services/chart-repo.js'
+import { GLOBAL_ROLE_CLUSTER_ROLE } from '../../testbed/sim/rancher.js'
+import { GR_OWNER_LABEL } from '../../testbed/sim/webhook.js'
 import { startWorld, type ScenarioOptions, type World } from '../../testbed/scenario.js'
 
 const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
@@ -124,6 +127,25 @@ function expectPlanKept(dry: ActionRun, real: ActionRun): void {
   expect(issued.length).toBeGreaterThan(3)
   const listed = new Set(planned.map(normalise))
   expect(issued.filter(c => !listed.has(c))).toEqual([])
+}
+
+/**
+ * The operator finishes the pass it is in even when its Restore is deleted (it holds the Lease
+ * `restore-controller` meanwhile, as pkg/controllers/restore/controller.go Lock/Unlock), and that
+ * pass ends by scaling Rancher up: wait for the Lease to be free (a watch, with a deadline).
+ */
+async function operatorIdle(w: World): Promise<void> {
+  const signal = AbortSignal.timeout(120_000)
+  for await (const ev of w.cluster.api.listAndWatch<{
+    metadata: { name?: string }
+    spec?: { holderIdentity?: string | null }
+  }>('/apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases', {
+    fieldSelector: 'metadata.name=restore-controller',
+    signal
+  })) {
+    if (!ev.object.spec?.holderIdentity) return
+  }
+  throw new Error('the backup operator still holds Lease restore-controller after 120 s')
 }
 
 function expectUnchanged(before: Map<string, string>, after: Map<string, string>): void {
@@ -327,8 +349,9 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
       r.outputs['restore-name']!,
       '--wait=true'
     ])
-    // The operator scales Rancher up once per attempt and may lose it (as upstream): bring it back
-    // and let it settle, so the next test's snapshot sees a quiet world.
+    // Rancher was stopped for the Restore and the operator scaled it back to the 0 it found: bring
+    // it back and let it settle (it reinstalls rancher-webhook), so the next snapshot sees a quiet
+    // world.
     await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
     await w.kubectl([
       'rollout',
@@ -338,6 +361,7 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
       'cattle-system',
       '--timeout=120s'
     ])
+    await w.settled('2.6.5')
   })
 
   it('is refused without allow-downtime, and its dry run changes nothing', async () => {
@@ -444,6 +468,96 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     expect(plan).not.toContain('<resolved>')
     expect(plan).toContain(`helm upgrade --install rancher-backup rancher-backup`)
     expect(plan).toContain(`--version ${fits} -n cattle-resources-system`)
+  })
+})
+
+describe('in place 2.13.3 → 2.12.3: rancher-webhook denies the Restore unless it is removed (backup-restore-operator#844)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.12.3', upgradeTo: ['2.13.3'] })
+  })
+  afterAll(() => w?.stop())
+
+  const labels = async (): Promise<Record<string, string>> =>
+    JSON.parse(
+      await w.kubectl([
+        'get',
+        'clusterrole',
+        GLOBAL_ROLE_CLUSTER_ROLE,
+        '-o',
+        'jsonpath={.metadata.labels}'
+      ])
+    )
+
+  it('with keep-rancher-webhook the Restore loops "Retrying" on the denial, and the summary says what to do', async () => {
+    // 2.13 labelled the GlobalRole ClusterRole; the 2.12 backup has it without that label.
+    expect((await labels())[GR_OWNER_LABEL]).toBe('user')
+    const r = await act(w, {
+      'backup-filename': w.backupFilename,
+      'keep-rancher-webhook': 'true',
+      'restore-timeout': '40s'
+    })
+    expect(r.outputs.status).toBe('failed')
+    expect(r.summary).toContain('Retrying')
+    // The operator's error line, kept in the summary although later passes followed it.
+    expect(r.summary).toMatch(
+      /ERRO.*admission webhook (&quot;|")rancher\.cattle\.io\.clusterroles\.rbac\.authorization\.k8s\.io(&quot;|") denied the request: cannot modify or remove label authz\.management\.cattle\.io\/gr-owner/
+    )
+    expect(r.summary).toContain('run again without it')
+    // The real API server called the webhook, which denied the operator's update.
+    expect(w.webhook.decisions).toContainEqual(
+      expect.objectContaining({ name: GLOBAL_ROLE_CLUSTER_ROLE, allowed: false })
+    )
+    expect(await image(w)).toBe('rancher/rancher:v2.13.3')
+    // As the error says: delete the Restore the operator keeps retrying. It scales Rancher back up
+    // once per pass and may lose that update (as upstream): make sure Rancher runs again.
+    await w.kubectl([
+      'delete',
+      'restores.resources.cattle.io',
+      r.outputs['restore-name']!,
+      '--wait=true'
+    ])
+    await operatorIdle(w)
+    await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
+    await w.kubectl([
+      'rollout',
+      'status',
+      'deploy/rancher',
+      '-n',
+      'cattle-system',
+      '--timeout=120s'
+    ])
+    await w.settled('2.13.3')
+  })
+
+  it('by default Rancher is stopped and rancher-webhook uninstalled first: the Restore completes, and Rancher reinstalls its own webhook', async () => {
+    const inputs = { 'backup-filename': w.backupFilename }
+    const dry = await act(w, { ...inputs, 'dry-run': 'true' })
+    expect(dry.outputs.status, dry.summary).toBe('planned')
+    expect(dry.summary).toContain('uninstall rancher-webhook')
+    const r = await act(w, inputs)
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({
+      procedure: 'in-place',
+      'from-version': '2.13.3',
+      'to-version': '2.12.3'
+    })
+    expect(await image(w)).toBe('rancher/rancher:v2.12.3')
+    // Restored as the 2.12 backup has it.
+    expect((await labels())[GR_OWNER_LABEL]).toBeUndefined()
+    const webhook = JSON.parse(
+      await w.helm(['history', 'rancher-webhook', '-n', 'cattle-system', '-o', 'json'])
+    ) as { chart: string; status: string }[]
+    expect(webhook.at(-1)).toMatchObject({
+      chart: `rancher-webhook-${rancherWebhookChartVersionFor('2.12.3')}`,
+      status: 'deployed'
+    })
+    const config = JSON.parse(
+      await w.kubectl(['get', 'validatingwebhookconfiguration', 'rancher.cattle.io', '-o', 'json'])
+    ) as { webhooks?: unknown[] }
+    expect(config.webhooks?.length).toBeGreaterThan(0)
+    expect(r.summary).toContain('Rancher reinstalled rancher-webhook')
+    expectPlanKept(dry, r)
   })
 })
 

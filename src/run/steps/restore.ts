@@ -15,9 +15,11 @@ import {
   restoreLabels,
   restorePrefix
 } from '../../kube/names.js'
+import { removesWebhook } from '../../decide/preflight.js'
 import { defineStep, StepFailure, type PlanInput } from '../step.js'
 
-const OPERATOR_LOG_LINES = 40
+/** Enough to reach back past a retry's whole pass to the error that caused it. */
+const OPERATOR_LOG_LINES = 1000
 
 /**
  * After cleanup there is nothing to prune and pruning would fight the freshly installed operator:
@@ -28,14 +30,32 @@ function restorePrune({ decision, settings }: PlanInput): boolean {
 }
 
 /** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
-export function operatorLogLines(text: string): string[] {
+export function operatorLogLines(text: string, tail = SHOWN_LOG_LINES): string[] {
   // eslint-disable-next-line no-control-regex
   const ansi = /\x1b\[[0-9;]*[A-Za-z]/g
-  return text
+  const lines = text
     .split('\n')
     .map(line => line.replace(ansi, '').trimEnd())
     .filter(line => line.trim() !== '')
+  // A retrying Restore logs a whole pass of INFO lines after its error: the error that explains it
+  // (e.g. an admission webhook's denial) would fall out of the tail.
+  const shown = lines.slice(-tail)
+  const earlier = new Map<string, string>()
+  for (const line of lines.slice(0, -tail)) {
+    if (!ERROR_LINE.test(line)) continue
+    const key = line.replace(TIMESTAMP, '')
+    earlier.delete(key)
+    earlier.set(key, line)
+  }
+  const errors = [...earlier.values()].slice(-EARLIER_ERRORS)
+  return errors.length > 0 ? [...errors, '…', ...shown] : shown
 }
+
+const SHOWN_LOG_LINES = 40
+const EARLIER_ERRORS = 5
+/** logrus text (`ERRO[2006/01/02 15:04:05]`, after kubectl's `--prefix`) or logfmt. */
+const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/
+const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g
 
 /** A Restore an earlier run of the same move completed from the same backup. */
 function completedEarlier({ decision, facts }: PlanInput) {
@@ -103,9 +123,25 @@ export const restore = defineStep({
       status.state === 'error'
         ? `the operator reports an error and keeps retrying: ${status.message}`
         : 'the operator has not finished it'
+    const denied = deniedBy([status.message, ...ctx.report.operatorLog])
+    const admission = denied
+      ? ` Admission webhook "${denied}" denied restored objects` +
+        (ctx.settings.keepRancherWebhook && denied.startsWith('rancher.cattle.io')
+          ? ' (backup-restore-operator#844): rancher-webhook stayed running because keep-rancher-webhook is true; delete the Restore and run again without it.'
+          : '.')
+      : ''
     throw new StepFailure(
-      `Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.`,
-      `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes.`
+      `Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.${admission}`,
+      `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`
     )
   }
 })
+
+/** The admission webhook that refused a restored object, from the operator's messages. */
+export function deniedBy(lines: readonly string[]): string | undefined {
+  for (const line of lines) {
+    const m = /admission webhook \\?"([^"\\]+)\\?" denied the request/.exec(line)
+    if (m) return m[1]
+  }
+  return undefined
+}
