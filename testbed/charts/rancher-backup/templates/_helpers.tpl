@@ -61,18 +61,22 @@ resources.cattle.io/operator: backup-restore
 {{- end }}
 
 {{/*
-Secrets the ResourceSet leaves out: rancher/backup-restore-operator excludes bootstrap-secret from
-v2.1.2 on (commit 76f1a71, charts/rancher-backup/files/default-resourceset-contents/rancher.yaml;
-v2.1.3 adds the csp-adapter objects, which the testbed has none of). Before, and on the 1.x line,
-a backup holds it.
+The sensitive selectors: rancher/backup-restore-operator's
+charts/rancher-backup/files/default-resourceset-contents/rancher.yaml (sensitive-resourceset-contents/
+from v5). From v2.1.2 on (commit 76f1a71) they leave bootstrap-secret out (v2.1.3 adds the
+csp-adapter objects, which the testbed has none of); before, and on the 1.x line, a backup holds it.
+Here and not in files/: the key must be absent, not empty, where nothing is excluded.
 */}}
-{{- define "backupRestore.excludedSecrets" -}}
-{{- if semverCompare ">=2.1.2-0" .Chart.Version -}}^bootstrap-secret${{- end -}}
-{{- end }}
-
-{{/* The sensitive selectors (files/sensitive-resourceset-contents, rendered: they use the above). */}}
-{{- define "backupRestore.sensitiveSelectors" -}}
-{{- range $path, $_ := .Files.Glob "files/sensitive-resourceset-contents/*.yaml" }}
-  {{- tpl ($.Files.Get $path) $ | trim | nindent 2 }}
-{{- end }}
+{{- define "backupRestore.sensitiveSelectors" }}
+  - apiVersion: "v1"
+    kindsRegexp: "^secrets$"
+    namespaceRegexp: "^cattle-|^p-|^c-|^local$|^user-|^u-"
+    labelSelectors:
+      matchExpressions:
+        - key: "owner"
+          operator: "NotIn"
+          values: ["helm"]
+    {{- if semverCompare ">=2.1.2-0" .Chart.Version }}
+    excludeResourceNameRegexp: "^bootstrap-secret$"
+    {{- end }}
 {{- end }}
