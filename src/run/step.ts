@@ -28,6 +28,7 @@ export type StepId =
   | 'install-backup-operator'
   | 'recreate-secrets'
   | 'restore'
+  | 'adopt-restored'
   | 'helm-rollback'
   | 'scale-rancher'
   | 'helm-install'
