@@ -386,11 +386,88 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
       'install-backup-operator',
       'recreate-secrets',
       'restore',
+      'adopt-restored',
       'helm-install',
       'verify',
       'forget-saved',
       'release-lock'
     ])
+    // 2.7.6's chart renders bootstrap-secret as a hook, which Helm never checks: only the SA.
+    const adopt = JSON.parse(outputs().plan!).find((s: { id: string }) => s.id === 'adopt-restored')
+    expect(adopt.commands.join('\n')).not.toContain('bootstrap-secret')
+  })
+})
+
+describe('cleanup-and-reinstall 2.6.5 → 2.6.3 after a Restore of objects Helm did not create', () => {
+  const world: WorldOptions = {
+    history: [
+      { revision: 1, version: '2.6.3', status: 'superseded' },
+      { revision: 2, version: '2.6.5', status: 'deployed' }
+    ],
+    storedVersions: ['v1alpha4', 'v1beta1']
+  }
+  const inputs = { 'target-version': '2.6.3', 'backup-filename': BACKUP, 'allow-downtime': 'true' }
+  const patch =
+    'kubectl patch secret bootstrap-secret -n cattle-system --type=merge -p \'{"metadata":{"labels":{"app.kubernetes.io/managed-by":"Helm"},"annotations":{"meta.helm.sh/release-name":"rancher","meta.helm.sh/release-namespace":"cattle-system"}}}\' --request-timeout=30s'
+
+  it('plans the ownership reads and patches between the Restore and helm install', async () => {
+    setInputs({ ...inputs, 'dry-run': 'true' })
+    const { env, runner } = environment(world)
+    expect((await run(env)).status).toBe('planned')
+    expect(runner.mutating()).toEqual([])
+    const plan = JSON.parse(outputs().plan!) as { id: string; commands: string[] }[]
+    const ids = plan.map(s => s.id)
+    expect(ids.slice(ids.indexOf('restore'), ids.indexOf('restore') + 3)).toEqual([
+      'restore',
+      'adopt-restored',
+      'helm-install'
+    ])
+    expect(plan.find(s => s.id === 'adopt-restored')!.commands).toEqual([
+      `kubectl get secret bootstrap-secret -n cattle-system --ignore-not-found -o 'jsonpath={.metadata.name}{"\\t"}{.metadata.labels.app\\.kubernetes\\.io/managed-by}{"\\t"}{.metadata.annotations.meta\\.helm\\.sh/release-name}{"\\t"}{.metadata.annotations.meta\\.helm\\.sh/release-namespace}' --request-timeout=30s`,
+      `kubectl get serviceaccount rancher -n cattle-system --ignore-not-found -o 'jsonpath={.metadata.name}{"\\t"}{.metadata.labels.app\\.kubernetes\\.io/managed-by}{"\\t"}{.metadata.annotations.meta\\.helm\\.sh/release-name}{"\\t"}{.metadata.annotations.meta\\.helm\\.sh/release-namespace}' --request-timeout=30s`,
+      patch,
+      patch.replace('secret bootstrap-secret', 'serviceaccount rancher')
+    ])
+  })
+
+  it("adopts only what lacks the release's ownership (the ServiceAccount has it), before helm install", async () => {
+    setInputs(inputs)
+    const { env, runner, state } = environment({
+      ...world,
+      objects: {
+        'secret/bootstrap-secret': ['', '', ''],
+        'serviceaccount/rancher': ['Helm', 'rancher', 'cattle-system']
+      }
+    })
+    const report = await run(env)
+    expect(report.error).toBe('')
+    expect(report.status).toBe('succeeded')
+    const lines = runner.lines()
+    expect(lines.filter(l => l.startsWith('kubectl patch'))).toEqual([patch])
+    const install = lines.findIndex(l => l.startsWith('helm upgrade --install rancher rancher'))
+    expect(lines.indexOf(patch)).toBeLessThan(install)
+    expect(lines.indexOf(patch)).toBeGreaterThan(
+      lines.findIndex(l => l.startsWith('kubectl wait restores.resources.cattle.io'))
+    )
+    expect(state.objects['secret/bootstrap-secret']).toEqual(['Helm', 'rancher', 'cattle-system'])
+    expect(readFileSync(process.env.GITHUB_STEP_SUMMARY!, 'utf8')).toContain(
+      'secret/bootstrap-secret adopted into release rancher'
+    )
+  })
+
+  it('stops before helm install when another release owns a restored object', async () => {
+    setInputs(inputs)
+    const { env, runner } = environment({
+      ...world,
+      objects: { 'serviceaccount/rancher': ['Helm', 'other', 'cattle-system'] }
+    })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain("release 'other'")
+    expect(runner.lines().some(l => l.startsWith('kubectl patch'))).toBe(false)
+    expect(runner.lines().some(l => l.startsWith('helm upgrade --install rancher rancher'))).toBe(
+      false
+    )
   })
 })
 
@@ -698,7 +775,9 @@ describe('the plan is what runs', () => {
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
       // this world has none of the Secrets cleanup would delete: nothing to recreate
       'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
-      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s'
+      'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
+      // the Restore brought no ServiceAccount back: nothing to adopt
+      'kubectl patch serviceaccount rancher -n cattle-system --type=merge -p \'{"metadata":{"labels":{"app.kubernetes.io/managed-by":"Helm"},"annotations":{"meta.helm.sh/release-name":"rancher","meta.helm.sh/release-namespace":"cattle-system"}}}\' --request-timeout=30s'
     ])
     const commands = (id: string) => plan.find(s => s.id === id)!.commands
     expect(commands('install-backup-operator')).toContain(

@@ -42,6 +42,15 @@ export interface ScenarioOptions {
   upgradeTo?: string[]
   /** Helm major used to build the world and offered to the action (default 3). */
   helm?: 3 | 4
+  /**
+   * Install with `bootstrapPassword` set (default true). Without it, Rancher 2.6.3+ creates
+   * bootstrap-secret itself, with no Helm ownership metadata.
+   */
+  bootstrapPassword?: boolean
+  /** The rancher-backup chart installed before the backup (default: the line's newest that fits). */
+  backupChart?: string
+  /** The ResourceSet the backup is taken with (default `rancher-resource-set-basic`). */
+  resourceSet?: string
   /** Encrypt the backup with an encryption config Secret. */
   encrypted?: boolean
   /** Progress lines (default: none). */
@@ -136,9 +145,9 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
     )
 
     log(`installing rancher ${opts.install}`)
-    await installRancher(helm, charts.url, opts.install)
+    await installRancher(helm, charts.url, opts.install, opts.bootstrapPassword !== false)
     await settled(kubectl, opts.install)
-    const backupVersion = rancherBackupChartVersionFor(opts.install)
+    const backupVersion = opts.backupChart ?? rancherBackupChartVersionFor(opts.install)
     for (const chart of ['rancher-backup-crd', 'rancher-backup']) {
       await helm([
         'upgrade',
@@ -171,7 +180,12 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
           })
         )
       }
-      backupFilename = await takeBackup(kubectl, s3, !!opts.encrypted)
+      backupFilename = await takeBackup(
+        kubectl,
+        s3,
+        !!opts.encrypted,
+        opts.resourceSet ?? 'rancher-resource-set-basic'
+      )
       log(`backup ${backupFilename}`)
     }
 
@@ -246,7 +260,8 @@ export async function startWorld(opts: ScenarioOptions): Promise<World> {
 async function installRancher(
   helm: (a: string[]) => Promise<string>,
   repo: string,
-  version: string
+  version: string,
+  bootstrapPassword: boolean
 ) {
   await helm([
     'install',
@@ -263,8 +278,7 @@ async function installRancher(
     'hostname=rancher.testbed.local',
     '--set',
     'replicas=1',
-    '--set',
-    'bootstrapPassword=testbed-bootstrap-secret',
+    ...(bootstrapPassword ? ['--set', 'bootstrapPassword=testbed-bootstrap-secret'] : []),
     '--wait',
     '--timeout',
     '120s'
@@ -317,7 +331,8 @@ async function settled(kubectl: (a: string[]) => Promise<string>, version: strin
 async function takeBackup(
   kubectl: (a: string[], stdin?: string) => Promise<string>,
   s3: S3Server,
-  encrypted: boolean
+  encrypted: boolean,
+  resourceSetName: string
 ): Promise<string> {
   const name = `testbed-${Date.now()}`
   await kubectl(
@@ -327,7 +342,7 @@ async function takeBackup(
       kind: 'Backup',
       metadata: { name },
       spec: {
-        resourceSetName: 'rancher-resource-set-basic',
+        resourceSetName,
         ...(encrypted ? { encryptionConfigSecretName: ENCRYPTION_SECRET } : {}),
         storageLocation: {
           s3: {

@@ -5,6 +5,9 @@
 import type { Command } from './command-runner.js'
 import {
   BACKUP_NAMESPACE,
+  HELM_MANAGED_BY,
+  HELM_RELEASE_NAME,
+  HELM_RELEASE_NAMESPACE,
   LOCK_NAME,
   LOCK_NAMESPACE,
   OPERATOR_LOG_SELECTOR,
@@ -126,6 +129,25 @@ export const readSecret = (namespace: string, name: string): Command =>
 
 export const readSaved = (): Command => readSecret(SAVED_NAMESPACE, SAVED_NAME)
 
+/** In a jsonpath a dot separates fields, so a key's own dots are escaped: `app\.kubernetes\.io/managed-by`. */
+const jsonpathKey = (key: string): string => key.replace(/\./g, '\\.')
+
+/**
+ * An object's name and Helm ownership metadata, tab-separated (nothing when it does not exist):
+ * only these fields, never a Secret's data or an annotation that could copy it.
+ */
+export const helmOwnership = (kind: string, name: string, namespace: string): Command =>
+  kubectlRead([
+    'get',
+    kind,
+    name,
+    '-n',
+    namespace,
+    '--ignore-not-found',
+    '-o',
+    `jsonpath={.metadata.name}{"\\t"}{.metadata.labels.${jsonpathKey(HELM_MANAGED_BY.key)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAME)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAMESPACE)}}`
+  ])
+
 export const getLease = (): Command =>
   kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found'])
 
@@ -215,6 +237,29 @@ export const applyFromStdin = (about: string, manifest: string): Command =>
 /** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
 export const replaceFromStdin = (about: string, manifest: string): Command =>
   kubectlWrite(['replace', '-f', '-'], { stdin: manifest, about })
+
+/** Gives an existing object the ownership metadata Helm requires to adopt it into `release`. */
+export const adoptIntoRelease = (
+  kind: string,
+  name: string,
+  namespace: string,
+  release: string
+): Command =>
+  kubectlWrite([
+    'patch',
+    kind,
+    name,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+      metadata: {
+        labels: { [HELM_MANAGED_BY.key]: HELM_MANAGED_BY.value },
+        annotations: { [HELM_RELEASE_NAME]: release, [HELM_RELEASE_NAMESPACE]: namespace }
+      }
+    })
+  ])
 
 export const deleteObject = (kind: string, name: string, namespace?: string): Command =>
   kubectlWrite(

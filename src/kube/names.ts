@@ -26,6 +26,17 @@ export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'
 /** `clusters.cluster.x-k8s.io`, `ipaddresses.ipam.cluster.x-k8s.io`, … */
 export const isCapiCrd = (name: string): boolean => /(^|\.)cluster\.x-k8s\.io$/.test(name)
 
+/**
+ * The Secret holding Rancher's initial admin password, in the release namespace: rendered by the
+ * rancher chart (from 2.6.0) or created by Rancher itself (from 2.6.3) when the chart did not.
+ */
+export const BOOTSTRAP_SECRET = 'bootstrap-secret'
+
+/** What Helm requires of an existing object to adopt it (helm pkg/action/validate.go). */
+export const HELM_MANAGED_BY = { key: 'app.kubernetes.io/managed-by', value: 'Helm' } as const
+export const HELM_RELEASE_NAME = 'meta.helm.sh/release-name'
+export const HELM_RELEASE_NAMESPACE = 'meta.helm.sh/release-namespace'
+
 /** kube-system survives rancher-cleanup: the lock and the saved state live there. */
 export const LOCK_NAMESPACE = 'kube-system'
 export const LOCK_NAME = 'rancher-rollback'

@@ -14,6 +14,7 @@ import {
   type StepId,
   type StepKind
 } from './step.js'
+import { adoptRestored } from './steps/adopt-restored.js'
 import { cleanup } from './steps/cleanup.js'
 import { createS3Secret } from './steps/create-s3-secret.js'
 import { forgetSaved } from './steps/forget-saved.js'
@@ -59,6 +60,7 @@ export function procedureSteps(input: PlanInput): StepKind[] {
         installBackupOperator,
         recreateSecrets,
         restore,
+        adoptRestored,
         helmInstall,
         verify,
         forgetSaved,

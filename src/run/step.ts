@@ -29,6 +29,7 @@ export type StepId =
   | 'recreate-secrets'
   | 'remove-webhook'
   | 'restore'
+  | 'adopt-restored'
   | 'helm-rollback'
   | 'scale-rancher'
   | 'helm-install'

@@ -37,6 +37,11 @@ export interface WorldOptions {
   webhookReinstalled?: boolean
   /** The release install fails (e.g. the chart repo is unreachable). */
   installFails?: boolean
+  /**
+   * Objects in cattle-system (`secret/bootstrap-secret`) and their Helm ownership metadata
+   * (managed-by, release name, release namespace; '' when missing), as a Restore left them.
+   */
+  objects?: Record<string, [string, string, string]>
 }
 
 const revision = (r: WorldOptions['history'][number]) => ({
@@ -59,7 +64,8 @@ export function fakeRancher(opts: WorldOptions) {
     operatorInstalled: opts.operatorInstalled ?? true,
     webhookInstalled: opts.webhookInstalled ?? true,
     /** Secret kube-system/rancher-rollback-saved, as kubectl would print it. */
-    saved: opts.saved as string | undefined
+    saved: opts.saved as string | undefined,
+    objects: { ...opts.objects }
   }
   const webhookRelease = {
     name: 'rancher-webhook',
@@ -299,12 +305,40 @@ export function fakeRancher(opts: WorldOptions) {
       state.operatorInstalled = true
       return {}
     })
+    .on(
+      /^kubectl get (secret|serviceaccount) \S+ -n cattle-system --ignore-not-found -o 'jsonpath=/,
+      (c: Command) => {
+        const key = `${c.args[1]}/${c.args[2]}`
+        const owner = state.objects[key]
+        return { stdout: owner ? [c.args[2], ...owner].join('\t') : '' }
+      }
+    )
+    .on(
+      /^kubectl patch (secret|serviceaccount) \S+ -n cattle-system --type=merge/,
+      (c: Command) => {
+        const patch = JSON.parse(c.args[c.args.indexOf('-p') + 1]!)
+        state.objects[`${c.args[1]}/${c.args[2]}`] = [
+          patch.metadata.labels['app.kubernetes.io/managed-by'],
+          patch.metadata.annotations['meta.helm.sh/release-name'],
+          patch.metadata.annotations['meta.helm.sh/release-namespace']
+        ]
+        return {}
+      }
+    )
     .on(/^helm upgrade --install rancher rancher/, (c: Command) => {
       if (opts.installFails)
         return {
           exitCode: 1,
           stderr:
             'Error: looks like "https://releases.rancher.com/server-charts/stable" is not a valid chart repository or cannot be reached'
+        }
+      const unowned = Object.entries(state.objects).find(
+        ([, o]) => o.join('\t') !== 'Helm\trancher\tcattle-system'
+      )
+      if (unowned)
+        return {
+          exitCode: 1,
+          stderr: `Error: Unable to continue with install: ${unowned[0]} exists and cannot be imported into the current release: invalid ownership metadata`
         }
       const version = c.args[c.args.indexOf('--version') + 1]!
       state.releaseExists = true

@@ -96,7 +96,13 @@ export interface RancherLine {
  */
 export const RANCHER_LINES: readonly RancherLine[] = [
   { minor: '2.5', backup: ['1.2.1'], webhook: '0.1.6' },
-  { minor: '2.6', backup: ['2.1.5'], webhook: '1.0.9+up0.2.10' },
+  {
+    minor: '2.6',
+    // 2.1.1 is the line's last chart whose ResourceSet still backs up bootstrap-secret (2.1.2 on
+    // exclude it, see the rancher-backup chart's _helpers.tpl).
+    backup: ['2.1.1', '2.1.5'],
+    webhook: '1.0.9+up0.2.10'
+  },
   {
     minor: '2.7',
     // up3.1.3 is the line's first chart that needs Kubernetes >= 1.23 (UNFIT_BACKUP_CHART): on the

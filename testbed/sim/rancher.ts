@@ -11,6 +11,9 @@
  *   resource not in cattle namespaces"). Lease 45 s, retry every 2 s (wrangler's defaults); the
  *   lease is released when the pod is deleted. A leader that loses the lease exits (crash, the
  *   kubelet restarts it), as Rancher does.
+ * - the leader only, once: BootstrapAdmin (see bootstrapAdmin below): on a first start (no
+ *   ConfigMap `cattle-system/admincreated`) from v2.6.3 on, creates `cattle-system/bootstrap-secret`
+ *   itself, without Helm's ownership metadata, when the chart did not;
  * - the leader only: installs or upgrades the `rancher-webhook` release in `cattle-system` to
  *   the webhook chart of its version; for 2.7.7 <= version < 2.14.0 installs
  *   `rancher-provisioning-capi` in `cattle-provisioning-capi-system`; writes the
@@ -23,7 +26,7 @@
  *   error and exit, and the kubelet restarts them (CrashLoopBackOff).
  */
 import { execFile } from 'node:child_process'
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -84,6 +87,32 @@ export function rancherVersionOfPod(pod: Pod): string | undefined {
 export function installsProvisioningCapi(version: string): boolean {
   return compareVersions(version, '2.7.7') >= 0 && compareVersions(version, '2.14.0') < 0
 }
+
+/**
+ * Whether Rancher `version` creates `bootstrap-secret` itself when it is missing: GetBootstrapPassword
+ * (pkg/data/management/bootstrap_password.go) exists from v2.6.3 (commit 1740fccdd2); v2.6.0-v2.6.2
+ * only read CATTLE_BOOTSTRAP_PASSWORD from the Secret their chart always rendered.
+ */
+export function createsBootstrapSecret(version: string): boolean {
+  return compareVersions(version, '2.6.3') >= 0
+}
+
+/**
+ * Whether GetBootstrapPassword keeps an existing Secret's `data.bootstrapPassword`. Before
+ * rancher/rancher#47965 (v2.11.0; backports #48533 in v2.9.6, #48532 in v2.10.2) it read
+ * `StringData`, which the API server never returns, so it overwrote an existing Secret with
+ * CATTLE_BOOTSTRAP_PASSWORD or a random token (rancher/rancher#47964).
+ */
+function keepsExistingBootstrapPassword(version: string): boolean {
+  const [major, minor] = version.split('.').map(Number)
+  if (major === 2 && minor === 9) return compareVersions(version, '2.9.6') >= 0
+  if (major === 2 && minor === 10) return compareVersions(version, '2.10.2') >= 0
+  return compareVersions(version, '2.11.0') >= 0
+}
+
+export const BOOTSTRAP_SECRET = { namespace: 'cattle-system', name: 'bootstrap-secret' } as const
+/** role_data.go's bootstrapAdminConfig: its presence means the default admin was created. */
+export const ADMIN_CREATED = { namespace: 'cattle-system', name: 'admincreated' } as const
 
 /** The fake-kubelet behaviour of Rancher's pods. */
 export function simulatedRancher(opts: SimulatedRancherOptions): PodBehaviour {
@@ -195,6 +224,7 @@ class RancherPod {
     LEADER_LOCK.name
   )
   private leader = false
+  private adminBootstrapped = false
 
   constructor(
     private readonly opts: SimulatedRancherOptions,
@@ -385,6 +415,10 @@ class RancherPod {
   /** The leader's chart work: webhook, provisioning-capi, server-version. */
   private async ensure(): Promise<void> {
     try {
+      if (!this.adminBootstrapped) {
+        await this.bootstrapAdmin()
+        this.adminBootstrapped = true
+      }
       await this.ensureRelease(
         WEBHOOK_RELEASE.name,
         WEBHOOK_RELEASE.namespace,
@@ -516,6 +550,73 @@ class RancherPod {
       if (!(e instanceof KubeApiError)) throw e
       this.error(`[mgmt-auth-gr-controller] ${e.message}`)
     }
+  }
+
+  /**
+   * BootstrapAdmin (pkg/data/management/role_data.go, v2.5-v2.14): nothing once the ConfigMap
+   * `admincreated` exists; else, with no users (the testbed has none), the default admin from
+   * GetBootstrapPassword's password, then that ConfigMap. A Restore brings the ConfigMap back
+   * (the ResourceSet keeps every ConfigMap of cattle-system), so a restored Rancher skips this.
+   */
+  private async bootstrapAdmin(): Promise<void> {
+    const configMaps = kpath('v1', 'configmaps', ADMIN_CREATED.namespace)
+    if (await this.api.tryGet(`${configMaps}/${ADMIN_CREATED.name}`)) return
+    if (createsBootstrapSecret(this.version)) await this.bootstrapPassword()
+    this.info('Created default admin user and binding')
+    await this.api
+      .create(configMaps, { apiVersion: 'v1', kind: 'ConfigMap', metadata: ADMIN_CREATED })
+      .catch((e: unknown) => {
+        if (!(e instanceof KubeApiError && e.status === 409)) throw e
+      })
+  }
+
+  /**
+   * GetBootstrapPassword: the Secret it creates carries no labels or annotations, so Helm cannot
+   * adopt it into a release (rancher/rancher#37060).
+   */
+  private async bootstrapPassword(): Promise<void> {
+    const secrets = kpath('v1', 'secrets', BOOTSTRAP_SECRET.namespace)
+    const path = `${secrets}/${BOOTSTRAP_SECRET.name}`
+    const existing = await this.api.tryGet<KubeObject & { data?: Record<string, string> }>(path)
+    if (existing?.data?.bootstrapPassword !== undefined) {
+      if (keepsExistingBootstrapPassword(this.version)) return
+    } else if (existing && keepsExistingBootstrapPassword(this.version)) {
+      this.log(
+        `${goTime()} [WARN] A bootstrap password secret was found, but did not match the expected structure.`
+      )
+    }
+    // randomtoken.Generate: 54 characters of [bcdfghjklmnpqrstvwxz2456789].
+    const alphabet = 'bcdfghjklmnpqrstvwxz2456789'
+    const password =
+      (await this.envBootstrapPassword()) ||
+      [...randomBytes(54)].map(b => alphabet[b % alphabet.length]).join('')
+    const stringData = { bootstrapPassword: password }
+    if (existing) await this.api.replace(path, { ...existing, stringData })
+    else
+      await this.api.create(secrets, {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: BOOTSTRAP_SECRET,
+        type: 'Opaque',
+        stringData
+      })
+  }
+
+  /** CATTLE_BOOTSTRAP_PASSWORD as the kubelet resolves it for the container ('' when unset). */
+  private async envBootstrapPassword(): Promise<string> {
+    type EnvVar = {
+      name: string
+      value?: string
+      valueFrom?: { secretKeyRef?: { name: string; key: string } }
+    }
+    const env = (this.pod.spec.containers[0]?.env ?? []) as EnvVar[]
+    const v = env.find(e => e.name === 'CATTLE_BOOTSTRAP_PASSWORD')
+    const ref = v?.valueFrom?.secretKeyRef
+    if (!ref) return v?.value ?? ''
+    const secret = await this.api.tryGet<KubeObject & { data?: Record<string, string> }>(
+      kpath('v1', 'secrets', this.pod.metadata.namespace, ref.name)
+    )
+    return Buffer.from(secret?.data?.[ref.key] ?? '', 'base64').toString('utf8')
   }
 
   private async ensureServerVersion(): Promise<void> {

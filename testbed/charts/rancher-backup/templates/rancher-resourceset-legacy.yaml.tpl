@@ -17,7 +17,5 @@ resourceSelectors:
   {{- $.Files.Get $path | trim | nindent 2 }}
 {{- end }}
 {{- include "backupRestore.capiSelectors" . }}
-{{- range $path, $_ := .Files.Glob "files/sensitive-resourceset-contents/*.yaml" }}
-  {{- $.Files.Get $path | trim | nindent 2 }}
-{{- end }}
+{{- include "backupRestore.sensitiveSelectors" . }}
 {{- end }}

@@ -40,7 +40,8 @@ spec:
           value: {{ template "rancher.fullname" . }}
         - name: CATTLE_SERVER_URL
           value: "https://{{ include "rancher.hostname" . }}"
-        {{- if .Values.bootstrapPassword }}
+        {{- /* rancher/rancher chart/templates/deployment.yaml: none in v2.5; from v2.6.3 only when the value is set (v2.6.0-v2.6.2, not served here, always). */}}
+        {{- if and .Values.bootstrapPassword (semverCompare ">=2.6.0-0" .Chart.Version) }}
         - name: CATTLE_BOOTSTRAP_PASSWORD
           valueFrom:
             secretKeyRef:
