@@ -22,17 +22,12 @@ export async function onBackupChange(
 ): Promise<void> {
   if (!backup || backup.metadata.deletionTimestamp) return
   const name = backup.metadata.name ?? ''
-  op.say('info', `Processing backup ${name}`, 'Processing backup', { name })
+  op.log.info(`Processing backup ${name}`)
   const spec = backup.spec ?? {}
   const status = backup.status ?? {}
   if (status.lastSnapshotTs) {
     if (!spec.schedule) {
-      op.say(
-        'info',
-        `Backup CR ${name} has been processed for one-time backup, returning`,
-        'Backup CR has been processed for one-time backup, returning',
-        { name }
-      )
+      op.log.info(`Backup CR ${name} has been processed for one-time backup, returning`)
       if (
         backup.metadata.generation !== status.observedGeneration ||
         status.backupType !== 'One-time'
@@ -53,9 +48,9 @@ export async function onBackupChange(
   }
   const ts = rfc3339(op.now()).replace(/:/g, '-')
   const fileBase = `${name}-${op.kubeSystemUid}-${ts}`
-  op.say('info', `For backup CR ${name}, filename: ${fileBase}`)
+  op.log.info(`For backup CR ${name}, filename: ${fileBase}`)
   const tmp = `/tmp/${fileBase}${Math.floor(Math.random() * 1e9)}`
-  op.say('info', `Temporary backup path for storing all contents for backup CR ${name} is ${tmp}`)
+  op.log.info(`Temporary backup path for storing all contents for backup CR ${name} is ${tmp}`)
   let filename: string
   try {
     filename = await performBackup(op, backup, fileBase)
@@ -101,21 +96,20 @@ async function performBackup(
   const spec = backup.spec ?? {}
   let transformers: EncryptionTransformers | undefined
   if (spec.encryptionConfigSecretName) {
-    op.say(
-      'info',
+    op.log.info(
       `Processing encryption config ${spec.encryptionConfigSecretName} for backup CR ${name}`
     )
     transformers = await op.encryptionTransformers(spec.encryptionConfigSecretName)
   }
   const rsName = spec.resourceSetName ?? ''
-  op.say('info', `Using resourceSet ${rsName} for gathering resources for backup CR ${name}`)
+  op.log.info(`Using resourceSet ${rsName} for gathering resources for backup CR ${name}`)
   const resourceSet = await op.api.get<ResourceSet>(
     kpath(RESOURCES_V1, 'resourcesets', undefined, rsName)
   )
-  op.say('info', `Gathering resources for backup CR ${name}`)
+  op.log.info(`Gathering resources for backup CR ${name}`)
   const gatherer = new ResourceGatherer(op.guarded(), op.discovery, op.log)
   const gathered = await gatherer.gather(resourceSet.resourceSelectors ?? [])
-  op.say('info', `Finished gathering resources for backup CR ${name}, writing to temp location`)
+  op.log.info(`Finished gathering resources for backup CR ${name}, writing to temp location`)
   const files = new Map<string, { data: Buffer; mode?: number }>()
   for (const { type, objects } of gathered) {
     const transformer = transformers?.for({ group: type.group, resource: type.name })
@@ -153,7 +147,7 @@ async function performBackup(
       files.set(`${path}/${objName}.json`, { data: bytes })
     }
   }
-  op.say('info', `Saving resourceSet used for backup CR ${name}`)
+  op.log.info(`Saving resourceSet used for backup CR ${name}`)
   const { metadata, resourceSelectors, controllerReferences } = resourceSet
   files.set('filters/filters.json', {
     data: Buffer.from(JSON.stringify({ metadata, resourceSelectors, controllerReferences })),
@@ -163,7 +157,7 @@ async function performBackup(
   if (spec.encryptionConfigSecretName) gzipFile += '.enc'
   const s3 = spec.storageLocation?.s3
   if (!s3) {
-    op.say('info', 'No storage location specified, checking for default PVC and S3')
+    op.log.info('No storage location specified, checking for default PVC and S3')
     throw goErr(
       `backup ${name} needs to specify S3 details, or configure storage location at the operator level`
     )
