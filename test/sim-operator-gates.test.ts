@@ -341,6 +341,25 @@ describe('simulated operator: version gates at the upstream tags', () => {
     ])
   })
 
+  it('redacts the logged S3 access key from v6.0.3, v7.0.5, v8.1.2 and v9.0.1', async () => {
+    s3.bucketExists.mockResolvedValue(true)
+    const logged = async (tag: string) => {
+      const { op, api, log } = operator(tag)
+      const b64 = (t: string) => Buffer.from(t).toString('base64')
+      api.objects.set('/api/v1/namespaces/default/secrets/creds', {
+        metadata: { name: 'creds' },
+        data: { accessKey: b64('AKIAIOSFODNN7EXAMPLE'), secretKey: b64('s') }
+      } as KubeObject)
+      await op.s3Client({ bucketName: 'rb', credentialSecretName: 'creds' })
+      return /s3-accessKey=(\S+)/.exec(log())?.[1]
+    }
+    const tags = ['v6.0.2', 'v6.0.3', 'v7.0.4', 'v7.0.5', 'v8.1.1', 'v8.1.2', 'v9.0.0', 'v9.0.1']
+    const keys = await Promise.all(tags.map(logged))
+    const clear = 'AKIAIOSFODNN7EXAMPLE'
+    const redacted = '"AKIAI*********"'
+    expect(keys).toEqual([clear, redacted, clear, redacted, clear, redacted, clear, redacted])
+  })
+
   it('merges the live CRD versions from v9.0.2 on the v9 line and on v10, not on v8 or v9.0.1', async () => {
     const CRD = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/clusters.cluster.x-k8s.io'
     const versions = (...names: string[]) =>

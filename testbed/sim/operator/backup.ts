@@ -3,7 +3,13 @@
  * (real ResourceSet semantics, see resources.ts) go into
  * `<folder>/<backup>-<kube-system namespace UID>-<YYYY-MM-DDTHH-MM-SSZ>.tar.gz[.enc]`; status
  * `filename`, `lastSnapshotTs`, `backupType`, `storageLocation`, conditions Ready=True
- * "Completed" and Uploaded=True.
+ * "Completed" and Uploaded=True. Follows rancher/backup-restore-operator
+ * pkg/controllers/backup/controller.go and upload.go, and pkg/objectstore/s3minio.go
+ * UploadBackupFile, at tags v1.2.1 to v11.0.1 (upload texts per versions.ts
+ * `s3ErrorsNameBucket`, v2.1.2).
+ *
+ * Differs from upstream: one-time backups to S3 only; recurring backups (`schedule`), retention,
+ * PVC storage and the operator-level default location are not simulated.
  */
 import { kpath } from '../../cluster/kube-api.js'
 import { goJson, walkOrder, writeTarGz } from './archive.js'
@@ -163,23 +169,31 @@ async function performBackup(
     )
   }
   const body = await writeTarGz(walkOrder(files, op.now()))
-  const key = s3.folder ? `${s3.folder}/${gzipFile}` : gzipFile
+  // upload.go: the folder loses its trailing slashes, the key its leading and trailing ones.
+  const key = s3.folder
+    ? `${s3.folder.replace(/\/+$/, '')}/${gzipFile}`.replace(/^\/+|\/+$/g, '')
+    : gzipFile
   const target = await op.s3Client(s3)
+  const named = op.features.s3ErrorsNameBucket
   op.log.info(`invoking uploading backup file [${key}] to s3`)
-  let lastErr: unknown
-  for (let retries = 0; retries <= 3; retries++) {
+  for (let retries = 0; ; retries++) {
     try {
       await putObject(target, key, body, 'application/gzip')
-      op.log.info(`Successfully uploaded [${key}] of size [${body.length}]`)
-      lastErr = undefined
-      break
     } catch (e) {
-      lastErr = e
-      op.log.info(`failed to upload backup file: ${message(e)}, retried ${retries} times`)
+      const failed = named
+        ? `failed to upload backup file [${key}], error: ${message(e)}`
+        : `failed to upload backup file: ${message(e)}`
+      op.log.info(`${failed}, retried ${retries} times`)
+      if (retries >= 3) throw goErr(failed)
+      continue
     }
+    op.log.info(
+      named
+        ? `Successfully uploaded [${key}]`
+        : `Successfully uploaded [${key}] of size [${body.length}]`
+    )
+    return gzipFile
   }
-  if (lastErr !== undefined) throw goErr(`failed to upload backup file: ${message(lastErr)}`)
-  return gzipFile
 }
 
 async function setBackupReconciling(

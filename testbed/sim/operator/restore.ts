@@ -8,6 +8,11 @@
  * CRDs, check logs for exact error") and Ready "Retrying", logs the exact error, and the Restore
  * is retried for ever with lasso's backoff. Everything is applied through the API server, so its
  * validation errors are the real ones.
+ *
+ * Follows rancher/backup-restore-operator pkg/controllers/restore/controller.go (OnRestoreChange,
+ * setReconcilingCondition, the Lease lock) at tags v1.2.1 to v11.0.1, with the gates of
+ * versions.ts (`lowercaseNoLocationError` v7.0.0, `encryptionSecretFetchLog` v7.0.0). Differs from
+ * upstream: only an S3 storage location on the Restore (no operator-level default S3 or PVC).
  */
 import { kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Conditions, RESOURCES_V1, type GenericCondition, type RestoreObject } from './api-types.js'

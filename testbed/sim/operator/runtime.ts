@@ -1,7 +1,12 @@
 /**
  * What the operator's controllers share: the API client (refusing to work once the pod is gone),
  * the logger, the version gates (versions.ts), the clock, discovery, the S3 client and the
- * encryption config of the chart namespace.
+ * encryption config of the chart namespace. The S3 client follows pkg/objectstore/s3minio.go
+ * GetS3Client / SetS3Service at tags v1.2.1 to v11.0.1; setReconcilingCondition's status write
+ * pkg/controllers/{backup,restore}/controller.go.
+ *
+ * Differs from upstream: credentialSecretNamespace defaults to `default` when empty (upstream
+ * asks for the Secret in the empty namespace).
  */
 import type { S3Target } from '../../../src/facts/s3-client.js'
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
@@ -25,6 +30,12 @@ export interface SimulatedOperatorOptions {
   api: KubeApi
   /** Clock for log lines, file names and status times (default: the real one). */
   now?: () => Date
+}
+
+/** redactAccessKeyID (pkg/objectstore/s3minio.go). */
+function redactAccessKeyID(key: string): string {
+  const mask = '*'.repeat(14)
+  return key.length < 20 ? mask : key.slice(0, 5) + mask.slice(5)
 }
 
 export type EncryptionSecret = KubeObject & { data?: Record<string, string> }
@@ -108,7 +119,7 @@ export class OperatorRuntime {
     this.log.info('invoking set s3 service client', {
       's3-endpoint': s3.endpoint ?? '',
       's3-bucketName': s3.bucketName ?? '',
-      's3-accessKey': accessKey,
+      's3-accessKey': this.features.redactAccessKey ? redactAccessKeyID(accessKey) : accessKey,
       's3-region': s3.region ?? '',
       's3-endpoint-ca': s3.endpointCA ?? '',
       's3-folder': s3.folder ?? '',

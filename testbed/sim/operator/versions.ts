@@ -61,6 +61,11 @@ export interface OperatorFeatures {
    */
   insecureSkipVerifyWithoutCA: boolean
   /**
+   * SetS3Service logs `s3-accessKey` through redactAccessKeyID (first 5 characters of a key of 20
+   * or more, then `*`; else 14 `*`) from v6.0.3, v7.0.5, v8.1.2 and v9.0.1; before, as it is.
+   */
+  redactAccessKey: boolean
+  /**
    * pkg/controllers/restore/controller.go restoreResource wraps a failed Create as
    * `restoreResource: err creating resource %v` from v2.1.2 (before: the API error as it is).
    */
@@ -131,6 +136,7 @@ export function featuresOf(v: OperatorVersion): OperatorFeatures {
     operatorBanner: sinceEach(v, '7.0.2', '8.0.0'),
     s3ErrorsNameBucket: sinceEach(v, '2.1.2'),
     insecureSkipVerifyWithoutCA: sinceEach(v, '2.1.4'),
+    redactAccessKey: sinceEach(v, '6.0.3', '7.0.5', '8.1.2', '9.0.1'),
     createErrorPrefix: sinceEach(v, '2.1.2'),
     missingControllerRefLog: sinceEach(v, '4.0.3')
       ? 'hidden'
