@@ -111,6 +111,10 @@ const SETTING_PATH = '/apis/management.cattle.io/v3/settings/server-url'
 // TestIsSettingsWebhookError: the messages the API server relays from the webhooks.
 const READ_ONLY =
   'admission webhook "rancher.cattle.io.settings" denied the request: setting is read only'
+// rancher/webhook pkg/admission CreateWebhookName: "rancher.cattle.io." + the GroupResource; its
+// setting validator answers 400 "setting is read only".
+const REAL_NAME =
+  'admission webhook "rancher.cattle.io.settings.management.cattle.io" denied the request: setting is read only'
 const OTHER_WEBHOOK =
   'admission webhook "validation.cattle.io" denied the request: validation failed'
 const FAILED_CALL =
@@ -266,6 +270,7 @@ describe('simulated operator: version gates at the upstream tags', () => {
     const settings = { group: 'management.cattle.io', version: 'v3', resource: 'settings' }
     const deployments = { group: 'apps', version: 'v1', resource: 'deployments' }
     expect(isSettingsWebhookError(settings, statusError(400, READ_ONLY))).toBe(true)
+    expect(isSettingsWebhookError(settings, statusError(400, REAL_NAME))).toBe(true)
     expect(isSettingsWebhookError(settings, statusError(400, OTHER_WEBHOOK))).toBe(false)
     expect(isSettingsWebhookError(settings, statusError(500, FAILED_CALL))).toBe(false)
     expect(isSettingsWebhookError(settings, new Error(READ_ONLY))).toBe(false)
