@@ -7,6 +7,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest'
 import { KubeApi, KubeApiError, type KubeObject } from '../testbed/cluster/kube-api.js'
 import type { RestoreObject } from '../testbed/sim/operator/api-types.js'
+import { EncryptionTransformers } from '../testbed/sim/operator/crypto.js'
 import { operatorVersion } from '../testbed/sim/operator/operator.js'
 import { onRestoreChange } from '../testbed/sim/operator/restore.js'
 import { restoreCRDs } from '../testbed/sim/operator/restore-crds.js'
@@ -239,6 +240,44 @@ describe('simulated operator: version gates at the upstream tags', () => {
     expect(loaded('v7.0.2')).toEqual(['custom'])
     expect(loaded('v8.0.0')).toEqual(['custom'])
     expect(loaded('v10.0.0')).toEqual(['custom'])
+  })
+
+  it('decrypts only JSON strings from v7.0.0; before, a plain file of an encrypted kind fails', () => {
+    // The action names the encryption Secret even for a plain .tar.gz backup.
+    const config = [
+      'apiVersion: apiserver.config.k8s.io/v1',
+      'kind: EncryptionConfiguration',
+      'resources:',
+      '  - resources: [secrets]',
+      '    providers:',
+      '      - aescbc:',
+      '          keys:',
+      '            - name: key1',
+      `              secret: ${Buffer.alloc(32, 9).toString('base64')}`,
+      '      - identity: {}'
+    ].join('\n')
+    const plain = {
+      name: 'secrets.#v1/cattle-system/s1.json',
+      type: 'file' as const,
+      data: Buffer.from(JSON.stringify({ kind: 'Secret', metadata: { name: 's1' } }))
+    }
+    const load = (tag: string) => {
+      try {
+        const objs = loadFromTarGzip(
+          operator(tag).op,
+          [plain] as never,
+          new EncryptionTransformers(config)
+        )
+        return objs.namespaced.map(o => o.name)
+      } catch (e) {
+        return (e as Error).message
+      }
+    }
+    const refused =
+      'error unmarshaling encrypted data for resource [secrets]: json: cannot unmarshal object into Go value of type []uint8'
+    expect(load('v6.0.3')).toBe(refused)
+    expect(load('v7.0.0')).toEqual(['s1'])
+    expect(load('v10.0.0')).toEqual(['s1'])
   })
 
   it('v11 skips a Setting the settings webhook denies, with a warning; v10 fails it', async () => {

@@ -13,8 +13,7 @@
  *
  * The Secret key `encryption-provider-config.yaml` and the AAD rule are the same at tags v1.2.1 to
  * v11.0.1 (pkg/util encryptionProviderConfigKey, pkg/util/encryptionconfig from v7). Differs from
- * upstream: no secretbox or KMS (upstream has whatever k8s.io/apiserver supports), and which
- * files are decrypted on restore follows v2-v5 for every version (see restore-load.ts).
+ * upstream: no secretbox or KMS (upstream has whatever k8s.io/apiserver supports).
  */
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } from 'node:crypto'
 import { load } from 'js-yaml'

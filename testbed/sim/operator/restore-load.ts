@@ -2,12 +2,11 @@
  * The restore side's backup: downloaded from S3, unpacked, decrypted, sorted into objects, as
  * rancher/backup-restore-operator pkg/objectstore/s3minio.go DownloadFromS3WithPrefix and
  * pkg/controllers/restore/download.go LoadFromTarGzip / loadDataFromFile do at tags v1.2.1 to
- * v11.0.1, with the v2.1.2 S3 messages (`s3ErrorsNameBucket`) and the v7.0.2 / v8.0.0
- * shouldSkipBuiltin (`skipBuiltinRoles`) of versions.ts.
+ * v11.0.1, with the v2.1.2 S3 messages (`s3ErrorsNameBucket`), the v7.0.2 / v8.0.0
+ * shouldSkipBuiltin (`skipBuiltinRoles`) and the v7.0.0 decryption rule (`decryptOnlyJsonStrings`)
+ * of versions.ts.
  *
- * Differs from upstream: decryption applies the v2-v5 rule to every version (a transformer for
- * the GroupResource means the file must be encrypted; v6 skips identity, v7+ decrypts only JSON
- * strings); minio's GetObject is lazy upstream, so a failed download would surface as `failed to
+ * Differs from upstream: minio's GetObject is lazy upstream, so a failed download would surface as `failed to
  * copy retrieved object to local file …`, here as the retried GET.
  */
 import { posix } from 'node:path'
@@ -139,7 +138,7 @@ export function loadFromTarGzip(
     const gvr = parseTypeDir(parts[0] ?? '')
     const gr = { group: gvr.group, resource: gvr.resource }
     const transformer = transformers?.for(gr)
-    if (transformer) {
+    if (transformer && (!op.features.decryptOnlyJsonStrings || data[0] === 0x22)) {
       let encrypted: Buffer
       try {
         const s = JSON.parse(data.toString('utf8')) as unknown

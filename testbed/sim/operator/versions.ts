@@ -90,6 +90,13 @@ export interface OperatorFeatures {
    */
   encryptionSecretFetchLog: boolean
   /**
+   * pkg/controllers/restore/download.go loadDataFromFile decrypts a file only when it holds a JSON
+   * string (`readData[0] == 34`) from v7.0.0; before, every file of a GroupResource the encryption
+   * config names (v6: unless its transformer is the default identity one, which is what a
+   * GroupResource the config does not name gets), so a plain file then fails to unmarshal.
+   */
+  decryptOnlyJsonStrings: boolean
+  /**
    * restoreResource leaves out Secrets of type fleet.cattle.io/cluster-registration-values
    * ("TEMPORARY HOTFIX", commit 4540219) from v3.1.0; never on the v2 line.
    */
@@ -145,6 +152,7 @@ export function featuresOf(v: OperatorVersion): OperatorFeatures {
         : 'warn',
     lowercaseNoLocationError: sinceEach(v, '7.0.0'),
     encryptionSecretFetchLog: sinceEach(v, '7.0.0'),
+    decryptOnlyJsonStrings: sinceEach(v, '7.0.0'),
     skipFleetRegistrationSecrets: sinceEach(v, '3.1.0'),
     customizeFleetCluster: sinceEach(v, '1.2.1'),
     customizeProvisioningCluster: sinceEach(v, '2.0.0'),
