@@ -1,8 +1,8 @@
 /**
  * Which backup-restore operator release behaves how: the version gates of the simulated operator,
  * in one place. Each gate names the first release tags of rancher/backup-restore-operator that
- * have the behaviour, as `git tag --contains` and `git show <tag>:<path>` show on the upstream
- * repository (every release tag v1.0.0 to v11.0.1 read), and the file it lives in. Release
+ * have the behaviour, and the file it lives in, as `git show <tag>:<path>` over the release tags
+ * v1.0.0 to v11.0.1 (or `git tag --contains` of the commit that brought it) shows. Release
  * candidates are not modelled: a tag is read as its `v<major>.<minor>.<patch>` part.
  *
  * Backports make a gate per major line: `sinceEach('7.0.3', '8.1.0')` is true from v7.0.3 on the
