@@ -1,4 +1,11 @@
-/** The operator's API (resources.cattle.io/v1) and its status conditions. */
+/**
+ * The operator's API (resources.cattle.io/v1) and its status conditions: the fields of
+ * rancher/backup-restore-operator pkg/apis/resources.cattle.io/v1 (backup.go, restore.go) that the
+ * sim reads or writes, the same at tags v1.2.1 to v11.0.1; the Conditions helper has wrangler's
+ * pkg/condition semantics (as read at wrangler 8238115; the wrangler each BRO tag vendors is not
+ * checked against it). Fields the sim ignores (e.g. `schedule`, `retentionCount`, `bucketLookupType`)
+ * are left out.
+ */
 import type { KubeObject } from '../../cluster/kube-api.js'
 
 export const RESOURCES_V1 = 'resources.cattle.io/v1'

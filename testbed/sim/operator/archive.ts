@@ -10,7 +10,11 @@
  * (core resources have an empty group: `secrets.#v1`). Entries come in filepath.Walk order
  * (lexical, directories before their contents, directory entries included), in USTAR headers as
  * Go's archive/tar writes them for FileInfoHeader input. Objects are Go-JSON encoded
- * (json.Marshal of map[string]interface{}: keys sorted, `<`, `>`, `&` escaped).
+ * (json.Marshal of map[string]interface{}: keys sorted, `<`, `>`, `&` escaped). The layout and
+ * `filters/filters.json` are the same at every tag v1.2.1 to v11.0.1.
+ *
+ * Differs from upstream: the tar is written in memory (upstream writes a temporary directory and
+ * walks it), so file modes and times are the sim's own.
  */
 import { promisify } from 'node:util'
 import { gunzip, gzip } from 'node:zlib'

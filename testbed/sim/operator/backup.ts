@@ -3,7 +3,13 @@
  * (real ResourceSet semantics, see resources.ts) go into
  * `<folder>/<backup>-<kube-system namespace UID>-<YYYY-MM-DDTHH-MM-SSZ>.tar.gz[.enc]`; status
  * `filename`, `lastSnapshotTs`, `backupType`, `storageLocation`, conditions Ready=True
- * "Completed" and Uploaded=True.
+ * "Completed" and Uploaded=True. Follows rancher/backup-restore-operator
+ * pkg/controllers/backup/controller.go and upload.go, and pkg/objectstore/s3minio.go
+ * UploadBackupFile, at tags v1.2.1 to v11.0.1 (upload texts per versions.ts
+ * `s3ErrorsNameBucket`, v2.1.2).
+ *
+ * Differs from upstream: one-time backups to S3 only; recurring backups (`schedule`), retention,
+ * PVC storage and the operator-level default location are not simulated.
  */
 import { kpath } from '../../cluster/kube-api.js'
 import { goJson, walkOrder, writeTarGz } from './archive.js'
@@ -22,17 +28,12 @@ export async function onBackupChange(
 ): Promise<void> {
   if (!backup || backup.metadata.deletionTimestamp) return
   const name = backup.metadata.name ?? ''
-  op.say('info', `Processing backup ${name}`, 'Processing backup', { name })
+  op.log.info(`Processing backup ${name}`)
   const spec = backup.spec ?? {}
   const status = backup.status ?? {}
   if (status.lastSnapshotTs) {
     if (!spec.schedule) {
-      op.say(
-        'info',
-        `Backup CR ${name} has been processed for one-time backup, returning`,
-        'Backup CR has been processed for one-time backup, returning',
-        { name }
-      )
+      op.log.info(`Backup CR ${name} has been processed for one-time backup, returning`)
       if (
         backup.metadata.generation !== status.observedGeneration ||
         status.backupType !== 'One-time'
@@ -53,9 +54,9 @@ export async function onBackupChange(
   }
   const ts = rfc3339(op.now()).replace(/:/g, '-')
   const fileBase = `${name}-${op.kubeSystemUid}-${ts}`
-  op.say('info', `For backup CR ${name}, filename: ${fileBase}`)
+  op.log.info(`For backup CR ${name}, filename: ${fileBase}`)
   const tmp = `/tmp/${fileBase}${Math.floor(Math.random() * 1e9)}`
-  op.say('info', `Temporary backup path for storing all contents for backup CR ${name} is ${tmp}`)
+  op.log.info(`Temporary backup path for storing all contents for backup CR ${name} is ${tmp}`)
   let filename: string
   try {
     filename = await performBackup(op, backup, fileBase)
@@ -101,21 +102,20 @@ async function performBackup(
   const spec = backup.spec ?? {}
   let transformers: EncryptionTransformers | undefined
   if (spec.encryptionConfigSecretName) {
-    op.say(
-      'info',
+    op.log.info(
       `Processing encryption config ${spec.encryptionConfigSecretName} for backup CR ${name}`
     )
     transformers = await op.encryptionTransformers(spec.encryptionConfigSecretName)
   }
   const rsName = spec.resourceSetName ?? ''
-  op.say('info', `Using resourceSet ${rsName} for gathering resources for backup CR ${name}`)
+  op.log.info(`Using resourceSet ${rsName} for gathering resources for backup CR ${name}`)
   const resourceSet = await op.api.get<ResourceSet>(
     kpath(RESOURCES_V1, 'resourcesets', undefined, rsName)
   )
-  op.say('info', `Gathering resources for backup CR ${name}`)
+  op.log.info(`Gathering resources for backup CR ${name}`)
   const gatherer = new ResourceGatherer(op.guarded(), op.discovery, op.log)
   const gathered = await gatherer.gather(resourceSet.resourceSelectors ?? [])
-  op.say('info', `Finished gathering resources for backup CR ${name}, writing to temp location`)
+  op.log.info(`Finished gathering resources for backup CR ${name}, writing to temp location`)
   const files = new Map<string, { data: Buffer; mode?: number }>()
   for (const { type, objects } of gathered) {
     const transformer = transformers?.for({ group: type.group, resource: type.name })
@@ -153,7 +153,7 @@ async function performBackup(
       files.set(`${path}/${objName}.json`, { data: bytes })
     }
   }
-  op.say('info', `Saving resourceSet used for backup CR ${name}`)
+  op.log.info(`Saving resourceSet used for backup CR ${name}`)
   const { metadata, resourceSelectors, controllerReferences } = resourceSet
   files.set('filters/filters.json', {
     data: Buffer.from(JSON.stringify({ metadata, resourceSelectors, controllerReferences })),
@@ -163,29 +163,37 @@ async function performBackup(
   if (spec.encryptionConfigSecretName) gzipFile += '.enc'
   const s3 = spec.storageLocation?.s3
   if (!s3) {
-    op.say('info', 'No storage location specified, checking for default PVC and S3')
+    op.log.info('No storage location specified, checking for default PVC and S3')
     throw goErr(
       `backup ${name} needs to specify S3 details, or configure storage location at the operator level`
     )
   }
   const body = await writeTarGz(walkOrder(files, op.now()))
-  const key = s3.folder ? `${s3.folder}/${gzipFile}` : gzipFile
+  // upload.go: the folder loses its trailing slashes, the key its leading and trailing ones.
+  const key = s3.folder
+    ? `${s3.folder.replace(/\/+$/, '')}/${gzipFile}`.replace(/^\/+|\/+$/g, '')
+    : gzipFile
   const target = await op.s3Client(s3)
+  const named = op.features.s3ErrorsNameBucket
   op.log.info(`invoking uploading backup file [${key}] to s3`)
-  let lastErr: unknown
-  for (let retries = 0; retries <= 3; retries++) {
+  for (let retries = 0; ; retries++) {
     try {
       await putObject(target, key, body, 'application/gzip')
-      op.log.info(`Successfully uploaded [${key}] of size [${body.length}]`)
-      lastErr = undefined
-      break
     } catch (e) {
-      lastErr = e
-      op.log.info(`failed to upload backup file: ${message(e)}, retried ${retries} times`)
+      const failed = named
+        ? `failed to upload backup file [${key}], error: ${message(e)}`
+        : `failed to upload backup file: ${message(e)}`
+      op.log.info(`${failed}, retried ${retries} times`)
+      if (retries >= 3) throw goErr(failed)
+      continue
     }
+    op.log.info(
+      named
+        ? `Successfully uploaded [${key}]`
+        : `Successfully uploaded [${key}] of size [${body.length}]`
+    )
+    return gzipFile
   }
-  if (lastErr !== undefined) throw goErr(`failed to upload backup file: ${message(lastErr)}`)
-  return gzipFile
 }
 
 async function setBackupReconciling(

@@ -10,6 +10,10 @@
  * Providers: `aescbc` and `aesgcm` (same wire format as the API server: prefix
  * `k8s:enc:<provider>:v1:<key name>:`, then IV/nonce and ciphertext) and `identity`. Others
  * (secretbox, kms) are refused with an error.
+ *
+ * The Secret key `encryption-provider-config.yaml` and the AAD rule are the same at tags v1.2.1 to
+ * v11.0.1 (pkg/util encryptionProviderConfigKey, pkg/util/encryptionconfig from v7). Differs from
+ * upstream: no secretbox or KMS (upstream has whatever k8s.io/apiserver supports).
  */
 import { createCipheriv, createDecipheriv, randomBytes, type CipherGCMTypes } from 'node:crypto'
 import { load } from 'js-yaml'

@@ -1,4 +1,7 @@
-/** The small helpers the operator's code shares: objects, group/version/resource, Go errors. */
+/**
+ * The small helpers the operator's code shares: objects, group/version/resource, Go errors.
+ * String forms are those of k8s.io/apimachinery's schema types and BRO's util.ErrList.
+ */
 import { KubeApiError } from '../../cluster/kube-api.js'
 import type { GroupResource } from './crypto.js'
 import { errText } from './resources.js'

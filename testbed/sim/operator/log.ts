@@ -12,6 +12,11 @@
  *
  * Lines logged before the formatter is set use logrus' default for a non-terminal:
  *   time="2026-11-24T09:00:00Z" level=info msg="Starting controller"
+ * (only v1.x to v2.1.1 log a line before it, see operator.ts).
+ *
+ * The formatter is set in main.go (v1.2.1 to v6.x) or cmd/operator/main.go (v7.0.0 to v11.0.1),
+ * the same settings in every release. Differs from upstream: Debug and Trace lines are never
+ * written (the chart's default level is Info).
  */
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal'

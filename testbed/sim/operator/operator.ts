@@ -14,10 +14,17 @@
  * share runtime.ts (the API client that stops with the pod, logging, S3, encryption), the API
  * types of api-types.ts and the helpers of helpers.ts; queue.ts runs the controllers.
  *
- * Version-dependent behaviour follows the operator image tag (`v<major>.<minor>.<patch>`):
- * from v10 (Rancher 2.14 line) structured log messages and mergeVersionsFromLiveCRD (BRO PR
- * #911: a restored CRD keeps the live CRD's extra versions, so storedVersions no longer refuse
- * it); before that, the printf-style messages and the storedVersions refusal.
+ * Version-dependent behaviour follows the operator image tag (`v<major>.<minor>.<patch>`), with the
+ * gates of versions.ts, each naming the upstream tags and file it follows. Every release logs the
+ * printf-style messages of its own source (`Processing Restore CR %v`, …); the "structured" texts
+ * of commit d268c54 are on no release branch or tag (only refs/pull/852/head) and are not
+ * simulated.
+ *
+ * Start-up as cmd/operator/main.go + pkg/operator/start.go (v7.0.0 on) or main.go (before):
+ * the banner of versions.ts `improvedLogging` / `operatorBanner`. Differs from upstream: the
+ * banner's commit is random and the build date reads "unknown" (a dev build's value); the metrics
+ * server, PVC storage and the operator-level default S3 location are not simulated; only Info and
+ * above are logged (the chart's default, no `--debug`).
  */
 import { randomBytes } from 'node:crypto'
 import type { BehaviourOutcome, Pod, PodBehaviour } from '../../cluster/fake-kubelet.js'
@@ -48,14 +55,17 @@ export function operatorVersion(image: string): [number, number, number] {
 async function runOperator(op: OperatorRuntime): Promise<BehaviourOutcome> {
   const v = `v${op.version.join('.')}`
   const commit = randomBytes(4).toString('hex').slice(0, 7)
-  if (op.version[0] >= 5) {
+  if (op.features.operatorBanner) {
     op.log.info(`Starting backup-restore-operator version ${v} (${commit}) [built at unknown]`)
-  } else {
+  } else if (op.features.improvedLogging) {
     op.log.info(`Starting backup-restore controller version ${v} (${commit})`)
+  } else {
+    // Logged before main.go sets the formatter.
+    op.log.plain('info', 'Starting controller')
   }
   op.log.info(
     'No PVC or S3 details provided for storing backups by default. User must specify storageLocation' +
-      'on each Backup CR'
+      (op.features.improvedLogging ? ' on each Backup CR' : 'on each Backup CR')
   )
   op.log.info(
     `Secrets containing encryption config files must be stored in the namespace ${op.chartNamespace}`

@@ -1,4 +1,10 @@
-/** Prune after a restore: what the ResourceSet selects now but the backup does not hold goes. */
+/**
+ * Prune after a restore: what the ResourceSet selects now but the backup does not hold goes,
+ * then, after `deleteTimeoutSeconds`, again with finalizers removed; the second pass's errors
+ * fail the Restore. As rancher/backup-restore-operator pkg/controllers/restore/prune.go at tags
+ * v1.2.1 to v11.0.1. Differs from upstream: deletions run one after another (upstream: 25
+ * workers), so their order, and the order of the errors in the message, is fixed.
+ */
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { KubeApiError, kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Aborted, errList, gvOf, isNotFound, message, type Gvr } from './helpers.js'

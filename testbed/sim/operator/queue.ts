@@ -9,6 +9,10 @@
  * - lasso's rate limiter for keys whose handler failed: 5 ms × 2^failures up to 30 s, and from
  *   the 31st failure on 2 minutes (lasso pkg/controller applyDefaultOptions);
  * - `start.All(ctx, 2, …)`: two workers per controller.
+ *
+ * The limiter and the `error syncing` line are lasso's as read at lasso a6c7adc; each BRO tag
+ * vendors its own lasso (v1.2.1: 2020-05, v2.1.5: 2021-06, v10.0.0: v0.2.6, per go.mod), which
+ * was not compared with it.
  */
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { KubeApiError, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'

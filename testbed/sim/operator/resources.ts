@@ -8,6 +8,10 @@
  * - objects are listed (label selector from `labelSelectors`) and filtered by
  *   `resourceNameRegexp` / `excludeResourceNameRegexp` / `resourceNames`, then, for namespaced
  *   types, by `namespaces` / `namespaceRegexp`.
+ *
+ * As collector.go at tags v1.2.1 to v11.0.1. Differs from upstream: `fieldSelectors` (v5.0.4,
+ * v6.0.2, v7.0.1 and later) are not simulated, since no testbed ResourceSet uses them; regexps
+ * are JavaScript's, not Go's RE2 (the same for the testbed's patterns).
  */
 import { KubeApiError, kpath, type KubeApi, type KubeObject } from '../../cluster/kube-api.js'
 import type { OperatorLogger } from './log.js'

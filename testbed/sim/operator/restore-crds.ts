@@ -1,4 +1,12 @@
-/** The CRDs of a restore: restored first, each awaited until Established (60 s at most). */
+/**
+ * The CRDs of a restore: restored first, each awaited until Established (60 s at most), as
+ * rancher/backup-restore-operator pkg/controllers/restore/controller.go restoreCRDs / waitCRD do
+ * at every tag v1.2.1 to v11.0.1; from v9.0.2 on the v9 line and on v10 and later, each is first
+ * merged with the live CRD's versions (pkg/controllers/restore/crd.go mergeVersionsFromLiveCRD,
+ * PR #911 and its backport #914, commit a50d8ca; gate in versions.ts).
+ *
+ * Differs from upstream: CRDs are restored in the backup's order, upstream in Go map order.
+ */
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
 import { kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Aborted, goErr, gvOf, isNotFound, message, rec, type Obj } from './helpers.js'
@@ -13,8 +21,18 @@ export async function restoreCRDs(
 ): Promise<string[]> {
   const withStatus: string[] = []
   for (const info of objs.crds) {
+    if (op.features.mergeLiveCrdVersions) {
+      try {
+        await mergeVersionsFromLiveCRD(op, info)
+      } catch (e) {
+        if (e instanceof Aborted) throw e
+        op.log.error(
+          `restoreCRDs: failed to merge live CRD versions for ${info.name}: ${message(e)}`
+        )
+        throw goErr(`restoreCRDs: ${message(e)}`)
+      }
+    }
     try {
-      if (op.mergeLiveVersions) await mergeVersionsFromLiveCRD(op, info)
       await restoreResource(op, info, false)
     } catch (e) {
       if (e instanceof Aborted) throw e
@@ -27,7 +45,7 @@ export async function restoreCRDs(
   return withStatus
 }
 
-/** BRO >= 10: keep the live CRD's versions that the backup lacks (storage: false). */
+/** Keeps the live CRD's versions that the backup lacks (storage: false). */
 async function mergeVersionsFromLiveCRD(op: OperatorRuntime, info: ObjInfo): Promise<void> {
   let live: KubeObject
   try {
@@ -49,21 +67,14 @@ async function mergeVersionsFromLiveCRD(op: OperatorRuntime, info: ObjInfo): Pro
   }
   if (added.length === 0) return
   op.log.info(
-    'mergeVersionsFromLiveCRD: merging live versions into backup CRD to satisfy storedVersions invariant',
-    { added: `[${added.join(' ')}]`, crd: info.name }
+    `mergeVersionsFromLiveCRD: merging live versions [${added.join(' ')}] into backup CRD ${info.name} to satisfy storedVersions invariant`
   )
   spec['versions'] = versions
   info.data['spec'] = spec
 }
 
 async function waitCRD(op: OperatorRuntime, crdName: string): Promise<void> {
-  const waiting = () =>
-    op.say(
-      'info',
-      `Waiting for CRD ${crdName} to become available`,
-      'Waiting for custom resource definition to become available',
-      { crd_name: crdName }
-    )
+  const waiting = () => op.log.info(`Waiting for CRD ${crdName} to become available`)
   waiting()
   try {
     const deadline = Date.now() + 60_000
@@ -77,23 +88,13 @@ async function waitCRD(op: OperatorRuntime, crdName: string): Promise<void> {
       for (const c of Array.isArray(conditions) ? (conditions as Obj[]) : []) {
         if (c['type'] === 'Established' && c['status'] === 'True') return
         if (c['type'] === 'NamesAccepted' && c['status'] === 'False') {
-          op.say(
-            'info',
-            `Name conflict on ${crdName}: ${String(c['reason'])}\n`,
-            'CRD name conflict detected during processing',
-            { crd_name: crdName, reason: c['reason'] }
-          )
+          op.log.info(`Name conflict on ${crdName}: ${String(c['reason'])}\n`)
         }
       }
       if (Date.now() >= deadline) throw goErr('timed out waiting for the condition')
     }
   } finally {
-    op.say(
-      'info',
-      `Done waiting for CRD ${crdName} to become available`,
-      'CRD availability wait completed successfully',
-      { crd_name: crdName }
-    )
+    op.log.info(`Done waiting for CRD ${crdName} to become available`)
   }
 }
 

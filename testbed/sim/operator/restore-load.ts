@@ -1,4 +1,14 @@
-/** The restore side's backup: downloaded from S3, unpacked, decrypted, sorted into objects. */
+/**
+ * The restore side's backup: downloaded from S3, unpacked, decrypted, sorted into objects, as
+ * rancher/backup-restore-operator pkg/objectstore/s3minio.go DownloadFromS3WithPrefix and
+ * pkg/controllers/restore/download.go LoadFromTarGzip / loadDataFromFile do at tags v1.2.1 to
+ * v11.0.1, with the v2.1.2 S3 messages (`s3ErrorsNameBucket`), the v7.0.2 / v8.0.0
+ * shouldSkipBuiltin (`skipBuiltinRoles`) and the v7.0.0 decryption rule (`decryptOnlyJsonStrings`)
+ * of versions.ts.
+ *
+ * Differs from upstream: minio's GetObject is lazy upstream, so a failed download would surface as `failed to
+ * copy retrieved object to local file …`, here as the retried GET.
+ */
 import { posix } from 'node:path'
 import { readTarGz } from './archive.js'
 import type { RestoreObject, S3ObjectStore } from './api-types.js'
@@ -43,25 +53,41 @@ export async function downloadFromS3(
     op.log.error(`failed to list objects in backup buckets [${target.bucket}]: ${message(e)}`)
     throw e
   }
+  const named = op.features.s3ErrorsNameBucket
+  const bucket = target.bucket
   const filename = keys.find(k => k === prefix)
-  if (!filename) throw goErr('failed to download s3 backup: no backups found')
+  if (!filename) {
+    throw goErr(
+      named
+        ? `failed to download s3 backup: no backup files found with prefix [${prefix}] in bucket [${bucket}]`
+        : 'failed to download s3 backup: no backups found'
+    )
+  }
   op.log.info(`Temporary location of backup file from s3: /tmp/${posix.basename(filename)}`)
   let body: Buffer | undefined
-  let lastErr: unknown
-  for (let retries = 0; retries <= 3; retries++) {
+  for (let retries = 0; retries <= 3 && body === undefined; retries++) {
     try {
-      body ??= await getObject(target, filename)
+      body = await getObject(target, filename)
     } catch (e) {
-      lastErr = e
       op.log.info(
-        `Failed to download backup file [${filename}]: ${message(e)}, retried ${retries} times`
+        named
+          ? `Failed to download backup file [${filename}] from bucket [${bucket}]: ${message(e)}, retried ${retries} times`
+          : `Failed to download backup file [${filename}]: ${message(e)}, retried ${retries} times`
       )
       if (retries >= 3) {
-        throw goErr(`unable to download backup file for [${filename}]: ${message(lastErr)}`)
+        throw goErr(
+          named
+            ? `unable to download backup file [${filename}] from bucket [${bucket}]: ${message(e)}`
+            : `unable to download backup file for [${filename}]: ${message(e)}`
+        )
       }
+      continue
     }
-    // The real loop has no break: it says so once per retry.
-    op.log.info(`Successfully downloaded [${filename}]`)
+    op.log.info(
+      named
+        ? `Successfully downloaded backup file [${filename}] from bucket [${bucket}]`
+        : `Successfully downloaded [${filename}]`
+    )
   }
   try {
     return { entries: await readTarGz(body ?? Buffer.alloc(0)) }
@@ -112,7 +138,7 @@ export function loadFromTarGzip(
     const gvr = parseTypeDir(parts[0] ?? '')
     const gr = { group: gvr.group, resource: gvr.resource }
     const transformer = transformers?.for(gr)
-    if (transformer) {
+    if (transformer && (!op.features.decryptOnlyJsonStrings || data[0] === 0x22)) {
       let encrypted: Buffer
       try {
         const s = JSON.parse(data.toString('utf8')) as unknown
@@ -155,10 +181,18 @@ export function loadFromTarGzip(
         `error unmarshaling encrypted resource [${grString(gr)}], no encryption config provided`
       )
     }
+    // Left out of the restore, but still in resourcesFromBackup: prune spares it.
+    if (op.features.skipBuiltinRoles && shouldSkipBuiltin(gvr.resource, rec(obj))) continue
     const info: ObjInfo = { name, namespace, gvr, configPath: e.name, data: rec(obj) }
     if (gvr.resource.toLowerCase() === 'customresourcedefinitions') out.crds.push(info)
     else if (namespace) out.namespaced.push(info)
     else out.clusterScoped.push(info)
   }
   return out
+}
+
+/** shouldSkipBuiltin (download.go): a GlobalRole or RoleTemplate with `builtin` true or "true". */
+export function shouldSkipBuiltin(resource: string, obj: Obj): boolean {
+  if (!/^(globalroles|roletemplates)$/i.test(resource)) return false
+  return obj['builtin'] === true || obj['builtin'] === 'true'
 }

@@ -1,8 +1,20 @@
 /**
  * The objects of a restore, one scope at a time: owners before dependents (the dependency
- * graph of ownerReferences), each created or updated through the API server.
+ * graph of ownerReferences), each created or updated through the API server. Follows
+ * rancher/backup-restore-operator pkg/controllers/restore/controller.go (generateDependencyGraph,
+ * customize, createFromDependencyGraph, restoreResource, updateOwnerRefs) at tags v1.2.1 to
+ * v11.0.1, with the version gates of versions.ts: the create error prefix (v2.1.2), the
+ * namespace log line (v2.1.2), the skipped fleet registration Secrets (v3.1.0), customize() per Cluster kind (v1.2.1 / v2.0.0 / v3.1.1), dropped
+ * GlobalRole/RoleTemplate ownerRefs (v7.0.3, v8.1.0, v9+) and Settings denied by the settings
+ * webhook skipped (v11).
+ *
+ * Differs from upstream: objects are restored in the backup's order, where upstream iterates a Go
+ * map (random order); v1.2.1's customize() also bumped the fleet-agent Bundle's
+ * forceSyncGeneration and read redeployAgentGeneration as an int64 (a JSON number from the backup
+ * is a float64 there, so it only warned), neither simulated; a management Cluster without
+ * annotations would make upstream panic (nil map), here it gets the annotation.
  */
-import { kpath, type KubeObject } from '../../cluster/kube-api.js'
+import { KubeApiError, kpath, type KubeObject } from '../../cluster/kube-api.js'
 import {
   Aborted,
   errList,
@@ -12,11 +24,13 @@ import {
   isNotFound,
   message,
   rec,
+  type Gvr,
   type Obj
 } from './helpers.js'
 import { splitGroupVersion } from './resources.js'
 import type { ObjInfo } from './restore-load.js'
 import type { OperatorRuntime } from './runtime.js'
+import type { OperatorFeatures } from './versions.js'
 
 /** generateDependencyGraph + createFromDependencyGraph for one scope. */
 export async function restoreFromGraph(
@@ -31,16 +45,11 @@ export async function restoreFromGraph(
   for (const info of infos) {
     if (info.data['kind'] === 'Deployment' && info.namespace === 'cattle-system') {
       if (info.name.endsWith('rancher') || info.name.endsWith('rancher-webhook')) {
-        op.say(
-          'info',
-          `Skip restoring the deployment ${info.namespace}/${info.name}`,
-          'Skipping deployment restoration due to existing configuration',
-          { namespace: info.namespace, name: info.name }
-        )
+        op.log.info(`Skip restoring the deployment ${info.namespace}/${info.name}`)
         continue
       }
     }
-    if (op.customizeObjects) customize(info.data)
+    customize(info.data, op.features)
     const md = rec(info.data['metadata'])
     const refs = md['ownerReferences']
     if (!Array.isArray(refs)) {
@@ -49,15 +58,12 @@ export async function restoreFromGraph(
     }
     let owners = 0
     let refErrors = false
-    op.say(
-      'info',
-      `Checking ownerRefs for resource ${info.name} of type ${gvrString(info.gvr)}`,
-      'Checking owner references for resource with specified type',
-      { name: info.name, string: gvrString(info.gvr) }
-    )
+    op.log.info(`Checking ownerRefs for resource ${info.name} of type ${gvrString(info.gvr)}`)
     for (const r of refs as Obj[]) {
       const apiVersion = String(r['apiVersion'] ?? '')
       const kind = String(r['kind'] ?? '')
+      const gvk = `${apiVersion}, Kind=${kind}`
+      op.log.info(`Getting GVR for ownerRef ${gvk} of resource ${info.name}`)
       let owner: { resource: string; namespaced: boolean }
       try {
         owner = await op.discovery.resourceForKind(apiVersion, kind)
@@ -65,12 +71,20 @@ export async function restoreFromGraph(
         if (e instanceof Aborted) throw e
         refErrors = true
         op.log.error(
-          `Invalid ownerRef ${apiVersion}, Kind=${kind}, either of the fields is incorrect: APIVersion or Kind`
+          `Invalid ownerRef ${gvk}, either of the fields is incorrect: APIVersion or Kind`
+        )
+        op.log.error(
+          `Error getting ownerRef ${gvk} for object ${info.name}(of ${gvrString(info.gvr)}): ${message(e)}`
         )
         continue
       }
-      if (op.structured && (/^globalrole$/i.test(kind) || /^roletemplate$/i.test(kind))) {
+      // Builtin GlobalRoles and RoleTemplates are not restored (shouldSkipBuiltin), so their
+      // dependents would wait for ever for an owner.
+      if (op.features.dropRoleOwnerRefs && /^(globalrole|roletemplate)$/i.test(kind)) {
         refErrors = true
+        op.log.info(
+          `Resource ${info.name} of type ${gvrString(info.gvr)} has ${gvk} as owner. The OwnerRefs will be dropped.`
+        )
         continue
       }
       const { group, version } = splitGroupVersion(apiVersion)
@@ -131,26 +145,25 @@ export async function restoreResource(
   info: ObjInfo,
   hasStatusSubresource: boolean
 ): Promise<void> {
-  op.say(
-    'info',
-    `restoreResource: Restoring ${info.name} of type ${gvrString(info.gvr)}`,
-    'Starting resource restoration for specified object type',
-    { name: info.name, g_v_r: gvrString(info.gvr) }
-  )
+  op.log.info(`restoreResource: Restoring ${info.name} of type ${gvrString(info.gvr)}`)
   const obj = info.data
   const md = rec(obj['metadata'])
   obj['metadata'] = md
   const { name, namespace, gvr } = info
-  if (gvr.resource === 'secrets' && obj['type'] === 'fleet.cattle.io/cluster-registration-values') {
-    op.log.info(`Skipping secret ${namespace}/${name} of type cluster-registration-values`)
+  if (
+    op.features.skipFleetRegistrationSecrets &&
+    gvr.resource === 'secrets' &&
+    obj['type'] === 'fleet.cattle.io/cluster-registration-values'
+  ) {
+    op.log.info(
+      `restoreResource: Skiping secret ${namespace}/${name} since it has type fleet.cattle.io/cluster-registration-values`
+    )
     return
   }
-  if (namespace && op.structured) {
-    op.log.info('Restoring resource in namespace with specified name and type', {
-      namespace,
-      name,
-      g_v_r: gvrString(gvr)
-    })
+  if (namespace && op.features.improvedLogging) {
+    op.log.info(
+      `restoreResource: Namespace ${namespace} for name ${name} of type ${gvrString(gvr)}`
+    )
   }
   const refs = md['ownerReferences']
   if (Array.isArray(refs)) {
@@ -194,9 +207,9 @@ export async function restoreResource(
       createdObj = await op.api.create(collection, obj)
     } catch (e) {
       if (e instanceof Aborted) throw e
-      throw goErr(
-        op.structured ? `restoreResource: err creating resource ${message(e)}` : message(e)
-      )
+      if (skippedSetting(op, gvr, name, e)) return
+      if (!op.features.createErrorPrefix) throw e
+      throw goErr(`restoreResource: err creating resource ${message(e)}`)
     }
     if (hasStatusSubresource && obj['status'] !== undefined) {
       op.log.info(
@@ -217,6 +230,7 @@ export async function restoreResource(
     updated = await op.api.replace(path, obj)
   } catch (e) {
     if (e instanceof Aborted) throw e
+    if (skippedSetting(op, gvr, name, e)) return
     throw goErr(`restoreResource: err updating resource ${message(e)}`)
   }
   if (hasStatusSubresource && obj['status'] !== undefined) {
@@ -228,12 +242,32 @@ export async function restoreResource(
       throw goErr(`restoreResource: err updating status resource ${message(e)}`)
     }
   }
-  op.say(
-    'info',
-    `Successfully restored ${name}`,
-    'Database backup successfully restored for resource',
-    { name }
+  op.log.info(`Successfully restored ${name}`)
+}
+
+/**
+ * isSettingsWebhookError (v11): an API error on a management.cattle.io Setting whose message
+ * says the "rancher.cattle.io.settings" admission webhook denied it. A failure to call the
+ * webhook, or another webhook's denial, is not one.
+ */
+export function isSettingsWebhookError(gvr: Gvr, e: unknown): boolean {
+  if (gvr.group !== 'management.cattle.io' || gvr.resource !== 'settings') return false
+  if (!(e instanceof KubeApiError)) return false
+  const msg = message(e)
+  return (
+    msg.includes('admission webhook') &&
+    msg.includes('rancher.cattle.io.settings') &&
+    msg.includes('denied the request')
   )
+}
+
+/** From v11 a Setting the webhook refuses is skipped with a warning instead of failing. */
+function skippedSetting(op: OperatorRuntime, gvr: Gvr, name: string, e: unknown): boolean {
+  if (!op.features.skipSettingsWebhookDenial || !isSettingsWebhookError(gvr, e)) return false
+  op.log.warn(
+    `restoreResource: skipping setting ${name} due to webhook admission restriction: ${message(e)}`
+  )
+  return true
 }
 
 async function updateOwnerRefs(op: OperatorRuntime, refs: Obj[], namespace: string): Promise<void> {
@@ -262,8 +296,9 @@ async function updateOwnerRefs(op: OperatorRuntime, refs: Obj[], namespace: stri
   }
 }
 
-/** customize(): restore-time fix-ups of the real operator. */
-function customize(obj: Obj): void {
+/** customize(): restore-time fix-ups of the real operator, each from the release that added it. */
+export function customize(obj: Obj, features: OperatorFeatures): void {
+  if (!features.customizeFleetCluster) return
   if (obj['kind'] === 'ServiceAccount') {
     delete obj['secrets']
     return
@@ -275,11 +310,11 @@ function customize(obj: Obj): void {
     const g = spec['redeployAgentGeneration']
     spec['redeployAgentGeneration'] = (typeof g === 'number' ? g : 0) + 1
     obj['spec'] = spec
-  } else if (apiVersion === 'provisioning.cattle.io/v1') {
+  } else if (apiVersion === 'provisioning.cattle.io/v1' && features.customizeProvisioningCluster) {
     const g = spec['redeploySystemAgentGeneration']
     spec['redeploySystemAgentGeneration'] = (typeof g === 'number' ? g : 0) + 1
     obj['spec'] = spec
-  } else if (apiVersion === 'management.cattle.io/v3') {
+  } else if (apiVersion === 'management.cattle.io/v3' && features.customizeManagementCluster) {
     const md = rec(obj['metadata'])
     md['annotations'] = { ...rec(md['annotations']), 'io.cattle.agent.force.deploy': 'true' }
     obj['metadata'] = md

@@ -1,6 +1,9 @@
 /**
- * The ResourceSet's controllerReferences during a restore (pause.go): scaled to 0 before the
- * restore, their replica counts kept in memory, scaled back up after it.
+ * The ResourceSet's controllerReferences during a restore, as
+ * rancher/backup-restore-operator pkg/controllers/restore/pause.go at tags v1.2.1 to v11.0.1:
+ * scaled to 0 before the restore, their replica counts kept in memory, scaled back up after it.
+ * A controllerRef whose object cannot be read is skipped, logged as versions.ts
+ * `missingControllerRefLog` says.
  */
 import { kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Aborted, message, rec, type Obj } from './helpers.js'
@@ -18,7 +21,11 @@ async function controllerObject(
     return await op.api.get(kpath(ref.apiVersion, ref.resource, ref.namespace, ref.name))
   } catch (e) {
     if (e instanceof Aborted) throw e
-    op.log.info(`Error getting object for controllerRef ${id}: ${message(e)}`)
+    const log = op.features.missingControllerRefLog
+    if (log === 'warn')
+      op.log.warn(`Error getting object for controllerRef ${ref.name}, skipping it`)
+    else if (log === 'info')
+      op.log.info(`Error getting object for controllerRef ${id}: ${message(e)}`)
     return undefined
   }
 }

@@ -8,6 +8,11 @@
  * CRDs, check logs for exact error") and Ready "Retrying", logs the exact error, and the Restore
  * is retried for ever with lasso's backoff. Everything is applied through the API server, so its
  * validation errors are the real ones.
+ *
+ * Follows rancher/backup-restore-operator pkg/controllers/restore/controller.go (OnRestoreChange,
+ * setReconcilingCondition, the Lease lock) at tags v1.2.1 to v11.0.1, with the gates of
+ * versions.ts (`lowercaseNoLocationError` v7.0.0, `encryptionSecretFetchLog` v7.0.0). Differs from
+ * upstream: only an S3 storage location on the Restore (no operator-level default S3 or PVC).
  */
 import { kpath, type KubeObject } from '../../cluster/kube-api.js'
 import { Conditions, RESOURCES_V1, type GenericCondition, type RestoreObject } from './api-types.js'
@@ -19,7 +24,7 @@ import { restoreCRDs } from './restore-crds.js'
 import { downloadFromS3, loadFromTarGzip, type ObjectsFromBackup } from './restore-load.js'
 import { restoreFromGraph } from './restore-objects.js'
 import { scaleDown, scaleUp } from './restore-scale.js'
-import type { OperatorRuntime } from './runtime.js'
+import type { EncryptionSecret, OperatorRuntime } from './runtime.js'
 
 export const LEASE_NAME = 'restore-controller'
 
@@ -82,34 +87,30 @@ async function unlock(op: OperatorRuntime, id: string): Promise<void> {
 async function processRestore(op: OperatorRuntime, restore: RestoreObject): Promise<void> {
   const name = restore.metadata.name ?? ''
   const spec = restore.spec ?? {}
-  op.say('info', `Processing Restore CR ${name}`, 'Processing restore custom resource', {
-    name
-  })
-  op.say(
-    'info',
-    `Restoring from backup ${spec.backupFilename ?? ''}`,
-    'Initiating database restore from backup file',
-    { backup_filename: spec.backupFilename ?? '' }
-  )
+  op.log.info(`Processing Restore CR ${name}`)
+  op.log.info(`Restoring from backup ${spec.backupFilename ?? ''}`)
 
   let transformers: EncryptionTransformers | undefined
   if (spec.encryptionConfigSecretName) {
-    op.say(
-      'info',
-      `Processing encryption config ${spec.encryptionConfigSecretName} for restore CR ${name}`,
-      'Processing encryption configuration for restore custom resource',
-      { encryption_config_secret_name: spec.encryptionConfigSecretName, name }
+    op.log.info(
+      `Processing encryption config ${spec.encryptionConfigSecretName} for restore CR ${name}`
     )
+    let secret: EncryptionSecret
     try {
-      transformers = await op.encryptionTransformers(spec.encryptionConfigSecretName)
+      secret = await op.encryptionSecret(spec.encryptionConfigSecretName)
     } catch (e) {
       if (e instanceof Aborted) throw e
-      op.say(
-        'error',
-        `Error processing encryption config: ${message(e)}`,
-        'Failed to fetch encryption configuration secret',
-        { error: message(e) }
+      op.log.error(
+        op.features.encryptionSecretFetchLog
+          ? `Error fetching encryption config secret: ${message(e)}`
+          : `Error processing encryption config: ${message(e)}`
       )
+      return setRestoreReconciling(op, restore, e)
+    }
+    try {
+      transformers = op.encryptionTransformersFrom(secret)
+    } catch (e) {
+      op.log.error(`Error processing encryption config: ${message(e)}`)
       return setRestoreReconciling(op, restore, e)
     }
   }
@@ -120,7 +121,7 @@ async function processRestore(op: OperatorRuntime, restore: RestoreObject): Prom
       op,
       restore,
       goErr(
-        op.structured
+        op.features.lowercaseNoLocationError
           ? 'backup location not specified on the restore CR, and not configured at the operator level'
           : 'Backup location not specified on the restore CR, and not configured at the operator level'
       )
@@ -136,20 +137,14 @@ async function processRestore(op: OperatorRuntime, restore: RestoreObject): Prom
   }
 
   await scaleDown(op, objs)
-  const fail = async (
-    phase: string,
-    printfLog: string,
-    structuredLog: string,
-    ignoreLog: string,
-    e: unknown
-  ): Promise<boolean> => {
+  const fail = async (phase: string, e: unknown): Promise<boolean> => {
     if (e instanceof Aborted) throw e
     await scaleUp(op, objs)
     if (spec.ignoreErrors) {
-      op.say('warn', `${printfLog}${message(e)}`, ignoreLog, { error: message(e) })
+      op.log.warn(`Skipping error when restoring ${phase} ${message(e)}`)
       return false
     }
-    op.say('error', `${printfLog}${message(e)}`, structuredLog, { error: message(e) })
+    op.log.error(`Error restoring ${phase} ${message(e)}`)
     await setRestoreReconciling(
       op,
       restore,
@@ -160,70 +155,32 @@ async function processRestore(op: OperatorRuntime, restore: RestoreObject): Prom
 
   const created = new Set<string>()
   let crdsWithSubStatus: string[] = []
-  op.say(
-    'info',
-    `Starting to restore CRDs for restore CR ${name}`,
-    'Starting CRD restoration process for restore resource',
-    { name }
-  )
+  op.log.info(`Starting to restore CRDs for restore CR ${name}`)
   try {
     crdsWithSubStatus = await restoreCRDs(op, created, objs)
   } catch (e) {
-    const stop = await fail(
-      'CRDs',
-      'Error restoring CRDs ',
-      'Failed to restore custom resource definitions during migration process',
-      'Failed to restore CRDs during migration, continuing with remaining operations',
-      e
-    )
+    const stop = await fail('CRDs', e)
     if (stop) return
   }
 
-  op.say(
-    'info',
-    `Starting to restore clusterscoped resources for restore CR ${name}`,
-    'Starting cluster-scoped resource restoration for restore CR',
-    { name }
-  )
+  op.log.info(`Starting to restore clusterscoped resources for restore CR ${name}`)
   try {
     await restoreFromGraph(op, objs.clusterScoped, created, crdsWithSubStatus)
   } catch (e) {
-    const stop = await fail(
-      'cluster-scoped resources',
-      'Error restoring cluster-scoped resources ',
-      'Failed to restore cluster-scoped resources',
-      'Failed to restore cluster-scoped resources, continuing with migration',
-      e
-    )
+    const stop = await fail('cluster-scoped resources', e)
     if (stop) return
   }
 
-  op.say(
-    'info',
-    `Starting to restore namespaced resources for restore CR ${name}`,
-    'Starting restore of namespaced resources for custom resource',
-    { name }
-  )
+  op.log.info(`Starting to restore namespaced resources for restore CR ${name}`)
   try {
     await restoreFromGraph(op, objs.namespaced, created, crdsWithSubStatus)
   } catch (e) {
-    const stop = await fail(
-      'namespaced resources',
-      'Error restoring namespaced resources ',
-      'Failed to restore namespaced resources',
-      'Failed to restore namespaced resources but continuing with migration process',
-      e
-    )
+    const stop = await fail('namespaced resources', e)
     if (stop) return
   }
 
   if (spec.prune === undefined || spec.prune === null || spec.prune === true) {
-    op.say(
-      'info',
-      `Pruning resources that are not part of the backup for restore CR ${name}`,
-      'Pruning resources not included in backup for restore operation',
-      { name }
-    )
+    op.log.info(`Pruning resources that are not part of the backup for restore CR ${name}`)
     try {
       await prune(op, objs, spec.deleteTimeoutSeconds ?? 0)
     } catch (e) {

@@ -1,7 +1,12 @@
 /**
  * What the operator's controllers share: the API client (refusing to work once the pod is gone),
- * the logger and its two message styles, the clock, discovery, the S3 client and the encryption
- * config of the chart namespace.
+ * the logger, the version gates (versions.ts), the clock, discovery, the S3 client and the
+ * encryption config of the chart namespace. The S3 client follows pkg/objectstore/s3minio.go
+ * GetS3Client / SetS3Service at tags v1.2.1 to v11.0.1; setReconcilingCondition's status write
+ * pkg/controllers/{backup,restore}/controller.go.
+ *
+ * Differs from upstream: credentialSecretNamespace defaults to `default` when empty (upstream
+ * asks for the Secret in the empty namespace).
  */
 import type { S3Target } from '../../../src/facts/s3-client.js'
 import { abortableSleep } from '../../cluster/fake-kubelet.js'
@@ -15,9 +20,10 @@ import {
 } from './api-types.js'
 import { ENCRYPTION_CONFIG_KEY, EncryptionTransformers } from './crypto.js'
 import { Aborted, goErr, isConflict, message } from './helpers.js'
-import { OperatorLogger, rfc3339, type LogFields } from './log.js'
+import { OperatorLogger, rfc3339 } from './log.js'
 import { Discovery } from './resources.js'
 import { bucketExists } from './s3.js'
+import { featuresOf, type OperatorFeatures, type OperatorVersion } from './versions.js'
 
 export interface SimulatedOperatorOptions {
   /** Admin client of the cluster. */
@@ -26,11 +32,17 @@ export interface SimulatedOperatorOptions {
   now?: () => Date
 }
 
+/** redactAccessKeyID (pkg/objectstore/s3minio.go). */
+function redactAccessKeyID(key: string): string {
+  const mask = '*'.repeat(14)
+  return key.length < 20 ? mask : key.slice(0, 5) + mask.slice(5)
+}
+
+export type EncryptionSecret = KubeObject & { data?: Record<string, string> }
+
 export class OperatorRuntime {
   readonly log: OperatorLogger
-  readonly structured: boolean
-  readonly mergeLiveVersions: boolean
-  readonly customizeObjects: boolean
+  readonly features: OperatorFeatures
   readonly discovery: Discovery
   kubeSystemUid = ''
 
@@ -38,25 +50,17 @@ export class OperatorRuntime {
     readonly raw: KubeApi,
     readonly opts: SimulatedOperatorOptions,
     readonly chartNamespace: string,
-    readonly version: [number, number, number],
+    readonly version: OperatorVersion,
     sink: (line: string) => void,
     readonly signal: AbortSignal
   ) {
     this.log = new OperatorLogger(sink, () => this.now())
-    this.structured = version[0] >= 10
-    this.mergeLiveVersions = version[0] >= 10
-    this.customizeObjects = version[0] >= 3
+    this.features = featuresOf(version)
     this.discovery = new Discovery(this.guarded())
   }
 
   now(): Date {
     return this.opts.now?.() ?? new Date()
-  }
-
-  /** The operator is v<major>.<minor>.<patch> or later. */
-  since(major: number, minor: number, patch: number): boolean {
-    const [a, b, c] = this.version
-    return a !== major ? a > major : b !== minor ? b > minor : c >= patch
   }
 
   /** The API client, refusing to work once the pod is gone (the process would be dead). */
@@ -78,34 +82,28 @@ export class OperatorRuntime {
     })
   }
 
-  /** Logs the printf-style line of older operators, or the structured one of v10+. */
-  say(
-    level: 'info' | 'warn' | 'error',
-    printf: string,
-    structured?: string,
-    fields?: LogFields
-  ): void {
-    if (this.structured && structured !== undefined) this.log.log(level, structured, fields)
-    else this.log.log(level, printf)
-  }
-
   // ---- shared: encryption, S3 ----------------------------------------------------------------
 
-  async encryptionTransformers(secretName: string): Promise<EncryptionTransformers> {
+  /** The encryption config Secret, from the chart namespace only (as upstream hard-codes it). */
+  async encryptionSecret(secretName: string): Promise<EncryptionSecret> {
     this.log.info(`Get encryption config from namespace ${this.chartNamespace}`)
-    const secret = await this.api.get<KubeObject & { data?: Record<string, string> }>(
-      kpath('v1', 'secrets', this.chartNamespace, secretName)
-    )
+    return this.api.get<EncryptionSecret>(kpath('v1', 'secrets', this.chartNamespace, secretName))
+  }
+
+  encryptionTransformersFrom(secret: EncryptionSecret): EncryptionTransformers {
     const b64 = secret.data?.[ENCRYPTION_CONFIG_KEY]
     if (b64 === undefined) throw goErr('no encryptionConfig provided')
     return new EncryptionTransformers(Buffer.from(b64, 'base64').toString('utf8'))
   }
 
+  async encryptionTransformers(secretName: string): Promise<EncryptionTransformers> {
+    return this.encryptionTransformersFrom(await this.encryptionSecret(secretName))
+  }
+
   /**
    * objectstore.GetS3Client + SetS3Service (pkg/objectstore/s3minio.go): credentials, a TLS client
-   * for the location's endpoint (s3.ts), BucketExists. The transport is set up by setTransportCA
-   * only when an endpoint CA is given before v2.1.4 (so insecureTLSSkipVerify alone is ignored),
-   * by setTransport always from v2.1.4. The bucket messages changed in v2.1.2.
+   * for the location's endpoint (s3.ts), BucketExists; the v2.1.4 transport and the v2.1.2
+   * messages are gated in versions.ts.
    */
   async s3Client(s3: S3ObjectStore): Promise<S3Target> {
     let accessKey = ''
@@ -121,11 +119,11 @@ export class OperatorRuntime {
     this.log.info('invoking set s3 service client', {
       's3-endpoint': s3.endpoint ?? '',
       's3-bucketName': s3.bucketName ?? '',
-      's3-accessKey': accessKey,
+      's3-accessKey': this.features.redactAccessKey ? redactAccessKeyID(accessKey) : accessKey,
       's3-region': s3.region ?? '',
       's3-endpoint-ca': s3.endpointCA ?? '',
       's3-folder': s3.folder ?? '',
-      ...(this.since(2, 1, 4)
+      ...(this.features.insecureSkipVerifyWithoutCA
         ? { 'insecure-tls-skip-verify': s3.insecureTLSSkipVerify === true }
         : {})
     })
@@ -138,11 +136,12 @@ export class OperatorRuntime {
       bucket: s3.bucketName ?? '',
       caPem,
       insecureSkipVerify:
-        s3.insecureTLSSkipVerify === true && (caPem !== '' || this.since(2, 1, 4)),
+        s3.insecureTLSSkipVerify === true &&
+        (caPem !== '' || this.features.insecureSkipVerifyWithoutCA),
       accessKey,
       secretKey
     }
-    const newMessages = this.since(2, 1, 2)
+    const newMessages = this.features.s3ErrorsNameBucket
     let found: boolean
     try {
       found = await bucketExists(target)

@@ -1,4 +1,27 @@
-{{/* Adapted from rancher/backup-restore-operator charts/rancher-backup/templates/_helpers.tpl */}}
+{{/*
+Adapted from rancher/backup-restore-operator charts/rancher-backup (templates/_helpers.tpl and
+the ResourceSets), as read at the release tags v1.2.1 to v11.0.1.
+
+ResourceSets per chart line, upstream: rancher-resource-set (templates/rancher-resourceset.yaml,
+files/default-resourceset-contents) alone from v1 to v6; v7 (chart 106, Rancher 2.11) adds
+rancher-resource-set-basic and -full (files/basic- and sensitive-resourceset-contents) next to it;
+from v8.0.0 (chart 107) only basic and full (from v9, files/default/… plus files/optional/…).
+The testbed follows that for rancher-resource-set (rancher-resourceset-legacy.yaml.tpl) and ships
+basic and full on every line: its worlds back up with rancher-resource-set-basic
+(testbed/scenario.ts), so before chart 106 those two are a testbed addition.
+
+Where the testbed's sets still differ from upstream's:
+- contents: files/basic-resourceset-contents/rancher.yaml and backupRestore.sensitiveSelectors
+  below are a subset of upstream's rancher.yaml (as at v10.0.0: no
+  rancher-csp-adapter exclusions, no kubeconfig ConfigMaps, no rancher-critical PriorityClass, no
+  rancherusernotifications exclusion, no UIPlugins; the Secrets selector excludes only
+  bootstrap-secret and lacks the `resources.cattle.io/backup: "true"` selector), the
+  same on every line; upstream's aks, ali, eks, gke, elemental, fleet, provisioningv2,
+  rancher-operator and optional (kubewarden) files are left out, and backupRestore.capiSelectors
+  below stands in for provisioningv2.yaml's cluster.x-k8s.io entries;
+- controllerReferences carry `replicas: 0`: the testbed's rancher-backup-crd requires the field,
+  upstream's CRD does not and upstream's sets omit it.
+*/}}
 {{- define "system_default_registry" -}}
 {{- if .Values.global.cattle.systemDefaultRegistry -}}
 {{- printf "%s/" .Values.global.cattle.systemDefaultRegistry -}}

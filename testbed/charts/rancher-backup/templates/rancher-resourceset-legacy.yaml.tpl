@@ -1,5 +1,5 @@
-{{- /* Operator lines before 5.x (Rancher < 2.9) shipped one ResourceSet, rancher-resource-set. */}}
-{{- if semverCompare "<104.0.0-0" .Chart.Version }}
+{{- /* rancher-resource-set: upstream's chart lines v1 to v7 (see _helpers.tpl). */}}
+{{- if semverCompare "<107.0.0-0" .Chart.Version }}
 apiVersion: resources.cattle.io/v1
 kind: ResourceSet
 metadata:
