@@ -15,7 +15,7 @@ import { paths, versions } from './paths.js'
 import { startS3, type S3Server } from './services/s3.js'
 import { simulatedCleanup } from './sim/cleanup/cleanup.js'
 import { simulatedOperator } from './sim/operator/operator.js'
-import { installsProvisioningCapi, simulatedRancher } from './sim/rancher.js'
+import { capiControllersOf, simulatedRancher } from './sim/rancher.js'
 import { startToolMirror, type ToolMirror } from './services/tool-mirror.js'
 
 export const S3_SECRET = { name: 's3-creds', namespace: 'default' }
@@ -242,24 +242,19 @@ async function installRancher(
 
 /**
  * Rancher has finished starting a version once it has written its server-version setting (the
- * simulated Rancher does so after installing rancher-webhook and provisioning-capi), so the world
+ * simulated Rancher does so after installing rancher-webhook and its CAPI chart), so the world
  * is quiet before a test looks at it.
  */
 async function settled(kubectl: (a: string[]) => Promise<string>, version: string): Promise<void> {
   const setting = 'settings.management.cattle.io/server-version'
   await kubectl(['wait', '--for=create', setting, '--timeout=120s'])
   await kubectl(['wait', `--for=jsonpath={.value}=v${version}`, setting, '--timeout=120s'])
-  // The provisioning-capi release is installed without waiting: its controller is still rolling
-  // out when server-version is written.
-  if (installsProvisioningCapi(version)) {
-    await kubectl([
-      'rollout',
-      'status',
-      'deploy/capi-controller-manager',
-      '-n',
-      'cattle-provisioning-capi-system',
-      '--timeout=120s'
-    ])
+  // The CAPI releases are installed without waiting (2.13 installs Turtles only once
+  // provisioning-capi's namespace is gone): their controllers may not even exist yet when
+  // server-version is written.
+  for (const { namespace, name } of capiControllersOf(version)) {
+    await kubectl(['wait', '--for=create', `deploy/${name}`, '-n', namespace, '--timeout=120s'])
+    await kubectl(['rollout', 'status', `deploy/${name}`, '-n', namespace, '--timeout=120s'])
   }
 }
 

@@ -23,6 +23,7 @@ import { installBackupOperator } from './steps/install-backup-operator.js'
 import { releaseLock, takeLock } from './steps/lock.js'
 import { recreateSecrets } from './steps/recreate-secrets.js'
 import { restore } from './steps/restore.js'
+import { leavesTurtles, removeTurtles } from './steps/remove-turtles.js'
 import { saveSecrets } from './steps/save-secrets.js'
 import { saveValues } from './steps/save-values.js'
 import { scaleRancher } from './steps/scale-rancher.js'
@@ -53,6 +54,7 @@ export function procedureSteps(input: PlanInput): StepKind[] {
         ...before,
         ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),
         cleanup,
+        ...(leavesTurtles(facts) ? [removeTurtles] : []),
         verifyCleanup,
         installBackupOperator,
         recreateSecrets,
