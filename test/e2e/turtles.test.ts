@@ -83,13 +83,6 @@ describe('cleanup-and-reinstall 2.14.1 → 2.13.3 on a Turtles world', () => {
     }
     const dry = await act(w, { ...inputs, 'dry-run': 'true' })
     expect(dry.outputs.status, dry.log).toBe('planned')
-    const plan = JSON.parse(dry.outputs.plan!) as { id: string; commands: string[] }[]
-    const ids = plan.map(s => s.id)
-    expect(ids.indexOf('remove-turtles')).toBe(ids.indexOf('cleanup') + 1)
-    expect(plan.find(s => s.id === 'remove-turtles')!.commands.join('\n')).toContain(
-      `kubectl delete namespace ${TURTLES_NS} ${CAPI_NS} --ignore-not-found --wait=true --timeout=300s`
-    )
-
     const r = await act(w, inputs)
     expect(r.exitCode, r.log).toBe(0)
     expect(r.outputs).toMatchObject({
@@ -98,6 +91,13 @@ describe('cleanup-and-reinstall 2.14.1 → 2.13.3 on a Turtles world', () => {
       'from-version': '2.14.1',
       'to-version': '2.13.3'
     })
+    const plan = JSON.parse(dry.outputs.plan!) as { id: string; commands: string[] }[]
+    const ids = plan.map(s => s.id)
+    expect(ids.indexOf('remove-turtles')).toBe(ids.indexOf('cleanup') + 1)
+    expect(plan.find(s => s.id === 'remove-turtles')!.commands.join('\n')).toContain(
+      `kubectl delete namespace ${TURTLES_NS} ${CAPI_NS} --ignore-not-found --wait=true --timeout=300s`
+    )
+
     // verify.sh greps the embedded CAPI names unanchored: had they survived, it would list them.
     expect(r.log).not.toContain('admissionregistration.k8s.io/capi-')
 
