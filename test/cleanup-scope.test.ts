@@ -10,6 +10,8 @@ describe('isDeletedByCleanup', () => {
     'cattle-system',
     'cattle-resources-system',
     'cattle-provisioning-capi-system',
+    'cattle-turtles-system',
+    'cattle-capi-system',
     'cattle-impersonation-system',
     'fleet-default',
     'fleet-local',

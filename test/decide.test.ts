@@ -29,7 +29,8 @@ const noCapi: CapiFacts = {
   storedVersions: [],
   storedVersionsByCrd: {},
   provisioningNamespaceExists: false,
-  provisioningReleaseExists: false
+  provisioningReleaseExists: false,
+  turtlesNamespaces: []
 }
 
 function input(
@@ -395,6 +396,32 @@ describe('cluster evidence makes it safer', () => {
     expect(proceed(decide(input(twoStep('2.7.8', '2.7.7'), '2.7.7', capi))).procedure).toBe(
       'in-place'
     )
+  })
+
+  it('a v2.13+ world without cattle-provisioning-capi-system is not read as older than 2.7.7', () => {
+    // Rancher 2.13+ deletes that namespace and runs Turtles: its absence says nothing.
+    const turtles = { turtlesNamespaces: ['cattle-turtles-system', 'cattle-capi-system'] }
+    const inPlace = proceed(decide(input(twoStep('2.13.3', '2.9.3'), '2.9.3', turtles)))
+    expect(inPlace.procedure).toBe('in-place')
+    expect(inPlace.reasons.join('\n')).not.toMatch(/2\.7\.7|provisioning/)
+    const back = proceed(
+      decide(
+        input(twoStep('2.14.1', '2.13.3'), '2.13.3', { ...turtles, storedVersions: ['v1beta2'] })
+      )
+    )
+    expect(back.rule).toMatch(/^C ≥ 2\.14\.0 and T < 2\.14\.0/)
+    expect(back.reasons.join('\n')).not.toMatch(/2\.7\.7/)
+  })
+
+  it('the Turtles namespaces, like rancher-provisioning-capi, force cleanup when T < 2.7.7', () => {
+    const d = proceed(
+      decide(
+        input(twoStep('2.7.6', '2.7.5'), '2.7.5', { turtlesNamespaces: ['cattle-capi-system'] })
+      )
+    )
+    expect(d.procedure).toBe('cleanup-and-reinstall')
+    expect(d.rule).toContain('Rancher Turtles from v2.13.0')
+    expect(d.reasons.join('\n')).toContain('namespace cattle-capi-system exists')
   })
 
   it('overrides restore-only too', () => {

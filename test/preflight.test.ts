@@ -53,7 +53,8 @@ function facts(over: Partial<ClusterFacts> = {}): ClusterFacts {
       storedVersions: ['v1beta1'],
       storedVersionsByCrd: { 'clusters.cluster.x-k8s.io': ['v1beta1'] },
       provisioningNamespaceExists: true,
-      provisioningReleaseExists: true
+      provisioningReleaseExists: true,
+      turtlesNamespaces: []
     },
     webhookReleaseExists: false,
     webhookChartVersion: '',

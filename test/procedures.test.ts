@@ -794,6 +794,62 @@ describe('the plan is what runs', () => {
     )
   })
 
+  it('cleanup-and-reinstall from a Turtles world (2.14.1 → 2.13.3): removes what v1.0.3 leaves, before verify', async () => {
+    const world: WorldOptions = {
+      history: [
+        { revision: 1, version: '2.13.3', status: 'superseded' },
+        { revision: 2, version: '2.14.1', status: 'deployed' }
+      ],
+      storedVersions: ['v1beta2'],
+      turtles: true
+    }
+    const { plan, steps, listed } = await planThenRun(world, {
+      'target-version': '2.13.3',
+      'backup-filename': BACKUP,
+      'allow-downtime': 'true'
+    })
+    expect(steps.filter(c => !listed.has(c))).toEqual([])
+    const ids = plan.map(s => s.id)
+    expect(ids.slice(ids.indexOf('cleanup'), ids.indexOf('cleanup') + 3)).toEqual([
+      'cleanup',
+      'remove-turtles',
+      'verify-cleanup'
+    ])
+    const removal = [
+      'kubectl delete namespace cattle-turtles-system cattle-capi-system --ignore-not-found --wait=true --timeout=300s --request-timeout=30s',
+      'kubectl delete validatingwebhookconfiguration capi-validating-webhook-configuration --ignore-not-found --wait=true --request-timeout=30s',
+      'kubectl delete mutatingwebhookconfiguration capi-mutating-webhook-configuration --ignore-not-found --wait=true --request-timeout=30s'
+    ]
+    expect(plan.find(s => s.id === 'remove-turtles')!.commands).toEqual(removal)
+    const at = removal.map(c => steps.indexOf(c))
+    expect(at.every(i => i >= 0)).toBe(true)
+    expect(at[0]).toBeGreaterThan(
+      steps.indexOf(
+        'kubectl wait job/cleanup-job -n kube-system --for=condition=Complete --timeout=1800s'
+      )
+    )
+    expect(at[2]).toBeLessThan(steps.findIndex(c => c.startsWith('kubectl wait job/verify-job')))
+  })
+
+  it('cleanup-and-reinstall without the Turtles namespaces plans no removal', async () => {
+    const world: WorldOptions = {
+      history: [
+        { revision: 1, version: '2.7.6', status: 'superseded' },
+        { revision: 2, version: '2.7.9', status: 'deployed' }
+      ],
+      capiNamespace: true
+    }
+    setInputs({
+      'target-version': '2.7.6',
+      'backup-filename': BACKUP,
+      'allow-downtime': 'true',
+      'dry-run': 'true'
+    })
+    await run(environment(world).env)
+    const plan = JSON.parse(outputs().plan!) as { id: string }[]
+    expect(plan.map(s => s.id)).not.toContain('remove-turtles')
+  })
+
   it("restore-only with Rancher at 0 scales it back to the release's replicas before verifying", async () => {
     setInputs({ 'target-version': '2.8.5', 'backup-filename': BACKUP })
     const { env, runner, state } = environment({ ...inPlaceWorld, replicas: 0 })

@@ -42,7 +42,8 @@ describe('decide with an interrupted cleanup-and-reinstall', () => {
     storedVersions: [],
     storedVersionsByCrd: {},
     provisioningNamespaceExists: false,
-    provisioningReleaseExists: false
+    provisioningReleaseExists: false,
+    turtlesNamespaces: []
   }
   const rev = (revision: number, v: string) => ({
     revision,

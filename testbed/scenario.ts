@@ -16,11 +16,7 @@ import { paths, versions } from './paths.js'
 import { startS3, type S3Server } from './services/s3.js'
 import { simulatedCleanup } from './sim/cleanup/cleanup.js'
 import { simulatedOperator } from './sim/operator/operator.js'
-import {
-  GLOBAL_ROLE_CLUSTER_ROLE,
-  installsProvisioningCapi,
-  simulatedRancher
-} from './sim/rancher.js'
+import { capiControllersOf, GLOBAL_ROLE_CLUSTER_ROLE, simulatedRancher } from './sim/rancher.js'
 import {
   GR_OWNER_LABEL,
   simulatedWebhook,
@@ -287,7 +283,7 @@ async function installRancher(
 
 /**
  * Rancher has finished starting a version once it has written its server-version setting (the
- * simulated Rancher does so after installing rancher-webhook and provisioning-capi), so the world
+ * simulated Rancher does so after installing rancher-webhook and its CAPI chart), so the world
  * is quiet before a test looks at it.
  */
 async function settled(kubectl: (a: string[]) => Promise<string>, version: string): Promise<void> {
@@ -313,17 +309,12 @@ async function settled(kubectl: (a: string[]) => Promise<string>, version: strin
       '--timeout=120s'
     ])
   }
-  // The provisioning-capi release is installed without waiting: its controller is still rolling
-  // out when server-version is written.
-  if (installsProvisioningCapi(version)) {
-    await kubectl([
-      'rollout',
-      'status',
-      'deploy/capi-controller-manager',
-      '-n',
-      'cattle-provisioning-capi-system',
-      '--timeout=120s'
-    ])
+  // The CAPI releases are installed without waiting (2.13 installs Turtles only once
+  // provisioning-capi's namespace is gone): their controllers may not even exist yet when
+  // server-version is written.
+  for (const { namespace, name } of capiControllersOf(version)) {
+    await kubectl(['wait', '--for=create', `deploy/${name}`, '-n', namespace, '--timeout=120s'])
+    await kubectl(['rollout', 'status', `deploy/${name}`, '-n', namespace, '--timeout=120s'])
   }
 }
 

@@ -5,8 +5,10 @@
  * Source: rancher/rancher-cleanup v1.0.3 cleanup.sh (CATTLE_NAMESPACES, which gained
  * cattle-provisioning-capi-system in v1.0.3, TOOLS_NAMESPACES, FLEET_NAMESPACES: l.103-105; then
  * every namespace starting with cluster-fleet, p-, c-, user-, u-: l.378-421), plus, to stay on
- * the safe side, any fleet-* / cattle-fleet-* namespace.
+ * the safe side, any fleet-* / cattle-fleet-* namespace. Plus the Rancher v2.13+ namespaces
+ * v1.0.3 does not know and this action deletes right after it (steps/remove-turtles.ts).
  */
+import { CAPI_CORE_NAMESPACE, TURTLES_NAMESPACE } from '../kube/names.js'
 
 export interface CleanupNamespacePattern {
   /** Exact name, or a prefix ending in `*`. */
@@ -22,6 +24,14 @@ export const CLEANUP_DELETED_NAMESPACES: readonly CleanupNamespacePattern[] = [
     note: 'the backup operator and its encryption-config Secret'
   },
   { pattern: 'cattle-provisioning-capi-system', note: 'rancher-provisioning-capi (v2.7.7+)' },
+  {
+    pattern: TURTLES_NAMESPACE,
+    note: 'Rancher Turtles (v2.13+), deleted by this action after rancher-cleanup'
+  },
+  {
+    pattern: CAPI_CORE_NAMESPACE,
+    note: 'core Cluster API under Turtles (v2.13+), deleted by this action after rancher-cleanup'
+  },
   { pattern: 'cattle-impersonation-system', note: 'impersonation service accounts' },
   { pattern: 'local', note: 'the local cluster object' },
   { pattern: 'cattle-global-data', note: 'global Rancher data (cloud credentials, …)' },

@@ -5,7 +5,7 @@
 import semver from 'semver'
 import type { CapiFacts, HelmRevision, InterruptedRollback } from '../facts/cluster-facts.js'
 import type { TargetVersion } from '../inputs/settings.js'
-import { SAVED } from '../kube/names.js'
+import { CAPI_NAMESPACE, CAPI_RELEASE, SAVED } from '../kube/names.js'
 import { normalizeVersion, parseVersion, releaseOf, revisionVersion } from './versions.js'
 
 export type Procedure = 'in-place' | 'cleanup-and-reinstall' | 'restore-only'
@@ -168,16 +168,23 @@ function cleanupEvidence(target: string, capi: CapiFacts): Evidence[] {
       facts: storing('v1beta2')
     })
   }
+  // v2.13+ replaced rancher-provisioning-capi by Turtles (core CAPI in cattle-capi-system): the
+  // same conflict with v2.7.6's embedded controllers, and its namespaces are evidence of their
+  // own. So a missing cattle-provisioning-capi-system proves nothing about 2.7.7.
+  const turtles = capi.turtlesNamespaces
   if (
-    (capi.provisioningNamespaceExists || capi.provisioningReleaseExists) &&
+    (capi.provisioningNamespaceExists || capi.provisioningReleaseExists || turtles.length > 0) &&
     semver.lt(target, '2.7.7')
   ) {
     const facts: string[] = []
-    if (capi.provisioningNamespaceExists)
-      facts.push('namespace cattle-provisioning-capi-system exists')
-    if (capi.provisioningReleaseExists) facts.push('Helm release rancher-provisioning-capi exists')
+    if (capi.provisioningNamespaceExists) facts.push(`namespace ${CAPI_NAMESPACE} exists`)
+    if (capi.provisioningReleaseExists) facts.push(`Helm release ${CAPI_RELEASE} exists`)
+    facts.push(...turtles.map(ns => `namespace ${ns} exists`))
     found.push({
-      rule: 'rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
+      rule:
+        turtles.length > 0
+          ? 'a CAPI controller app (rancher-provisioning-capi from v2.7.7, Rancher Turtles from v2.13.0) is present and T < 2.7.7'
+          : 'rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
       facts
     })
   }
@@ -237,7 +244,7 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
  * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
  * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
  * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
- * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
+ * rancher-provisioning-capi, the Turtles namespaces) can turn in-place / restore-only into cleanup-and-reinstall, never
  * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
  * T is compared strictly (2.6.4-rc1 < 2.6.4).
  */

@@ -44,6 +44,8 @@ export interface CapiFacts {
   storedVersionsByCrd: Record<string, string[]>
   provisioningNamespaceExists: boolean
   provisioningReleaseExists: boolean
+  /** Which of cattle-turtles-system and cattle-capi-system (Rancher v2.13+) exist. */
+  turtlesNamespaces: string[]
 }
 
 export interface RestoreCondition {

@@ -34,8 +34,10 @@ import type { Settings } from '../inputs/settings.js'
 import {
   BACKUP_DEPLOYMENT,
   BACKUP_NAMESPACE,
+  CAPI_CORE_NAMESPACE,
   CAPI_NAMESPACE,
   CAPI_RELEASE,
+  TURTLES_NAMESPACE,
   WEBHOOK_RELEASE,
   isCapiCrd
 } from '../kube/names.js'
@@ -80,6 +82,7 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
     deployment,
     crds,
     capiNamespace,
+    turtlesNamespaces,
     operatorDeployment,
     restoresResult,
     credentialSecret,
@@ -94,6 +97,7 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
     run(cmd.getDeployment(settings.namespace, settings.releaseName)),
     run(cmd.listCrdStoredVersions()),
     run(cmd.getNamespace(CAPI_NAMESPACE)),
+    run(cmd.getNamespace(TURTLES_NAMESPACE, CAPI_CORE_NAMESPACE)),
     run(cmd.getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
     runner.run(cmd.listRestores()),
     s3.credentialSecretName === ''
@@ -139,7 +143,11 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
     capi: {
       ...capiStoredVersions(storedVersions),
       provisioningNamespaceExists: capiNamespace.trim() !== '',
-      provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE)
+      provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE),
+      turtlesNamespaces: turtlesNamespaces
+        .split(/\s+/)
+        .filter(n => n !== '')
+        .map(n => n.replace(/^namespace\//, ''))
     },
     webhookReleaseExists: webhook !== undefined,
     webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',

@@ -108,8 +108,8 @@ export const rke1ClusterNames = (): Command =>
     { allowFailure: true }
   )
 
-export const getNamespace = (name: string): Command =>
-  kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found'])
+export const getNamespace = (...names: string[]): Command =>
+  kubectlRead(['get', 'namespace', ...names, '-o', 'name', '--ignore-not-found'])
 
 export const listRestores = (): Command =>
   kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true })
@@ -260,6 +260,20 @@ export const adoptIntoRelease = (
       }
     })
   ])
+
+/** Waits until the namespaces and everything in them are gone, up to the limit. */
+export const deleteNamespaces = (names: readonly string[], timeoutMs: number): Command =>
+  kubectlWrite(
+    [
+      'delete',
+      'namespace',
+      ...names,
+      '--ignore-not-found',
+      '--wait=true',
+      `--timeout=${seconds(timeoutMs)}`
+    ],
+    { timeoutMs: timeoutMs + 30_000 }
+  )
 
 export const deleteObject = (kind: string, name: string, namespace?: string): Command =>
   kubectlWrite(

@@ -23,6 +23,18 @@ export const rancherPodSelector = (releaseName: string): string => `app=${releas
 /** Installed by Rancher v2.7.7+, in its own namespace. */
 export const CAPI_RELEASE = 'rancher-provisioning-capi'
 export const CAPI_NAMESPACE = 'cattle-provisioning-capi-system'
+/**
+ * Installed by Rancher v2.13+ instead of rancher-provisioning-capi (rancher/rancher
+ * pkg/namespace TurtlesNamespace; rancher/turtles charts/rancher-turtles values): the Turtles
+ * controller, and core CAPI with its webhook configurations. rancher-cleanup v1.0.3 removes none
+ * of them.
+ */
+export const TURTLES_NAMESPACE = 'cattle-turtles-system'
+export const CAPI_CORE_NAMESPACE = 'cattle-capi-system'
+export const CAPI_WEBHOOK_CONFIGURATIONS = {
+  validatingwebhookconfiguration: 'capi-validating-webhook-configuration',
+  mutatingwebhookconfiguration: 'capi-mutating-webhook-configuration'
+} as const
 /** `clusters.cluster.x-k8s.io`, `ipaddresses.ipam.cluster.x-k8s.io`, … */
 export const isCapiCrd = (name: string): boolean => /(^|\.)cluster\.x-k8s\.io$/.test(name)
 

@@ -25,6 +25,7 @@ import { releaseLock, takeLock } from './steps/lock.js'
 import { recreateSecrets } from './steps/recreate-secrets.js'
 import { removeWebhook } from './steps/remove-webhook.js'
 import { restore } from './steps/restore.js'
+import { leavesTurtles, removeTurtles } from './steps/remove-turtles.js'
 import { saveSecrets } from './steps/save-secrets.js'
 import { saveValues } from './steps/save-values.js'
 import { scaleRancher } from './steps/scale-rancher.js'
@@ -56,6 +57,7 @@ export function procedureSteps(input: PlanInput): StepKind[] {
         ...before,
         ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),
         cleanup,
+        ...(leavesTurtles(facts) ? [removeTurtles] : []),
         verifyCleanup,
         installBackupOperator,
         recreateSecrets,

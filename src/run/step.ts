@@ -24,6 +24,7 @@ export type StepId =
   | 'save-secrets'
   | 'take-saved'
   | 'cleanup'
+  | 'remove-turtles'
   | 'verify-cleanup'
   | 'install-backup-operator'
   | 'recreate-secrets'

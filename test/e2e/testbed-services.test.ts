@@ -26,6 +26,7 @@ import {
   RANCHER_VERSIONS,
   capiCrdVersionsFor,
   provisioningCapiChartVersionFor,
+  turtlesChartVersionFor,
   rancherBackupChartVersionFor,
   rancherImageFor,
   rancherWebhookChartVersionFor,
@@ -473,6 +474,7 @@ describe('startChartRepo', () => {
       'rancher-backup',
       'rancher-backup-crd',
       'rancher-provisioning-capi',
+      'rancher-turtles',
       'rancher-webhook'
     ])
   })
@@ -795,6 +797,26 @@ describe('the charts with real helm', () => {
       ])
       expect(capi).toContain('name: capi-controller-manager')
       expect(capi).toContain('namespace: cattle-provisioning-capi-system')
+      for (const [rancher, api] of [
+        ['2.13.3', 'v1beta1'],
+        ['2.14.1', 'v1beta2']
+      ] as const) {
+        const turtles = await helm(bin, [
+          'template',
+          'rancher-turtles',
+          'rancher-turtles',
+          '--repo',
+          repo.rancherChartsUrl,
+          '--version',
+          turtlesChartVersionFor(rancher) ?? '',
+          '-n',
+          'cattle-turtles-system'
+        ])
+        expect(turtles).toContain('name: rancher-turtles-controller-manager')
+        expect(turtles).toContain('namespace: cattle-capi-system')
+        expect(turtles).toContain('name: capi-validating-webhook-configuration')
+        expect(turtles).toContain(`path: /validate-cluster-x-k8s-io-${api}-cluster`)
+      }
     }
   }, 120_000)
 

@@ -12,6 +12,8 @@ export interface WorldOptions {
   /** ipaddresses.ipam.cluster.x-k8s.io, when the world has it (Rancher 2.14 installs it). */
   ipamStoredVersions?: string[]
   capiNamespace?: boolean
+  /** cattle-turtles-system and cattle-capi-system exist (Rancher 2.13+). */
+  turtles?: boolean
   operatorInstalled?: boolean
   restores?: unknown[]
   s3SecretExists?: boolean
@@ -180,6 +182,9 @@ export function fakeRancher(opts: WorldOptions) {
       stdout: opts.clusterUid ?? 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
     })
     .on(/^kubectl get clusters.management.cattle.io/, { stdout: '' })
+    .on(/^kubectl get namespace cattle-turtles-system cattle-capi-system/, {
+      stdout: opts.turtles ? 'namespace/cattle-turtles-system\nnamespace/cattle-capi-system' : ''
+    })
     .on(/^kubectl get namespace cattle-provisioning-capi-system/, {
       stdout: opts.capiNamespace ? 'namespace/cattle-provisioning-capi-system' : ''
     })

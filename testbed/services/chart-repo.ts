@@ -18,7 +18,8 @@
  * - `rancher` X.Y.Z (appVersion vX.Y.Z) for RANCHER_VERSIONS, plus BROKEN_RANCHER_VERSIONS whose
  *   image is `rancher/rancher:vX.Y.Z-broken` and whose pod template carries BROKEN_LABEL="true"
  *   (the fake kubelet must never make those pods Ready). See testbed/charts/rancher.
- * - `rancher-webhook`, `rancher-provisioning-capi`: installed by (simulated) Rancher itself.
+ * - `rancher-webhook`, `rancher-provisioning-capi`, `rancher-turtles`: installed by (simulated)
+ *   Rancher itself.
  * - `rancher-backup-crd` (the real Backup/Restore/ResourceSet CRDs) and `rancher-backup`, one or
  *   more versions per Rancher minor (RANCHER_LINES).
  */
@@ -87,6 +88,8 @@ export interface RancherLine {
    * provisioningCapiChartVersionFor); undefined when the line never installs it.
    */
   provisioningCapi?: string
+  /** rancher-turtles chart version, installed by Rancher from 2.13 on (upstream TurtlesVersion). */
+  turtles?: string
 }
 
 /**
@@ -145,13 +148,15 @@ export const RANCHER_LINES: readonly RancherLine[] = [
     minor: '2.13',
     backup: ['108.0.1+up9.0.1'],
     webhook: '108.0.1+up0.9.1',
-    provisioningCapi: '108.0.0+up0.7.0'
+    // Still built for the opt-out (embedded-cluster-api on, turtles off); never installed here.
+    provisioningCapi: '108.0.0+up0.7.0',
+    turtles: '108.0.4+up0.25.4'
   },
   {
     minor: '2.14',
     backup: ['109.0.0+up10.0.0'],
     webhook: '109.0.0+up0.10.0',
-    provisioningCapi: '109.0.0+up0.8.0'
+    turtles: '109.0.1+up0.26.1'
   }
 ]
 
@@ -243,6 +248,11 @@ export function rancherWebhookChartVersionFor(rancherVersion: string): string {
 export function provisioningCapiChartVersionFor(rancherVersion: string): string | undefined {
   if (compareVersions(rancherVersion.replace(/^v/, ''), '2.7.7') < 0) return undefined
   return lineFor(rancherVersion).provisioningCapi
+}
+
+/** The rancher-turtles chart version a Rancher version installs (from 2.13 on). */
+export function turtlesChartVersionFor(rancherVersion: string): string | undefined {
+  return lineFor(rancherVersion).turtles
 }
 
 /** The rancher image a rancher chart version deploys. */
@@ -414,6 +424,17 @@ export function chartSpecs(): ChartSpec[] {
         repos: ['rancher-charts']
       })
     }
+    if (line.turtles) {
+      specs.push({
+        name: 'rancher-turtles',
+        version: line.turtles,
+        appVersion: upstream(line.turtles),
+        kubeVersion: '',
+        description: 'Rancher Turtles: Cluster API integration in Rancher',
+        annotations: common('cattle-turtles-system', 'rancher-turtles', true),
+        repos: ['rancher-charts']
+      })
+    }
   }
   return specs
 }
@@ -573,7 +594,7 @@ export interface ChartRepo {
   rancherLatestUrl: string
   /** Like …/server-charts/stable: rancher only, broken versions left out. */
   rancherStableUrl: string
-  /** Like charts.rancher.io: webhook, provisioning-capi, backup-crd, backup. */
+  /** Like charts.rancher.io: webhook, provisioning-capi, turtles, backup-crd, backup. */
   rancherChartsUrl: string
   charts: PackagedChart[]
   /** URL paths requested, in order. */

@@ -15,8 +15,11 @@
  *   ConfigMap `cattle-system/admincreated`) from v2.6.3 on, creates `cattle-system/bootstrap-secret`
  *   itself, without Helm's ownership metadata, when the chart did not;
  * - the leader only: installs or upgrades the `rancher-webhook` release in `cattle-system` to
- *   the webhook chart of its version; for 2.7.7 <= version < 2.14.0 installs
- *   `rancher-provisioning-capi` in `cattle-provisioning-capi-system`; writes the
+ *   the webhook chart of its version; for 2.7.7 <= version < 2.13.0 installs
+ *   `rancher-provisioning-capi` in `cattle-provisioning-capi-system`; from 2.13.0 on installs
+ *   `rancher-turtles` in `cattle-turtles-system` instead (its chart puts core CAPI in
+ *   `cattle-capi-system`), after uninstalling `rancher-provisioning-capi` and deleting its
+ *   namespace (see "2.13 and Turtles" below); writes the
  *   `settings.management.cattle.io` object `server-version` (when that CRD exists); keeps the
  *   ClusterRole of the builtin GlobalRole `user` (GLOBAL_ROLE_CLUSTER_ROLE, see
  *   ensureGlobalRoleClusterRole). Real helm,
@@ -24,6 +27,23 @@
  *   removed or changed behind its back is put back, as Rancher's controllers do).
  * - pods of a broken version (pod label BROKEN_LABEL=true) never become Ready: they log a fatal
  *   error and exit, and the kubelet restarts them (CrashLoopBackOff).
+ *
+ * 2.13 and Turtles. The sources disagree: the v2.14 Rollbacks page says rancher-provisioning-capi
+ * was installed "in Rancher v2.7.7 through v2.13.x"; rancher/rancher#52254 says 2.13 "now installs
+ * rancher/turtles instead", and turtles#1828 gives the 2.13 defaults as turtles=true,
+ * embedded-cluster-api=false. The code decides it: at rancher/rancher v2.13.0 and v2.13.3,
+ * pkg/features/feature.go defaults `turtles` to true and `embedded-cluster-api` to false, and
+ * pkg/controllers/dashboard/systemcharts/controller.go (getChartsToInstall) then uninstalls
+ * rancher-provisioning-capi and deletes cattle-provisioning-capi-system, and installs
+ * rancher-turtles (buildconfig TurtlesVersion 108.0.4+up0.25.4) in cattle-turtles-system only
+ * once that namespace is gone. 2.13 still ships a provisioning-capi chart version, used only when
+ * a user turns Turtles off and embedded CAPI on (not simulated), which is how the docs sentence can
+ * be read. v2.14.1 only uninstalls rancher-provisioning-capi ("TODO: remove in 2.15") and installs
+ * rancher-turtles 109.0.1+up0.26.1 without waiting for the namespace. The Turtles chart
+ * (rancher/turtles charts/rancher-turtles, values `namespace: cattle-turtles-system`, core CAPI
+ * `namespace: cattle-capi-system`) is testbed/charts/rancher-turtles. Not simulated: 2.13's
+ * deletion of the embedded `mutating-webhook-configuration`/`validating-webhook-configuration`
+ * (cleanUpEmbeddedCAPIWebhooks; the testbed's provisioning-capi chart has none).
  */
 import { execFile } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
@@ -35,7 +55,8 @@ import {
   BROKEN_LABEL,
   compareVersions,
   provisioningCapiChartVersionFor,
-  rancherWebhookChartVersionFor
+  rancherWebhookChartVersionFor,
+  turtlesChartVersionFor
 } from '../services/chart-repo.js'
 import {
   abortableSleep,
@@ -62,6 +83,12 @@ export const CAPI_RELEASE = {
   name: 'rancher-provisioning-capi',
   namespace: 'cattle-provisioning-capi-system'
 } as const
+export const TURTLES_RELEASE = {
+  name: 'rancher-turtles',
+  namespace: 'cattle-turtles-system'
+} as const
+/** Where the rancher-turtles chart puts core CAPI. */
+export const CAPI_CORE_NAMESPACE = 'cattle-capi-system'
 
 /**
  * The ClusterRole Rancher's GlobalRole controller keeps for the builtin GlobalRole `user`
@@ -83,9 +110,27 @@ export function rancherVersionOfPod(pod: Pod): string | undefined {
   return typeof image === 'string' ? IMAGE_RE.exec(image)?.[1] : undefined
 }
 
-/** Whether Rancher `version` installs rancher-provisioning-capi (2.7.7 <= v < 2.14.0). */
+/** Whether Rancher `version` installs rancher-provisioning-capi (2.7.7 <= v < 2.13.0). */
 export function installsProvisioningCapi(version: string): boolean {
-  return compareVersions(version, '2.7.7') >= 0 && compareVersions(version, '2.14.0') < 0
+  return compareVersions(version, '2.7.7') >= 0 && compareVersions(version, '2.13.0') < 0
+}
+
+/** Whether Rancher `version` installs rancher-turtles (2.13.0 on) instead. */
+export function installsTurtles(version: string): boolean {
+  return compareVersions(version, '2.13.0') >= 0
+}
+
+/** The CAPI controllers Rancher `version` installs without waiting for them to roll out. */
+export function capiControllersOf(version: string): { namespace: string; name: string }[] {
+  if (installsTurtles(version)) {
+    return [
+      { namespace: TURTLES_RELEASE.namespace, name: 'rancher-turtles-controller-manager' },
+      { namespace: CAPI_CORE_NAMESPACE, name: 'capi-controller-manager' }
+    ]
+  }
+  return installsProvisioningCapi(version)
+    ? [{ namespace: CAPI_RELEASE.namespace, name: 'capi-controller-manager' }]
+    : []
 }
 
 /**
@@ -412,7 +457,7 @@ class RancherPod {
     }
   }
 
-  /** The leader's chart work: webhook, provisioning-capi, server-version. */
+  /** The leader's chart work: webhook, provisioning-capi or turtles, server-version. */
   private async ensure(): Promise<void> {
     try {
       if (!this.adminBootstrapped) {
@@ -429,11 +474,33 @@ class RancherPod {
         ? provisioningCapiChartVersionFor(this.version)
         : undefined
       if (capi) await this.ensureRelease(CAPI_RELEASE.name, CAPI_RELEASE.namespace, capi, true)
+      const turtles = installsTurtles(this.version)
+        ? turtlesChartVersionFor(this.version)
+        : undefined
+      if (turtles && (await this.provisioningCapiGone())) {
+        await this.ensureRelease(TURTLES_RELEASE.name, TURTLES_RELEASE.namespace, turtles, true)
+      }
       await this.ensureGlobalRoleClusterRole()
       await this.ensureServerVersion()
     } catch (e) {
       if (!this.signal.aborted) this.error(`[ensure charts] ${(e as Error).message.split('\n')[0]}`)
     }
+  }
+
+  /**
+   * 2.13+: rancher-provisioning-capi is uninstalled and its namespace deleted; 2.13 installs
+   * Turtles only once that namespace is gone, 2.14 does not wait.
+   */
+  private async provisioningCapiGone(): Promise<boolean> {
+    const { name, namespace } = CAPI_RELEASE
+    if (await this.releaseState(name, namespace)) {
+      this.info(`Uninstalling chart ${name} from namespace ${namespace}`)
+      await this.helm(['uninstall', name, '--namespace', namespace], this.signal)
+    }
+    const path = kpath('v1', 'namespaces', undefined, namespace)
+    if (!(await this.api.tryGet(path))) return true
+    await this.api.delete(path)
+    return compareVersions(this.version, '2.14.0') >= 0
   }
 
   private async ensureRelease(
