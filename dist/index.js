@@ -33907,8 +33907,29 @@ const rancherPodSelector = (releaseName) => `app=${releaseName}`;
 /** Installed by Rancher v2.7.7+, in its own namespace. */
 const CAPI_RELEASE = 'rancher-provisioning-capi';
 const CAPI_NAMESPACE = 'cattle-provisioning-capi-system';
+/**
+ * Installed by Rancher v2.13+ instead of rancher-provisioning-capi (rancher/rancher
+ * pkg/namespace TurtlesNamespace; rancher/turtles charts/rancher-turtles values): the Turtles
+ * controller, and core CAPI with its webhook configurations. rancher-cleanup v1.0.3 removes none
+ * of them.
+ */
+const TURTLES_NAMESPACE = 'cattle-turtles-system';
+const CAPI_CORE_NAMESPACE = 'cattle-capi-system';
+const CAPI_WEBHOOK_CONFIGURATIONS = {
+    validatingwebhookconfiguration: 'capi-validating-webhook-configuration',
+    mutatingwebhookconfiguration: 'capi-mutating-webhook-configuration'
+};
 /** `clusters.cluster.x-k8s.io`, `ipaddresses.ipam.cluster.x-k8s.io`, … */
 const isCapiCrd = (name) => /(^|\.)cluster\.x-k8s\.io$/.test(name);
+/**
+ * The Secret holding Rancher's initial admin password, in the release namespace: rendered by the
+ * rancher chart (from 2.6.0) or created by Rancher itself (from 2.6.3) when the chart did not.
+ */
+const BOOTSTRAP_SECRET = 'bootstrap-secret';
+/** What Helm requires of an existing object to adopt it (helm pkg/action/validate.go). */
+const HELM_MANAGED_BY = { key: 'app.kubernetes.io/managed-by', value: 'Helm' };
+const HELM_RELEASE_NAME = 'meta.helm.sh/release-name';
+const HELM_RELEASE_NAMESPACE = 'meta.helm.sh/release-namespace';
 /** kube-system survives rancher-cleanup: the lock and the saved state live there. */
 const LOCK_NAMESPACE = 'kube-system';
 const LOCK_NAME = 'rancher-rollback';
@@ -34193,15 +34214,22 @@ function cleanupEvidence(target, capi) {
             facts: storing('v1beta2')
         });
     }
-    if ((capi.provisioningNamespaceExists || capi.provisioningReleaseExists) &&
+    // v2.13+ replaced rancher-provisioning-capi by Turtles (core CAPI in cattle-capi-system): the
+    // same conflict with v2.7.6's embedded controllers, and its namespaces are evidence of their
+    // own. So a missing cattle-provisioning-capi-system proves nothing about 2.7.7.
+    const turtles = capi.turtlesNamespaces;
+    if ((capi.provisioningNamespaceExists || capi.provisioningReleaseExists || turtles.length > 0) &&
         semver.lt(target, '2.7.7')) {
         const facts = [];
         if (capi.provisioningNamespaceExists)
-            facts.push('namespace cattle-provisioning-capi-system exists');
+            facts.push(`namespace ${CAPI_NAMESPACE} exists`);
         if (capi.provisioningReleaseExists)
-            facts.push('Helm release rancher-provisioning-capi exists');
+            facts.push(`Helm release ${CAPI_RELEASE} exists`);
+        facts.push(...turtles.map(ns => `namespace ${ns} exists`));
         found.push({
-            rule: 'rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
+            rule: turtles.length > 0
+                ? 'a CAPI controller app (rancher-provisioning-capi from v2.7.7, Rancher Turtles from v2.13.0) is present and T < 2.7.7'
+                : 'rancher-provisioning-capi (installed by v2.7.7+) is present and T < 2.7.7',
             facts
         });
     }
@@ -34248,7 +34276,7 @@ function resumeInterrupted(input, explicitTarget) {
  * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
  * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
  * cleanup-and-reinstall; otherwise in-place. Cluster evidence (CAPI stored versions,
- * rancher-provisioning-capi) can turn in-place / restore-only into cleanup-and-reinstall, never
+ * rancher-provisioning-capi, the Turtles namespaces) can turn in-place / restore-only into cleanup-and-reinstall, never
  * the other way. For the boundaries a pre-release C counts as its release (2.6.4-rc1 ≥ 2.6.4);
  * T is compared strictly (2.6.4-rc1 < 2.6.4).
  */
@@ -34392,7 +34420,8 @@ function decide(input) {
  * Source: rancher/rancher-cleanup v1.0.3 cleanup.sh (CATTLE_NAMESPACES, which gained
  * cattle-provisioning-capi-system in v1.0.3, TOOLS_NAMESPACES, FLEET_NAMESPACES: l.103-105; then
  * every namespace starting with cluster-fleet, p-, c-, user-, u-: l.378-421), plus, to stay on
- * the safe side, any fleet-* / cattle-fleet-* namespace.
+ * the safe side, any fleet-* / cattle-fleet-* namespace. Plus the Rancher v2.13+ namespaces
+ * v1.0.3 does not know and this action deletes right after it (steps/remove-turtles.ts).
  */
 const CLEANUP_DELETED_NAMESPACES = [
     { pattern: 'cattle-system', note: 'Rancher, rancher-webhook and their Helm release secrets' },
@@ -34401,6 +34430,14 @@ const CLEANUP_DELETED_NAMESPACES = [
         note: 'the backup operator and its encryption-config Secret'
     },
     { pattern: 'cattle-provisioning-capi-system', note: 'rancher-provisioning-capi (v2.7.7+)' },
+    {
+        pattern: TURTLES_NAMESPACE,
+        note: 'Rancher Turtles (v2.13+), deleted by this action after rancher-cleanup'
+    },
+    {
+        pattern: CAPI_CORE_NAMESPACE,
+        note: 'core Cluster API under Turtles (v2.13+), deleted by this action after rancher-cleanup'
+    },
     { pattern: 'cattle-impersonation-system', note: 'impersonation service accounts' },
     { pattern: 'local', note: 'the local cluster object' },
     { pattern: 'cattle-global-data', note: 'global Rancher data (cloud credentials, …)' },
@@ -37644,7 +37681,7 @@ const rke1ClusterNames = () => kubectlRead([
     '-o',
     'jsonpath={range .items[?(@.spec.rancherKubernetesEngineConfig)]}{.metadata.name}{" "}{end}'
 ], { allowFailure: true });
-const getNamespace = (name) => kubectlRead(['get', 'namespace', name, '-o', 'name', '--ignore-not-found']);
+const getNamespace = (...names) => kubectlRead(['get', 'namespace', ...names, '-o', 'name', '--ignore-not-found']);
 const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
 const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
 /** Presence only: `-o name` never prints the data. */
@@ -37654,6 +37691,22 @@ const readSecret = (namespace, name) => kubectlRead(['get', 'secret', name, '-n'
     secretOutput: true
 });
 const readSaved = () => readSecret(SAVED_NAMESPACE, SAVED_NAME);
+/** In a jsonpath a dot separates fields, so a key's own dots are escaped: `app\.kubernetes\.io/managed-by`. */
+const jsonpathKey = (key) => key.replace(/\./g, '\\.');
+/**
+ * An object's name and Helm ownership metadata, tab-separated (nothing when it does not exist):
+ * only these fields, never a Secret's data or an annotation that could copy it.
+ */
+const helmOwnership = (kind, name, namespace) => kubectlRead([
+    'get',
+    kind,
+    name,
+    '-n',
+    namespace,
+    '--ignore-not-found',
+    '-o',
+    `jsonpath={.metadata.name}{"\\t"}{.metadata.labels.${jsonpathKey(HELM_MANAGED_BY.key)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAME)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAMESPACE)}}`
+]);
 const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
@@ -37707,6 +37760,31 @@ const createFromStdin = (about, manifest) => kubectlWrite(['create', '-f', '-'],
 const applyFromStdin = (about, manifest) => kubectlWrite(['apply', '-f', '-'], { stdin: manifest, about });
 /** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
 const replaceFromStdin = (about, manifest) => kubectlWrite(['replace', '-f', '-'], { stdin: manifest, about });
+/** Gives an existing object the ownership metadata Helm requires to adopt it into `release`. */
+const adoptIntoRelease = (kind, name, namespace, release) => kubectlWrite([
+    'patch',
+    kind,
+    name,
+    '-n',
+    namespace,
+    '--type=merge',
+    '-p',
+    JSON.stringify({
+        metadata: {
+            labels: { [HELM_MANAGED_BY.key]: HELM_MANAGED_BY.value },
+            annotations: { [HELM_RELEASE_NAME]: release, [HELM_RELEASE_NAMESPACE]: namespace }
+        }
+    })
+]);
+/** Waits until the namespaces and everything in them are gone, up to the limit. */
+const deleteNamespaces = (names, timeoutMs) => kubectlWrite([
+    'delete',
+    'namespace',
+    ...names,
+    '--ignore-not-found',
+    '--wait=true',
+    `--timeout=${seconds(timeoutMs)}`
+], { timeoutMs: timeoutMs + 30_000 });
 const deleteObject = (kind, name, namespace) => kubectlWrite([
     'delete',
     kind,
@@ -38142,13 +38220,14 @@ async function gatherFacts(settings, deps) {
     const run = async (c) => (await runner.run(c)).stdout;
     const s3 = settings.s3;
     const haveKeys = s3.accessKey !== '';
-    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
+    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, turtlesNamespaces, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
         run(kubeServerVersion()),
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
         run(helmListAll()),
         run(getDeployment(settings.namespace, settings.releaseName)),
         run(listCrdStoredVersions()),
         run(getNamespace(CAPI_NAMESPACE)),
+        run(getNamespace(TURTLES_NAMESPACE, CAPI_CORE_NAMESPACE)),
         run(getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
         runner.run(listRestores()),
         s3.credentialSecretName === ''
@@ -38188,7 +38267,11 @@ async function gatherFacts(settings, deps) {
         capi: {
             ...capiStoredVersions(storedVersions),
             provisioningNamespaceExists: capiNamespace.trim() !== '',
-            provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE)
+            provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE),
+            turtlesNamespaces: turtlesNamespaces
+                .split(/\s+/)
+                .filter(n => n !== '')
+                .map(n => n.replace(/^namespace\//, ''))
         },
         webhookReleaseExists: webhook !== undefined,
         webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
@@ -38826,8 +38909,8 @@ function getSettings(read = name => getInput(name)) {
     const timeoutMs = inputs.duration('timeout');
     const restoreTimeoutMs = inputs.duration('restore-timeout');
     if (timeoutMs !== undefined && restoreTimeoutMs !== undefined && restoreTimeoutMs > timeoutMs) {
-        problems.push(`Input 'restore-timeout' is ${show(inputs.raw('restore-timeout'))}, longer than input ` +
-            `'timeout' (${show(inputs.raw('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`);
+        problems.push(`Input 'restore-timeout' is ${show$1(inputs.raw('restore-timeout'))}, longer than input ` +
+            `'timeout' (${show$1(inputs.raw('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`);
     }
     const cleanupImage = inputs.text('cleanup-image', imageProblem);
     if (problems.length > 0)
@@ -38859,11 +38942,11 @@ function getSettings(read = name => getInput(name)) {
     };
 }
 /** Shows a value in a problem message: quoted, with control characters escaped. */
-function show(value) {
+function show$1(value) {
     return JSON.stringify(value);
 }
 function problem(name, value, expected) {
-    return `Input '${name}' is ${show(value)}: expected ${expected}.`;
+    return `Input '${name}' is ${show$1(value)}: expected ${expected}.`;
 }
 /** Reads each input once, applies the default when it arrives empty, and records problems. */
 class Inputs {
@@ -39086,7 +39169,7 @@ function parseEndpointCA(inputs) {
     if (pem !== undefined && isPem(pem))
         return `${pem.replace(/\r\n/g, '\n').trim()}\n`;
     const preview = value.length > 40 ? `${value.slice(0, 40)}...` : value;
-    inputs.problems.push(`Input '${name}' is ${show(preview)}: it is neither PEM text (${PEM_BEGIN} ... ${PEM_END}) ` +
+    inputs.problems.push(`Input '${name}' is ${show$1(preview)}: it is neither PEM text (${PEM_BEGIN} ... ${PEM_END}) ` +
         'nor base64-encoded PEM; expected one of those.');
     return '';
 }
@@ -40050,6 +40133,71 @@ function plannedRunner(inner, step, planned) {
     };
 }
 
+/**
+ * After the Restore, before `helm install`: restored objects the rancher chart renders as release
+ * objects, but which carry no Helm ownership metadata, get that of the release being installed.
+ * Otherwise Helm refuses the install: `<Kind> "<name>" in namespace "<ns>" exists and cannot be
+ * imported into the current release: invalid ownership metadata` (helm pkg/action/validate.go).
+ *
+ * - `bootstrap-secret`: Rancher 2.6.3+ creates it without Helm metadata when the chart did not
+ *   (pkg/data/management/bootstrap_password.go); rancher-backup before 2.1.2 backs it up; the
+ *   chart 2.6.0-2.6.4 renders it as a release object once its `lookup` finds it (from 2.6.5 it is
+ *   a hook, which Helm deletes and recreates without checking). rancher/rancher#37060, #37003.
+ * - the ServiceAccount of the release: restored without metadata when the release was installed
+ *   by a Helm before 3.2 (rancher/rancher#29978, rancher/backup-restore-operator#55).
+ *
+ * Adopting rather than deleting: the restored bootstrap-secret holds the password the admin was
+ * created with, which the chart's lookup keeps; deleting it would lose it for good, for no gain.
+ * Per object rather than `--take-ownership` (Helm 3.17+): that would also take objects another
+ * release owns; an object claimed by another release stops the run here instead.
+ */
+/** What the target's chart renders that a Restore may bring back without Helm metadata. */
+function candidates({ decision, settings }) {
+    const rendersBootstrapSecret = !releaseBelow(decision.to, '2.6.0') && releaseBelow(decision.to, '2.6.5');
+    return [
+        ...(rendersBootstrapSecret ? [{ kind: 'secret', name: BOOTSTRAP_SECRET }] : []),
+        // The chart names its ServiceAccount like its Deployment: after the release.
+        { kind: 'serviceaccount', name: settings.releaseName }
+    ];
+}
+const show = (c) => `${c.kind}/${c.name}`;
+const adoptRestored = defineStep({
+    id: 'adopt-restored',
+    title: input => `Give ${candidates(input).map(show).join(' and ')}, where restored without Helm ownership, that of release ${input.settings.releaseName} (so helm install adopts them)`,
+    commands: input => {
+        const { releaseName, namespace } = input.settings;
+        const list = candidates(input);
+        return {
+            read: list.map(c => helmOwnership(c.kind, c.name, namespace)),
+            adopt: list.map(c => adoptIntoRelease(c.kind, c.name, namespace, releaseName))
+        };
+    },
+    async run(ctx, c) {
+        const { releaseName, namespace } = ctx.settings;
+        const wanted = ['Helm', releaseName, namespace];
+        const done = [];
+        for (const [i, candidate] of candidates(ctx).entries()) {
+            const [name = '', ...owner] = (await ctx.runner.run(c.read[i])).stdout.split('\t');
+            if (name.trim() === '') {
+                done.push(`${show(candidate)} absent`);
+                continue;
+            }
+            const have = wanted.map((_, k) => (owner[k] ?? '').trim());
+            if (have.every((v, k) => v === wanted[k])) {
+                done.push(`${show(candidate)} already the release's`);
+                continue;
+            }
+            // A value set to something else is another release's claim: not ours to overwrite.
+            if (have.some((v, k) => v !== '' && v !== wanted[k])) {
+                throw new StepFailure(`${show(candidate)} in ${namespace} carries the Helm ownership of another release (managed-by '${have[0]}', release '${have[1]}' in '${have[2]}'): helm install of ${releaseName} would refuse it.`, `Find out which release owns ${show(candidate)} (kubectl -n ${namespace} get ${candidate.kind} ${candidate.name} -o yaml); if it only came back with the backup, delete it, then re-run.`);
+            }
+            await ctx.runner.run(c.adopt[i]);
+            done.push(`${show(candidate)} adopted into release ${releaseName}`);
+        }
+        return done.join('; ');
+    }
+});
+
 /** The S3 location as the backup-restore operator wants it. Access keys never appear here. */
 function restoreS3Location(s3) {
     const location = { bucketName: s3.bucketName, endpoint: s3.endpoint };
@@ -40655,6 +40803,48 @@ function deniedBy(lines) {
 }
 
 /**
+ * What rancher-cleanup v1.0.3 leaves of a Rancher v2.13+ install. cleanup.sh (v1.0.3, l.103-105,
+ * l.113-146) knows neither cattle-turtles-system nor cattle-capi-system, and deletes webhook
+ * configurations only by `cattle.io` in the name or the exact embedded-CAPI names, so the Turtles
+ * and CAPI controllers keep running after their CRDs are gone, and capi-validating- /
+ * capi-mutating-webhook-configuration (failurePolicy Fail) stay registered: once their service is
+ * gone every CAPI object the Restore brings back is refused. The target's reinstall must find the
+ * cluster as a fresh one, so they go, as Turtles' own uninstall removes them (rancher/turtles
+ * charts/rancher-turtles/templates/post-delete-job.yaml deletes the two webhook configurations and
+ * capi-controller-manager) and as Rancher removes a disabled Turtles (namespace included;
+ * rancher/rancher systemcharts/controller.go, RemoveNamespace). Before verify-cleanup, which would
+ * otherwise report the webhook configurations (verify.sh greps for the embedded names unanchored).
+ */
+const NAMESPACES = [TURTLES_NAMESPACE, CAPI_CORE_NAMESPACE];
+const NAMESPACE_WAIT_MS = 5 * 60_000;
+/** Planned when the cluster shows Rancher v2.13+'s namespaces (before cleanup, or left by it). */
+function leavesTurtles(facts) {
+    return facts.capi.turtlesNamespaces.length > 0;
+}
+const removeTurtles = defineStep({
+    id: 'remove-turtles',
+    title: () => `Delete what rancher-cleanup v1.0.3 leaves of Rancher v2.13+: namespaces ${NAMESPACES.join(', ')} and the CAPI webhook configurations`,
+    commands: (_input, limits) => ({
+        // The controllers first: nothing is left to serve or re-create the webhook configurations.
+        namespaces: {
+            ...deleteNamespaces(NAMESPACES, limits.limit(NAMESPACE_WAIT_MS, `namespaces ${NAMESPACES.join(', ')} deleted`)),
+            // Judged below, with what to do next.
+            allowFailure: true
+        },
+        webhooks: Object.entries(CAPI_WEBHOOK_CONFIGURATIONS).map(([kind, name]) => deleteObject(kind, name))
+    }),
+    async run(ctx, c) {
+        const deleted = await ctx.runner.run(c.namespaces);
+        if (deleted.exitCode !== 0) {
+            throw new StepFailure(`Namespaces ${NAMESPACES.join(', ')} were not deleted: ${deleted.stderr.trim()}`, `Look at what holds them (kubectl get namespace ${NAMESPACES.join(' ')} -o yaml), then re-run this action: it resumes from the saved state.`);
+        }
+        for (const w of c.webhooks)
+            await ctx.runner.run(w);
+        return `deleted namespaces ${NAMESPACES.join(', ')} and webhook configurations ${Object.values(CAPI_WEBHOOK_CONFIGURATIONS).join(', ')}`;
+    }
+});
+
+/**
  * The Secrets cleanup deletes, to a 0600 file; then values, Secrets and a record of the move into
  * the saved-state Secret, which survives cleanup (the runner may not), for a re-run.
  */
@@ -41003,10 +41193,12 @@ function procedureSteps(input) {
                 ...before,
                 ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),
                 cleanup$1,
+                ...(leavesTurtles(facts) ? [removeTurtles] : []),
                 verifyCleanup,
                 installBackupOperator,
                 recreateSecrets,
                 restore,
+                adoptRestored,
                 helmInstall,
                 verify$1,
                 forgetSaved,
