@@ -37,6 +37,8 @@ export interface Environment {
   }) => CommandRunner
   s3: S3Reader
   now: () => Date
+  /** Aborts when the run is cancelled. */
+  signal: AbortSignal
 }
 
 export const realEnvironment: Environment = {
@@ -57,7 +59,8 @@ export const realEnvironment: Environment = {
       dryRun: o.settings.dryRun
     }),
   s3: { headObject: s3.headObject, listObjects: s3.listObjects },
-  now: () => new Date()
+  now: () => new Date(),
+  signal: new AbortController().signal
 }
 
 export async function run(env: Environment = realEnvironment): Promise<RunReport> {
@@ -151,6 +154,7 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     runner,
     holder: holderIdentity(),
     now: env.now,
+    signal: env.signal,
     log: (line: string) => core.info(line),
     group: <T>(name: string, fn: () => Promise<T>) => core.group(name, fn),
     report,

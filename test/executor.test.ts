@@ -16,6 +16,7 @@ function context(runner: ScriptedRunner) {
     runner,
     holder: 'me',
     now: () => new Date(0),
+    signal: new AbortController().signal,
     log: () => undefined,
     group: <T>(_: string, fn: () => Promise<T>) => fn(),
     report: emptyReport(new Date(0)),

@@ -63,7 +63,8 @@ function environment(
       headObject: async (_t, key) => objects.find(o => o.key === key),
       listObjects: async (_t, prefix) => objects.filter(o => o.key.startsWith(prefix))
     },
-    now: () => new Date('2026-11-24T09:00:00Z')
+    now: () => new Date('2026-11-24T09:00:00Z'),
+    signal: new AbortController().signal
   }
   return { env, runner, state }
 }

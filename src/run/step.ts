@@ -76,6 +76,8 @@ export interface StepContext extends PlanInput {
   /** Lease holder identity of this run (repository, run id, attempt). */
   holder: string
   now: () => Date
+  /** Aborts when the run is cancelled (SIGINT/SIGTERM): start nothing new, end waits. */
+  signal: AbortSignal
   log: (line: string) => void
   /** Collapsible log group (core.group in the action). */
   group: <T>(name: string, fn: () => Promise<T>) => Promise<T>
