@@ -7,6 +7,8 @@ import { join } from 'node:path'
 import { choose, FORCE_PROCEDURE_ENV, Refusal } from './decide/choose.js'
 import { removesWebhook } from './decide/preflight.js'
 import { readPlanFacts } from './facts/plan-facts.js'
+import { afterCancel } from './report/cancelled.js'
+import { Cancellation, CancelledError, cancellableRunner } from './run/cancellation.js'
 import { readCluster, type S3Reader } from './facts/gather.js'
 import * as s3 from './facts/s3-client.js'
 import { getSettings, InputError, secretValues } from './inputs/input-helper.js'
@@ -20,7 +22,7 @@ import { writeReport } from './report/write.js'
 import { Budget } from './run/budget.js'
 import { executeSteps, pendingRecords } from './run/executor.js'
 import { buildPlan, procedureSteps } from './run/plan.js'
-import { saveWorkDir } from './run/state-helper.js'
+import { saveLockState, saveWorkDir } from './run/state-helper.js'
 import { StepFailure, type PlanInput } from './run/step.js'
 import { holderIdentity } from './run/steps/lock.js'
 import { createWorkDir, readPrivateFile, writePrivateFile } from './run/workspace.js'
@@ -37,8 +39,8 @@ export interface Environment {
   }) => CommandRunner
   s3: S3Reader
   now: () => Date
-  /** Aborts when the run is cancelled. */
-  signal: AbortSignal
+  /** SIGINT/SIGTERM, as the runner sends them (index.ts listens). */
+  cancellation: Cancellation
 }
 
 export const realEnvironment: Environment = {
@@ -56,11 +58,12 @@ export const realEnvironment: Environment = {
       kubectlPath: o.kubectlPath,
       kubeconfigPath: o.kubeconfigPath,
       context: o.settings.context || undefined,
-      dryRun: o.settings.dryRun
+      dryRun: o.settings.dryRun,
+      cancellation: realEnvironment.cancellation
     }),
   s3: { headObject: s3.headObject, listObjects: s3.listObjects },
   now: () => new Date(),
-  signal: new AbortController().signal
+  cancellation: new Cancellation()
 }
 
 export async function run(env: Environment = realEnvironment): Promise<RunReport> {
@@ -72,6 +75,10 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
     await rollback(settings, env, report)
   } catch (e) {
     const error = e as Error
+    if (env.cancellation.signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError)) {
+      cancelled(report, env.cancellation)
+      return report
+    }
     report.status = e instanceof Refusal ? 'refused' : 'failed'
     report.error = error.message
     if (e instanceof Refusal) report.nextStep = e.instead
@@ -92,6 +99,20 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
   return report
 }
 
+/** The report of a cancelled run: where it stopped, what it leaves, what a re-run does. */
+function cancelled(report: RunReport, cancellation: Cancellation): void {
+  const procedure = report.decision?.kind === 'proceed' ? report.decision.procedure : undefined
+  const after = afterCancel(procedure, report.steps)
+  const at = cancellation.at?.toISOString() ?? ''
+  report.status = 'cancelled'
+  report.error =
+    `Cancelled by ${cancellation.cause || 'a signal'}${at ? ` at ${at}` : ''}` +
+    (after.step ? `, in step "${after.step}"` : ', before any step') +
+    `. ${after.state}`
+  report.nextStep = `Run it again with the same inputs: ${after.rerun}`
+  core.setFailed(`${report.error}\nNext: ${report.nextStep}`)
+}
+
 async function rollback(settings: Settings, env: Environment, report: RunReport): Promise<void> {
   const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime())
   const workDir = await createWorkDir()
@@ -106,10 +127,23 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     withDeadline(
       env.install(settings, join(workDir, 'bin')),
       budget.limit(10 * 60_000, 'installing tools'),
-      'installing helm and kubectl'
+      'installing helm and kubectl',
+      env.cancellation.signal
     )
   )
-  const runner = env.runner({ ...tools, kubeconfigPath, settings })
+  const runner = cancellableRunner(
+    env.runner({ ...tools, kubeconfigPath, settings }),
+    env.cancellation.signal
+  )
+  const holder = holderIdentity()
+  if (!settings.dryRun) {
+    saveLockState({
+      holder,
+      kubectlPath: tools.kubectlPath,
+      kubeconfigPath,
+      context: settings.context || undefined
+    })
+  }
 
   const { helmMajor, facts } = await core.group('Read the cluster', () =>
     readCluster(settings, { runner, s3: env.s3, mask: core.setSecret })
@@ -152,9 +186,9 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   const ctx = {
     ...input,
     runner,
-    holder: holderIdentity(),
+    holder,
     now: env.now,
-    signal: env.signal,
+    signal: env.cancellation.signal,
     log: (line: string) => core.info(line),
     group: <T>(name: string, fn: () => Promise<T>) => core.group(name, fn),
     report,
@@ -179,13 +213,25 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   report.status = 'succeeded'
 }
 
-function withDeadline<T>(work: Promise<T>, ms: number, what: string): Promise<T> {
+function withDeadline<T>(
+  work: Promise<T>,
+  ms: number,
+  what: string,
+  signal: AbortSignal
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined
+  let onAbort: (() => void) | undefined
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
       () => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)),
       ms
     )
+    onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`))
+    if (signal.aborted) onAbort()
+    else signal.addEventListener('abort', onAbort, { once: true })
   })
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer))
+  return Promise.race([work, deadline]).finally(() => {
+    clearTimeout(timer)
+    if (onAbort) signal.removeEventListener('abort', onAbort)
+  })
 }

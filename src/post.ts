@@ -1,9 +1,27 @@
-/** The post step: removes the directory main wrote (kubeconfig, saved values and Secrets), nothing else. */
+/**
+ * The post step (`post-if: always()`): gives back a lock main still holds, because main was
+ * cancelled or killed before its own release; then removes the directory main wrote (kubeconfig,
+ * tools, saved values and Secrets), nothing else.
+ */
 import * as core from '@actions/core'
-import { workDir } from './run/state-helper.js'
+import { existsSync } from 'node:fs'
+import { ExecCommandRunner } from './kube/exec-command-runner.js'
+import { releaseCommands, releaseIfHeld } from './run/lock-release.js'
+import { lockState, workDir } from './run/state-helper.js'
 import { removeWorkDir } from './run/workspace.js'
 
 export async function cleanup(): Promise<void> {
+  const lock = lockState()
+  if (lock && existsSync(lock.kubectlPath)) {
+    const runner = new ExecCommandRunner({
+      kubectlPath: lock.kubectlPath,
+      helmPath: '',
+      kubeconfigPath: lock.kubeconfigPath,
+      context: lock.context,
+      maxAttempts: 2
+    })
+    core.info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`)
+  }
   const dir = workDir()
   try {
     if (await removeWorkDir(dir)) core.info(`Removed ${dir}.`)

@@ -4,6 +4,7 @@ import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CommandError, type Command } from '../src/kube/command-runner.js'
 import { ExecCommandRunner, type ExecRunnerOptions } from '../src/kube/exec-command-runner.js'
+import { Cancellation, CancelledError, cancellableRunner } from '../src/run/cancellation.js'
 
 /**
  * A stand-in for kubectl and helm. It reads its behaviour from the JSON file named by
@@ -402,5 +403,74 @@ describe('ExecCommandRunner: timeouts', () => {
     expect(err.timedOut).toBe(true)
     expect(Date.now() - started).toBeLessThan(3000)
     expect(err.result?.exitCode).toBe(137)
+  })
+})
+
+describe('ExecCommandRunner: cancellation', () => {
+  const cancellable = () => {
+    const c = new Cancellation(60_000)
+    return { c, h: harness({ cancellation: c }) }
+  }
+  const cancelled = async (p: Promise<unknown>): Promise<CancelledError> => {
+    try {
+      await p
+    } catch (err) {
+      expect(err).toBeInstanceOf(CancelledError)
+      return err as CancelledError
+    }
+    throw new Error('expected the command to be cancelled')
+  }
+
+  it('starts nothing once cancelled, except what may run during a cancel', async () => {
+    const c = new Cancellation(60_000)
+    const runner = cancellableRunner(harness().runner, c.signal)
+    c.cancel('SIGINT')
+    const err = await cancelled(runner.run(kubectl(['get', 'pods'])))
+    expect(err.message).toBe('kubectl get pods was not started: the run was cancelled')
+    expect(invocations()).toBe(0)
+    await runner.run(kubectl(['delete', 'lease', 'x'], { mutating: true, duringCancel: true }))
+    expect(invocations()).toBe(1)
+  })
+
+  it('stops a running wait at the first signal, without retrying it', async () => {
+    configure({ sleepMs: 60_000, announce: true })
+    const { c, h } = cancellable()
+    const started = Date.now()
+    const run = h.runner.run(
+      kubectl(['wait', 'restore/r'], { timeoutMs: 30_000, allowFailure: true })
+    )
+    setTimeout(() => c.cancel('SIGINT'), 300)
+    const err = await cancelled(run)
+    expect(err.message).toMatch(
+      /^kubectl wait restore\/r was stopped after \d+(\.\d)?s: the run was cancelled$/
+    )
+    expect(Date.now() - started).toBeLessThan(5000)
+    expect(invocations()).toBe(1)
+  })
+
+  it('lets a mutating Helm command finish after the first signal; stops it when urgent', async () => {
+    configure({ sleepMs: 1500 })
+    const { c, h } = cancellable()
+    const helm = (): Command => ({
+      tool: 'helm',
+      args: ['rollback', 'rancher', '1'],
+      timeoutMs: 30_000,
+      mutating: true,
+      retry: 'never'
+    })
+    const finished = h.runner.run(helm())
+    setTimeout(() => c.cancel('SIGINT'), 200)
+    expect((await finished).exitCode).toBe(0)
+
+    configure({ sleepMs: 60_000 })
+    const c2 = new Cancellation(60_000)
+    const h2 = harness({ cancellation: c2 })
+    const started = Date.now()
+    const stopped = h2.runner.run(helm())
+    setTimeout(() => c2.cancel('SIGINT'), 200)
+    setTimeout(() => c2.cancel('SIGTERM'), 600)
+    const err = await cancelled(stopped)
+    expect(err.message).toMatch(/^helm rollback rancher 1 was stopped after/)
+    expect(Date.now() - started).toBeLessThan(5000)
   })
 })

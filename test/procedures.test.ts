@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { run, type Environment } from '../src/main.js'
+import { Cancellation } from '../src/run/cancellation.js'
 import type { S3Object } from '../src/facts/s3-client.js'
 import { fakeRancher, type WorldOptions } from './support/fake-rancher.js'
 
@@ -64,7 +65,7 @@ function environment(
       listObjects: async (_t, prefix) => objects.filter(o => o.key.startsWith(prefix))
     },
     now: () => new Date('2026-11-24T09:00:00Z'),
-    signal: new AbortController().signal
+    cancellation: new Cancellation()
   }
   return { env, runner, state }
 }
@@ -212,6 +213,36 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(summary()).toContain('storedVersions')
     // the lock is released even on failure
     expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
+    expect(process.exitCode).toBe(1)
+  })
+
+  it('cancelled during the Restore wait: starts nothing more, releases the lock, reports where it stopped', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment(inPlaceWorld)
+    // The runner sends SIGINT while the action waits on its Restore; the real runner kills the wait.
+    runner.on(/^kubectl wait restores/, () => {
+      env.cancellation.cancel('SIGINT')
+      return { exitCode: 1, stderr: 'signal: interrupt' }
+    })
+    const report = await run(env)
+    expect(report.status).toBe('cancelled')
+    const status = (id: string) => report.steps.find(s => s.id === id)?.status
+    expect(status('restore')).toBe('cancelled')
+    expect(status('helm-rollback')).toBe('not-run')
+    expect(status('release-lock')).toBe('succeeded')
+    // nothing after the wait but the lock release
+    const after = runner
+      .lines()
+      .slice(runner.lines().findIndex(l => l.startsWith('kubectl wait restores')) + 1)
+    expect(after).toEqual([
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
+      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+    ])
+    expect(report.error).toMatch(
+      /^Cancelled by SIGINT at .*, in step "Restore .*"\. The Restore was created and the backup operator keeps working on it/
+    )
+    expect(outputs().status).toBe('cancelled')
+    expect(summary()).toContain('**Re-run:** Run it again with the same inputs:')
     expect(process.exitCode).toBe(1)
   })
 

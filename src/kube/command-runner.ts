@@ -27,6 +27,8 @@ export interface Command {
   allowFailure?: boolean
   /** Output holds secrets: never echo it, and keep it out of error messages. */
   secretOutput?: boolean
+  /** May still start once the run is cancelled: releasing the lock. */
+  duringCancel?: boolean
 }
 
 export interface CommandResult {

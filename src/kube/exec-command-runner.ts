@@ -12,6 +12,7 @@ import {
   type CommandResult,
   type CommandRunner
 } from './command-runner.js'
+import { CancelledError } from '../run/cancellation.js'
 import { backoffDelayMs, formatSeconds, isTransientError } from './transient-errors.js'
 
 export interface ExecRunnerOptions {
@@ -37,7 +38,15 @@ export interface ExecRunnerOptions {
   maxAttempts?: number
   /** Between SIGTERM and SIGKILL on timeout. Default 5000. */
   killGraceMs?: number
+  /**
+   * The run's cancellation (run/cancellation.ts): at `signal` nothing new starts and running
+   * reads and waits are stopped; mutating commands are stopped only at `urgent`.
+   */
+  cancellation?: { signal: AbortSignal; urgent: AbortSignal }
 }
+
+/** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
+const CANCEL_KILL_GRACE_MS = 1000
 
 /** Lines of stderr quoted in an error message. */
 const STDERR_TAIL_LINES = 10
@@ -50,6 +59,8 @@ interface Attempt {
   result: CommandResult
   timedOut: boolean
   signal: NodeJS.Signals | null
+  /** Stopped because the run was cancelled. */
+  cancelled: boolean
 }
 
 export class ExecCommandRunner implements CommandRunner {
@@ -106,6 +117,11 @@ export class ExecCommandRunner implements CommandRunner {
       const a = await this.spawnOnce(path, args, command, described)
       const result: CommandResult = { ...a.result, durationMs: Date.now() - started }
       this.debugOutput(command, a.result)
+      if (a.cancelled) {
+        throw new CancelledError(
+          `${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`
+        )
+      }
 
       if (!a.timedOut && result.exitCode === 0) return result
       if (!a.timedOut && command.allowFailure) return result
@@ -124,6 +140,9 @@ export class ExecCommandRunner implements CommandRunner {
             `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`
         )
         await this.sleep(delay)
+        if (this.opts.cancellation?.signal.aborted) {
+          throw new CancelledError(`${described} was not retried: the run was cancelled`)
+        }
         continue
       }
 
@@ -163,6 +182,7 @@ export class ExecCommandRunner implements CommandRunner {
       const stdout: Buffer[] = []
       const stderr: Buffer[] = []
       let timedOut = false
+      let cancelled = false
       let settled = false
       let exitCode: number | null = null
       let exitSignal: NodeJS.Signals | null = null
@@ -188,9 +208,25 @@ export class ExecCommandRunner implements CommandRunner {
       }, command.timeoutMs)
       timers.push(deadline)
 
+      // A change half-made by a killed Helm is worse than one finished: those go only when urgent.
+      const stopOn =
+        command.mutating || command.duringCancel
+          ? this.opts.cancellation?.urgent
+          : this.opts.cancellation?.signal
+      const stop = (): void => {
+        if (settled || exitCode !== null || exitSignal !== null) return
+        cancelled = true
+        child.kill('SIGTERM')
+        timers.push(setTimeout(() => child.kill('SIGKILL'), CANCEL_KILL_GRACE_MS))
+      }
+      const unlisten = (): void => stopOn?.removeEventListener('abort', stop)
+      if (stopOn?.aborted) queueMicrotask(stop)
+      else stopOn?.addEventListener('abort', stop, { once: true })
+
       const finish = (): void => {
         if (settled) return
         settled = true
+        unlisten()
         timers.forEach(t => clearTimeout(t))
         child.stdout.destroy()
         child.stderr.destroy()
@@ -206,7 +242,8 @@ export class ExecCommandRunner implements CommandRunner {
             durationMs: Date.now() - started
           },
           timedOut,
-          signal: exitSignal
+          signal: exitSignal,
+          cancelled
         })
       }
 
@@ -218,6 +255,7 @@ export class ExecCommandRunner implements CommandRunner {
       child.on('error', err => {
         if (settled) return
         settled = true
+        unlisten()
         timers.forEach(t => clearTimeout(t))
         const what = child.pid === undefined ? 'could not be started' : 'failed'
         reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined))

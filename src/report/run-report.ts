@@ -3,9 +3,9 @@ import type { ClusterFacts, HelmRevision, RestoreCondition } from '../facts/clus
 import type { Decision } from '../decide/decide.js'
 import type { PlannedStep } from '../run/plan.js'
 
-export type RunStatus = 'succeeded' | 'failed' | 'refused' | 'planned'
+export type RunStatus = 'succeeded' | 'failed' | 'refused' | 'planned' | 'cancelled'
 
-export type StepStatus = 'succeeded' | 'failed' | 'skipped' | 'planned' | 'not-run'
+export type StepStatus = 'succeeded' | 'failed' | 'cancelled' | 'skipped' | 'planned' | 'not-run'
 
 export interface StepRecord {
   id: string

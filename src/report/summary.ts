@@ -178,12 +178,14 @@ const OUTCOME: Record<RunStatus, { icon: string; word: string }> = {
   succeeded: { icon: '✅', word: 'succeeded' },
   failed: { icon: '❌', word: 'failed' },
   refused: { icon: '⛔', word: 'refused' },
-  planned: { icon: '📝', word: 'planned (dry run)' }
+  planned: { icon: '📝', word: 'planned (dry run)' },
+  cancelled: { icon: '🛑', word: 'cancelled' }
 }
 
 const STEP_ICON: Record<StepStatus, string> = {
   succeeded: '✅ succeeded',
   failed: '❌ failed',
+  cancelled: '🛑 cancelled',
   skipped: '⏭️ skipped',
   planned: '📝 planned',
   'not-run': '⏸️ not run'
@@ -232,6 +234,11 @@ function outcome(report: RunReport): string {
     if (d?.kind === 'refuse' && report.error !== '' && report.error !== reason) {
       lines.push(`**Error:** ${inline(report.error)}`)
     }
+  } else if (report.status === 'cancelled') {
+    lines.push(
+      `**Cancelled:** ${inline(report.error === '' ? 'no detail recorded' : report.error)}`
+    )
+    if (report.nextStep !== '') lines.push(`**Re-run:** ${inline(report.nextStep)}`)
   } else if (report.status === 'failed' || report.error !== '') {
     lines.push(
       `**Error:** ${inline(report.error === '' ? 'no error message recorded' : report.error)}`

@@ -6,6 +6,7 @@
 import type { CommandRunner } from '../kube/command-runner.js'
 import type { StepRecord } from '../report/run-report.js'
 import type { Budget } from './budget.js'
+import { CancelledError } from './cancellation.js'
 import { planStep, type PlannedStep } from './plan.js'
 import { plannedRunner, type StepContext, type StepKind } from './step.js'
 
@@ -34,6 +35,9 @@ export async function executeSteps(
 ): Promise<void> {
   let failure: unknown
   for (const [i, step] of steps.entries()) {
+    if (failure === undefined && ctx.signal.aborted && !step.always) {
+      failure = new CancelledError(`the run was cancelled before step ${step.id}`)
+    }
     if (failure !== undefined && !step.always) continue
     const record = records[i]!
     const started = clock()
@@ -42,12 +46,16 @@ export async function executeSteps(
       const { planned, set, commands } = planStep(step, ctx, limits)
       record.commands = planned.commands
       ctx.log(`▶ ${planned.title}`)
-      const runner = plannedRunner(ctx.runner, step.id, commands)
+      const checked = plannedRunner(ctx.runner, step.id, commands)
+      // What always runs (the lock release) still runs once the run is cancelled.
+      const runner: CommandRunner = step.always
+        ? { run: c => checked.run({ ...c, duringCancel: true }) }
+        : checked
       record.detail = await step.run({ ...ctx, runner }, set, limits)
       record.status = 'succeeded'
       ctx.log(`✔ ${record.detail}`)
     } catch (e) {
-      record.status = 'failed'
+      record.status = e instanceof CancelledError ? 'cancelled' : 'failed'
       record.detail = (e as Error).message
       failure ??= e
     } finally {

@@ -10,6 +10,7 @@ import { CommandError, isAlreadyExists } from '../../kube/command-runner.js'
 import * as cmd from '../../kube/commands.js'
 import { leaseManifest } from '../../kube/manifests.js'
 import { LOCK_NAME, LOCK_NAMESPACE } from '../../kube/names.js'
+import { releaseCommands, releaseIfHeld } from '../lock-release.js'
 import { defineStep, StepFailure } from '../step.js'
 
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`
@@ -91,20 +92,6 @@ export const releaseLock = defineStep({
   id: 'release-lock',
   always: true,
   title: () => `Release the cluster lock (Lease ${LEASE}) if this run holds it`,
-  commands: () => ({
-    read: cmd.getLease(),
-    remove: cmd.deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
-  }),
-  async run(ctx, c) {
-    try {
-      const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease')
-      if (leaseVerdict(lease, ctx.holder, ctx.now()).action !== 'mine') {
-        return 'not held by this run: left alone'
-      }
-      await ctx.runner.run(c.remove)
-      return `released Lease ${LEASE}`
-    } catch (e) {
-      return `could not release the lock: ${(e as Error).message}. It expires by itself; or delete it: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`
-    }
-  }
+  commands: releaseCommands,
+  run: (ctx, c) => releaseIfHeld(ctx.runner, c, ctx.holder, ctx.now())
 })
