@@ -22,6 +22,10 @@ export interface ActionRun {
   summary: string
   /** Exit code and log of the post step. */
   post: { exitCode: number; log: string }
+  /** Signals sent to main (cancelOn / killOn), in order, with ms since it started. */
+  signals: { signal: NodeJS.Signals; atMs: number }[]
+  /** The signal main died of, if any (null: it exited by itself). */
+  exitSignal: NodeJS.Signals | null
   runnerTemp: string
   durationMs: number
 }
@@ -34,7 +38,18 @@ export interface RunActionOptions {
   env?: Record<string, string>
   /** Kill the run after this long (default 15 minutes). */
   timeoutMs?: number
+  /**
+   * Cancel the run as the runner does once a log line matches: SIGINT, SIGTERM 7.5 s later,
+   * SIGKILL 2.5 s after that (actions/runner ProcessInvoker.cs).
+   */
+  cancelOn?: RegExp
+  /** SIGKILL the main process once a log line matches (a dying runner). */
+  killOn?: RegExp
 }
+
+/** actions/runner src/Runner.Sdk/ProcessInvoker.cs: _sigintTimeout, _sigtermTimeout. */
+const SIGINT_TIMEOUT_MS = 7_500
+const SIGTERM_TIMEOUT_MS = 2_500
 
 function actionDefaults(): Record<string, string> {
   const action = load(readFileSync(join(REPO_ROOT, 'action.yml'), 'utf8')) as {
@@ -54,16 +69,52 @@ export function parseFileCommands(text: string): Record<string, string> {
   return out
 }
 
-function runNode(script: string, env: Record<string, string>, timeoutMs: number) {
-  return new Promise<{ exitCode: number; log: string }>(done => {
+interface NodeRun {
+  exitCode: number
+  log: string
+  signals: ActionRun['signals']
+  exitSignal: NodeJS.Signals | null
+}
+
+function runNode(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs: number,
+  on: Pick<RunActionOptions, 'cancelOn' | 'killOn'> = {}
+) {
+  return new Promise<NodeRun>(done => {
+    const started = Date.now()
     const child = spawn(paths.node24, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let log = ''
-    child.stdout.on('data', d => (log += String(d)))
-    child.stderr.on('data', d => (log += String(d)))
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
-    child.on('close', code => {
-      clearTimeout(timer)
-      done({ exitCode: code ?? 1, log })
+    const signals: NodeRun['signals'] = []
+    const timers: NodeJS.Timeout[] = []
+    const send = (signal: NodeJS.Signals) => {
+      if (child.exitCode !== null || child.signalCode !== null) return
+      signals.push({ signal, atMs: Date.now() - started })
+      child.kill(signal)
+    }
+    let triggered = false
+    const watch = (d: Buffer) => {
+      log += String(d)
+      if (triggered) return
+      if (on.killOn?.test(log)) {
+        triggered = true
+        send('SIGKILL')
+      } else if (on.cancelOn?.test(log)) {
+        triggered = true
+        send('SIGINT')
+        timers.push(
+          setTimeout(() => send('SIGTERM'), SIGINT_TIMEOUT_MS),
+          setTimeout(() => send('SIGKILL'), SIGINT_TIMEOUT_MS + SIGTERM_TIMEOUT_MS)
+        )
+      }
+    }
+    child.stdout.on('data', watch)
+    child.stderr.on('data', watch)
+    timers.push(setTimeout(() => child.kill('SIGKILL'), timeoutMs))
+    child.on('close', (code, signal) => {
+      timers.forEach(t => clearTimeout(t))
+      done({ exitCode: code ?? 1, log, signals, exitSignal: signal })
     })
   })
 }
@@ -107,7 +158,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
 
   const started = Date.now()
   const timeout = opts.timeoutMs ?? 15 * 60_000
-  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout)
+  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout, opts)
   const durationMs = Date.now() - started
   const state = parseFileCommands(readFileSync(files.state, 'utf8'))
   const postEnv = { ...env }
@@ -118,7 +169,9 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     log: main.log,
     outputs: parseFileCommands(readFileSync(files.output, 'utf8')),
     summary: readFileSync(files.summary, 'utf8'),
-    post,
+    post: { exitCode: post.exitCode, log: post.log },
+    signals: main.signals,
+    exitSignal: main.exitSignal,
     runnerTemp,
     durationMs
   }

@@ -170,6 +170,7 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
     expect(r.outputs.status).toBe('planned')
     expect(JSON.parse(r.outputs.plan!).map((s: { id: string }) => s.id)).toEqual([
       'lock',
+      'remove-webhook',
       'restore',
       'helm-rollback',
       'scale-rancher',
@@ -264,6 +265,7 @@ describe('in-place 2.8.5 → 2.8.4 with Helm 3: dry run, refusals, then the real
     const planned = await act(w, { ...inputs, 'dry-run': 'true' })
     expect(JSON.parse(planned.outputs.plan!).map((s: { id: string }) => s.id)).toEqual([
       'lock',
+      'remove-webhook',
       'restore',
       'scale-rancher',
       'verify',
