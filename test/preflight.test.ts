@@ -119,6 +119,7 @@ function settings(over: Partial<Settings> = {}, s3: Partial<Settings['s3']> = {}
 function restore(name: string, over: Partial<RestoreFacts> = {}): RestoreFacts {
   return {
     name,
+    labels: {},
     backupFilename: 'x.tar.gz',
     conditions: [],
     completed: false,
