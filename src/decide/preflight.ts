@@ -139,12 +139,7 @@ export function preflight(
   const everDeployed = history.some(r => r.status === 'deployed' || r.status === 'superseded')
   // Resuming our own reinstall: helm-install recovers the revision it left pending.
   const ownInstall = cleanup && facts.interrupted?.to === decision.to
-  if (
-    newest !== undefined &&
-    newest.status === 'pending-install' &&
-    !everDeployed &&
-    !ownInstall
-  ) {
+  if (newest !== undefined && newest.status === 'pending-install' && !everDeployed && !ownInstall) {
     return refuse(
       `Helm release ${release} in ${ns} is pending-install (revision ${newest.revision}) and was never deployed: there is no earlier installed version to return to, and helm refuses to act on a release while an install is pending.`,
       `Wait for the running \`helm install\` to finish. If it was interrupted, remove the stuck release (\`helm uninstall ${release} -n ${ns}\`) and install the Rancher version you want.`
@@ -154,7 +149,7 @@ export function preflight(
   // A rollback that did not finish leaves the release at neither version, and a pending revision
   // blocks every later helm upgrade; restore-only makes no Helm change to clear either.
   const { settled, attempts } = settledHistory(history)
-  const settledNewest = settled.at(-1)
+  const lastRan = settled.filter(r => r.status === 'deployed' || r.status === 'superseded').at(-1)
   if (decision.procedure === 'restore-only' && newest !== undefined) {
     const stuck =
       attempts.length > 0
@@ -165,7 +160,7 @@ export function preflight(
     if (stuck !== '') {
       return refuse(
         `Release ${release} in ${ns} is not settled at ${decision.to}: ${stuck}. restore-only makes no Helm change, so Helm would stay so.`,
-        `Roll back with Helm first (\`helm rollback ${release} ${settledNewest?.revision ?? '<last deployed revision>'} -n ${ns} --wait\`) or give the target-version that rollback was going to, then run this action again.`
+        `Roll back with Helm first (\`helm rollback ${release} ${lastRan?.revision ?? '<last deployed revision>'} -n ${ns} --wait\`) or give the target-version that rollback was going to, then run this action again.`
       )
     }
   }
