@@ -34,6 +34,11 @@ export interface RunActionOptions {
   env?: Record<string, string>
   /** Kill the run after this long (default 15 minutes). */
   timeoutMs?: number
+  /**
+   * SIGKILL the main process when a line of its log matches, as a runner that dies mid-step does
+   * (its children, e.g. a `kubectl wait`, are not killed). The post step still runs.
+   */
+  killOn?: RegExp
 }
 
 function actionDefaults(): Record<string, string> {
@@ -54,12 +59,20 @@ export function parseFileCommands(text: string): Record<string, string> {
   return out
 }
 
-function runNode(script: string, env: Record<string, string>, timeoutMs: number) {
+function runNode(script: string, env: Record<string, string>, timeoutMs: number, killOn?: RegExp) {
   return new Promise<{ exitCode: number; log: string }>(done => {
     const child = spawn(paths.node24, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let log = ''
-    child.stdout.on('data', d => (log += String(d)))
-    child.stderr.on('data', d => (log += String(d)))
+    let killed = false
+    const take = (d: unknown) => {
+      log += String(d)
+      if (killOn && !killed && log.split('\n').some(line => killOn.test(line))) {
+        killed = true
+        child.kill('SIGKILL')
+      }
+    }
+    child.stdout.on('data', take)
+    child.stderr.on('data', take)
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('close', code => {
       clearTimeout(timer)
@@ -107,7 +120,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
 
   const started = Date.now()
   const timeout = opts.timeoutMs ?? 15 * 60_000
-  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout)
+  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout, opts.killOn)
   const durationMs = Date.now() - started
   const state = parseFileCommands(readFileSync(files.state, 'utf8'))
   const postEnv = { ...env }
