@@ -82,10 +82,12 @@ describe('in-place 2.8.5 → 2.8.4, run killed during its Restore wait, then re-
     // run's lock is the lock's business, not this test's.
     await w.kubectl(['delete', 'lease', 'rancher-rollback', '-n', 'kube-system'])
 
-    const rerun = act(w, inputs)
+    let ended = false
+    const rerun = act(w, inputs).finally(() => (ended = true))
     // Free the operator only once the re-run holds the lock: it has decided, with the Restore
-    // still in flight.
+    // still in flight. (A re-run that refuses ends without taking it.)
     await until('the re-run takes the lock', async () => {
+      if (ended) return true
       const lease = await w.kubectl(['get', 'lease', 'rancher-rollback', '-n', 'kube-system'])
       return lease.includes('rancher-rollback')
     })
