@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import type { CapiFacts, HelmRevision } from '../src/facts/cluster-facts.js'
+import { parseHelmHistory } from '../src/facts/parsers.js'
 import {
   decide,
+  settledHistory,
   type Decision,
   type DecisionInput,
   type ProceedDecision,
@@ -451,5 +453,77 @@ describe('cluster evidence makes it safer', () => {
       )
     )
     expect(d.rule).toContain('T > C')
+  })
+})
+
+describe('a helm rollback that did not finish', () => {
+  // `helm history rancher -n cattle-system -o json` from real Helm 3.17.2 on a testbed world
+  // (npm run testbed -- --install 2.8.4 --upgrade-to 2.8.5): revision 3 after kill -9 during
+  // `helm rollback rancher 1 --wait`; revision 8 after `helm rollback rancher 7 --wait --timeout 3s`
+  // timed out (the `Release "…" failed` text is rollback.go's for a failed wait).
+  const INSTALL =
+    '{"revision":1,"updated":"2026-12-01T23:53:26.199888752Z","status":"superseded","chart":"rancher-2.8.4","app_version":"v2.8.4","description":"Install complete"}'
+  const UPGRADE =
+    '{"revision":2,"updated":"2026-12-01T23:53:34.640731968Z","status":"deployed","chart":"rancher-2.8.5","app_version":"v2.8.5","description":"Upgrade complete"}'
+  const KILLED =
+    '{"revision":3,"updated":"2026-12-01T23:54:12.484640681Z","status":"pending-rollback","chart":"rancher-2.8.4","app_version":"v2.8.4","description":"Rollback to 1"}'
+  const WAIT_FAILED =
+    '{"revision":3,"updated":"2026-12-01T23:54:38.864678752Z","status":"failed","chart":"rancher-2.8.4","app_version":"v2.8.4","description":"Release \\"rancher\\" failed: context deadline exceeded"}'
+  const history = (...revs: string[]) => parseHelmHistory(`[${revs.join(',')}]`)
+
+  it.each([
+    ['killed (pending-rollback "Rollback to 1")', KILLED],
+    ['failed waiting (failed "Release … failed")', WAIT_FAILED],
+    [
+      'failed applying (failed "Rollback … failed")',
+      WAIT_FAILED.replace(
+        'Release \\"rancher\\" failed: context deadline exceeded',
+        'Rollback \\"rancher\\" failed: timed out'
+      )
+    ]
+  ])('%s: C is the version before it, and in-place rolls back to T again', (_why, attempt) => {
+    for (const target of ['previous', '2.8.4']) {
+      const d = proceed(decide(input(history(INSTALL, UPGRADE, attempt), target)))
+      expect(d).toMatchObject({ procedure: 'in-place', from: '2.8.5', to: '2.8.4' })
+      expect(d.rollbackRevision).toBe(1)
+      expect(d.reasons.join(' ')).toMatch(
+        /Set aside, a helm rollback that did not finish: 3 2\.8\.4/
+      )
+    }
+  })
+
+  it('sees through several failed attempts (each re-run adds one)', () => {
+    const again = WAIT_FAILED.replace('"revision":3', '"revision":4')
+    const d = proceed(decide(input(history(INSTALL, UPGRADE, WAIT_FAILED, again))))
+    expect(d).toMatchObject({ procedure: 'in-place', from: '2.8.5', to: '2.8.4' })
+    expect(d.rollbackRevision).toBe(1)
+  })
+
+  it('a rollback that finished is the current version (restore-only from there)', () => {
+    const done = KILLED.replace('pending-rollback', 'deployed')
+    const d = proceed(decide(input(history(INSTALL, UPGRADE, done), '2.8.4')))
+    expect(d).toMatchObject({ procedure: 'restore-only', from: '2.8.4' })
+  })
+
+  it('a failed upgrade or a failed first install is not a rollback', () => {
+    const failedUpgrade = rev(3, '2.8.6', 'failed')
+    failedUpgrade.description = 'Upgrade "rancher" failed: context deadline exceeded'
+    expect(settledHistory([...history(INSTALL, UPGRADE), failedUpgrade]).attempts).toEqual([])
+    const install = rev(1, '2.8.4', 'failed')
+    install.description = 'Release "rancher" failed: context deadline exceeded'
+    expect(settledHistory([install]).attempts).toEqual([])
+    // a re-install over an uninstalled history writes the same text as a failed rollback wait
+    const reinstall = { ...install, revision: 2 }
+    expect(settledHistory([rev(1, '2.8.4', 'uninstalled'), reinstall]).attempts).toEqual([])
+  })
+
+  it('a pending-upgrade left by a killed upgrade stays C (helm rollback clears it)', () => {
+    const pending =
+      '{"revision":3,"updated":"2026-12-01T23:54:33.801238457Z","status":"pending-upgrade","chart":"rancher-2.8.6","app_version":"v2.8.6","description":"Preparing upgrade"}'
+    const d = proceed(
+      decide(input(history(INSTALL, UPGRADE.replace('deployed', 'superseded'), pending)))
+    )
+    expect(d).toMatchObject({ procedure: 'in-place', from: '2.8.6', to: '2.8.5' })
+    expect(d.rollbackRevision).toBe(2)
   })
 })

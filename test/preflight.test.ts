@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import type { ClusterFacts, HelmRevision, RestoreFacts } from '../src/facts/cluster-facts.js'
 import type { ProceedDecision, Procedure } from '../src/decide/decide.js'
-import { preflight, type PreflightResult } from '../src/decide/preflight.js'
+import { adoptableRestore, preflight, type PreflightResult } from '../src/decide/preflight.js'
 import type { Settings } from '../src/inputs/settings.js'
 
 function rev(revision: number, appVersion: string, status: string): HelmRevision {
@@ -119,6 +119,7 @@ function settings(over: Partial<Settings> = {}, s3: Partial<Settings['s3']> = {}
 function restore(name: string, over: Partial<RestoreFacts> = {}): RestoreFacts {
   return {
     name,
+    labels: {},
     backupFilename: 'x.tar.gz',
     conditions: [],
     completed: false,
@@ -537,6 +538,123 @@ describe('order and warnings on refusal', () => {
     f.backupOperator.releaseExists = false
     expect(refusal(preflight(decision('in-place'), f, settings())).reason).toContain(
       'pending-install'
+    )
+  })
+})
+
+describe('an earlier run of this move left its Restore in flight', () => {
+  const ours = (over: Partial<RestoreFacts> = {}, from = '2.8.4', to = '2.8.3') =>
+    restore(`rollback-${from.replace(/\./g, '-')}-to-${to.replace(/\./g, '-')}-20261124t080000`, {
+      backupFilename: named('nightly'),
+      labels: {
+        'app.kubernetes.io/managed-by': 'rancher-rollback',
+        'rancher-rollback/from-version': from,
+        'rancher-rollback/to-version': to
+      },
+      ...over
+    })
+  const retrying = {
+    type: 'Reconciling',
+    status: 'False',
+    reason: 'Error',
+    message: 'error restoring namespaced resources, check logs for exact error',
+    lastUpdateTime: ''
+  }
+
+  it.each(['in-place', 'restore-only'] as Procedure[])('%s adopts it', p => {
+    const f = facts({ restores: [ours()] })
+    const d = decision(p, '2.8.4', p === 'restore-only' ? '2.8.4' : '2.8.3')
+    const r = preflight(d, { ...f, restores: [ours({}, d.from, d.to)] }, settings())
+    expect(r).toEqual({ ok: true, warnings: [] })
+    expect(adoptableRestore(d, { ...f, restores: [ours({}, d.from, d.to)] })?.name).toMatch(
+      /^rollback-/
+    )
+  })
+
+  it('warns with its conditions when the operator reports an error, and still adopts it', () => {
+    const f = facts({ restores: [ours({ conditions: [retrying] })] })
+    const r = preflight(decision('in-place'), f, settings())
+    expect(r.ok).toBe(true)
+    expect(r.warnings.join(' ')).toMatch(
+      /Restore rollback-2-8-4-to-2-8-3-20261124t080000.*Reconciling: error restoring namespaced resources.*restore-timeout/
+    )
+  })
+
+  it.each([
+    ['another move', ours({}, '2.8.5', '2.8.3')],
+    ['another backup', ours({ backupFilename: named('weekly') })],
+    ['not ours (no labels)', ours({ labels: {} })],
+    ['not ours (another name)', ours({ name: 'my-restore' })]
+  ])('refuses a Restore of %s as before', (_why, r) => {
+    const out = refusal(preflight(decision('in-place'), facts({ restores: [r] }), settings()))
+    expect(out.reason).toContain(`Restore ${r.name} has not completed`)
+  })
+
+  it('refuses when another unfinished Restore runs beside ours', () => {
+    const f = facts({ restores: [ours(), restore('someone-else')] })
+    const out = refusal(preflight(decision('in-place'), f, settings()))
+    expect(out.reason).toContain('someone-else')
+    expect(adoptableRestore(decision('in-place'), f)).toBeUndefined()
+  })
+
+  it('cleanup adopts it only when resuming after cleanup (the saved state, no release)', () => {
+    const d = decision('cleanup-and-reinstall')
+    const fresh = facts({ restores: [ours()] })
+    expect(refusal(preflight(d, fresh, settings({ allowDowntime: true }))).reason).toContain(
+      'has not completed'
+    )
+    const resumed = facts({
+      restores: [ours()],
+      release: { exists: false, history: [] },
+      interrupted: {
+        from: '2.8.4',
+        to: '2.8.3',
+        backupFilename: named('nightly'),
+        release: 'rancher',
+        namespace: 'cattle-system',
+        savedAt: '2026-11-24T08:00:00Z',
+        holder: 'run 41'
+      }
+    })
+    expect(preflight(d, resumed, settings({ allowDowntime: true })).ok).toBe(true)
+  })
+})
+
+describe('a release Helm left pending', () => {
+  it('restore-only refuses a pending or half-rolled-back release: it makes no Helm change', () => {
+    for (const newest of [
+      { ...rev(3, '2.8.4', 'pending-upgrade'), description: 'Preparing upgrade' },
+      { ...rev(3, '2.8.3', 'pending-rollback'), description: 'Rollback to 1' }
+    ]) {
+      const f = facts({
+        release: {
+          exists: true,
+          history: [rev(1, '2.8.3', 'superseded'), rev(2, '2.8.4', 'deployed'), newest]
+        }
+      })
+      const r = refusal(preflight(decision('restore-only', '2.8.4', '2.8.4'), f, settings()))
+      expect(r.reason).toContain(`revision 3`)
+      expect(r.instead).toContain('helm rollback rancher 2 -n cattle-system --wait')
+    }
+  })
+
+  it("the cleanup resume accepts its own reinstall's pending-install (helm-install recovers it)", () => {
+    const f = facts({
+      release: { exists: true, history: [rev(1, '2.8.3', 'pending-install')] },
+      interrupted: {
+        from: '2.8.4',
+        to: '2.8.3',
+        backupFilename: named('nightly'),
+        release: 'rancher',
+        namespace: 'cattle-system',
+        savedAt: '',
+        holder: ''
+      }
+    })
+    const d = decision('cleanup-and-reinstall')
+    expect(preflight(d, f, settings({ allowDowntime: true })).ok).toBe(true)
+    expect(refusal(preflight(d, { ...f, interrupted: undefined }, settings())).reason).toMatch(
+      /pending-install/
     )
   })
 })

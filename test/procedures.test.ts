@@ -926,3 +926,170 @@ describe('the plan is what runs', () => {
     expect(issued.slice(issued.indexOf(LEASE_READ)).filter(c => !allowed.has(c))).toEqual([])
   })
 })
+
+describe('a re-run adopts the work an earlier run left in flight', () => {
+  const labels = (from: string, to: string) => ({
+    'app.kubernetes.io/managed-by': 'rancher-rollback',
+    'rancher-rollback/from-version': from,
+    'rancher-rollback/to-version': to
+  })
+  /** A Restore the operator is still working on (it writes no status until done or failing). */
+  const inFlight = (from: string, to: string, backup = BACKUP) => ({
+    metadata: {
+      name: `rollback-${from.replace(/\./g, '-')}-to-${to.replace(/\./g, '-')}-20261124t080000`,
+      labels: labels(from, to),
+      creationTimestamp: '2026-11-24T08:00:00Z'
+    },
+    spec: { backupFilename: backup, prune: true }
+  })
+
+  it('in-place: waits on the Restore of this move and backup instead of refusing or creating one', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({
+      ...inPlaceWorld,
+      webhookInstalled: false, // the earlier run uninstalled it
+      replicas: 0,
+      restores: [inFlight('2.8.5', '2.8.4')]
+    })
+    const report = await run(env)
+    expect(report.error).toBe('')
+    expect(report.status).toBe('succeeded')
+    // the lease is the only object created
+    expect(runner.lines().filter(l => l.startsWith('kubectl create'))).toHaveLength(1)
+    expect(runner.lines()).toContain(
+      'kubectl wait restores.resources.cattle.io/rollback-2-8-5-to-2-8-4-20261124t080000 --for=condition=Ready=True --timeout=1200s'
+    )
+    expect(runner.mutating()).toContain(
+      'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s'
+    )
+    const step = report.steps.find(s => s.id === 'restore')!
+    expect(step.commands.some(c => c.startsWith('kubectl create'))).toBe(false)
+    expect(step.detail).toMatch(/adopted Restore rollback-2-8-5-to-2-8-4-20261124t080000/)
+    expect(report.restoreName).toBe('rollback-2-8-5-to-2-8-4-20261124t080000')
+    expect(summary()).toMatch(/Adopt Restore rollback-2-8-5-to-2-8-4-20261124t080000/)
+  })
+
+  it('a dry run plans the wait on the adopted Restore, and the real run issues only what it planned', async () => {
+    const world = { ...inPlaceWorld, restores: [inFlight('2.8.5', '2.8.4')] }
+    setInputs({ 'backup-filename': BACKUP, 'dry-run': 'true' })
+    const dry = await run(environment(world).env)
+    expect(dry.status, dry.error).toBe('planned')
+    const plan = JSON.parse(outputs().plan!) as { id: string; title: string; commands: string[] }[]
+    const restoreStep = plan.find(s => s.id === 'restore')!
+    expect(restoreStep.title).toMatch(/^Adopt Restore rollback-2-8-5-to-2-8-4-20261124t080000/)
+    expect(restoreStep.commands.some(c => c.startsWith('kubectl create'))).toBe(false)
+    setInputs({ 'dry-run': 'false' })
+    const real = environment(world)
+    const report = await run(real.env)
+    expect(report.status, report.error).toBe('succeeded')
+    const listed = new Set(plan.flatMap(s => s.commands))
+    const issued = real.runner.described()
+    const steps = issued.slice(
+      issued.indexOf(
+        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
+      )
+    )
+    expect(steps.filter(c => !listed.has(c))).toEqual([])
+  })
+
+  it('a Restore of another backup is still refused, before anything changes', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({
+      ...inPlaceWorld,
+      restores: [inFlight('2.8.5', '2.8.4', BACKUP.replace('nightly', 'weekly'))]
+    })
+    const report = await run(env)
+    expect(report.status).toBe('refused')
+    expect(report.error).toMatch(/has not completed/)
+    expect(runner.mutating()).toEqual([])
+  })
+
+  it('after a failed helm rollback: rolls back again, without a second Restore', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const completed = {
+      ...inFlight('2.8.5', '2.8.4'),
+      status: {
+        restoreCompletionTs: '2026-11-24T08:05:00Z',
+        conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+      }
+    }
+    const { env, runner, state } = environment({
+      history: [
+        { revision: 1, version: '2.8.4', status: 'superseded' },
+        { revision: 2, version: '2.8.5', status: 'deployed' },
+        // what helm 3.17.2 records when `helm rollback --wait` times out (rollback.go)
+        {
+          revision: 3,
+          version: '2.8.4',
+          status: 'failed',
+          description: 'Release "rancher" failed: context deadline exceeded'
+        }
+      ],
+      capiNamespace: true,
+      restores: [completed]
+    })
+    const report = await run(env)
+    expect(report.error).toBe('')
+    expect(report.decision).toMatchObject({ procedure: 'in-place', from: '2.8.5', to: '2.8.4' })
+    expect(report.status).toBe('succeeded')
+    expect(runner.lines().filter(l => l.startsWith('kubectl create'))).toHaveLength(1) // lease
+    expect(runner.mutating()).toContain(
+      'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s'
+    )
+    expect(state.history.at(-1)).toMatchObject({ status: 'deployed', app_version: 'v2.8.4' })
+  })
+
+  describe('cleanup-and-reinstall, resumed', () => {
+    const world: WorldOptions = {
+      history: [
+        { revision: 1, version: '2.7.6', status: 'superseded' },
+        { revision: 2, version: '2.7.9', status: 'deployed' }
+      ],
+      capiNamespace: true
+    }
+    /** What an earlier run kept in the cluster before cleanup (it failed to install Rancher). */
+    async function savedByEarlierRun(): Promise<string> {
+      setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+      const first = environment({ ...world, installFails: true })
+      expect((await run(first.env)).status).toBe('failed')
+      writeFileSync(join(dir, 'output'), '')
+      return first.state.saved!
+    }
+
+    it('killed during its Restore: waits on that Restore and does not run cleanup over it', async () => {
+      const saved = await savedByEarlierRun()
+      const second = environment({ ...world, saved, restores: [inFlight('2.7.9', '2.7.6')] })
+      second.state.releaseExists = false
+      second.state.history = []
+      const report = await run(second.env)
+      expect(report.error).toBe('')
+      expect(report.status).toBe('succeeded')
+      expect(report.steps.map(s => s.id)).not.toContain('cleanup')
+      expect(report.steps.map(s => s.id)).not.toContain('verify-cleanup')
+      const lines = second.runner.lines()
+      expect(lines).toContain(
+        'kubectl wait restores.resources.cattle.io/rollback-2-7-9-to-2-7-6-20261124t080000 --for=condition=Ready=True --timeout=1200s'
+      )
+      expect(lines.filter(l => l.startsWith('kubectl create'))).toHaveLength(1) // lease
+      expect(second.state.image).toBe('rancher/rancher:v2.7.6')
+    })
+
+    it('killed during helm install (pending-install): cleanup runs again, clearing the stuck release, and installs', async () => {
+      // Helm refuses to upgrade a release whose newest revision is pending (upgrade.go); rancher-cleanup
+      // deletes cattle-system with the release's records, which is how Helm says to recover a pending
+      // install: delete it and install again.
+      const saved = await savedByEarlierRun()
+      const second = environment({
+        ...world,
+        saved,
+        history: [{ revision: 1, version: '2.7.6', status: 'pending-install' }]
+      })
+      const report = await run(second.env)
+      expect(report.error).toBe('')
+      expect(report.status).toBe('succeeded')
+      expect(report.steps.find(s => s.id === 'cleanup')?.status).toBe('succeeded')
+      const mutating = second.runner.mutating()
+      expect(mutating.some(l => l.startsWith('helm upgrade --install rancher rancher'))).toBe(true)
+    })
+  })
+})

@@ -31,7 +31,12 @@ const failing = {
   kind: 'Restore',
   metadata: {
     name: 'rollback-2-6-4-to-2-6-3-20261124t080000',
-    creationTimestamp: '2026-11-24T08:00:05Z'
+    creationTimestamp: '2026-11-24T08:00:05Z',
+    labels: {
+      'app.kubernetes.io/managed-by': 'rancher-rollback',
+      'rancher-rollback/from-version': '2.6.4',
+      'rancher-rollback/to-version': '2.6.3'
+    }
   },
   spec: { backupFilename: 'b.tar.gz' },
   status: {
@@ -168,6 +173,7 @@ describe('parseRestoreList', () => {
     expect(parseRestoreList(json)).toEqual([
       {
         name: 'rollback-2-8-5-to-2-8-4-20261124t080000',
+        labels: {},
         backupFilename: 'nightly-b8f2c0c4-2026-11-23T02-00-00Z.tar.gz',
         conditions: [
           {
@@ -183,6 +189,11 @@ describe('parseRestoreList', () => {
       },
       {
         name: 'rollback-2-6-4-to-2-6-3-20261124t080000',
+        labels: {
+          'app.kubernetes.io/managed-by': 'rancher-rollback',
+          'rancher-rollback/from-version': '2.6.4',
+          'rancher-rollback/to-version': '2.6.3'
+        },
         backupFilename: 'b.tar.gz',
         conditions: [
           {
@@ -205,6 +216,7 @@ describe('parseRestoreList', () => {
       },
       {
         name: 'fresh',
+        labels: {},
         backupFilename: 'c.tar.gz',
         conditions: [],
         completed: false,

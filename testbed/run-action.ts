@@ -43,7 +43,10 @@ export interface RunActionOptions {
    * SIGKILL 2.5 s after that (actions/runner ProcessInvoker.cs).
    */
   cancelOn?: RegExp
-  /** SIGKILL the main process once a log line matches (a dying runner). */
+  /**
+   * SIGKILL the main process when its log matches, as a runner that dies mid-step does (its
+   * children, e.g. a `kubectl wait`, are not killed). The post step still runs.
+   */
   killOn?: RegExp
 }
 

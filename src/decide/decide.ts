@@ -84,6 +84,43 @@ function byRevision(history: readonly HelmRevision[]): HelmRevision[] {
   return [...history].sort((a, b) => a.revision - b.revision)
 }
 
+/**
+ * A `helm rollback` that did not finish. Helm (pkg/action/rollback.go, v3.17.2 and v4.1.4) stores
+ * the new revision, with the chart and values of the revision rolled back to, as pending-rollback
+ * "Rollback to N" before it applies anything; a killed Helm leaves it so. A failure marks it failed
+ * with `Rollback "<release>" failed: …` (applying) or `Release "<release>" failed: …` (--wait),
+ * the latter also what a failed install writes, so only after an earlier revision that still
+ * stood (an install over an uninstalled history follows `uninstalled`).
+ */
+function isRollbackAttempt(r: HelmRevision, before: HelmRevision | undefined): boolean {
+  if (r.status === 'pending-rollback') return true
+  if (r.status !== 'failed' || before === undefined) return false
+  if (/^Rollback to \d+$/.test(r.description) || /^Rollback ".*" failed: /.test(r.description)) {
+    return true
+  }
+  return /^Release ".*" failed: /.test(r.description) && !/^uninstall/.test(before.status)
+}
+
+/**
+ * History as the move left it, without the rollbacks that did not finish on top of it: such a
+ * revision carries T's chart, so read naively it makes C = T and a re-run would restore only,
+ * leaving Helm failed. Ascending by revision; `attempts` are the revisions set aside.
+ */
+export function settledHistory(history: readonly HelmRevision[]): {
+  settled: HelmRevision[]
+  attempts: HelmRevision[]
+} {
+  const settled = byRevision(history)
+  const attempts: HelmRevision[] = []
+  while (settled.length > 1) {
+    const top = settled[settled.length - 1] as HelmRevision
+    if (!isRollbackAttempt(top, settled[settled.length - 2])) break
+    attempts.unshift(top)
+    settled.pop()
+  }
+  return { settled, attempts }
+}
+
 function describeRevision(r: HelmRevision): string {
   return `${r.revision} ${revisionVersion(r) ?? '(unknown version)'} ${r.status}`
 }
@@ -239,7 +276,8 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
 
 /**
  * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
- * whatever its status) back to the target T, or why not. Pure.
+ * whatever its status, once rollbacks that did not finish are set aside: settledHistory) back to
+ * the target T, or why not. Pure.
  *
  * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
  * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
@@ -266,7 +304,7 @@ export function decide(input: DecisionInput): Decision {
     )
   }
 
-  const sorted = byRevision(input.history)
+  const { settled: sorted, attempts } = settledHistory(input.history)
   const newest = sorted.at(-1) as HelmRevision
   const current = revisionVersion(newest)
   if (current === undefined) {
@@ -278,7 +316,7 @@ export function decide(input: DecisionInput): Decision {
       'Check `helm history rancher -n cattle-system`; roll back by hand following ' + ROLLBACKS_DOC
     )
   }
-  const historyLine = `Helm history (revision version status): ${sorted.map(describeRevision).join('; ')}.`
+  const historyLine = `Helm history (revision version status): ${byRevision(input.history).map(describeRevision).join('; ')}.`
   const currentLine = `C = ${current}: the version of the newest revision ${newest.revision} (${newest.status})${
     newest.status === 'deployed'
       ? ''
@@ -323,7 +361,13 @@ export function decide(input: DecisionInput): Decision {
     }
   }
 
-  const reasons = [currentLine, ...targetLines, historyLine]
+  const attemptLine =
+    attempts.length === 0
+      ? []
+      : [
+          `Set aside, a helm rollback that did not finish: ${attempts.map(r => `${describeRevision(r)} "${r.description}"`).join('; ')}; C is read from the revision before it, and helm rollback runs again (Helm rolls back from any status).`
+        ]
+  const reasons = [currentLine, ...attemptLine, ...targetLines, historyLine]
 
   // Refusals, in table order.
   if (semver.gt(target, current)) {

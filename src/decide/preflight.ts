@@ -3,13 +3,13 @@
  * anything changes. Pure: the first failed precondition refuses, with what to do instead;
  * things that cannot be proven but need not block are warnings.
  */
-import type { ClusterFacts } from '../facts/cluster-facts.js'
+import type { ClusterFacts, RestoreFacts } from '../facts/cluster-facts.js'
 import { describeCleanupScope, isDeletedByCleanup } from './cleanup-scope.js'
-import type { ProceedDecision } from './decide.js'
+import { settledHistory, type ProceedDecision } from './decide.js'
 import type { Settings } from '../inputs/settings.js'
 import { backupChartRange, toHelmVersionConstraint } from './versions.js'
 import { parseBackupFilename, s3Location } from '../facts/backup-selection.js'
-import { BACKUP_NAMESPACE } from '../kube/names.js'
+import { BACKUP_NAMESPACE, restoreLabels, restorePrefix } from '../kube/names.js'
 
 const USAGE_GUIDE =
   'https://ranchermanager.docs.rancher.com/how-to-guides/new-user-guides/backup-restore-and-disaster-recovery/back-up-restore-usage-guide'
@@ -67,6 +67,50 @@ export function removesWebhook(decision: ProceedDecision, settings: Settings): b
 }
 
 /**
+ * A Restore this action created for this move (its name and its labels say so) from the backup
+ * being restored. The operator never reconciles a Restore again once it set restoreCompletionTs
+ * and retries an unfinished one until it completes (backup-restore-operator
+ * pkg/controllers/restore/controller.go OnRestoreChange, setReconcilingCondition), so waiting on
+ * one still in flight is the same as creating it again, without a second Restore queued behind it.
+ */
+export function isOurRestore(
+  r: RestoreFacts,
+  decision: Pick<ProceedDecision, 'from' | 'to'>,
+  backupFilename: string
+): boolean {
+  const labels = restoreLabels(decision.from, decision.to)
+  return (
+    backupFilename !== '' &&
+    r.backupFilename === backupFilename &&
+    r.name.startsWith(restorePrefix(decision.from, decision.to)) &&
+    Object.entries(labels).every(([k, v]) => r.labels[k] === v)
+  )
+}
+
+/**
+ * The unfinished Restore a re-run waits on instead of creating one: the only unfinished Restore,
+ * and ours. On the cleanup path only when resuming (the saved state proves cleanup ran before it;
+ * plan.ts then does not run cleanup again over it).
+ */
+export function adoptableRestore(
+  decision: ProceedDecision,
+  facts: ClusterFacts
+): RestoreFacts | undefined {
+  const unfinished = facts.restores.filter(r => r.inProgress)
+  const only = unfinished.length === 1 ? unfinished[0] : undefined
+  if (only === undefined || !isOurRestore(only, decision, facts.backup.filename)) return undefined
+  if (decision.procedure === 'cleanup-and-reinstall' && !resumesAfterCleanup(facts)) {
+    return undefined
+  }
+  return only
+}
+
+/** An interrupted cleanup-and-reinstall whose release is gone: cleanup ran. */
+function resumesAfterCleanup(facts: ClusterFacts): boolean {
+  return facts.interrupted !== undefined && !facts.release.exists
+}
+
+/**
  * Checks, in order: Helm release state; allow-downtime (cleanup); prune (in-place, restore-only);
  * the backup operator (in-place, restore-only); no unfinished Restore; the backup file and that it
  * is this cluster's; encryption; the S3 credential Secret; for cleanup, that the Secret survives
@@ -93,11 +137,32 @@ export function preflight(
   const history = [...facts.release.history].sort((a, b) => a.revision - b.revision)
   const newest = history.at(-1)
   const everDeployed = history.some(r => r.status === 'deployed' || r.status === 'superseded')
-  if (newest !== undefined && newest.status === 'pending-install' && !everDeployed) {
+  // Resuming our own reinstall: helm-install recovers the revision it left pending.
+  const ownInstall = cleanup && facts.interrupted?.to === decision.to
+  if (newest !== undefined && newest.status === 'pending-install' && !everDeployed && !ownInstall) {
     return refuse(
       `Helm release ${release} in ${ns} is pending-install (revision ${newest.revision}) and was never deployed: there is no earlier installed version to return to, and helm refuses to act on a release while an install is pending.`,
       `Wait for the running \`helm install\` to finish. If it was interrupted, remove the stuck release (\`helm uninstall ${release} -n ${ns}\`) and install the Rancher version you want.`
     )
+  }
+
+  // A rollback that did not finish leaves the release at neither version, and a pending revision
+  // blocks every later helm upgrade; restore-only makes no Helm change to clear either.
+  const { settled, attempts } = settledHistory(history)
+  const lastRan = settled.filter(r => r.status === 'deployed' || r.status === 'superseded').at(-1)
+  if (decision.procedure === 'restore-only' && newest !== undefined) {
+    const stuck =
+      attempts.length > 0
+        ? `revision ${newest.revision} is a helm rollback that did not finish (${newest.status}: "${newest.description}")`
+        : newest.status.startsWith('pending-')
+          ? `revision ${newest.revision} is ${newest.status}: a Helm operation was interrupted, and Helm refuses further upgrades until a rollback clears it`
+          : ''
+    if (stuck !== '') {
+      return refuse(
+        `Release ${release} in ${ns} is not settled at ${decision.to}: ${stuck}. restore-only makes no Helm change, so Helm would stay so.`,
+        `Roll back with Helm first (\`helm rollback ${release} ${lastRan?.revision ?? '<last deployed revision>'} -n ${ns} --wait\`) or give the target-version that rollback was going to, then run this action again.`
+      )
+    }
   }
 
   // 2. Cleanup deletes Rancher: the caller must accept the downtime.
@@ -137,8 +202,18 @@ export function preflight(
     }
   }
 
-  // 5. One Restore at a time; an erroring Restore is retried forever.
-  const unfinished = facts.restores.filter(r => r.inProgress)
+  // 5. One Restore at a time; an erroring Restore is retried forever. An earlier run's own
+  // Restore for this move and backup is waited on instead (adoptableRestore).
+  const adopted = adoptableRestore(decision, facts)
+  const unfinished = facts.restores.filter(r => r.inProgress && r !== adopted)
+  if (adopted !== undefined) {
+    const error = adopted.conditions.find(c => c.status === 'False' && c.message !== '')
+    if (error !== undefined) {
+      warnings.push(
+        `Restore ${adopted.name}, which an earlier run created for this move, reports ${error.type}: ${error.message}. The operator retries it: this run waits on it up to restore-timeout and, if it does not complete, reports its conditions and the operator's log.`
+      )
+    }
+  }
   const first = unfinished[0]
   if (first !== undefined) {
     const names = unfinished.map(r => r.name).join(', ')

@@ -58,6 +58,8 @@ export interface RestoreCondition {
 
 export interface RestoreFacts {
   name: string
+  /** metadata.labels: this action's Restores carry restoreLabels(from, to). */
+  labels: Record<string, string>
   backupFilename: string
   conditions: RestoreCondition[]
   /** Ready=True with message Completed (restoreCompletionTs set). */

@@ -29,6 +29,7 @@ import {
   s3Location
 } from './backup-selection.js'
 import { parseSavedState } from './saved-state.js'
+import { settledHistory } from '../decide/decide.js'
 import { revisionVersion } from '../decide/versions.js'
 import type { Settings } from '../inputs/settings.js'
 import {
@@ -204,7 +205,9 @@ function historyExists(result: { exitCode: number; stderr: string }): boolean {
  * When the current version was first installed: backups taken after it may already hold state
  * written by the version we are leaving.
  */
-export function upgradeTime(history: HelmRevision[]): Date | undefined {
+export function upgradeTime(all: HelmRevision[]): Date | undefined {
+  // A failed rollback carries T's version: the upgrade to cut off at is the one before it.
+  const history = settledHistory(all).settled
   const newest = history[history.length - 1]
   if (!newest) return undefined
   const current = revisionVersion(newest)

@@ -87,8 +87,12 @@ function restoreFacts(item: unknown): RestoreFacts {
   const spec = asObject(o.spec)
   const status = interpretRestore(o)
   const completed = status.state === 'completed'
+  const labels = Object.fromEntries(
+    Object.entries(asObject(metadata.labels)).map(([k, v]) => [k, asString(v)])
+  )
   return {
     name: asString(metadata.name),
+    labels,
     backupFilename: asString(spec.backupFilename),
     conditions: status.conditions,
     completed,

@@ -75,14 +75,15 @@ export function afterCancel(procedure: Procedure | undefined, steps: StepRecord[
         state:
           'The Restore was created and the backup operator keeps working on it whatever this run does; Rancher is scaled down until it completes.',
         rerun:
-          'Finds the Restore: one that completed is not re-created; one still in progress must finish (or be deleted) first.'
+          'Finds the Restore: waits for it while the operator is still on it, and does not re-create it once it has completed.'
       }
     case 'helm-rollback':
       return {
         step,
         state:
           'The Restore completed; helm rollback may have been stopped half-way, and the release may show a pending or failed revision.',
-        rerun: 'Skips the completed Restore and rolls the release back again.'
+        rerun:
+          'Skips the completed Restore, sets aside a pending or failed rollback revision, and rolls the release back again.'
       }
     default:
       return {

@@ -2,7 +2,7 @@
  * The procedures as lists of step kinds, and the plan: each step's title and the exact commands
  * it may run, as the dry run shows them and as the real run issues them (run/executor.ts).
  */
-import { createsCredentialSecret, removesWebhook } from '../decide/preflight.js'
+import { adoptableRestore, createsCredentialSecret, removesWebhook } from '../decide/preflight.js'
 import type { Command } from '../kube/command-runner.js'
 import {
   commandList,
@@ -56,9 +56,11 @@ export function procedureSteps(input: PlanInput): StepKind[] {
       return [
         ...before,
         ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),
-        cleanup,
-        ...(leavesTurtles(facts) ? [removeTurtles] : []),
-        verifyCleanup,
+        // The interrupted run's Restore is still at work: it was created after cleanup and its
+        // verify, which running again would delete what it has restored so far.
+        ...(adoptableRestore(decision, facts)
+          ? []
+          : [cleanup, ...(leavesTurtles(facts) ? [removeTurtles] : []), verifyCleanup]),
         installBackupOperator,
         recreateSecrets,
         restore,

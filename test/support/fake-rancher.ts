@@ -7,7 +7,14 @@ import type { Command } from '../../src/kube/command-runner.js'
 import { ScriptedRunner } from './scripted-runner.js'
 
 export interface WorldOptions {
-  history: { revision: number; version: string; status: string; updated?: string }[]
+  history: {
+    revision: number
+    version: string
+    status: string
+    updated?: string
+    /** Default: what Helm writes for an upgrade (failed or complete). */
+    description?: string
+  }[]
   storedVersions?: string[]
   /** ipaddresses.ipam.cluster.x-k8s.io, when the world has it (Rancher 2.14 installs it). */
   ipamStoredVersions?: string[]
@@ -52,7 +59,8 @@ const revision = (r: WorldOptions['history'][number]) => ({
   status: r.status,
   chart: `rancher-${r.version}`,
   app_version: `v${r.version}`,
-  description: r.status === 'failed' ? 'Upgrade "rancher" failed' : 'Upgrade complete'
+  description:
+    r.description ?? (r.status === 'failed' ? 'Upgrade "rancher" failed' : 'Upgrade complete')
 })
 
 export function fakeRancher(opts: WorldOptions) {
@@ -62,7 +70,12 @@ export function fakeRancher(opts: WorldOptions) {
     releaseExists: true,
     replicas: opts.replicas ?? 3,
     lease: opts.lease as unknown,
-    restore: undefined as unknown,
+    /** The Restore the action waits on: one it created, or one an earlier run left in flight. */
+    restore: (opts.restores ?? []).find(
+      r =>
+        (r as { status?: { restoreCompletionTs?: string } }).status?.restoreCompletionTs ===
+        undefined
+    ) as unknown,
     operatorInstalled: opts.operatorInstalled ?? true,
     webhookInstalled: opts.webhookInstalled ?? true,
     /** Secret kube-system/rancher-rollback-saved, as kubectl would print it. */

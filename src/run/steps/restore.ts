@@ -15,7 +15,7 @@ import {
   restoreLabels,
   restorePrefix
 } from '../../kube/names.js'
-import { removesWebhook } from '../../decide/preflight.js'
+import { adoptableRestore, removesWebhook } from '../../decide/preflight.js'
 import { defineStep, StepFailure, type PlanInput } from '../step.js'
 
 /** Enough to reach back past a retry's whole pass to the error that caused it. */
@@ -67,13 +67,27 @@ function completedEarlier({ decision, facts }: PlanInput) {
   )
 }
 
+/** The Restore this run waits on: an earlier run's still in flight, or the one it creates. */
+function restoreTarget(input: PlanInput): { name: string; adopted: boolean } {
+  const adopted = adoptableRestore(input.decision, input.facts)
+  return adopted
+    ? { name: adopted.name, adopted: true }
+    : { name: input.restoreName, adopted: false }
+}
+
 export const restore = defineStep({
   id: 'restore',
-  title: input =>
-    `Restore ${input.facts.backup.filename || '(backup)'} with Restore ${input.restoreName} (prune: ${restorePrune(input)}) and wait for Ready=True "Completed"`,
+  title: input => {
+    const { name, adopted } = restoreTarget(input)
+    const backup = input.facts.backup.filename || '(backup)'
+    return adopted
+      ? `Adopt Restore ${name} of ${backup}, which an earlier run of this move created and the operator is still working on, and wait for Ready=True "Completed" (no new Restore)`
+      : `Restore ${backup} with Restore ${name} (prune: ${restorePrune(input)}) and wait for Ready=True "Completed"`
+  },
   commands: (input, limits) => {
+    const { name, adopted } = restoreTarget(input)
     const manifest = restoreManifest({
-      name: input.restoreName,
+      name,
       backupFilename: input.facts.backup.filename,
       s3: input.settings.s3,
       prune: restorePrune(input),
@@ -81,41 +95,51 @@ export const restore = defineStep({
       labels: restoreLabels(input.decision.from, input.decision.to)
     })
     return {
-      create: cmd.createFromStdin(
-        `Restore ${input.restoreName} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`,
-        JSON.stringify(manifest)
-      ),
+      ...(adopted
+        ? {}
+        : {
+            create: cmd.createFromStdin(
+              `Restore ${name} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`,
+              JSON.stringify(manifest)
+            )
+          }),
       wait: cmd.waitRestoreReady(
-        input.restoreName,
+        name,
         limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')
       ),
-      read: cmd.getRestore(input.restoreName),
+      read: cmd.getRestore(name),
       operatorLog: cmd.operatorLogs(OPERATOR_LOG_LINES)
     }
   },
   async run(ctx, c, limits) {
-    const done = completedEarlier(ctx)
+    const { name, adopted } = restoreTarget(ctx)
+    const done = adopted ? undefined : completedEarlier(ctx)
     if (done) {
       ctx.report.restoreName = done.name
       ctx.report.restoreConditions = done.conditions
       return `Restore ${done.name} of ${done.backupFilename} already Completed by an earlier run: not re-created`
     }
 
-    ctx.report.restoreName = ctx.restoreName
-    try {
-      await ctx.runner.run(c.create)
-    } catch (e) {
-      // A create retried after a transient error may already have gone through: the name is ours.
-      if (!isAlreadyExists(e)) throw e
+    ctx.report.restoreName = name
+    if (c.create !== undefined) {
+      try {
+        await ctx.runner.run(c.create)
+      } catch (e) {
+        // A create retried after a transient error may already have gone through: the name is ours.
+        if (!isAlreadyExists(e)) throw e
+      }
     }
     const waitS = Math.round(limits.limit(ctx.settings.restoreTimeoutMs, 'the Restore') / 1000)
-    const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${waitS}s)`, () =>
-      ctx.runner.run(c.wait)
+    const waited = await ctx.group(
+      `Waiting for Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} (up to ${waitS}s)`,
+      () => ctx.runner.run(c.wait)
     )
     const status = interpretRestore(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'))
     ctx.report.restoreConditions = status.conditions
     if (waited.exitCode === 0 && status.state === 'completed') {
-      return `Restore ${ctx.restoreName} Completed`
+      return adopted
+        ? `adopted Restore ${name}, created by an earlier run of this move: Completed`
+        : `Restore ${name} Completed`
     }
 
     ctx.report.operatorLog = operatorLogLines((await ctx.runner.run(c.operatorLog)).stdout)
@@ -131,8 +155,8 @@ export const restore = defineStep({
           : '.')
       : ''
     throw new StepFailure(
-      `Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.${admission}`,
-      `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`
+      `Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} did not complete within ${waitS}s: ${state}.${admission}`,
+      `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${name}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`
     )
   }
 })
