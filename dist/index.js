@@ -34140,6 +34140,41 @@ const BOUNDARIES = [
 function byRevision(history) {
     return [...history].sort((a, b) => a.revision - b.revision);
 }
+/**
+ * A `helm rollback` that did not finish. Helm (pkg/action/rollback.go, v3.17.2 and v4.1.4) stores
+ * the new revision, with the chart and values of the revision rolled back to, as pending-rollback
+ * "Rollback to N" before it applies anything; a killed Helm leaves it so. A failure marks it failed
+ * with `Rollback "<release>" failed: …` (applying) or `Release "<release>" failed: …` (--wait),
+ * the latter also what a failed install writes, so only after an earlier revision that still
+ * stood (an install over an uninstalled history follows `uninstalled`).
+ */
+function isRollbackAttempt(r, before) {
+    if (r.status === 'pending-rollback')
+        return true;
+    if (r.status !== 'failed' || before === undefined)
+        return false;
+    if (/^Rollback to \d+$/.test(r.description) || /^Rollback ".*" failed: /.test(r.description)) {
+        return true;
+    }
+    return /^Release ".*" failed: /.test(r.description) && !/^uninstall/.test(before.status);
+}
+/**
+ * History as the move left it, without the rollbacks that did not finish on top of it: such a
+ * revision carries T's chart, so read naively it makes C = T and a re-run would restore only,
+ * leaving Helm failed. Ascending by revision; `attempts` are the revisions set aside.
+ */
+function settledHistory(history) {
+    const settled = byRevision(history);
+    const attempts = [];
+    while (settled.length > 1) {
+        const top = settled[settled.length - 1];
+        if (!isRollbackAttempt(top, settled[settled.length - 2]))
+            break;
+        attempts.unshift(top);
+        settled.pop();
+    }
+    return { settled, attempts };
+}
 function describeRevision(r) {
     return `${r.revision} ${revisionVersion(r) ?? '(unknown version)'} ${r.status}`;
 }
@@ -34271,7 +34306,8 @@ function resumeInterrupted(input, explicitTarget) {
 }
 /**
  * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
- * whatever its status) back to the target T, or why not. Pure.
+ * whatever its status, once rollbacks that did not finish are set aside: settledHistory) back to
+ * the target T, or why not. Pure.
  *
  * Table, first match wins: T > C refuse; T < 2.2.0 refuse (unsupported); T < 2.5.0 refuse
  * (etcd snapshot); T = C restore-only; C ≥ 2.6.4 > T, C ≥ 2.7.7 > T, C ≥ 2.14.0 > T
@@ -34289,13 +34325,13 @@ function decide(input) {
         return refuse('', explicitTarget, 'no Helm release', 'There is no Helm release of Rancher (release-name, default `rancher`) in the namespace (default `cattle-system`), so there is nothing this action can roll back.', 'If Rancher runs as a Docker single-node install, roll it back on the host by restoring the rancher-data backup tarball and running the older rancher/rancher image: ' +
             `${DOCKER_ROLLBACK_DOC}. Otherwise check the namespace, release-name, kubeconfig and context inputs (\`helm list -A\` shows where the release lives).`);
     }
-    const sorted = byRevision(input.history);
+    const { settled: sorted, attempts } = settledHistory(input.history);
     const newest = sorted.at(-1);
     const current = revisionVersion(newest);
     if (current === undefined) {
         return refuse('', explicitTarget, 'current version unknown', `The newest Helm revision (${newest.revision}, ${newest.status}) has no parseable Rancher version (app version '${newest.appVersion}', chart '${newest.chart}').`, 'Check `helm history rancher -n cattle-system`; roll back by hand following ' + ROLLBACKS_DOC);
     }
-    const historyLine = `Helm history (revision version status): ${sorted.map(describeRevision).join('; ')}.`;
+    const historyLine = `Helm history (revision version status): ${byRevision(input.history).map(describeRevision).join('; ')}.`;
     const currentLine = `C = ${current}: the version of the newest revision ${newest.revision} (${newest.status})${newest.status === 'deployed'
         ? ''
         : '; a failed or pending upgrade may already have changed the cluster'}.`;
@@ -34321,7 +34357,12 @@ function decide(input) {
             targetLines.push(`Skipped revisions that never ran: ${pick.skipped.map(describeRevision).join('; ')}.`);
         }
     }
-    const reasons = [currentLine, ...targetLines, historyLine];
+    const attemptLine = attempts.length === 0
+        ? []
+        : [
+            `Set aside, a helm rollback that did not finish: ${attempts.map(r => `${describeRevision(r)} "${r.description}"`).join('; ')}; C is read from the revision before it, and helm rollback runs again (Helm rolls back from any status).`
+        ];
+    const reasons = [currentLine, ...attemptLine, ...targetLines, historyLine];
     // Refusals, in table order.
     if (semver.gt(target, current)) {
         return refuse(current, target, 'T > C: not a rollback', `Target ${target} is newer than the current version ${current}: that is an upgrade, not a rollback.` +
@@ -34710,6 +34751,39 @@ function removesWebhook(decision, settings) {
     return decision.procedure !== 'cleanup-and-reinstall' && !settings.keepRancherWebhook;
 }
 /**
+ * A Restore this action created for this move (its name and its labels say so) from the backup
+ * being restored. The operator never reconciles a Restore again once it set restoreCompletionTs
+ * and retries an unfinished one until it completes (backup-restore-operator
+ * pkg/controllers/restore/controller.go OnRestoreChange, setReconcilingCondition), so waiting on
+ * one still in flight is the same as creating it again, without a second Restore queued behind it.
+ */
+function isOurRestore(r, decision, backupFilename) {
+    const labels = restoreLabels(decision.from, decision.to);
+    return (backupFilename !== '' &&
+        r.backupFilename === backupFilename &&
+        r.name.startsWith(restorePrefix(decision.from, decision.to)) &&
+        Object.entries(labels).every(([k, v]) => r.labels[k] === v));
+}
+/**
+ * The unfinished Restore a re-run waits on instead of creating one: the only unfinished Restore,
+ * and ours. On the cleanup path only when resuming (the saved state proves cleanup ran before it;
+ * plan.ts then does not run cleanup again over it).
+ */
+function adoptableRestore(decision, facts) {
+    const unfinished = facts.restores.filter(r => r.inProgress);
+    const only = unfinished.length === 1 ? unfinished[0] : undefined;
+    if (only === undefined || !isOurRestore(only, decision, facts.backup.filename))
+        return undefined;
+    if (decision.procedure === 'cleanup-and-reinstall' && !resumesAfterCleanup(facts)) {
+        return undefined;
+    }
+    return only;
+}
+/** An interrupted cleanup-and-reinstall whose release is gone: cleanup ran. */
+function resumesAfterCleanup(facts) {
+    return facts.interrupted !== undefined && !facts.release.exists;
+}
+/**
  * Checks, in order: Helm release state; allow-downtime (cleanup); prune (in-place, restore-only);
  * the backup operator (in-place, restore-only); no unfinished Restore; the backup file and that it
  * is this cluster's; encryption; the S3 credential Secret; for cleanup, that the Secret survives
@@ -34731,8 +34805,24 @@ function preflight(decision, facts, settings) {
     const history = [...facts.release.history].sort((a, b) => a.revision - b.revision);
     const newest = history.at(-1);
     const everDeployed = history.some(r => r.status === 'deployed' || r.status === 'superseded');
-    if (newest !== undefined && newest.status === 'pending-install' && !everDeployed) {
+    // Resuming our own reinstall: helm-install recovers the revision it left pending.
+    const ownInstall = cleanup && facts.interrupted?.to === decision.to;
+    if (newest !== undefined && newest.status === 'pending-install' && !everDeployed && !ownInstall) {
         return refuse(`Helm release ${release} in ${ns} is pending-install (revision ${newest.revision}) and was never deployed: there is no earlier installed version to return to, and helm refuses to act on a release while an install is pending.`, `Wait for the running \`helm install\` to finish. If it was interrupted, remove the stuck release (\`helm uninstall ${release} -n ${ns}\`) and install the Rancher version you want.`);
+    }
+    // A rollback that did not finish leaves the release at neither version, and a pending revision
+    // blocks every later helm upgrade; restore-only makes no Helm change to clear either.
+    const { settled, attempts } = settledHistory(history);
+    const lastRan = settled.filter(r => r.status === 'deployed' || r.status === 'superseded').at(-1);
+    if (decision.procedure === 'restore-only' && newest !== undefined) {
+        const stuck = attempts.length > 0
+            ? `revision ${newest.revision} is a helm rollback that did not finish (${newest.status}: "${newest.description}")`
+            : newest.status.startsWith('pending-')
+                ? `revision ${newest.revision} is ${newest.status}: a Helm operation was interrupted, and Helm refuses further upgrades until a rollback clears it`
+                : '';
+        if (stuck !== '') {
+            return refuse(`Release ${release} in ${ns} is not settled at ${decision.to}: ${stuck}. restore-only makes no Helm change, so Helm would stay so.`, `Roll back with Helm first (\`helm rollback ${release} ${lastRan?.revision ?? '<last deployed revision>'} -n ${ns} --wait\`) or give the target-version that rollback was going to, then run this action again.`);
+        }
     }
     // 2. Cleanup deletes Rancher: the caller must accept the downtime.
     if (cleanup && !settings.allowDowntime) {
@@ -34761,8 +34851,16 @@ function preflight(decision, facts, settings) {
                 : backupOperatorInstructions(decision.from, settings));
         }
     }
-    // 5. One Restore at a time; an erroring Restore is retried forever.
-    const unfinished = facts.restores.filter(r => r.inProgress);
+    // 5. One Restore at a time; an erroring Restore is retried forever. An earlier run's own
+    // Restore for this move and backup is waited on instead (adoptableRestore).
+    const adopted = adoptableRestore(decision, facts);
+    const unfinished = facts.restores.filter(r => r.inProgress && r !== adopted);
+    if (adopted !== undefined) {
+        const error = adopted.conditions.find(c => c.status === 'False' && c.message !== '');
+        if (error !== undefined) {
+            warnings.push(`Restore ${adopted.name}, which an earlier run created for this move, reports ${error.type}: ${error.message}. The operator retries it: this run waits on it up to restore-timeout and, if it does not complete, reports its conditions and the operator's log.`);
+        }
+    }
     const first = unfinished[0];
     if (first !== undefined) {
         const names = unfinished.map(r => r.name).join(', ');
@@ -38060,6 +38158,179 @@ async function resolveBackupChartVersion(runner, settings, facts, decision) {
     return backup.chart.version;
 }
 
+/** Cleanup-path steps from which on Rancher is gone and the saved Secret is what holds its values. */
+const AFTER_CLEANUP = new Set([
+    'cleanup',
+    'remove-turtles',
+    'verify-cleanup',
+    'install-backup-operator',
+    'recreate-secrets',
+    'restore',
+    'adopt-restored',
+    'helm-install',
+    'verify',
+    'forget-saved'
+]);
+function afterCancel(procedure, steps) {
+    const stopped = steps.find(s => s.status === 'cancelled' || s.status === 'failed') ??
+        steps.find(s => s.status === 'not-run');
+    const id = stopped?.id ?? '';
+    const step = stopped?.title ?? '';
+    const started = steps.some(s => s.status === 'succeeded' && s.id !== 'lock' && s.id !== 'release-lock');
+    if (!started && (id === '' || id === 'lock' || id === 'create-s3-secret')) {
+        return {
+            step,
+            state: 'Nothing in the cluster was changed.',
+            rerun: 'Runs again from the start.'
+        };
+    }
+    if (procedure === 'cleanup-and-reinstall') {
+        if (!AFTER_CLEANUP.has(id)) {
+            return {
+                step,
+                state: `Rancher was not touched yet; what was saved so far is in Secret ${SAVED}.`,
+                rerun: 'Runs the procedure again: it saves the values and Secrets again before rancher-cleanup.'
+            };
+        }
+        return {
+            step,
+            state: `rancher-cleanup may have deleted Rancher: Rancher is down. Its values and Secrets are kept in Secret ${SAVED}.`,
+            rerun: `Finds ${SAVED} and resumes the reinstall from it (the same target), skipping what is already done.`
+        };
+    }
+    switch (id) {
+        case 'remove-webhook':
+            return {
+                step,
+                state: 'Rancher may be scaled to 0 and rancher-webhook uninstalled; no Restore was created.',
+                rerun: 'Stops Rancher and removes the webhook again where needed, then restores.'
+            };
+        case 'restore':
+            return {
+                step,
+                state: 'The Restore was created and the backup operator keeps working on it whatever this run does; Rancher is scaled down until it completes.',
+                rerun: 'Finds the Restore: waits for it while the operator is still on it, and does not re-create it once it has completed.'
+            };
+        case 'helm-rollback':
+            return {
+                step,
+                state: 'The Restore completed; helm rollback may have been stopped half-way, and the release may show a pending or failed revision.',
+                rerun: 'Skips the completed Restore, sets aside a pending or failed rollback revision, and rolls the release back again.'
+            };
+        default:
+            return {
+                step,
+                state: 'The Restore and the Helm change are done; Rancher was not verified yet.',
+                rerun: 'Skips what is done (a completed Restore, a release already at the target) and verifies.'
+            };
+    }
+}
+
+/**
+ * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
+ * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
+ */
+/** Thrown for a failed command; its message ends with the last lines of stderr. */
+class CommandError extends Error {
+    command;
+    result;
+    timedOut;
+    constructor(message, command, result, timedOut = false) {
+        super(message);
+        this.command = command;
+        this.result = result;
+        this.timedOut = timedOut;
+        this.name = 'CommandError';
+    }
+}
+/**
+ * The API server answered "already exists": for a create that may have gone through on an earlier
+ * (retried) attempt, or that another run won, this is an answer rather than a failure.
+ */
+function isAlreadyExists(e) {
+    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
+}
+/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
+function describeCommand(command) {
+    const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    const line = [command.tool, ...quoted].join(' ');
+    return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
+}
+
+/**
+ * Cancellation as the runner does it (actions/runner src/Runner.Sdk/ProcessInvoker.cs,
+ * CancelAndKillProcessTree): SIGINT to the action's process, SIGTERM 7.5 s later (_sigintTimeout),
+ * SIGKILL 2.5 s after that (_sigtermTimeout). A `timeout-minutes` ends a job the same way.
+ *
+ * The first signal cancels: no new command starts (but the lock release), waits and reads end at
+ * once. A mutating Helm command already running keeps going, because killing Helm half-way leaves
+ * the release `pending-*`; it is stopped only when the run turns urgent: at the second signal,
+ * or URGENT_AFTER_MS after the first, leaving time to report, release the lock and exit before
+ * SIGKILL.
+ */
+const URGENT_AFTER_MS = 6_000;
+class Cancellation {
+    urgentAfterMs;
+    now;
+    cancelled = new AbortController();
+    urgency = new AbortController();
+    timer;
+    /** The signal that cancelled the run, and when ('' until then). */
+    cause = '';
+    at;
+    constructor(urgentAfterMs = URGENT_AFTER_MS, now = () => new Date()) {
+        this.urgentAfterMs = urgentAfterMs;
+        this.now = now;
+    }
+    /** Aborts at the first signal. */
+    get signal() {
+        return this.cancelled.signal;
+    }
+    /** Aborts at the second signal, or URGENT_AFTER_MS after the first. */
+    get urgent() {
+        return this.urgency.signal;
+    }
+    cancel(cause) {
+        if (this.cancelled.signal.aborted) {
+            this.urgency.abort();
+            return;
+        }
+        this.cause = cause;
+        this.at = this.now();
+        this.cancelled.abort();
+        this.timer = setTimeout(() => this.urgency.abort(), this.urgentAfterMs);
+        this.timer.unref();
+    }
+    /** SIGINT and SIGTERM cancel instead of killing the process at once (Node's default). */
+    listen(proc = process) {
+        const onInt = () => this.cancel('SIGINT');
+        const onTerm = () => this.cancel('SIGTERM');
+        proc.on('SIGINT', onInt);
+        proc.on('SIGTERM', onTerm);
+        return () => {
+            proc.off('SIGINT', onInt);
+            proc.off('SIGTERM', onTerm);
+            if (this.timer)
+                clearTimeout(this.timer);
+        };
+    }
+}
+/** What a step was doing when the run was cancelled, for the report and the next run. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+}
+/** Once cancelled, a command starts only if it may run during a cancel (the lock release). */
+function cancellableRunner(inner, signal) {
+    return {
+        run(command) {
+            if (signal.aborted && !command.duringCancel) {
+                return Promise.reject(new CancelledError(`${describeCommand(command)} was not started: the run was cancelled`));
+            }
+            return inner.run(command);
+        }
+    };
+}
+
 function same(a, b) {
     return a.trim().toLowerCase() === b.toLowerCase();
 }
@@ -38120,8 +38391,10 @@ function restoreFacts(item) {
     const spec = asObject(o.spec);
     const status = interpretRestore(o);
     const completed = status.state === 'completed';
+    const labels = Object.fromEntries(Object.entries(asObject(metadata.labels)).map(([k, v]) => [k, asString(v)]));
     return {
         name: asString(metadata.name),
+        labels,
         backupFilename: asString(spec.backupFilename),
         conditions: status.conditions,
         completed,
@@ -38316,7 +38589,9 @@ function historyExists(result) {
  * When the current version was first installed: backups taken after it may already hold state
  * written by the version we are leaving.
  */
-function upgradeTime(history) {
+function upgradeTime(all) {
+    // A failed rollback carries T's version: the upgrade to cut off at is the one before it.
+    const history = settledHistory(all).settled;
     const newest = history[history.length - 1];
     if (!newest)
         return undefined;
@@ -39307,37 +39582,6 @@ function imageProblem(value) {
 }
 
 /**
- * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
- * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
- */
-/** Thrown for a failed command; its message ends with the last lines of stderr. */
-class CommandError extends Error {
-    command;
-    result;
-    timedOut;
-    constructor(message, command, result, timedOut = false) {
-        super(message);
-        this.command = command;
-        this.result = result;
-        this.timedOut = timedOut;
-        this.name = 'CommandError';
-    }
-}
-/**
- * The API server answered "already exists": for a create that may have gone through on an earlier
- * (retried) attempt, or that another run won, this is an answer rather than a failure.
- */
-function isAlreadyExists(e) {
-    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
-}
-/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
-function describeCommand(command) {
-    const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-    const line = [command.tool, ...quoted].join(' ');
-    return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
-}
-
-/**
  * Pure classification of kubectl/helm failures, and the retry backoff schedule.
  *
  * A failure is transient when retrying the very same command may succeed: the API server or
@@ -39426,6 +39670,8 @@ function formatSeconds(ms) {
  * The one real `CommandRunner`: spawns kubectl / helm directly (no shell), with a hard timeout,
  * retries on transient API errors, and never echoes stdin or (secret) stdout.
  */
+/** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
+const CANCEL_KILL_GRACE_MS = 1000;
 /** Lines of stderr quoted in an error message. */
 const STDERR_TAIL_LINES = 10;
 /** At most this much stdout goes to the debug log. */
@@ -39480,6 +39726,9 @@ class ExecCommandRunner {
             const a = await this.spawnOnce(path, args, command, described);
             const result = { ...a.result, durationMs: Date.now() - started };
             this.debugOutput(command, a.result);
+            if (a.cancelled) {
+                throw new CancelledError(`${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`);
+            }
             if (!a.timedOut && result.exitCode === 0)
                 return result;
             if (!a.timedOut && command.allowFailure)
@@ -39495,6 +39744,9 @@ class ExecCommandRunner {
                 this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
                     `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`);
                 await this.sleep(delay);
+                if (this.opts.cancellation?.signal.aborted) {
+                    throw new CancelledError(`${described} was not retried: the run was cancelled`);
+                }
                 continue;
             }
             const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
@@ -39526,6 +39778,7 @@ class ExecCommandRunner {
             const stdout = [];
             const stderr = [];
             let timedOut = false;
+            let cancelled = false;
             let settled = false;
             let exitCode = null;
             let exitSignal = null;
@@ -39549,10 +39802,27 @@ class ExecCommandRunner {
                 timers.push(setTimeout(() => child.kill('SIGKILL'), this.killGraceMs));
             }, command.timeoutMs);
             timers.push(deadline);
+            // A change half-made by a killed Helm is worse than one finished: those go only when urgent.
+            const stopOn = command.mutating || command.duringCancel
+                ? this.opts.cancellation?.urgent
+                : this.opts.cancellation?.signal;
+            const stop = () => {
+                if (settled || exitCode !== null || exitSignal !== null)
+                    return;
+                cancelled = true;
+                child.kill('SIGTERM');
+                timers.push(setTimeout(() => child.kill('SIGKILL'), CANCEL_KILL_GRACE_MS));
+            };
+            const unlisten = () => stopOn?.removeEventListener('abort', stop);
+            if (stopOn?.aborted)
+                queueMicrotask(stop);
+            else
+                stopOn?.addEventListener('abort', stop, { once: true });
             const finish = () => {
                 if (settled)
                     return;
                 settled = true;
+                unlisten();
                 timers.forEach(t => clearTimeout(t));
                 child.stdout.destroy();
                 child.stderr.destroy();
@@ -39568,7 +39838,8 @@ class ExecCommandRunner {
                         durationMs: Date.now() - started
                     },
                     timedOut,
-                    signal: exitSignal
+                    signal: exitSignal,
+                    cancelled
                 });
             };
             child.stdout.on('data', (b) => stdout.push(b));
@@ -39579,6 +39850,7 @@ class ExecCommandRunner {
                 if (settled)
                     return;
                 settled = true;
+                unlisten();
                 timers.forEach(t => clearTimeout(t));
                 const what = child.pid === undefined ? 'could not be started' : 'failed';
                 reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined));
@@ -39846,11 +40118,13 @@ const OUTCOME = {
     succeeded: { icon: '✅', word: 'succeeded' },
     failed: { icon: '❌', word: 'failed' },
     refused: { icon: '⛔', word: 'refused' },
-    planned: { icon: '📝', word: 'planned (dry run)' }
+    planned: { icon: '📝', word: 'planned (dry run)' },
+    cancelled: { icon: '🛑', word: 'cancelled' }
 };
 const STEP_ICON = {
     succeeded: '✅ succeeded',
     failed: '❌ failed',
+    cancelled: '🛑 cancelled',
     skipped: '⏭️ skipped',
     planned: '📝 planned',
     'not-run': '⏸️ not run'
@@ -39894,6 +40168,11 @@ function outcome(report) {
         if (d?.kind === 'refuse' && report.error !== '' && report.error !== reason) {
             lines.push(`**Error:** ${inline(report.error)}`);
         }
+    }
+    else if (report.status === 'cancelled') {
+        lines.push(`**Cancelled:** ${inline(report.error === '' ? 'no detail recorded' : report.error)}`);
+        if (report.nextStep !== '')
+            lines.push(`**Re-run:** ${inline(report.nextStep)}`);
     }
     else if (report.status === 'failed' || report.error !== '') {
         lines.push(`**Error:** ${inline(report.error === '' ? 'no error message recorded' : report.error)}`);
@@ -40506,6 +40785,29 @@ function leaseVerdict(lease, me, now) {
 }
 
 /**
+ * Giving the lock back, shared by the release-lock step and the post step (which runs even when
+ * main was cancelled or killed before its own release): only a Lease this run holds is deleted.
+ */
+const LEASE$1 = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
+const releaseCommands = () => ({
+    read: getLease(),
+    remove: deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
+});
+/** One line on what happened; never throws (the Lease expires by itself). */
+async function releaseIfHeld(runner, c, holder, now) {
+    try {
+        const lease = parseJson((await runner.run(c.read)).stdout, 'lease');
+        if (leaseVerdict(lease, holder, now).action !== 'mine')
+            return 'not held by this run: left alone';
+        await runner.run(c.remove);
+        return `released Lease ${LEASE$1}`;
+    }
+    catch (e) {
+        return `could not release the lock: ${e.message}. It expires by itself; or delete it: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`;
+    }
+}
+
+/**
  * The cluster-side lock: a Lease in kube-system. Creating an object is atomic in the API server,
  * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
  * was read at, so two runs cannot both take it over either.
@@ -40580,23 +40882,8 @@ const releaseLock = defineStep({
     id: 'release-lock',
     always: true,
     title: () => `Release the cluster lock (Lease ${LEASE}) if this run holds it`,
-    commands: () => ({
-        read: getLease(),
-        remove: deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
-    }),
-    async run(ctx, c) {
-        try {
-            const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease');
-            if (leaseVerdict(lease, ctx.holder, ctx.now()).action !== 'mine') {
-                return 'not held by this run: left alone';
-            }
-            await ctx.runner.run(c.remove);
-            return `released Lease ${LEASE}`;
-        }
-        catch (e) {
-            return `could not release the lock: ${e.message}. It expires by itself; or delete it: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`;
-        }
-    }
+    commands: releaseCommands,
+    run: (ctx, c) => releaseIfHeld(ctx.runner, c, ctx.holder, ctx.now())
 });
 
 /**
@@ -40736,12 +41023,26 @@ function completedEarlier({ decision, facts }) {
         r.backupFilename === facts.backup.filename &&
         r.name.startsWith(restorePrefix(decision.from, decision.to)));
 }
+/** The Restore this run waits on: an earlier run's still in flight, or the one it creates. */
+function restoreTarget(input) {
+    const adopted = adoptableRestore(input.decision, input.facts);
+    return adopted
+        ? { name: adopted.name, adopted: true }
+        : { name: input.restoreName, adopted: false };
+}
 const restore = defineStep({
     id: 'restore',
-    title: input => `Restore ${input.facts.backup.filename || '(backup)'} with Restore ${input.restoreName} (prune: ${restorePrune(input)}) and wait for Ready=True "Completed"`,
+    title: input => {
+        const { name, adopted } = restoreTarget(input);
+        const backup = input.facts.backup.filename || '(backup)';
+        return adopted
+            ? `Adopt Restore ${name} of ${backup}, which an earlier run of this move created and the operator is still working on, and wait for Ready=True "Completed" (no new Restore)`
+            : `Restore ${backup} with Restore ${name} (prune: ${restorePrune(input)}) and wait for Ready=True "Completed"`;
+    },
     commands: (input, limits) => {
+        const { name, adopted } = restoreTarget(input);
         const manifest = restoreManifest({
-            name: input.restoreName,
+            name,
             backupFilename: input.facts.backup.filename,
             s3: input.settings.s3,
             prune: restorePrune(input),
@@ -40749,34 +41050,43 @@ const restore = defineStep({
             labels: restoreLabels(input.decision.from, input.decision.to)
         });
         return {
-            create: createFromStdin(`Restore ${input.restoreName} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`, JSON.stringify(manifest)),
-            wait: waitRestoreReady(input.restoreName, limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')),
-            read: getRestore(input.restoreName),
+            ...(adopted
+                ? {}
+                : {
+                    create: createFromStdin(`Restore ${name} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`, JSON.stringify(manifest))
+                }),
+            wait: waitRestoreReady(name, limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')),
+            read: getRestore(name),
             operatorLog: operatorLogs(OPERATOR_LOG_LINES)
         };
     },
     async run(ctx, c, limits) {
-        const done = completedEarlier(ctx);
+        const { name, adopted } = restoreTarget(ctx);
+        const done = adopted ? undefined : completedEarlier(ctx);
         if (done) {
             ctx.report.restoreName = done.name;
             ctx.report.restoreConditions = done.conditions;
             return `Restore ${done.name} of ${done.backupFilename} already Completed by an earlier run: not re-created`;
         }
-        ctx.report.restoreName = ctx.restoreName;
-        try {
-            await ctx.runner.run(c.create);
-        }
-        catch (e) {
-            // A create retried after a transient error may already have gone through: the name is ours.
-            if (!isAlreadyExists(e))
-                throw e;
+        ctx.report.restoreName = name;
+        if (c.create !== undefined) {
+            try {
+                await ctx.runner.run(c.create);
+            }
+            catch (e) {
+                // A create retried after a transient error may already have gone through: the name is ours.
+                if (!isAlreadyExists(e))
+                    throw e;
+            }
         }
         const waitS = Math.round(limits.limit(ctx.settings.restoreTimeoutMs, 'the Restore') / 1000);
-        const waited = await ctx.group(`Waiting for Restore ${ctx.restoreName} (up to ${waitS}s)`, () => ctx.runner.run(c.wait));
+        const waited = await ctx.group(`Waiting for Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} (up to ${waitS}s)`, () => ctx.runner.run(c.wait));
         const status = interpretRestore(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'));
         ctx.report.restoreConditions = status.conditions;
         if (waited.exitCode === 0 && status.state === 'completed') {
-            return `Restore ${ctx.restoreName} Completed`;
+            return adopted
+                ? `adopted Restore ${name}, created by an earlier run of this move: Completed`
+                : `Restore ${name} Completed`;
         }
         ctx.report.operatorLog = operatorLogLines((await ctx.runner.run(c.operatorLog)).stdout);
         const state = status.state === 'error'
@@ -40789,7 +41099,7 @@ const restore = defineStep({
                     ? ' (backup-restore-operator#844): rancher-webhook stayed running because keep-rancher-webhook is true; delete the Restore and run again without it.'
                     : '.')
             : '';
-        throw new StepFailure(`Restore ${ctx.restoreName} did not complete within ${waitS}s: ${state}.${admission}`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${ctx.restoreName}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`);
+        throw new StepFailure(`Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} did not complete within ${waitS}s: ${state}.${admission}`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${name}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`);
     }
 });
 /** The admission webhook that refused a restored object, from the operator's messages. */
@@ -41192,9 +41502,11 @@ function procedureSteps(input) {
             return [
                 ...before,
                 ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),
-                cleanup$1,
-                ...(leavesTurtles(facts) ? [removeTurtles] : []),
-                verifyCleanup,
+                // The interrupted run's Restore is still at work: it was created after cleanup and its
+                // verify, which running again would delete what it has restored so far.
+                ...(adoptableRestore(decision, facts)
+                    ? []
+                    : [cleanup$1, ...(leavesTurtles(facts) ? [removeTurtles] : []), verifyCleanup]),
                 installBackupOperator,
                 recreateSecrets,
                 restore,
@@ -41244,6 +41556,9 @@ function pendingRecords(plan, status) {
 async function executeSteps(steps, ctx, budget, records, clock = Date.now) {
     let failure;
     for (const [i, step] of steps.entries()) {
+        if (failure === undefined && ctx.signal.aborted && !step.always) {
+            failure = new CancelledError(`the run was cancelled before step ${step.id}`);
+        }
         if (failure !== undefined && !step.always)
             continue;
         const record = records[i];
@@ -41253,13 +41568,17 @@ async function executeSteps(steps, ctx, budget, records, clock = Date.now) {
             const { planned, set, commands } = planStep(step, ctx, limits);
             record.commands = planned.commands;
             ctx.log(`▶ ${planned.title}`);
-            const runner = plannedRunner(ctx.runner, step.id, commands);
+            const checked = plannedRunner(ctx.runner, step.id, commands);
+            // What always runs (the lock release) still runs once the run is cancelled.
+            const runner = step.always
+                ? { run: c => checked.run({ ...c, duringCancel: true }) }
+                : checked;
             record.detail = await step.run({ ...ctx, runner }, set, limits);
             record.status = 'succeeded';
             ctx.log(`✔ ${record.detail}`);
         }
         catch (e) {
-            record.status = 'failed';
+            record.status = e instanceof CancelledError ? 'cancelled' : 'failed';
             record.detail = e.message;
             failure ??= e;
         }
@@ -41275,6 +41594,10 @@ async function executeSteps(steps, ctx, budget, records, clock = Date.now) {
 const WORK_DIR = 'workDir';
 function saveWorkDir(path) {
     saveState(WORK_DIR, path);
+}
+const LOCK = 'lock';
+function saveLockState(state) {
+    saveState(LOCK, JSON.stringify(state));
 }
 
 /**
@@ -42047,10 +42370,12 @@ const realEnvironment = {
         kubectlPath: o.kubectlPath,
         kubeconfigPath: o.kubeconfigPath,
         context: o.settings.context || undefined,
-        dryRun: o.settings.dryRun
+        dryRun: o.settings.dryRun,
+        cancellation: realEnvironment.cancellation
     }),
     s3: { headObject: headObject, listObjects: listObjects },
-    now: () => new Date()
+    now: () => new Date(),
+    cancellation: new Cancellation()
 };
 async function run(env = realEnvironment) {
     const report = emptyReport(env.now());
@@ -42063,6 +42388,10 @@ async function run(env = realEnvironment) {
     }
     catch (e) {
         const error = e;
+        if (env.cancellation.signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError)) {
+            cancelled(report, env.cancellation);
+            return report;
+        }
         report.status = e instanceof Refusal ? 'refused' : 'failed';
         report.error = error.message;
         if (e instanceof Refusal)
@@ -42083,6 +42412,19 @@ async function run(env = realEnvironment) {
     }
     return report;
 }
+/** The report of a cancelled run: where it stopped, what it leaves, what a re-run does. */
+function cancelled(report, cancellation) {
+    const procedure = report.decision?.kind === 'proceed' ? report.decision.procedure : undefined;
+    const after = afterCancel(procedure, report.steps);
+    const at = cancellation.at?.toISOString() ?? '';
+    report.status = 'cancelled';
+    report.error =
+        `Cancelled by ${cancellation.cause || 'a signal'}${at ? ` at ${at}` : ''}` +
+            (after.step ? `, in step "${after.step}"` : ', before any step') +
+            `. ${after.state}`;
+    report.nextStep = `Run it again with the same inputs: ${after.rerun}`;
+    setFailed(`${report.error}\nNext: ${report.nextStep}`);
+}
 async function rollback(settings, env, report) {
     const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime());
     const workDir = await createWorkDir();
@@ -42092,8 +42434,17 @@ async function rollback(settings, env, report) {
         kubeconfigPath = join(workDir, 'kubeconfig');
         await writePrivateFile(kubeconfigPath, settings.kubeconfig);
     }
-    const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl'));
-    const runner = env.runner({ ...tools, kubeconfigPath, settings });
+    const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
+    const runner = cancellableRunner(env.runner({ ...tools, kubeconfigPath, settings }), env.cancellation.signal);
+    const holder = holderIdentity();
+    if (!settings.dryRun) {
+        saveLockState({
+            holder,
+            kubectlPath: tools.kubectlPath,
+            kubeconfigPath,
+            context: settings.context || undefined
+        });
+    }
     const { helmMajor, facts } = await group('Read the cluster', () => readCluster(settings, { runner, s3: env.s3, mask: setSecret }));
     report.facts = facts;
     report.historyBefore = facts.release.history;
@@ -42130,8 +42481,9 @@ async function rollback(settings, env, report) {
     const ctx = {
         ...input,
         runner,
-        holder: holderIdentity(),
+        holder,
         now: env.now,
+        signal: env.cancellation.signal,
         log: (line) => info(line),
         group: (name, fn) => group(name, fn),
         report,
@@ -42151,12 +42503,29 @@ async function rollback(settings, env, report) {
     }
     report.status = 'succeeded';
 }
-function withDeadline(work, ms, what) {
+function withDeadline(work, ms, what, signal) {
     let timer;
+    let onAbort;
     const deadline = new Promise((_, reject) => {
         timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms);
+        onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`));
+        if (signal.aborted)
+            onAbort();
+        else
+            signal.addEventListener('abort', onAbort, { once: true });
     });
-    return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
+    return Promise.race([work, deadline]).finally(() => {
+        clearTimeout(timer);
+        if (onAbort)
+            signal.removeEventListener('abort', onAbort);
+    });
 }
 
+// SIGINT/SIGTERM cancel the run instead of ending the process at once: it stops its commands,
+// writes the summary and outputs, releases the lock and exits before the runner's SIGKILL.
+const stopListening = realEnvironment.cancellation.listen();
 await run();
+stopListening();
+// Nothing may keep a cancelled run alive past the runner's SIGKILL (a timer, a stray pipe).
+if (realEnvironment.cancellation.signal.aborted)
+    process.exit();
