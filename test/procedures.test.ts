@@ -63,7 +63,7 @@ function environment(
       headObject: async (_t, key) => objects.find(o => o.key === key),
       listObjects: async (_t, prefix) => objects.filter(o => o.key.startsWith(prefix))
     },
-    now: () => new Date('2026-11-24T09:00:00Z'),
+    now: () => new Date(state.clock),
     signal: new AbortController().signal
   }
   return { env, runner, state }
@@ -235,23 +235,91 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.steps.find(s => s.id === 'restore')?.detail).toMatch(/already Completed/)
   })
 
-  it('fails fast naming the holder when another run holds the lock', async () => {
-    setInputs({ 'backup-filename': BACKUP })
-    const lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: 'rancher-rollback', namespace: 'kube-system', resourceVersion: '7' },
-      spec: {
-        holderIdentity: 'https://github.com/acme/platform/actions/runs/41/attempts/1 job rollback',
-        leaseDurationSeconds: 1800,
-        acquireTime: '2026-11-24T08:55:00.000000Z',
-        renewTime: '2026-11-24T08:55:00.000000Z'
-      }
+  const otherRun = 'https://github.com/acme/platform/actions/runs/41/attempts/1 job rollback'
+  const heldLease = (renewTime: string, leaseDurationSeconds = 60) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'rancher-rollback', namespace: 'kube-system', resourceVersion: '7' },
+    spec: {
+      holderIdentity: otherRun,
+      leaseDurationSeconds,
+      acquireTime: '2026-11-24T08:55:00.000000Z',
+      renewTime
     }
-    const { env, runner } = environment({ ...inPlaceWorld, lease })
+  })
+  const started = Date.parse('2026-11-24T09:00:00Z')
+  const watches = (runner: { lines(): string[] }) =>
+    runner.lines().filter(l => l.startsWith('kubectl wait lease/rancher-rollback'))
+
+  it('fails fast naming the holder when a live run holds the lock (it renews it)', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:55.000000Z'),
+      lockHolder: 'renews'
+    })
     const report = await run(env)
     expect(report.status).toBe('failed')
     expect(report.error).toContain('actions/runs/41')
+    expect(report.error).toContain('since 2026-11-24T08:55:00.000Z')
+    expect(report.error).toMatch(/It is running: it renewed the lock at 2026-11-24T09:00:10/)
+    expect(report.nextStep).toMatch(/Do not delete the Lease/)
+    // one watch of the Lease, no longer than a renewal interval, showed it renewed
+    expect(watches(runner)).toHaveLength(1)
+    expect(state.clock - started).toBeLessThanOrEqual(15_000)
+    expect(runner.mutating()).toEqual([])
+    expect(state.lease?.spec).toMatchObject({ holderIdentity: otherRun })
+  })
+
+  it('waits for a dead holder (it stopped renewing) until its lock lapses, then takes it over', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:30.000000Z')
+    })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    // lapsed at 09:00:30; the watches end every 10s
+    expect(state.clock).toBe(Date.parse('2026-11-24T09:00:40Z'))
+    expect(watches(runner)).toHaveLength(4)
+    expect(report.steps.find(s => s.id === 'lock')?.detail).toBe(
+      `taken over from expired holder ${otherRun} after waiting 40s for ${otherRun}, who stopped renewing it; renewed every 15s`
+    )
+    expect(runner.mutating()[0]).toBe('kubectl replace -f - --request-timeout=30s')
+    expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
+  })
+
+  it('takes the lock as soon as the holder releases it', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:50.000000Z'),
+      lockHolder: 'releases'
+    })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    expect(watches(runner)).toHaveLength(1)
+    expect(report.steps.find(s => s.id === 'lock')?.detail).toMatch(
+      new RegExp(
+        `^taken by .* for 60s after waiting for ${otherRun.replace(/[/.]/g, '\\$&')} to release it`
+      )
+    )
+    expect(runner.mutating()[0]).toBe('kubectl create -f - --request-timeout=30s')
+  })
+
+  it('a lock that would not lapse within two lease durations fails at once, naming the holder', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:55:00.000000Z', 1800)
+    })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain(
+      `holds the lock (Lease kube-system/rancher-rollback): ${otherRun}, since 2026-11-24T08:55:00.000Z, until 2026-11-24T09:25:00.000Z`
+    )
+    expect(report.nextStep).toContain('kubectl -n kube-system delete lease rancher-rollback')
+    expect(watches(runner)).toEqual([])
     expect(runner.mutating()).toEqual([])
   })
 })
@@ -697,6 +765,10 @@ describe('the plan is what runs', () => {
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      // no other holder to watch, and the runs end before the first renewal is due
+      'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
+      'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
       // helm rollback already brought the release's 3 replicas back
       'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
@@ -774,6 +846,10 @@ describe('the plan is what runs', () => {
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      // no other holder to watch, and the runs end before the first renewal is due
+      'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
+      'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       // this world has none of the Secrets cleanup would delete: nothing to recreate
       'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',

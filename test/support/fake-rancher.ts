@@ -4,6 +4,7 @@
  * cluster would, so the verify step sees the result of the steps before it.
  */
 import type { Command } from '../../src/kube/command-runner.js'
+import { microTime } from '../../src/kube/manifests.js'
 import { ScriptedRunner } from './scripted-runner.js'
 
 export interface WorldOptions {
@@ -20,6 +21,8 @@ export interface WorldOptions {
   /** What the Restore ends as: Completed, or an error the operator retries forever. */
   restoreOutcome?: 'completed' | 'error'
   lease?: unknown
+  /** What the other run holding `lease` does while the action watches it (default: nothing, dead). */
+  lockHolder?: 'renews' | 'releases'
   values?: string
   verifyOutput?: string
   saved?: string
@@ -61,7 +64,9 @@ export function fakeRancher(opts: WorldOptions) {
     image: `rancher/rancher:v${opts.history[opts.history.length - 1]!.version}`,
     releaseExists: true,
     replicas: opts.replicas ?? 3,
-    lease: opts.lease as unknown,
+    lease: opts.lease as { metadata: { resourceVersion?: string }; spec: object } | undefined,
+    /** The world's clock (epoch ms): only waits move it. */
+    clock: Date.parse('2026-11-24T09:00:00Z'),
     restore: undefined as unknown,
     operatorInstalled: opts.operatorInstalled ?? true,
     webhookInstalled: opts.webhookInstalled ?? true,
@@ -76,6 +81,8 @@ export function fakeRancher(opts: WorldOptions) {
     chart: 'rancher-webhook-103.0.5+up0.4.6',
     app_version: ''
   }
+  let version = 100
+  const nextVersion = () => String(++version)
   const runner = new ScriptedRunner()
   const json = (o: unknown) => ({ stdout: JSON.stringify(o) })
   const releases = () => [
@@ -193,10 +200,51 @@ export function fakeRancher(opts: WorldOptions) {
       stdout: opts.s3SecretExists === false ? '' : 'secret/s3-creds'
     })
     .on(/^kubectl get lease/, () => (state.lease ? json(state.lease) : { stdout: '' }))
+    // A watch on the lock lasts its timeout, during which the holder renews or releases it.
+    .on(/^kubectl wait lease\/rancher-rollback -n kube-system --for=delete/, (c: Command) => {
+      if (!state.lease) return {}
+      const timeout = c.args.find(a => a.startsWith('--timeout='))!
+      state.clock += Number(timeout.replace(/\D/g, '')) * 1000
+      if (opts.lockHolder === 'releases') {
+        state.lease = undefined
+        return {}
+      }
+      if (opts.lockHolder === 'renews') {
+        state.lease = {
+          ...state.lease,
+          metadata: { ...state.lease.metadata, resourceVersion: nextVersion() },
+          spec: { ...state.lease.spec, renewTime: microTime(new Date(state.clock)) }
+        }
+      }
+      return {
+        exitCode: 1,
+        stderr: 'error: timed out waiting for the condition on leases/rancher-rollback'
+      }
+    })
+    .on(/^kubectl replace -f -/, (c: Command) => {
+      const obj = JSON.parse(c.stdin ?? '{}')
+      if (!state.lease)
+        return {
+          exitCode: 1,
+          stderr: `Error from server (NotFound): error when replacing "STDIN": leases.coordination.k8s.io "rancher-rollback" not found`
+        }
+      if (obj.metadata.resourceVersion !== state.lease.metadata.resourceVersion)
+        return {
+          exitCode: 1,
+          stderr: `Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on leases.coordination.k8s.io "rancher-rollback": the object has been modified; please apply your changes to the latest version and try again`
+        }
+      state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
+      return {}
+    })
     .on(/^kubectl create -f -/, (c: Command) => {
       const obj = JSON.parse(c.stdin ?? '{}')
       if (obj.kind === 'Lease') {
-        state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: '1' } }
+        if (state.lease)
+          return {
+            exitCode: 1,
+            stderr: `Error from server (AlreadyExists): error when creating "STDIN": leases.coordination.k8s.io "rancher-rollback" already exists`
+          }
+        state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
       } else if (obj.kind === 'Restore') {
         state.restore = obj
       }
