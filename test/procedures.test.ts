@@ -307,6 +307,76 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(runner.mutating()[0]).toBe('kubectl create -f - --request-timeout=30s')
   })
 
+  describe('while later steps run', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    })
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    /** The Restore takes a renewal interval; `meanwhile` changes the world first. */
+    function slowRestore(world: ReturnType<typeof environment>, meanwhile = () => {}) {
+      world.runner.on(/^kubectl wait restores.resources.cattle.io/, () => {
+        meanwhile()
+        world.state.clock += 15_000
+        vi.advanceTimersByTime(15_000)
+        return {}
+      })
+    }
+
+    it("renews the lock every 15s, through the lock step's planned commands", async () => {
+      setInputs({ 'backup-filename': BACKUP })
+      const world = environment(inPlaceWorld)
+      slowRestore(world)
+      const report = await run(world.env)
+      expect(report.status, report.error).toBe('succeeded')
+      const lines = world.runner.lines()
+      const renewRead =
+        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s'
+      expect(lines.filter(l => l === renewRead)).toHaveLength(1)
+      expect(lines.indexOf(renewRead)).toBeGreaterThan(
+        lines.findIndex(l => l.startsWith('kubectl wait restores'))
+      )
+      const renewal = world.runner.calls.find(c => c.about?.includes('renewed by this run'))!
+      const lease = JSON.parse(renewal.stdin!)
+      expect(lease.metadata.resourceVersion).toBe('101') // the created Lease's
+      expect(lease.spec).toEqual({
+        holderIdentity: expect.stringContaining('actions/runs/42'),
+        leaseDurationSeconds: 60,
+        acquireTime: '2026-11-24T09:00:00.000000Z',
+        renewTime: '2026-11-24T09:00:15.000000Z'
+      })
+      const lock = report.steps.find(s => s.id === 'lock')!
+      expect(lock.commands).toContain(world.runner.described()[world.runner.calls.indexOf(renewal)])
+      expect(lock.commands).toContain(renewRead)
+      expect(world.state.lease).toBeUndefined() // released at the end
+    })
+
+    it('stops renewing, with a warning, when another run took the lock; release leaves it alone', async () => {
+      setInputs({ 'backup-filename': BACKUP })
+      const world = environment(inPlaceWorld)
+      const other = heldLease('2026-11-24T09:00:10.000000Z')
+      slowRestore(world, () => (world.state.lease = other))
+      const report = await run(world.env)
+      expect(report.status, report.error).toBe('succeeded')
+      expect(world.runner.lines().some(l => l.includes('replace -f - --request-timeout=10s'))).toBe(
+        false
+      )
+      const log = vi
+        .mocked(process.stdout.write)
+        .mock.calls.map(c => String(c[0]))
+        .join('')
+      expect(log).toContain(
+        `Warning: This run no longer holds the lock: ${otherRun} holds it since 2026-11-24T08:55:00.000Z. Another rollback may now change the cluster`
+      )
+      expect(report.steps.find(s => s.id === 'release-lock')?.detail).toBe(
+        'not held by this run: left alone'
+      )
+      expect(world.state.lease).toBe(other)
+    })
+  })
+
   it('a lock that would not lapse within two lease durations fails at once, naming the holder', async () => {
     setInputs({ 'backup-filename': BACKUP })
     const { env, runner } = environment({

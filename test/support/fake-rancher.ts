@@ -250,10 +250,6 @@ export function fakeRancher(opts: WorldOptions) {
       }
       return {}
     })
-    .on(/^kubectl delete lease/, () => {
-      state.lease = undefined
-      return {}
-    })
     .on(/^kubectl wait restores.resources.cattle.io/, () =>
       opts.restoreOutcome === 'error'
         ? { exitCode: 1, stderr: 'error: timed out waiting for the condition' }
@@ -316,6 +312,10 @@ export function fakeRancher(opts: WorldOptions) {
       stdout: state.saved ?? ''
     }))
     .on(/^kubectl delete /, {})
+    .on(/^kubectl delete lease/, () => {
+      state.lease = undefined
+      return {}
+    })
     .on(/^kubectl delete secret rancher-rollback-saved -n kube-system/, () => {
       state.saved = undefined
       return {}
