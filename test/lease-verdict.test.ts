@@ -142,11 +142,11 @@ function sighting(holder: string, renewTime: string, at: string, durationSeconds
 }
 
 describe('waitVerdict', () => {
-  const deadline = Date.parse('2026-11-24T08:32:00Z')
+  const limits = { deadline: Date.parse('2026-11-24T08:32:00Z'), renewalDueMs: 20_000 }
   const first = sighting('run-41', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:00Z')
 
   it('waits, on the first sighting, until the lock lapses by its renewTime', () => {
-    expect(waitVerdict(first, first, deadline)).toEqual({
+    expect(waitVerdict(first, first, limits)).toEqual({
       action: 'wait',
       holder: 'run-41',
       renewedAt: '2026-11-24T08:29:50.000Z',
@@ -156,7 +156,7 @@ describe('waitVerdict', () => {
 
   it('live: the renewTime moved since the first sighting', () => {
     const later = sighting('run-41', '2026-11-24T08:30:05.000000Z', '2026-11-24T08:30:10Z')
-    expect(waitVerdict(first, later, deadline)).toEqual({
+    expect(waitVerdict(first, later, limits)).toEqual({
       action: 'live',
       holder: 'run-41',
       since: '2026-11-24T08:20:00.000Z',
@@ -166,14 +166,14 @@ describe('waitVerdict', () => {
 
   it('live: another run took it over meanwhile (it is the one to name)', () => {
     const later = sighting('run-43', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:10Z')
-    expect(waitVerdict(first, later, deadline)).toMatchObject({ action: 'live', holder: 'run-43' })
+    expect(waitVerdict(first, later, limits)).toMatchObject({ action: 'live', holder: 'run-43' })
   })
 
   it('lapsed once unrenewed past renewTime + duration; still waiting just before', () => {
     const before = sighting('run-41', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:50Z')
-    expect(waitVerdict(first, before, deadline).action).toBe('wait')
+    expect(waitVerdict(first, before, limits).action).toBe('wait')
     const after = { ...before, at: Date.parse('2026-11-24T08:30:50.001Z') }
-    expect(waitVerdict(first, after, deadline)).toEqual({
+    expect(waitVerdict(first, after, limits)).toEqual({
       action: 'lapsed',
       holder: 'run-41',
       renewedAt: '2026-11-24T08:29:50.000Z'
@@ -182,23 +182,35 @@ describe('waitVerdict', () => {
 
   it('a holder whose clock runs ahead lapses a duration after we first saw it, by our clock', () => {
     const ahead = sighting('run-41', '2026-11-24T08:40:00.000000Z', '2026-11-24T08:30:00Z')
-    expect(waitVerdict(ahead, ahead, deadline)).toMatchObject({
+    expect(waitVerdict(ahead, ahead, limits)).toMatchObject({
       action: 'wait',
       lapsesAt: '2026-11-24T08:31:00.000Z'
     })
     const later = { ...ahead, at: Date.parse('2026-11-24T08:31:00.001Z') }
-    expect(waitVerdict(ahead, later, deadline).action).toBe('lapsed')
+    expect(waitVerdict(ahead, later, limits).action).toBe('lapsed')
+  })
+
+  it('released before a renewal was due: its holder was alive; after a missed one: free', () => {
+    const soon = { at: Date.parse('2026-11-24T08:30:20Z') }
+    expect(waitVerdict(first, soon, limits)).toEqual({
+      action: 'released',
+      holder: 'run-41',
+      since: '2026-11-24T08:20:00.000Z'
+    })
+    const late = { at: Date.parse('2026-11-24T08:30:20.001Z') }
+    expect(waitVerdict(first, late, limits)).toEqual({ action: 'free', holder: 'run-41' })
   })
 
   it('gives up at once on a lock that lapses after the deadline', () => {
     const long = sighting('run-41', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:00Z', 1800)
-    expect(waitVerdict(long, long, deadline)).toEqual({
+    expect(waitVerdict(long, long, limits)).toEqual({
       action: 'give-up',
       holder: 'run-41',
       since: '2026-11-24T08:20:00.000Z',
       lapsesAt: '2026-11-24T08:59:50.000Z'
     })
-    expect(waitVerdict(first, first, Date.parse('2026-11-24T08:30:49Z')).action).toBe('give-up')
+    const sooner = { ...limits, deadline: Date.parse('2026-11-24T08:30:49Z') }
+    expect(waitVerdict(first, first, sooner).action).toBe('give-up')
   })
 })
 

@@ -289,20 +289,34 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
   })
 
-  it('takes the lock as soon as the holder releases it', async () => {
+  it('fails fast when the holder releases the lock before a renewal was due: it was running, the plan may be stale', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:50.000000Z'),
+      lockHolder: { releasedAt: '2026-11-24T09:00:04Z' }
+    })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain(`${otherRun}, since 2026-11-24T08:55:00.000Z`)
+    expect(report.error).toContain('it released the lock while this run waited')
+    expect(report.nextStep).toBe('Re-run: it plans from what that run left.')
+    expect(state.clock - started).toBe(4_000) // the watch ended with the release
+    expect(runner.mutating()).toEqual([])
+  })
+
+  it("takes the lock once a dead holder's Lease is deleted by hand, and says for whom it waited", async () => {
     setInputs({ 'backup-filename': BACKUP })
     const { env, runner } = environment({
       ...inPlaceWorld,
       lease: heldLease('2026-11-24T08:59:50.000000Z'),
-      lockHolder: 'releases'
+      lockHolder: { releasedAt: '2026-11-24T09:00:25Z' }
     })
     const report = await run(env)
     expect(report.status, report.error).toBe('succeeded')
-    expect(watches(runner)).toHaveLength(1)
+    expect(watches(runner)).toHaveLength(3)
     expect(report.steps.find(s => s.id === 'lock')?.detail).toMatch(
-      new RegExp(
-        `^taken by .* for 60s after waiting for ${otherRun.replace(/[/.]/g, '\\$&')} to release it`
-      )
+      /^taken by .* for 60s after waiting 25s for https:\/\/github\.com\/acme\/platform\/actions\/runs\/41\/attempts\/1 job rollback, whose Lease was deleted after it stopped renewing it; renewed every 15s$/
     )
     expect(runner.mutating()[0]).toBe('kubectl create -f - --request-timeout=30s')
   })

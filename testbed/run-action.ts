@@ -24,6 +24,8 @@ export interface ActionRun {
   post: { exitCode: number; log: string }
   runnerTemp: string
   durationMs: number
+  /** Main was killed (SIGKILL) because its log matched `killOn`. */
+  killed: boolean
 }
 
 export interface RunActionOptions {
@@ -34,6 +36,8 @@ export interface RunActionOptions {
   env?: Record<string, string>
   /** Kill the run after this long (default 15 minutes). */
   timeoutMs?: number
+  /** `kill -9` main as soon as its log matches (a runner lost mid-run); the post step still runs. */
+  killOn?: RegExp
 }
 
 function actionDefaults(): Record<string, string> {
@@ -54,16 +58,24 @@ export function parseFileCommands(text: string): Record<string, string> {
   return out
 }
 
-function runNode(script: string, env: Record<string, string>, timeoutMs: number) {
-  return new Promise<{ exitCode: number; log: string }>(done => {
+function runNode(script: string, env: Record<string, string>, timeoutMs: number, killOn?: RegExp) {
+  return new Promise<{ exitCode: number; log: string; killed: boolean }>(done => {
     const child = spawn(paths.node24, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
     let log = ''
-    child.stdout.on('data', d => (log += String(d)))
-    child.stderr.on('data', d => (log += String(d)))
+    let killed = false
+    const append = (d: unknown) => {
+      log += String(d)
+      if (killOn && !killed && killOn.test(log)) {
+        killed = true
+        child.kill('SIGKILL')
+      }
+    }
+    child.stdout.on('data', append)
+    child.stderr.on('data', append)
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs)
     child.on('close', code => {
       clearTimeout(timer)
-      done({ exitCode: code ?? 1, log })
+      done({ exitCode: code ?? 1, log, killed })
     })
   })
 }
@@ -107,7 +119,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
 
   const started = Date.now()
   const timeout = opts.timeoutMs ?? 15 * 60_000
-  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout)
+  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout, opts.killOn)
   const durationMs = Date.now() - started
   const state = parseFileCommands(readFileSync(files.state, 'utf8'))
   const postEnv = { ...env }
@@ -120,6 +132,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     summary: readFileSync(files.summary, 'utf8'),
     post,
     runnerTemp,
-    durationMs
+    durationMs,
+    killed: main.killed
   }
 }

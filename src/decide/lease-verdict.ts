@@ -100,20 +100,46 @@ export interface Sighting {
   at: number
 }
 
+/** The Lease was deleted, or its holder cleared, when the waiting run read it `at`. */
+export interface Release {
+  at: number
+}
+
+export interface WaitLimits {
+  /** This run's deadline for taking the lock (epoch ms, its own clock). */
+  deadline: number
+  /** The longest a live holder goes without renewing (its interval and a margin). */
+  renewalDueMs: number
+}
+
 export type WaitVerdict =
   | { action: 'live'; holder: string; since: string; renewedAt: string }
+  | { action: 'released'; holder: string; since: string }
+  | { action: 'free'; holder: string }
   | { action: 'lapsed'; holder: string; renewedAt: string }
   | { action: 'wait'; holder: string; renewedAt: string; lapsesAt: string }
   | { action: 'give-up'; holder: string; since: string; lapsesAt: string }
 
 /**
  * Whether the run that holds the lock is alive, from the first and the latest sighting of its
- * Lease. Alive once its renewTime moves (or another run took it over): fail fast then, waiting
- * would only end at our deadline. A Lease lapses at renewTime + duration by the holder's clock, and
- * at the latest a duration after we first saw it unrenewed by ours, so a holder whose clock runs
- * ahead cannot keep a dead lock forever. Waiting is worth it only when it lapses by `deadline`.
+ * Lease. Alive once its renewTime moves (or another run took it over), or when it releases the
+ * lock before a renewal was due: fail fast then, as this run planned from what the cluster was
+ * while that run worked. A release after a missed renewal is a dead holder's Lease deleted by hand:
+ * free. A Lease lapses at renewTime + duration by the holder's clock, and at the latest a duration
+ * after we first saw it unrenewed by ours, so a holder whose clock runs ahead cannot keep a dead
+ * lock forever. Waiting is worth it only when it lapses by the deadline.
  */
-export function waitVerdict(first: Sighting, latest: Sighting, deadline: number): WaitVerdict {
+export function waitVerdict(
+  first: Sighting,
+  latest: Sighting | Release,
+  limits: WaitLimits
+): WaitVerdict {
+  if (!('lease' in latest)) {
+    const { holder, since } = first.lease
+    return latest.at - first.at > limits.renewalDueMs
+      ? { action: 'free', holder }
+      : { action: 'released', holder, since }
+  }
   const { holder } = latest.lease
   const renewedAt = new Date(latest.lease.renewedAt).toISOString()
   if (holder !== first.lease.holder || latest.lease.renewedAt > first.lease.renewedAt) {
@@ -125,6 +151,8 @@ export function waitVerdict(first: Sighting, latest: Sighting, deadline: number)
   )
   if (lapses < latest.at) return { action: 'lapsed', holder, renewedAt }
   const lapsesAt = new Date(lapses).toISOString()
-  if (lapses > deadline) return { action: 'give-up', holder, since: latest.lease.since, lapsesAt }
+  if (lapses > limits.deadline) {
+    return { action: 'give-up', holder, since: latest.lease.since, lapsesAt }
+  }
   return { action: 'wait', holder, renewedAt, lapsesAt }
 }

@@ -21,8 +21,11 @@ export interface WorldOptions {
   /** What the Restore ends as: Completed, or an error the operator retries forever. */
   restoreOutcome?: 'completed' | 'error'
   lease?: unknown
-  /** What the other run holding `lease` does while the action watches it (default: nothing, dead). */
-  lockHolder?: 'renews' | 'releases'
+  /**
+   * What happens to `lease` while the action watches it: its holder renews it, or it is deleted
+   * at a time of the world's clock (default: nothing, its holder is dead).
+   */
+  lockHolder?: 'renews' | { releasedAt: string }
   values?: string
   verifyOutput?: string
   saved?: string
@@ -204,12 +207,15 @@ export function fakeRancher(opts: WorldOptions) {
     .on(/^kubectl wait lease\/rancher-rollback -n kube-system --for=delete/, (c: Command) => {
       if (!state.lease) return {}
       const timeout = c.args.find(a => a.startsWith('--timeout='))!
-      state.clock += Number(timeout.replace(/\D/g, '')) * 1000
-      if (opts.lockHolder === 'releases') {
+      const holder = opts.lockHolder
+      const end = state.clock + Number(timeout.replace(/\D/g, '')) * 1000
+      if (typeof holder === 'object' && Date.parse(holder.releasedAt) <= end) {
+        state.clock = Math.max(state.clock, Date.parse(holder.releasedAt))
         state.lease = undefined
         return {}
       }
-      if (opts.lockHolder === 'renews') {
+      state.clock = end
+      if (holder === 'renews') {
         state.lease = {
           ...state.lease,
           metadata: { ...state.lease.metadata, resourceVersion: nextVersion() },

@@ -27,6 +27,8 @@ const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`
 export const LEASE_DURATION_S = 60
 /** Four renewals per duration: three may fail in a row before the lock lapses. */
 export const RENEW_EVERY_MS = 15_000
+/** The longest a live holder goes without renewing: its interval, and a margin for the call. */
+const RENEWAL_DUE_MS = RENEW_EVERY_MS + 5_000
 /** How long one watch on a held Lease lasts before it is read again. */
 const WATCH_MS = 10_000
 /** A waiting run waits for a lock that lapses within this, never longer (nor past its timeout). */
@@ -53,6 +55,13 @@ function heldByLive(holder: string, since: string, renewedAt: string): StepFailu
   return new StepFailure(
     `Another rollback holds the lock (Lease ${LEASE}): ${holder}, since ${since}. It is running: it renewed the lock at ${renewedAt}.`,
     'Wait for that run to finish, then re-run. Do not delete the Lease while it runs.'
+  )
+}
+
+function releasedByLive(holder: string, since: string): StepFailure {
+  return new StepFailure(
+    `Another rollback holds the lock (Lease ${LEASE}), or did until just now: ${holder}, since ${since}. It was running: it released the lock while this run waited, before a renewal was due, so what this run planned from may have changed since.`,
+    'Re-run: it plans from what that run left.'
   )
 }
 
@@ -118,15 +127,26 @@ export const takeLock = defineStep({
   commands: (_input, limits) => lockCommands(limits.limit(WATCH_MS, 'waiting for the lock')),
   async run(ctx, c, limits) {
     const started = ctx.now().getTime()
-    const deadline = started + limits.limit(MAX_WAIT_MS, 'waiting for the lock')
+    const wait = {
+      deadline: started + limits.limit(MAX_WAIT_MS, 'waiting for the lock'),
+      renewalDueMs: RENEWAL_DUE_MS
+    }
     let first: Sighting | undefined
-    const waited = (holder: string) =>
-      first === undefined
-        ? ''
-        : ` after waiting ${Math.round((ctx.now().getTime() - started) / 1000)}s for ${holder}, who stopped renewing it`
+    const waited = () => `${Math.round((ctx.now().getTime() - started) / 1000)}s`
     const taken = (detail: string) => {
       startRenewing(ctx, c)
       return `${detail}; renewed every ${RENEW_EVERY_MS / 1000}s`
+    }
+    const expired = (holder: string) =>
+      taken(
+        `taken over from expired holder ${holder}${first ? ` after waiting ${waited()} for ${holder}, who stopped renewing it` : ''}`
+      )
+    /** A Lease gone or released after we first saw it held: by its live holder, or by hand. */
+    const afterRelease = () => {
+      if (first === undefined) return ''
+      const v = waitVerdict(first, { at: ctx.now().getTime() }, wait)
+      if (v.action === 'released') throw releasedByLive(v.holder, v.since)
+      return ` after waiting ${waited()} for ${v.holder}, whose Lease was deleted after it stopped renewing it`
     }
     let races = 0
     while (races < 2) {
@@ -138,46 +158,48 @@ export const takeLock = defineStep({
         case 'held': {
           const seen: Sighting = { lease: verdict, at: ctx.now().getTime() }
           first ??= seen
-          const next = waitVerdict(first, seen, deadline)
-          if (next.action === 'live') throw heldByLive(next.holder, next.since, next.renewedAt)
-          if (next.action === 'give-up') throw heldBy(next.holder, next.since, next.lapsesAt)
-          if (next.action === 'lapsed') {
-            if (await takeOver(ctx, c, verdict.resourceVersion))
-              return taken(`taken over from ${next.holder}${waited(next.holder)}`)
-            races++
-            continue
+          const next = waitVerdict(first, seen, wait)
+          switch (next.action) {
+            case 'live':
+              throw heldByLive(next.holder, next.since, next.renewedAt)
+            case 'give-up':
+              throw heldBy(next.holder, next.since, next.lapsesAt)
+            case 'lapsed':
+              if (await takeOver(ctx, c, verdict.resourceVersion)) return expired(next.holder)
+              races++
+              continue
+            case 'wait':
+              ctx.log(
+                `The lock is held by ${next.holder}, not renewed since ${next.renewedAt}: waiting until ${next.lapsesAt} for it to lapse, unless that run renews it (it is alive) or releases it.`
+              )
+              await watch(ctx, c)
+              continue
           }
-          ctx.log(
-            `The lock is held by ${next.holder}, not renewed since ${next.renewedAt}: waiting until ${next.lapsesAt} for it to lapse, or for that run to renew it (alive) or release it.`
-          )
-          await watch(ctx, c)
           continue
         }
         case 'create':
           try {
+            const after = afterRelease()
             const manifest = leaseManifest({
               holder: ctx.holder,
               durationSeconds: LEASE_DURATION_S,
               now: ctx.now()
             })
             await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) })
-            const released = first ? ` after waiting for ${first.lease.holder} to release it` : ''
-            return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s${released}`)
+            return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s${after}`)
           } catch (e) {
             if (!isAlreadyExists(e)) throw e
             races++ // another run won the race: read who it is
             continue
           }
-        case 'take-over':
+        case 'take-over': {
+          const from = verdict.previousHolder
+          const after = from === '' ? afterRelease() : ''
           if (await takeOver(ctx, c, verdict.resourceVersion)) {
-            const from = verdict.previousHolder
-            return taken(
-              from === ''
-                ? 'taken over a released lock'
-                : `taken over from expired holder ${from}${waited(from)}`
-            )
+            return from === '' ? taken(`taken over a released lock${after}`) : expired(from)
           }
           races++
+        }
       }
     }
     throw new StepFailure(
