@@ -24,9 +24,9 @@ import { defineStep, StepFailure, type StepContext } from '../step.js'
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`
 
 /** A dead holder's lock lapses this long after its last renewal. */
-export const LEASE_DURATION_S = 60
-/** Four renewals per duration: three may fail in a row before the lock lapses. */
-export const RENEW_EVERY_MS = 15_000
+const LEASE_DURATION_S = 60
+/** Four renewals per duration: a few failing in a row do not lose the lock. */
+const RENEW_EVERY_MS = 15_000
 /** The longest a live holder goes without renewing: its interval, and a margin for the call. */
 const RENEWAL_DUE_MS = RENEW_EVERY_MS + 5_000
 /** How long one watch on a held Lease lasts before it is read again. */
@@ -169,9 +169,10 @@ export const takeLock = defineStep({
               races++
               continue
             case 'wait':
-              ctx.log(
-                `The lock is held by ${next.holder}, not renewed since ${next.renewedAt}: waiting until ${next.lapsesAt} for it to lapse, unless that run renews it (it is alive) or releases it.`
-              )
+              if (seen === first)
+                ctx.log(
+                  `The lock is held by ${next.holder}, last renewed at ${next.renewedAt}: watching it until it lapses at ${next.lapsesAt}. If that run renews or releases it first, it is alive and this run stops.`
+                )
               await watch(ctx, c)
               continue
           }
