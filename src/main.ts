@@ -24,7 +24,7 @@ import { executeSteps, pendingRecords } from './run/executor.js'
 import { buildPlan, procedureSteps } from './run/plan.js'
 import { saveLockState, saveWorkDir } from './run/state-helper.js'
 import { StepFailure, type PlanInput } from './run/step.js'
-import { holderIdentity } from './run/steps/lock.js'
+import { holderIdentity, stopLockRenewal } from './run/steps/lock.js'
 import { createWorkDir, readPrivateFile, writePrivateFile } from './run/workspace.js'
 import { installTools } from './tools/tool-installer.js'
 
@@ -198,6 +198,8 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   try {
     await executeSteps(procedureSteps(input), ctx, budget, report.steps)
   } finally {
+    // release-lock stops it too; this covers a run that ends without reaching it.
+    await stopLockRenewal()
     // The plan a real run reports is what each step was allowed, with the limits it had.
     report.plan = report.plan.map((step, i) => ({
       ...step,

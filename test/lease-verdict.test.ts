@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { leaseVerdict, parseKubeTime } from '../src/decide/lease-verdict.js'
+import {
+  leaseVerdict,
+  parseKubeTime,
+  renewalVerdict,
+  waitVerdict,
+  type Sighting
+} from '../src/decide/lease-verdict.js'
 import { leaseManifest } from '../src/kube/manifests.js'
 
 const now = new Date('2026-11-24T08:30:00Z')
@@ -34,7 +40,8 @@ describe('leaseVerdict', () => {
   it('mine: held by this run, whatever the time', () => {
     expect(leaseVerdict(stored('me', '2026-11-24T06:00:00.000000Z', 60), 'me', now)).toEqual({
       action: 'mine',
-      resourceVersion: '4711'
+      resourceVersion: '4711',
+      acquiredAt: Date.parse('2026-11-24T06:00:00Z')
     })
   })
 
@@ -43,7 +50,10 @@ describe('leaseVerdict', () => {
       action: 'held',
       holder: 'run-41',
       since: '2026-11-24T08:00:00.000Z',
-      expiresAt: '2026-11-24T09:00:00.000Z'
+      expiresAt: '2026-11-24T09:00:00.000Z',
+      renewedAt: Date.parse('2026-11-24T08:00:00Z'),
+      durationMs: 3_600_000,
+      resourceVersion: '4711'
     })
   })
 
@@ -116,6 +126,127 @@ describe('leaseVerdict', () => {
     expect(leaseVerdict(lease, 'run-43', new Date('2026-11-24T08:35:00.001Z')).action).toBe(
       'take-over'
     )
+  })
+})
+
+/** The 'held' verdict for a Lease renewed at `renewTime`, as a waiting run saw it at `at`. */
+function sighting(holder: string, renewTime: string, at: string, durationSeconds = 60): Sighting {
+  const acquired = '2026-11-24T08:20:00.000000Z'
+  const lease = leaseVerdict(
+    stored(holder, renewTime, durationSeconds, acquired),
+    'me',
+    new Date(at)
+  )
+  if (lease.action !== 'held') throw new Error(`not held: ${lease.action}`)
+  return { lease, at: Date.parse(at) }
+}
+
+describe('waitVerdict', () => {
+  const limits = { deadline: Date.parse('2026-11-24T08:32:00Z'), renewalDueMs: 20_000 }
+  const first = sighting('run-41', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:00Z')
+
+  it('waits, on the first sighting, until the lock lapses by its renewTime', () => {
+    expect(waitVerdict(first, first, limits)).toEqual({
+      action: 'wait',
+      holder: 'run-41',
+      renewedAt: '2026-11-24T08:29:50.000Z',
+      lapsesAt: '2026-11-24T08:30:50.000Z'
+    })
+  })
+
+  it('live: the renewTime moved since the first sighting', () => {
+    const later = sighting('run-41', '2026-11-24T08:30:05.000000Z', '2026-11-24T08:30:10Z')
+    expect(waitVerdict(first, later, limits)).toEqual({
+      action: 'live',
+      holder: 'run-41',
+      since: '2026-11-24T08:20:00.000Z',
+      renewedAt: '2026-11-24T08:30:05.000Z'
+    })
+  })
+
+  it('live: another run took it over meanwhile (it is the one to name)', () => {
+    const later = sighting('run-43', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:10Z')
+    expect(waitVerdict(first, later, limits)).toMatchObject({ action: 'live', holder: 'run-43' })
+  })
+
+  it('lapsed once unrenewed past renewTime + duration; still waiting just before', () => {
+    const before = sighting('run-41', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:50Z')
+    expect(waitVerdict(first, before, limits).action).toBe('wait')
+    const after = { ...before, at: Date.parse('2026-11-24T08:30:50.001Z') }
+    expect(waitVerdict(first, after, limits)).toEqual({
+      action: 'lapsed',
+      holder: 'run-41',
+      renewedAt: '2026-11-24T08:29:50.000Z'
+    })
+  })
+
+  it('a holder whose clock runs ahead lapses a duration after we first saw it, by our clock', () => {
+    const ahead = sighting('run-41', '2026-11-24T08:40:00.000000Z', '2026-11-24T08:30:00Z')
+    expect(waitVerdict(ahead, ahead, limits)).toMatchObject({
+      action: 'wait',
+      lapsesAt: '2026-11-24T08:31:00.000Z'
+    })
+    const later = { ...ahead, at: Date.parse('2026-11-24T08:31:00.001Z') }
+    expect(waitVerdict(ahead, later, limits).action).toBe('lapsed')
+  })
+
+  it('released before a renewal was due: its holder was alive; after a missed one: free', () => {
+    const soon = { at: Date.parse('2026-11-24T08:30:20Z') }
+    expect(waitVerdict(first, soon, limits)).toEqual({
+      action: 'released',
+      holder: 'run-41',
+      since: '2026-11-24T08:20:00.000Z'
+    })
+    const late = { at: Date.parse('2026-11-24T08:30:20.001Z') }
+    expect(waitVerdict(first, late, limits)).toEqual({ action: 'free', holder: 'run-41' })
+  })
+
+  it('gives up at once on a lock that lapses after the deadline', () => {
+    const long = sighting('run-41', '2026-11-24T08:29:50.000000Z', '2026-11-24T08:30:00Z', 1800)
+    expect(waitVerdict(long, long, limits)).toEqual({
+      action: 'give-up',
+      holder: 'run-41',
+      since: '2026-11-24T08:20:00.000Z',
+      lapsesAt: '2026-11-24T08:59:50.000Z'
+    })
+    const sooner = { ...limits, deadline: Date.parse('2026-11-24T08:30:49Z') }
+    expect(waitVerdict(first, first, sooner).action).toBe('give-up')
+  })
+})
+
+describe('renewalVerdict', () => {
+  it('renews its own Lease at the version read, keeping acquireTime', () => {
+    const lease = stored('me', '2026-11-24T08:29:45.000000Z', 60, '2026-11-24T08:00:00.000000Z')
+    expect(renewalVerdict(lease, 'me', now)).toEqual({
+      action: 'renew',
+      resourceVersion: '4711',
+      acquiredAt: Date.parse('2026-11-24T08:00:00Z')
+    })
+  })
+
+  it('even past its duration, while nobody else took it', () => {
+    expect(renewalVerdict(stored('me', '2026-11-24T08:00:00.000000Z', 60), 'me', now).action).toBe(
+      'renew'
+    )
+  })
+
+  it('lost: deleted, released, or held by another run, and says which', () => {
+    expect(renewalVerdict('', 'me', now)).toEqual({
+      action: 'lost',
+      why: 'someone deleted the Lease'
+    })
+    expect(renewalVerdict(stored('', '2026-11-24T08:29:00.000000Z', 60), 'me', now)).toEqual({
+      action: 'lost',
+      why: 'it was released'
+    })
+    expect(renewalVerdict(stored('run-43', '2026-11-24T08:29:30.000000Z', 60), 'me', now)).toEqual({
+      action: 'lost',
+      why: 'run-43 holds it since 2026-11-24T08:29:30.000Z'
+    })
+    expect(renewalVerdict(stored('run-43', '2026-11-24T08:00:00.000000Z', 60), 'me', now)).toEqual({
+      action: 'lost',
+      why: 'run-43 holds it'
+    })
   })
 })
 

@@ -64,7 +64,7 @@ function environment(
       headObject: async (_t, key) => objects.find(o => o.key === key),
       listObjects: async (_t, prefix) => objects.filter(o => o.key.startsWith(prefix))
     },
-    now: () => new Date('2026-11-24T09:00:00Z'),
+    now: () => new Date(state.clock),
     cancellation: new Cancellation()
   }
   return { env, runner, state }
@@ -266,23 +266,175 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.steps.find(s => s.id === 'restore')?.detail).toMatch(/already Completed/)
   })
 
-  it('fails fast naming the holder when another run holds the lock', async () => {
-    setInputs({ 'backup-filename': BACKUP })
-    const lease = {
-      apiVersion: 'coordination.k8s.io/v1',
-      kind: 'Lease',
-      metadata: { name: 'rancher-rollback', namespace: 'kube-system', resourceVersion: '7' },
-      spec: {
-        holderIdentity: 'https://github.com/acme/platform/actions/runs/41/attempts/1 job rollback',
-        leaseDurationSeconds: 1800,
-        acquireTime: '2026-11-24T08:55:00.000000Z',
-        renewTime: '2026-11-24T08:55:00.000000Z'
-      }
+  const otherRun = 'https://github.com/acme/platform/actions/runs/41/attempts/1 job rollback'
+  const heldLease = (renewTime: string, leaseDurationSeconds = 60) => ({
+    apiVersion: 'coordination.k8s.io/v1',
+    kind: 'Lease',
+    metadata: { name: 'rancher-rollback', namespace: 'kube-system', resourceVersion: '7' },
+    spec: {
+      holderIdentity: otherRun,
+      leaseDurationSeconds,
+      acquireTime: '2026-11-24T08:55:00.000000Z',
+      renewTime
     }
-    const { env, runner } = environment({ ...inPlaceWorld, lease })
+  })
+  const started = Date.parse('2026-11-24T09:00:00Z')
+  const watches = (runner: { lines(): string[] }) =>
+    runner.lines().filter(l => l.startsWith('kubectl wait lease/rancher-rollback'))
+
+  it('fails fast naming the holder when a live run holds the lock (it renews it)', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:55.000000Z'),
+      lockHolder: 'renews'
+    })
     const report = await run(env)
     expect(report.status).toBe('failed')
     expect(report.error).toContain('actions/runs/41')
+    expect(report.error).toContain('since 2026-11-24T08:55:00.000Z')
+    expect(report.error).toMatch(/It is running: it renewed the lock at 2026-11-24T09:00:10/)
+    expect(report.nextStep).toMatch(/Do not delete the Lease/)
+    // one watch of the Lease, no longer than a renewal interval, showed it renewed
+    expect(watches(runner)).toHaveLength(1)
+    expect(state.clock - started).toBeLessThanOrEqual(15_000)
+    expect(runner.mutating()).toEqual([])
+    expect(state.lease?.spec).toMatchObject({ holderIdentity: otherRun })
+  })
+
+  it('waits for a dead holder (it stopped renewing) until its lock lapses, then takes it over', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:30.000000Z')
+    })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    // lapsed at 09:00:30; the watches end every 10s
+    expect(state.clock).toBe(Date.parse('2026-11-24T09:00:40Z'))
+    expect(watches(runner)).toHaveLength(4)
+    expect(report.steps.find(s => s.id === 'lock')?.detail).toBe(
+      `taken over from expired holder ${otherRun} after waiting 40s for ${otherRun}, who stopped renewing it; renewed every 15s`
+    )
+    expect(runner.mutating()[0]).toBe('kubectl replace -f - --request-timeout=30s')
+    expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
+  })
+
+  it('fails fast when the holder releases the lock before a renewal was due: it was running, the plan may be stale', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner, state } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:50.000000Z'),
+      lockHolder: { releasedAt: '2026-11-24T09:00:04Z' }
+    })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain(`${otherRun}, since 2026-11-24T08:55:00.000Z`)
+    expect(report.error).toContain('it released the lock while this run waited')
+    expect(report.nextStep).toBe('Re-run: it plans from what that run left.')
+    expect(state.clock - started).toBe(4_000) // the watch ended with the release
+    expect(runner.mutating()).toEqual([])
+  })
+
+  it("takes the lock once a dead holder's Lease is deleted by hand, and says for whom it waited", async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:59:50.000000Z'),
+      lockHolder: { releasedAt: '2026-11-24T09:00:25Z' }
+    })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    expect(watches(runner)).toHaveLength(3)
+    expect(report.steps.find(s => s.id === 'lock')?.detail).toMatch(
+      /^taken by .* for 60s after waiting 25s for https:\/\/github\.com\/acme\/platform\/actions\/runs\/41\/attempts\/1 job rollback, whose Lease was deleted after it stopped renewing it; renewed every 15s$/
+    )
+    expect(runner.mutating()[0]).toBe('kubectl create -f - --request-timeout=30s')
+  })
+
+  describe('while later steps run', () => {
+    beforeEach(() => {
+      vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] })
+    })
+    afterEach(() => {
+      vi.useRealTimers()
+    })
+
+    /** The Restore takes a renewal interval; `meanwhile` changes the world first. */
+    function slowRestore(world: ReturnType<typeof environment>, meanwhile = () => {}) {
+      world.runner.on(/^kubectl wait restores.resources.cattle.io/, () => {
+        meanwhile()
+        world.state.clock += 15_000
+        vi.advanceTimersByTime(15_000)
+        return {}
+      })
+    }
+
+    it("renews the lock every 15s, through the lock step's planned commands", async () => {
+      setInputs({ 'backup-filename': BACKUP })
+      const world = environment(inPlaceWorld)
+      slowRestore(world)
+      const report = await run(world.env)
+      expect(report.status, report.error).toBe('succeeded')
+      const lines = world.runner.lines()
+      const renewRead =
+        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s'
+      expect(lines.filter(l => l === renewRead)).toHaveLength(1)
+      expect(lines.indexOf(renewRead)).toBeGreaterThan(
+        lines.findIndex(l => l.startsWith('kubectl wait restores'))
+      )
+      const renewal = world.runner.calls.find(c => c.about?.includes('renewed by this run'))!
+      const lease = JSON.parse(renewal.stdin!)
+      expect(lease.metadata.resourceVersion).toBe('101') // the created Lease's
+      expect(lease.spec).toEqual({
+        holderIdentity: expect.stringContaining('actions/runs/42'),
+        leaseDurationSeconds: 60,
+        acquireTime: '2026-11-24T09:00:00.000000Z',
+        renewTime: '2026-11-24T09:00:15.000000Z'
+      })
+      const lock = report.steps.find(s => s.id === 'lock')!
+      expect(lock.commands).toContain(world.runner.described()[world.runner.calls.indexOf(renewal)])
+      expect(lock.commands).toContain(renewRead)
+      expect(world.state.lease).toBeUndefined() // released at the end
+    })
+
+    it('stops renewing, with a warning, when another run took the lock; release leaves it alone', async () => {
+      setInputs({ 'backup-filename': BACKUP })
+      const world = environment(inPlaceWorld)
+      const other = heldLease('2026-11-24T09:00:10.000000Z')
+      slowRestore(world, () => (world.state.lease = other))
+      const report = await run(world.env)
+      expect(report.status, report.error).toBe('succeeded')
+      expect(world.runner.lines().some(l => l.includes('replace -f - --request-timeout=10s'))).toBe(
+        false
+      )
+      const log = vi
+        .mocked(process.stdout.write)
+        .mock.calls.map(c => String(c[0]))
+        .join('')
+      expect(log).toContain(
+        `Warning: This run no longer holds the lock: ${otherRun} holds it since 2026-11-24T08:55:00.000Z. Another rollback may now change the cluster`
+      )
+      expect(report.steps.find(s => s.id === 'release-lock')?.detail).toBe(
+        'not held by this run: left alone'
+      )
+      expect(world.state.lease).toBe(other)
+    })
+  })
+
+  it('a lock that would not lapse within two lease durations fails at once, naming the holder', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment({
+      ...inPlaceWorld,
+      lease: heldLease('2026-11-24T08:55:00.000000Z', 1800)
+    })
+    const report = await run(env)
+    expect(report.status).toBe('failed')
+    expect(report.error).toContain(
+      `holds the lock (Lease kube-system/rancher-rollback): ${otherRun}, since 2026-11-24T08:55:00.000Z, until 2026-11-24T09:25:00.000Z`
+    )
+    expect(report.nextStep).toContain('kubectl -n kube-system delete lease rancher-rollback')
+    expect(watches(runner)).toEqual([])
     expect(runner.mutating()).toEqual([])
   })
 })
@@ -728,6 +880,10 @@ describe('the plan is what runs', () => {
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      // no other holder to watch, and the runs end before the first renewal is due
+      'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
+      'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
       // helm rollback already brought the release's 3 replicas back
       'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
@@ -805,6 +961,10 @@ describe('the plan is what runs', () => {
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
       'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      // no other holder to watch, and the runs end before the first renewal is due
+      'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
+      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
+      'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       // this world has none of the Secrets cleanup would delete: nothing to recreate
       'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',

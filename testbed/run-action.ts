@@ -28,6 +28,8 @@ export interface ActionRun {
   exitSignal: NodeJS.Signals | null
   runnerTemp: string
   durationMs: number
+  /** Main was killed (SIGKILL) because its log matched `killOn`. */
+  killed: boolean
 }
 
 export interface RunActionOptions {
@@ -176,6 +178,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     signals: main.signals,
     exitSignal: main.exitSignal,
     runnerTemp,
-    durationMs
+    durationMs,
+    killed: main.signals.some(s => s.signal === 'SIGKILL')
   }
 }

@@ -148,8 +148,39 @@ export const helmOwnership = (kind: string, name: string, namespace: string): Co
     `jsonpath={.metadata.name}{"\\t"}{.metadata.labels.${jsonpathKey(HELM_MANAGED_BY.key)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAME)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAMESPACE)}}`
   ])
 
-export const getLease = (): Command =>
-  kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found'])
+const LEASE_GET = [
+  'get',
+  'lease',
+  LOCK_NAME,
+  '-n',
+  LOCK_NAMESPACE,
+  '-o',
+  'json',
+  '--ignore-not-found'
+]
+
+export const getLease = (): Command => kubectlRead(LEASE_GET)
+
+/**
+ * The lock's renewal, in the background: quick or not at all. A renewal that fails is not retried
+ * (the next one is a few seconds away, and a retry would only arrive later than it).
+ */
+function renewal(mutating: boolean, args: string[], extra: Partial<Command> = {}): Command {
+  return {
+    tool: 'kubectl',
+    args: [...args, '--request-timeout=10s'],
+    timeoutMs: 15_000,
+    mutating,
+    retry: 'never',
+    ...extra
+  }
+}
+
+export const getLeaseForRenewal = (): Command => renewal(false, LEASE_GET)
+
+/** Optimistic concurrency: the manifest carries the resourceVersion the renewal read. */
+export const renewLease = (about: string, manifest: string): Command =>
+  renewal(true, ['replace', '-f', '-'], { stdin: manifest, about })
 
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 export const helmGetValues = (release: string, namespace: string): Command =>
@@ -202,6 +233,10 @@ export const waitPodsDeleted = (namespace: string, selector: string, timeoutMs: 
 /** For an object someone else (Rancher) creates: a watch until it exists (kubectl >= 1.31). */
 export const waitCreated = (namespace: string, object: string, timeoutMs: number): Command =>
   waitCommand(['wait', object, '-n', namespace, '--for=create'], timeoutMs)
+
+/** Ends at once when the lock is released (or was never there). */
+export const waitLeaseDeleted = (timeoutMs: number): Command =>
+  waitCommand(['wait', `lease/${LOCK_NAME}`, '-n', LOCK_NAMESPACE, '--for=delete'], timeoutMs)
 
 export const waitJobComplete = (namespace: string, job: string, timeoutMs: number): Command =>
   waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs)

@@ -190,7 +190,9 @@ export function leaseManifest(input: {
   holder: string
   durationSeconds: number
   now: Date
-  /** Set to replace (take over) an existing Lease read at this version. */
+  /** When this holder first took it (a renewal keeps it); default `now`. */
+  acquiredAt?: Date
+  /** Set to replace (take over, renew) an existing Lease read at this version. */
   resourceVersion?: string
 }): LeaseObject {
   const metadata: ObjectMeta = {
@@ -209,7 +211,7 @@ export function leaseManifest(input: {
     spec: {
       holderIdentity: input.holder,
       leaseDurationSeconds: Math.max(1, Math.ceil(input.durationSeconds)),
-      acquireTime: time,
+      acquireTime: input.acquiredAt ? microTime(input.acquiredAt) : time,
       renewTime: time
     }
   }

@@ -128,7 +128,9 @@ describe('cancelled in place 2.8.5 → 2.8.4, then run again', () => {
     // SIGINT came while Helm ran: Helm was let finish (killing it half-way leaves the release
     // pending), and the run stopped before the next step's first command.
     expectCancelledInTime(r, /in step (&quot;|")Make sure deployment/)
-    expect(r.summary).toMatch(/\| helm rollback rancher to revision \d+ \(v2\.8\.4\) \| ✅ succeeded/)
+    expect(r.summary).toMatch(
+      /\| helm rollback rancher to revision \d+ \(v2\.8\.4\) \| ✅ succeeded/
+    )
     expect(await lease(w)).toBe('')
     const again = await act(w, inputs())
     expect(again.exitCode, again.log).toBe(0)

@@ -4,6 +4,7 @@
  * cluster would, so the verify step sees the result of the steps before it.
  */
 import type { Command } from '../../src/kube/command-runner.js'
+import { microTime } from '../../src/kube/manifests.js'
 import { ScriptedRunner } from './scripted-runner.js'
 
 export interface WorldOptions {
@@ -27,6 +28,11 @@ export interface WorldOptions {
   /** What the Restore ends as: Completed, or an error the operator retries forever. */
   restoreOutcome?: 'completed' | 'error'
   lease?: unknown
+  /**
+   * What happens to `lease` while the action watches it: its holder renews it, or it is deleted
+   * at a time of the world's clock (default: nothing, its holder is dead).
+   */
+  lockHolder?: 'renews' | { releasedAt: string }
   values?: string
   verifyOutput?: string
   saved?: string
@@ -69,7 +75,9 @@ export function fakeRancher(opts: WorldOptions) {
     image: `rancher/rancher:v${opts.history[opts.history.length - 1]!.version}`,
     releaseExists: true,
     replicas: opts.replicas ?? 3,
-    lease: opts.lease as unknown,
+    lease: opts.lease as { metadata: { resourceVersion?: string }; spec: object } | undefined,
+    /** The world's clock (epoch ms): only waits move it. */
+    clock: Date.parse('2026-11-24T09:00:00Z'),
     /** The Restore the action waits on: one it created, or one an earlier run left in flight. */
     restore: (opts.restores ?? []).find(
       r =>
@@ -89,6 +97,8 @@ export function fakeRancher(opts: WorldOptions) {
     chart: 'rancher-webhook-103.0.5+up0.4.6',
     app_version: ''
   }
+  let version = 100
+  const nextVersion = () => String(++version)
   const runner = new ScriptedRunner()
   const json = (o: unknown) => ({ stdout: JSON.stringify(o) })
   const releases = () => [
@@ -206,17 +216,57 @@ export function fakeRancher(opts: WorldOptions) {
       stdout: opts.s3SecretExists === false ? '' : 'secret/s3-creds'
     })
     .on(/^kubectl get lease/, () => (state.lease ? json(state.lease) : { stdout: '' }))
+    // A watch on the lock lasts its timeout, during which the holder renews or releases it.
+    .on(/^kubectl wait lease\/rancher-rollback -n kube-system --for=delete/, (c: Command) => {
+      if (!state.lease) return {}
+      const timeout = c.args.find(a => a.startsWith('--timeout='))!
+      const holder = opts.lockHolder
+      const end = state.clock + Number(timeout.replace(/\D/g, '')) * 1000
+      if (typeof holder === 'object' && Date.parse(holder.releasedAt) <= end) {
+        state.clock = Math.max(state.clock, Date.parse(holder.releasedAt))
+        state.lease = undefined
+        return {}
+      }
+      state.clock = end
+      if (holder === 'renews') {
+        state.lease = {
+          ...state.lease,
+          metadata: { ...state.lease.metadata, resourceVersion: nextVersion() },
+          spec: { ...state.lease.spec, renewTime: microTime(new Date(state.clock)) }
+        }
+      }
+      return {
+        exitCode: 1,
+        stderr: 'error: timed out waiting for the condition on leases/rancher-rollback'
+      }
+    })
+    .on(/^kubectl replace -f -/, (c: Command) => {
+      const obj = JSON.parse(c.stdin ?? '{}')
+      if (!state.lease)
+        return {
+          exitCode: 1,
+          stderr: `Error from server (NotFound): error when replacing "STDIN": leases.coordination.k8s.io "rancher-rollback" not found`
+        }
+      if (obj.metadata.resourceVersion !== state.lease.metadata.resourceVersion)
+        return {
+          exitCode: 1,
+          stderr: `Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on leases.coordination.k8s.io "rancher-rollback": the object has been modified; please apply your changes to the latest version and try again`
+        }
+      state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
+      return {}
+    })
     .on(/^kubectl create -f -/, (c: Command) => {
       const obj = JSON.parse(c.stdin ?? '{}')
       if (obj.kind === 'Lease') {
-        state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: '1' } }
+        if (state.lease)
+          return {
+            exitCode: 1,
+            stderr: `Error from server (AlreadyExists): error when creating "STDIN": leases.coordination.k8s.io "rancher-rollback" already exists`
+          }
+        state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
       } else if (obj.kind === 'Restore') {
         state.restore = obj
       }
-      return {}
-    })
-    .on(/^kubectl delete lease/, () => {
-      state.lease = undefined
       return {}
     })
     .on(/^kubectl wait restores.resources.cattle.io/, () =>
@@ -281,6 +331,10 @@ export function fakeRancher(opts: WorldOptions) {
       stdout: state.saved ?? ''
     }))
     .on(/^kubectl delete /, {})
+    .on(/^kubectl delete lease/, () => {
+      state.lease = undefined
+      return {}
+    })
     .on(/^kubectl delete secret rancher-rollback-saved -n kube-system/, () => {
       state.saved = undefined
       return {}
