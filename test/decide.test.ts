@@ -10,6 +10,7 @@ import {
   type RefuseDecision
 } from '../src/decide/decide.js'
 import { revisionVersion } from '../src/decide/versions.js'
+import { restoreLabels } from '../src/kube/names.js'
 
 function rev(
   revision: number,
@@ -525,5 +526,49 @@ describe('a helm rollback that did not finish', () => {
     )
     expect(d).toMatchObject({ procedure: 'in-place', from: '2.8.6', to: '2.8.5' })
     expect(d.rollbackRevision).toBe(2)
+  })
+})
+
+describe('resume: a rollback that went through but was not verified (cancelled or killed)', () => {
+  const backup = 'nightly-b0450532-cee1-4aa1-a881-f5f48a007b1c-2026-11-23T02-00-00Z.tar.gz'
+  // As `helm rollback rancher 1` leaves it: the new revision carries 2.8.4, "Rollback to 1".
+  const history = [
+    rev(1, 'v2.8.4'),
+    rev(2, 'v2.8.5'),
+    { ...rev(3, 'v2.8.4', 'deployed'), description: 'Rollback to 1' }
+  ]
+  const ours = {
+    name: 'rollback-2-8-5-to-2-8-4-20261124t090000',
+    labels: restoreLabels('2.8.5', '2.8.4'),
+    completed: true,
+    backupFilename: backup
+  }
+  const withRestores = (restores: (typeof ours)[], target = 'previous'): DecisionInput => ({
+    ...input(history, target),
+    restores,
+    backupFilename: backup
+  })
+
+  it.each(['previous', '2.8.4', 'v2.8.4'])(
+    'target %s finishes the move 2.8.5 → 2.8.4 in place',
+    target => {
+      const d = proceed(decide(withRestores([ours], target)))
+      expect(d).toMatchObject({
+        procedure: 'in-place',
+        from: '2.8.5',
+        to: '2.8.4',
+        rollbackRevision: 1
+      })
+      expect(d.rule).toMatch(/^resume: /)
+    }
+  )
+
+  it.each([
+    ['the Restore did not complete', [{ ...ours, completed: false }]],
+    ['the Restore was of another backup', [{ ...ours, backupFilename: 'other.tar.gz' }]],
+    ['the Restore was of another move', [{ ...ours, labels: restoreLabels('2.8.6', '2.8.4') }]],
+    ['there is no Restore of this action', []]
+  ])('not when %s (previous then points back up: refused)', (_why, restores) => {
+    expect(decide(withRestores(restores)).kind).toBe('refuse')
   })
 })

@@ -36,7 +36,9 @@ export function choose(settings: Settings, facts: ClusterFacts, forced?: string)
     releaseExists: facts.release.exists,
     history: facts.release.history,
     capi: facts.capi,
-    interrupted: facts.interrupted
+    interrupted: facts.interrupted,
+    restores: facts.restores,
+    backupFilename: facts.backup.filename
   })
   const warnings: string[] = []
   if (forced === 'in-place' && decision.kind === 'proceed') {

@@ -3,9 +3,14 @@
  * target input and cluster facts. Preconditions of the chosen procedure live in preflight.ts.
  */
 import semver from 'semver'
-import type { CapiFacts, HelmRevision, InterruptedRollback } from '../facts/cluster-facts.js'
+import type {
+  CapiFacts,
+  HelmRevision,
+  InterruptedRollback,
+  RestoreFacts
+} from '../facts/cluster-facts.js'
 import type { TargetVersion } from '../inputs/settings.js'
-import { CAPI_NAMESPACE, CAPI_RELEASE, SAVED } from '../kube/names.js'
+import { CAPI_NAMESPACE, CAPI_RELEASE, restoreLabels, SAVED } from '../kube/names.js'
 import { normalizeVersion, parseVersion, releaseOf, revisionVersion } from './versions.js'
 
 export type Procedure = 'in-place' | 'cleanup-and-reinstall' | 'restore-only'
@@ -45,6 +50,10 @@ export interface DecisionInput {
   capi: CapiFacts
   /** An earlier run's cleanup-and-reinstall that deleted Rancher and did not finish. */
   interrupted?: InterruptedRollback
+  /** Restores in the cluster (this action's carry restoreLabels(from, to)). */
+  restores?: readonly Pick<RestoreFacts, 'name' | 'labels' | 'completed' | 'backupFilename'>[]
+  /** The backup this run restores ('' when not known yet). */
+  backupFilename?: string
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -275,6 +284,45 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
 }
 
 /**
+ * An in-place rollback whose Restore completed and whose `helm rollback` went through, stopped
+ * (cancelled, killed) before it verified: the release now shows T, so read naively C = T, and
+ * `previous` would even point back up at the version rolled back from. The move is finished
+ * instead: its completed Restore (labels from F to T, same backup) and the "Rollback to N"
+ * revision on top of F's say which it was.
+ */
+function resumeRolledBack(input: DecisionInput, explicitTarget: string): Decision | undefined {
+  const sorted = byRevision(input.history)
+  const newest = sorted.at(-1)
+  const before = sorted.at(-2)
+  if (!newest || !before || newest.status !== 'deployed') return undefined
+  const back = /^Rollback to (\d+)$/.exec(newest.description)
+  const to = revisionVersion(newest)
+  const from = revisionVersion(before)
+  if (!back || to === undefined || from === undefined || !semver.gt(from, to)) return undefined
+  if (explicitTarget !== '' && explicitTarget !== to) return undefined
+  const labels = Object.entries(restoreLabels(from, to))
+  const restore = (input.restores ?? []).find(
+    r =>
+      r.completed &&
+      labels.every(([k, v]) => r.labels[k] === v) &&
+      (!input.backupFilename || r.backupFilename === input.backupFilename)
+  )
+  if (!restore) return undefined
+  return {
+    kind: 'proceed',
+    procedure: 'in-place',
+    from,
+    to,
+    rule: `resume: an earlier run of this action restored and rolled back from ${from} to ${to} ; this run finishes it (verifies)`,
+    reasons: [
+      `Restore ${restore.name} (this action's, from ${from} to ${to}, of ${restore.backupFilename}) has completed.`,
+      `Helm revision ${newest.revision} (${to}, deployed) is "${newest.description}", on top of revision ${before.revision} (${from}): the rollback went through; what is left is to verify it.`
+    ],
+    rollbackRevision: Number(back[1])
+  }
+}
+
+/**
  * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
  * whatever its status, once rollbacks that did not finish are set aside: settledHistory) back to
  * the target T, or why not. Pure.
@@ -290,7 +338,8 @@ export function decide(input: DecisionInput): Decision {
   const explicitTarget =
     input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : ''
 
-  const resumed = resumeInterrupted(input, explicitTarget)
+  const resumed =
+    resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input, explicitTarget)
   if (resumed) return resumed
 
   if (!input.releaseExists || input.history.length === 0) {

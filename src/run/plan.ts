@@ -24,7 +24,7 @@ import { installBackupOperator } from './steps/install-backup-operator.js'
 import { releaseLock, takeLock } from './steps/lock.js'
 import { recreateSecrets } from './steps/recreate-secrets.js'
 import { removeWebhook } from './steps/remove-webhook.js'
-import { restore } from './steps/restore.js'
+import { completedEarlier, restore } from './steps/restore.js'
 import { leavesTurtles, removeTurtles } from './steps/remove-turtles.js'
 import { saveSecrets } from './steps/save-secrets.js'
 import { saveValues } from './steps/save-values.js'
@@ -46,7 +46,9 @@ export interface PlannedStep {
 export function procedureSteps(input: PlanInput): StepKind[] {
   const { decision, facts, settings } = input
   const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])]
-  const unguarded = removesWebhook(decision, settings) ? [removeWebhook] : []
+  // Once this move's Restore has completed, there is nothing left for the webhook to deny.
+  const unguarded =
+    removesWebhook(decision, settings) && !completedEarlier(input) ? [removeWebhook] : []
   switch (decision.procedure) {
     case 'restore-only':
       return [...before, ...unguarded, restore, scaleRancher, verify, releaseLock]

@@ -58,7 +58,7 @@ const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/
 const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g
 
 /** A Restore an earlier run of the same move completed from the same backup. */
-function completedEarlier({ decision, facts }: PlanInput) {
+export function completedEarlier({ decision, facts }: PlanInput) {
   return facts.restores.find(
     r =>
       r.completed &&
