@@ -34305,6 +34305,45 @@ function resumeInterrupted(input, explicitTarget) {
     };
 }
 /**
+ * An in-place rollback whose Restore completed and whose `helm rollback` went through, stopped
+ * (cancelled, killed) before it verified: the release now shows T, so read naively C = T, and
+ * `previous` would even point back up at the version rolled back from. The move is finished
+ * instead: its completed Restore (labels from F to T, same backup) and the "Rollback to N"
+ * revision on top of F's say which it was.
+ */
+function resumeRolledBack(input, explicitTarget) {
+    const sorted = byRevision(input.history);
+    const newest = sorted.at(-1);
+    const before = sorted.at(-2);
+    if (!newest || !before || newest.status !== 'deployed')
+        return undefined;
+    const back = /^Rollback to (\d+)$/.exec(newest.description);
+    const to = revisionVersion(newest);
+    const from = revisionVersion(before);
+    if (!back || to === undefined || from === undefined || !semver.gt(from, to))
+        return undefined;
+    if (explicitTarget !== '' && explicitTarget !== to)
+        return undefined;
+    const labels = Object.entries(restoreLabels(from, to));
+    const restore = (input.restores ?? []).find(r => r.completed &&
+        labels.every(([k, v]) => r.labels[k] === v) &&
+        (!input.backupFilename || r.backupFilename === input.backupFilename));
+    if (!restore)
+        return undefined;
+    return {
+        kind: 'proceed',
+        procedure: 'in-place',
+        from,
+        to,
+        rule: `resume: an earlier run of this action restored and rolled back from ${from} to ${to} ; this run finishes it (verifies)`,
+        reasons: [
+            `Restore ${restore.name} (this action's, from ${from} to ${to}, of ${restore.backupFilename}) has completed.`,
+            `Helm revision ${newest.revision} (${to}, deployed) is "${newest.description}", on top of revision ${before.revision} (${from}): the rollback went through; what is left is to verify it.`
+        ],
+        rollbackRevision: Number(back[1])
+    };
+}
+/**
  * Which documented procedure rolls Rancher from the current version C (the newest Helm revision,
  * whatever its status, once rollbacks that did not finish are set aside: settledHistory) back to
  * the target T, or why not. Pure.
@@ -34318,7 +34357,7 @@ function resumeInterrupted(input, explicitTarget) {
  */
 function decide(input) {
     const explicitTarget = input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : '';
-    const resumed = resumeInterrupted(input, explicitTarget);
+    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input, explicitTarget);
     if (resumed)
         return resumed;
     if (!input.releaseExists || input.history.length === 0) {
@@ -34948,7 +34987,9 @@ function choose(settings, facts, forced) {
         releaseExists: facts.release.exists,
         history: facts.release.history,
         capi: facts.capi,
-        interrupted: facts.interrupted
+        interrupted: facts.interrupted,
+        restores: facts.restores,
+        backupFilename: facts.backup.filename
     });
     const warnings = [];
     if (forced === 'in-place' && decision.kind === 'proceed') {
@@ -37805,7 +37846,34 @@ const helmOwnership = (kind, name, namespace) => kubectlRead([
     '-o',
     `jsonpath={.metadata.name}{"\\t"}{.metadata.labels.${jsonpathKey(HELM_MANAGED_BY.key)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAME)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAMESPACE)}}`
 ]);
-const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
+const LEASE_GET = [
+    'get',
+    'lease',
+    LOCK_NAME,
+    '-n',
+    LOCK_NAMESPACE,
+    '-o',
+    'json',
+    '--ignore-not-found'
+];
+const getLease = () => kubectlRead(LEASE_GET);
+/**
+ * The lock's renewal, in the background: quick or not at all. A renewal that fails is not retried
+ * (the next one is a few seconds away, and a retry would only arrive later than it).
+ */
+function renewal(mutating, args, extra = {}) {
+    return {
+        tool: 'kubectl',
+        args: [...args, '--request-timeout=10s'],
+        timeoutMs: 15_000,
+        mutating,
+        retry: 'never',
+        ...extra
+    };
+}
+const getLeaseForRenewal = () => renewal(false, LEASE_GET);
+/** Optimistic concurrency: the manifest carries the resourceVersion the renewal read. */
+const renewLease = (about, manifest) => renewal(true, ['replace', '-f', '-'], { stdin: manifest, about });
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
 /** The rendered manifests of a release (revision: the current one); they may hold Secrets. */
@@ -37834,6 +37902,8 @@ const waitRestoreReady = (name, timeoutMs) => waitCommand(['wait', `${RESTORE_CR
 const waitPodsDeleted = (namespace, selector, timeoutMs) => waitCommand(['wait', 'pod', '-l', selector, '-n', namespace, '--for=delete'], timeoutMs);
 /** For an object someone else (Rancher) creates: a watch until it exists (kubectl >= 1.31). */
 const waitCreated = (namespace, object, timeoutMs) => waitCommand(['wait', object, '-n', namespace, '--for=create'], timeoutMs);
+/** Ends at once when the lock is released (or was never there). */
+const waitLeaseDeleted = (timeoutMs) => waitCommand(['wait', `lease/${LOCK_NAME}`, '-n', LOCK_NAMESPACE, '--for=delete'], timeoutMs);
 const waitJobComplete = (namespace, job, timeoutMs) => waitCommand(['wait', `job/${job}`, '-n', namespace, '--for=condition=Complete'], timeoutMs);
 const rolloutStatus = (namespace, name, timeoutMs) => ({
     tool: 'kubectl',
@@ -40587,7 +40657,7 @@ function leaseManifest(input) {
         spec: {
             holderIdentity: input.holder,
             leaseDurationSeconds: Math.max(1, Math.ceil(input.durationSeconds)),
-            acquireTime: time,
+            acquireTime: input.acquiredAt ? microTime(input.acquiredAt) : time,
             renewTime: time
         }
     };
@@ -40741,6 +40811,10 @@ const installBackupOperator = defineStep({
  * What to do about the lock Lease (kube-system/rancher-rollback), from what `kubectl get -o json`
  * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
  * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
+ *
+ * The holder renews its Lease while it runs, as Kubernetes leader election does; a run that finds
+ * the Lease held watches it (`waitVerdict`): a renewal proves the holder alive, a Lease left
+ * unrenewed for its duration is a dead holder's, taken over.
  */
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 function parseKubeTime(v) {
@@ -40763,8 +40837,9 @@ function leaseVerdict(lease, me, now) {
     const spec = asObject(o.spec);
     const resourceVersion = asString(asObject(o.metadata).resourceVersion);
     const holder = asString(spec.holderIdentity);
-    if (holder !== '' && holder === me)
-        return { action: 'mine', resourceVersion };
+    if (holder !== '' && holder === me) {
+        return { action: 'mine', resourceVersion, acquiredAt: parseKubeTime(spec.acquireTime) };
+    }
     if (holder === '')
         return { action: 'take-over', previousHolder: '', resourceVersion };
     const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
@@ -40780,8 +40855,116 @@ function leaseVerdict(lease, me, now) {
         action: 'held',
         holder,
         since: new Date(acquired).toISOString(),
-        expiresAt: new Date(expiresAt).toISOString()
+        expiresAt: new Date(expiresAt).toISOString(),
+        renewedAt: renewed,
+        durationMs: duration * 1000,
+        resourceVersion
     };
+}
+/** For the holder's renewal: renew what is still ours, and say why when it is not. */
+function renewalVerdict(lease, me, now) {
+    const v = leaseVerdict(lease, me, now);
+    switch (v.action) {
+        case 'mine':
+            return { action: 'renew', resourceVersion: v.resourceVersion, acquiredAt: v.acquiredAt };
+        case 'create':
+            return { action: 'lost', why: 'someone deleted the Lease' };
+        case 'take-over':
+            return {
+                action: 'lost',
+                why: v.previousHolder === '' ? 'it was released' : `${v.previousHolder} holds it`
+            };
+        case 'held':
+            return { action: 'lost', why: `${v.holder} holds it since ${v.since}` };
+    }
+}
+/**
+ * Whether the run that holds the lock is alive, from the first and the latest sighting of its
+ * Lease. Alive once its renewTime moves (or another run took it over), or when it releases the
+ * lock before a renewal was due: fail fast then, as this run planned from what the cluster was
+ * while that run worked. A release after a missed renewal is a dead holder's Lease deleted by hand:
+ * free. A Lease lapses at renewTime + duration by the holder's clock, and at the latest a duration
+ * after we first saw it unrenewed by ours, so a holder whose clock runs ahead cannot keep a dead
+ * lock forever. Waiting is worth it only when it lapses by the deadline.
+ */
+function waitVerdict(first, latest, limits) {
+    if (!('lease' in latest)) {
+        const { holder, since } = first.lease;
+        return latest.at - first.at > limits.renewalDueMs
+            ? { action: 'free', holder }
+            : { action: 'released', holder, since };
+    }
+    const { holder } = latest.lease;
+    const renewedAt = new Date(latest.lease.renewedAt).toISOString();
+    if (holder !== first.lease.holder || latest.lease.renewedAt > first.lease.renewedAt) {
+        return { action: 'live', holder, since: latest.lease.since, renewedAt };
+    }
+    const lapses = Math.min(latest.lease.renewedAt + latest.lease.durationMs, first.at + latest.lease.durationMs);
+    if (lapses < latest.at)
+        return { action: 'lapsed', holder, renewedAt };
+    const lapsesAt = new Date(lapses).toISOString();
+    if (lapses > limits.deadline) {
+        return { action: 'give-up', holder, since: latest.lease.since, lapsesAt };
+    }
+    return { action: 'wait', holder, renewedAt, lapsesAt };
+}
+
+/**
+ * Keeps a lock alive while the run is, as Kubernetes leader election does: one renewal every
+ * `everyMs`, each scheduled once the one before has finished, so a slow API server never stacks
+ * them up. What a renewal does is the caller's (lock.ts); this module only decides when, and when
+ * to stop: on `stop()`, when `signal` aborts, or once a renewal finds the lock is not ours any more.
+ */
+/** An unref'd timer: a renewal left scheduled never keeps the process alive. */
+const realSchedule = (fn, ms) => {
+    const timer = setTimeout(fn, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
+};
+function startRenewer(o) {
+    const schedule = o.schedule ?? realSchedule;
+    let stopped = false;
+    let cancel;
+    let underWay = Promise.resolve();
+    const stop = () => {
+        stopped = true;
+        cancel?.();
+        cancel = undefined;
+        o.signal.removeEventListener('abort', onAbort);
+        return underWay;
+    };
+    const onAbort = () => void stop();
+    const next = () => {
+        if (stopped)
+            return;
+        cancel = schedule(() => {
+            cancel = undefined;
+            underWay = tick();
+        }, o.everyMs);
+    };
+    const tick = async () => {
+        if (stopped)
+            return;
+        try {
+            const outcome = await o.renew();
+            if (!outcome.renewed) {
+                stopped = true;
+                o.warn(`This run no longer holds the lock: ${outcome.why}. Another rollback may now change the cluster at the same time as this one; this run goes on, without renewing the lock. Check that run before trusting either result.`);
+                return;
+            }
+        }
+        catch (e) {
+            o.log(`Could not renew the lock (${e.message.split('\n')[0]}); trying again in ${Math.round(o.everyMs / 1000)}s.`);
+        }
+        next();
+    };
+    if (o.signal.aborted)
+        stopped = true;
+    else {
+        o.signal.addEventListener('abort', onAbort);
+        next();
+    }
+    return { stop };
 }
 
 /**
@@ -40810,9 +40993,22 @@ async function releaseIfHeld(runner, c, holder, now) {
 /**
  * The cluster-side lock: a Lease in kube-system. Creating an object is atomic in the API server,
  * so two runs cannot both win; a lock past its duration is taken over with the resourceVersion it
- * was read at, so two runs cannot both take it over either.
+ * was read at, so two runs cannot both take it over either. The Lease is short and renewed in the
+ * background while the run lives, so a killed run's lock lapses within a minute; a run that finds
+ * the lock held watches it: a holder that renews is alive (fail fast), one that does not is waited
+ * out and taken over.
  */
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
+/** A dead holder's lock lapses this long after its last renewal. */
+const LEASE_DURATION_S = 60;
+/** Four renewals per duration: a few failing in a row do not lose the lock. */
+const RENEW_EVERY_MS = 15_000;
+/** The longest a live holder goes without renewing: its interval, and a margin for the call. */
+const RENEWAL_DUE_MS = RENEW_EVERY_MS + 5_000;
+/** How long one watch on a held Lease lasts before it is read again. */
+const WATCH_MS = 10_000;
+/** A waiting run waits for a lock that lapses within this, never longer (nor past its timeout). */
+const MAX_WAIT_MS = 2 * LEASE_DURATION_S * 1000;
 /** Lease holder: unique per run attempt and process, readable by the person who finds it. */
 function holderIdentity(env = process.env) {
     const run = env.GITHUB_RUN_ID
@@ -40824,66 +41020,182 @@ function isConflict(e) {
     return (e instanceof CommandError &&
         /the object has been modified|Conflict/i.test(e.result?.stderr ?? ''));
 }
-function heldBy(holder, since, expiresAt) {
-    return new StepFailure(`Another rollback holds the lock (Lease ${LEASE}): ${holder}, since ${since}, until ${expiresAt}.`, `Wait for that run to finish, or, if it is dead, delete the Lease: kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`);
+const DELETE_LEASE = `kubectl -n ${LOCK_NAMESPACE} delete lease ${LOCK_NAME}`;
+function heldByLive(holder, since, renewedAt) {
+    return new StepFailure(`Another rollback holds the lock (Lease ${LEASE}): ${holder}, since ${since}. It is running: it renewed the lock at ${renewedAt}.`, 'Wait for that run to finish, then re-run. Do not delete the Lease while it runs.');
+}
+function releasedByLive(holder, since) {
+    return new StepFailure(`Another rollback holds the lock (Lease ${LEASE}), or did until just now: ${holder}, since ${since}. It was running: it released the lock while this run waited, before a renewal was due, so what this run planned from may have changed since.`, 'Re-run: it plans from what that run left.');
+}
+function heldBy(holder, since, lapsesAt) {
+    return new StepFailure(`Another rollback holds the lock (Lease ${LEASE}): ${holder}, since ${since}, until ${lapsesAt}, longer than this run waits for a lock.`, `Wait for that run to finish, or, if it is dead, delete the Lease: ${DELETE_LEASE}`);
+}
+/** The renewal of the lock this process holds (one run per process). */
+let renewer;
+/** Stops renewing the lock; resolves once no renewal is under way. */
+function stopLockRenewal() {
+    const r = renewer;
+    renewer = undefined;
+    return r ? r.stop() : Promise.resolve();
+}
+function lockCommands(waitMs) {
+    return {
+        read: getLease(),
+        create: createFromStdin(`Lease ${LEASE} naming this run`, ''),
+        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder`, ''),
+        watch: waitLeaseDeleted(waitMs),
+        renewRead: getLeaseForRenewal(),
+        renew: renewLease(`Lease ${LEASE} renewed by this run`, '')
+    };
+}
+async function renewOnce(ctx, c) {
+    const lease = parseJson((await ctx.runner.run(c.renewRead)).stdout, 'lease');
+    const verdict = renewalVerdict(lease, ctx.holder, ctx.now());
+    if (verdict.action === 'lost')
+        return { renewed: false, why: verdict.why };
+    const manifest = leaseManifest({
+        holder: ctx.holder,
+        durationSeconds: LEASE_DURATION_S,
+        now: ctx.now(),
+        acquiredAt: verdict.acquiredAt === undefined ? undefined : new Date(verdict.acquiredAt),
+        resourceVersion: verdict.resourceVersion
+    });
+    await ctx.runner.run({ ...c.renew, stdin: JSON.stringify(manifest) });
+    return { renewed: true };
+}
+function startRenewing(ctx, c) {
+    void stopLockRenewal();
+    renewer = startRenewer({
+        renew: () => renewOnce(ctx, c),
+        everyMs: RENEW_EVERY_MS,
+        signal: ctx.signal,
+        log: ctx.log,
+        warn: line => ctx.log(`Warning: ${line}`)
+    });
 }
 const takeLock = defineStep({
     id: 'lock',
-    title: () => `Take the cluster lock (Lease ${LEASE})`,
-    commands: () => ({
-        read: getLease(),
-        create: createFromStdin(`Lease ${LEASE} naming this run`, ''),
-        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder`, '')
-    }),
-    async run(ctx, c) {
-        const durationSeconds = Math.ceil(ctx.settings.timeoutMs / 1000);
-        for (let attempt = 0; attempt < 2; attempt++) {
+    title: () => `Take the cluster lock (Lease ${LEASE}), renewed while this run lasts`,
+    commands: (_input, limits) => lockCommands(limits.limit(WATCH_MS, 'waiting for the lock')),
+    async run(ctx, c, limits) {
+        const started = ctx.now().getTime();
+        const wait = {
+            deadline: started + limits.limit(MAX_WAIT_MS, 'waiting for the lock'),
+            renewalDueMs: RENEWAL_DUE_MS
+        };
+        let first;
+        const waited = () => `${Math.round((ctx.now().getTime() - started) / 1000)}s`;
+        const taken = (detail) => {
+            startRenewing(ctx, c);
+            return `${detail}; renewed every ${RENEW_EVERY_MS / 1000}s`;
+        };
+        const expired = (holder) => taken(`taken over from expired holder ${holder}${first ? ` after waiting ${waited()} for ${holder}, who stopped renewing it` : ''}`);
+        /** A Lease gone or released after we first saw it held: by its live holder, or by hand. */
+        const afterRelease = () => {
+            if (first === undefined)
+                return '';
+            const v = waitVerdict(first, { at: ctx.now().getTime() }, wait);
+            if (v.action === 'released')
+                throw releasedByLive(v.holder, v.since);
+            return ` after waiting ${waited()} for ${v.holder}, whose Lease was deleted after it stopped renewing it`;
+        };
+        let races = 0;
+        while (races < 2) {
             const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease');
             const verdict = leaseVerdict(lease, ctx.holder, ctx.now());
             switch (verdict.action) {
                 case 'mine':
-                    return `already held by this run (${ctx.holder})`;
-                case 'held':
-                    throw heldBy(verdict.holder, verdict.since, verdict.expiresAt);
+                    return taken(`already held by this run (${ctx.holder})`);
+                case 'held': {
+                    const seen = { lease: verdict, at: ctx.now().getTime() };
+                    first ??= seen;
+                    const next = waitVerdict(first, seen, wait);
+                    switch (next.action) {
+                        case 'live':
+                            throw heldByLive(next.holder, next.since, next.renewedAt);
+                        case 'give-up':
+                            throw heldBy(next.holder, next.since, next.lapsesAt);
+                        case 'lapsed':
+                            if (await takeOver(ctx, c, verdict.resourceVersion))
+                                return expired(next.holder);
+                            races++;
+                            continue;
+                        case 'wait':
+                            if (seen === first)
+                                ctx.log(`The lock is held by ${next.holder}, last renewed at ${next.renewedAt}: watching it until it lapses at ${next.lapsesAt}. If that run renews or releases it first, it is alive and this run stops.`);
+                            await watch(ctx, c);
+                            continue;
+                    }
+                    continue;
+                }
                 case 'create':
                     try {
-                        const manifest = leaseManifest({ holder: ctx.holder, durationSeconds, now: ctx.now() });
-                        await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) });
-                        return `taken by ${ctx.holder} for ${durationSeconds}s`;
-                    }
-                    catch (e) {
-                        if (isAlreadyExists(e))
-                            continue; // another run won the race: read who it is
-                        throw e;
-                    }
-                case 'take-over':
-                    try {
+                        const after = afterRelease();
                         const manifest = leaseManifest({
                             holder: ctx.holder,
-                            durationSeconds,
-                            now: ctx.now(),
-                            resourceVersion: verdict.resourceVersion
+                            durationSeconds: LEASE_DURATION_S,
+                            now: ctx.now()
                         });
-                        await ctx.runner.run({ ...c.takeOver, stdin: JSON.stringify(manifest) });
-                        return `taken over from expired holder ${verdict.previousHolder}`;
+                        await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) });
+                        return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s${after}`);
                     }
                     catch (e) {
-                        if (isConflict(e))
-                            continue;
-                        throw e;
+                        if (!isAlreadyExists(e))
+                            throw e;
+                        races++; // another run won the race: read who it is
+                        continue;
                     }
+                case 'take-over': {
+                    const from = verdict.previousHolder;
+                    const after = from === '' ? afterRelease() : '';
+                    if (await takeOver(ctx, c, verdict.resourceVersion)) {
+                        return from === '' ? taken(`taken over a released lock${after}`) : expired(from);
+                    }
+                    races++;
+                }
             }
         }
         throw new StepFailure('The lock changed hands twice while this run tried to take it.', 'Another rollback is starting at the same time: let it finish, then re-run.');
     }
 });
+/**
+ * Until the Lease is deleted or the watch times out. Any other failure would turn the wait into
+ * a busy loop of reads, so it ends the step.
+ */
+async function watch(ctx, c) {
+    const r = await ctx.runner.run(c.watch);
+    if (r.exitCode === 0 || /timed out|NotFound|not found/i.test(r.stderr))
+        return;
+    throw new StepFailure(`Could not watch the lock (Lease ${LEASE}) another run holds: ${r.stderr.trim().split('\n').at(-1) ?? ''}`, `Let the action watch Leases in ${LOCK_NAMESPACE} (get, watch), or wait for that run to finish, then re-run.`);
+}
+/** False when another run changed the Lease since it was read (it may have taken it). */
+async function takeOver(ctx, c, resourceVersion) {
+    const manifest = leaseManifest({
+        holder: ctx.holder,
+        durationSeconds: LEASE_DURATION_S,
+        now: ctx.now(),
+        resourceVersion
+    });
+    try {
+        await ctx.runner.run({ ...c.takeOver, stdin: JSON.stringify(manifest) });
+        return true;
+    }
+    catch (e) {
+        if (isConflict(e))
+            return false;
+        throw e;
+    }
+}
 /** Runs after a failure too, and never fails the run: the Lease expires by itself. */
 const releaseLock = defineStep({
     id: 'release-lock',
     always: true,
     title: () => `Release the cluster lock (Lease ${LEASE}) if this run holds it`,
     commands: releaseCommands,
-    run: (ctx, c) => releaseIfHeld(ctx.runner, c, ctx.holder, ctx.now())
+    async run(ctx, c) {
+        await stopLockRenewal();
+        return releaseIfHeld(ctx.runner, c, ctx.holder, ctx.now());
+    }
 });
 
 /**
@@ -41492,7 +41804,8 @@ const lastLine = (text) => text.trim().split('\n').pop() ?? '';
 function procedureSteps(input) {
     const { decision, facts, settings } = input;
     const before = [takeLock, ...(createsCredentialSecret(settings, facts) ? [createS3Secret] : [])];
-    const unguarded = removesWebhook(decision, settings) ? [removeWebhook] : [];
+    // Once this move's Restore has completed, there is nothing left for the webhook to deny.
+    const unguarded = removesWebhook(decision, settings) && !completedEarlier(input) ? [removeWebhook] : [];
     switch (decision.procedure) {
         case 'restore-only':
             return [...before, ...unguarded, restore, scaleRancher, verify$1, releaseLock];
@@ -42494,6 +42807,8 @@ async function rollback(settings, env, report) {
         await executeSteps(procedureSteps(input), ctx, budget, report.steps);
     }
     finally {
+        // release-lock stops it too; this covers a run that ends without reaching it.
+        await stopLockRenewal();
         // The plan a real run reports is what each step was allowed, with the limits it had.
         report.plan = report.plan.map((step, i) => ({
             ...step,

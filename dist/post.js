@@ -29092,6 +29092,10 @@ function asString(v) {
  * What to do about the lock Lease (kube-system/rancher-rollback), from what `kubectl get -o json`
  * returned. Expired when renewTime + leaseDurationSeconds < now. A Lease whose times cannot be read
  * (hand-edited) counts as expired, so a broken lock never blocks rollbacks for good.
+ *
+ * The holder renews its Lease while it runs, as Kubernetes leader election does; a run that finds
+ * the Lease held watches it (`waitVerdict`): a renewal proves the holder alive, a Lease left
+ * unrenewed for its duration is a dead holder's, taken over.
  */
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 function parseKubeTime(v) {
@@ -29114,8 +29118,9 @@ function leaseVerdict(lease, me, now) {
     const spec = asObject(o.spec);
     const resourceVersion = asString(asObject(o.metadata).resourceVersion);
     const holder = asString(spec.holderIdentity);
-    if (holder !== '' && holder === me)
-        return { action: 'mine', resourceVersion };
+    if (holder !== '' && holder === me) {
+        return { action: 'mine', resourceVersion, acquiredAt: parseKubeTime(spec.acquireTime) };
+    }
     if (holder === '')
         return { action: 'take-over', previousHolder: '', resourceVersion };
     const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
@@ -29131,7 +29136,10 @@ function leaseVerdict(lease, me, now) {
         action: 'held',
         holder,
         since: new Date(acquired).toISOString(),
-        expiresAt: new Date(expiresAt).toISOString()
+        expiresAt: new Date(expiresAt).toISOString(),
+        renewedAt: renewed,
+        durationMs: duration * 1000,
+        resourceVersion
     };
 }
 
@@ -33666,7 +33674,17 @@ function kubectl(mutating, args, extra = {}) {
 }
 const kubectlRead = (args, extra) => kubectl(false, args, extra);
 const kubectlWrite = (args, extra) => kubectl(true, args, extra);
-const getLease = () => kubectlRead(['get', 'lease', LOCK_NAME, '-n', LOCK_NAMESPACE, '-o', 'json', '--ignore-not-found']);
+const LEASE_GET = [
+    'get',
+    'lease',
+    LOCK_NAME,
+    '-n',
+    LOCK_NAMESPACE,
+    '-o',
+    'json',
+    '--ignore-not-found'
+];
+const getLease = () => kubectlRead(LEASE_GET);
 const deleteObject = (kind, name, namespace) => kubectlWrite([
     'delete',
     kind,
