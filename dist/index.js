@@ -34309,9 +34309,12 @@ function resumeInterrupted(input, explicitTarget) {
  * (cancelled, killed) before it verified: the release now shows T, so read naively C = T, and
  * `previous` would even point back up at the version rolled back from. The move is finished
  * instead: its completed Restore (labels from F to T, same backup) and the "Rollback to N"
- * revision on top of F's say which it was.
+ * revision on top of F's say which it was. Only for `previous`, which would otherwise refuse: an
+ * explicit T = C is the table's restore-only, which converges as well.
  */
-function resumeRolledBack(input, explicitTarget) {
+function resumeRolledBack(input) {
+    if (input.target.kind !== 'previous')
+        return undefined;
     const sorted = byRevision(input.history);
     const newest = sorted.at(-1);
     const before = sorted.at(-2);
@@ -34321,8 +34324,6 @@ function resumeRolledBack(input, explicitTarget) {
     const to = revisionVersion(newest);
     const from = revisionVersion(before);
     if (!back || to === undefined || from === undefined || !semver.gt(from, to))
-        return undefined;
-    if (explicitTarget !== '' && explicitTarget !== to)
         return undefined;
     const labels = Object.entries(restoreLabels(from, to));
     const restore = (input.restores ?? []).find(r => r.completed &&
@@ -34357,7 +34358,7 @@ function resumeRolledBack(input, explicitTarget) {
  */
 function decide(input) {
     const explicitTarget = input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : '';
-    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input, explicitTarget);
+    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input);
     if (resumed)
         return resumed;
     if (!input.releaseExists || input.history.length === 0) {

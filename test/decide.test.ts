@@ -549,19 +549,23 @@ describe('resume: a rollback that went through but was not verified (cancelled o
     backupFilename: backup
   })
 
-  it.each(['previous', '2.8.4', 'v2.8.4'])(
-    'target %s finishes the move 2.8.5 → 2.8.4 in place',
-    target => {
-      const d = proceed(decide(withRestores([ours], target)))
-      expect(d).toMatchObject({
-        procedure: 'in-place',
-        from: '2.8.5',
-        to: '2.8.4',
-        rollbackRevision: 1
-      })
-      expect(d.rule).toMatch(/^resume: /)
-    }
-  )
+  it('target previous finishes the move 2.8.5 → 2.8.4 in place', () => {
+    const d = proceed(decide(withRestores([ours])))
+    expect(d).toMatchObject({
+      procedure: 'in-place',
+      from: '2.8.5',
+      to: '2.8.4',
+      rollbackRevision: 1
+    })
+    expect(d.rule).toMatch(/^resume: /)
+  })
+
+  it('an explicit target 2.8.4 (= C) stays the table’s restore-only', () => {
+    expect(proceed(decide(withRestores([ours], '2.8.4')))).toMatchObject({
+      procedure: 'restore-only',
+      from: '2.8.4'
+    })
+  })
 
   it.each([
     ['the Restore did not complete', [{ ...ours, completed: false }]],

@@ -47,7 +47,7 @@ export interface RunActionOptions {
   cancelOn?: RegExp
   /**
    * SIGKILL the main process when its log matches, as a runner that dies mid-step does (its
-   * children, e.g. a `kubectl wait`, are not killed). The post step still runs.
+   * children, e.g. a `kubectl wait`, are not killed). No post step runs then.
    */
   killOn?: RegExp
 }
@@ -168,7 +168,10 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const state = parseFileCommands(readFileSync(files.state, 'utf8'))
   const postEnv = { ...env }
   for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
-  const post = await runNode(join(REPO_ROOT, 'dist', 'post.js'), postEnv, 60_000)
+  // A runner that died (killOn) runs no post step; a cancelled job still runs it (post-if: always()).
+  const post = opts.killOn?.test(main.log)
+    ? { exitCode: -1, log: 'not run: the runner died with main' }
+    : await runNode(join(REPO_ROOT, 'dist', 'post.js'), postEnv, 60_000)
   return {
     exitCode: main.exitCode,
     log: main.log,

@@ -78,8 +78,8 @@ describe('in-place 2.8.5 → 2.8.4, run killed during its Restore wait, then re-
     expect(created?.name).toMatch(/^rollback-2-8-5-to-2-8-4-/)
     expect(created?.ready).toBeUndefined() // in flight: the operator has written nothing
 
-    // The killed run's lock outlives it (its Lease lasts the run's timeout); taking over a dead
-    // run's lock is the lock's business, not this test's.
+    // The killed run's Lease lapses within a minute and a re-run takes it over (lock.test.ts);
+    // deleted here so that this test can tell when the re-run holds the lock.
     await w.kubectl(['delete', 'lease', 'rancher-rollback', '-n', 'kube-system'])
 
     let ended = false
