@@ -339,8 +339,7 @@ export function decide(input: DecisionInput): Decision {
   const explicitTarget =
     input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : ''
 
-  const resumed =
-    resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input)
+  const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input)
   if (resumed) return resumed
 
   if (!input.releaseExists || input.history.length === 0) {
