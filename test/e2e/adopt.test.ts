@@ -2,27 +2,9 @@
  * A re-run after a run that died mid-way (issue 8): the bundled action is SIGKILLed while it waits
  * on its Restore, and a re-run with the same inputs adopts that Restore and finishes the rollback.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAction, type ActionRun, type RunActionOptions } from '../../testbed/run-action.js'
 import { startWorld, type World } from '../../testbed/scenario.js'
-
-const log = (line: string) => process.stderr.write(`[e2e adopt] ${line}\n`)
-const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
-
-function act(
-  w: World,
-  inputs: Record<string, string>,
-  more: Partial<RunActionOptions> = {}
-): Promise<ActionRun> {
-  return runAction({ inputs: { ...w.inputs, ...inputs }, toolCache, ...more }).then(r => {
-    log(`action → exit ${r.exitCode}, status ${r.outputs.status ?? '(none)'}`)
-    if (process.env.E2E_VERBOSE) log(r.log)
-    return r
-  })
-}
+import { act, log } from './support.js'
 
 async function restores(
   w: World

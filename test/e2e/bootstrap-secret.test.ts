@@ -5,23 +5,9 @@
  * brings it back, and the 2.6.3 chart, which renders it as a release object once its lookup finds
  * it, can only install if the Secret carries the release's ownership metadata.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAction, type ActionRun } from '../../testbed/run-action.js'
 import { startWorld, type World } from '../../testbed/scenario.js'
-
-const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
-const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
-
-function act(w: World, inputs: Record<string, string>): Promise<ActionRun> {
-  return runAction({ inputs: { ...w.inputs, ...inputs }, toolCache }).then(r => {
-    log(`action ${JSON.stringify(inputs)} → exit ${r.exitCode}, status ${r.outputs.status}`)
-    if (process.env.E2E_VERBOSE) log(r.log)
-    return r
-  })
-}
+import { act, log } from './support.js'
 
 interface SecretMeta {
   labels?: Record<string, string>

@@ -4,39 +4,10 @@
  * inputs must finish the rollback.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAction, type ActionRun, type RunActionOptions } from '../../testbed/run-action.js'
-import { startWorld, type World } from '../../testbed/scenario.js'
-
-const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
-const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
-
-async function act(
-  w: World,
-  inputs: Record<string, string>,
-  more: Partial<RunActionOptions> = {}
-): Promise<ActionRun> {
-  const r = await runAction({ inputs: { ...w.inputs, ...inputs }, toolCache, ...more })
-  log(
-    `action ${JSON.stringify(inputs)} → exit ${r.exitCode}${r.exitSignal ? ` (${r.exitSignal})` : ''}, status ${r.outputs.status}, signals ${JSON.stringify(r.signals)}, ${Math.round(r.durationMs / 1000)}s`
-  )
-  if (process.env.E2E_VERBOSE) log(r.log)
-  return r
-}
-
-const image = (w: World) =>
-  w.kubectl([
-    'get',
-    'deploy',
-    'rancher',
-    '-n',
-    'cattle-system',
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].image}'
-  ])
+import type { ActionRun } from '../../testbed/run-action.js'
+import type { World } from '../../testbed/scenario.js'
+import { act, image, world } from './support.js'
 
 const lease = (w: World) =>
   w.kubectl([
@@ -76,7 +47,7 @@ function expectCancelledInTime(r: ActionRun, step: RegExp): void {
 describe('cancelled in place 2.8.5 → 2.8.4, then run again', () => {
   let w: World
   beforeAll(async () => {
-    w = await startWorld({ install: '2.8.4', upgradeTo: ['2.8.5'], log })
+    w = await world({ install: '2.8.4', upgradeTo: ['2.8.5'] })
   })
   afterAll(() => w?.stop())
 

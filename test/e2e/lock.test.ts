@@ -3,36 +3,20 @@
  * lapses within a minute, so a re-run with the same inputs finishes the job; a run started while
  * another is alive fails fast, naming it.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAction, type ActionRun, type RunActionOptions } from '../../testbed/run-action.js'
+import type { ActionRun, RunActionOptions } from '../../testbed/run-action.js'
 import { startWorld, type World } from '../../testbed/scenario.js'
+import { act, image, log } from './support.js'
 
-const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
-const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
 const runUrl = (id: string) => `https://github.com/acme/platform/actions/runs/${id}/attempts/1`
 
-function act(
+/** The action as run `runId` of the workflow (the Lease's holder names it). */
+const actAs = (
   w: World,
   inputs: Record<string, string>,
   runId: string,
   extra: Partial<RunActionOptions> = {}
-): Promise<ActionRun> {
-  return runAction({
-    inputs: { ...w.inputs, ...inputs },
-    toolCache,
-    env: { GITHUB_RUN_ID: runId },
-    ...extra
-  }).then(r => {
-    log(
-      `action ${runId} ${JSON.stringify(inputs)} → exit ${r.exitCode}${r.killed ? ' (killed)' : ''}, status ${r.outputs.status}, ${Math.round(r.durationMs / 1000)}s`
-    )
-    if (process.env.E2E_VERBOSE) log(r.log)
-    return r
-  })
-}
+): Promise<ActionRun> => act(w, inputs, { ...extra, env: { GITHUB_RUN_ID: runId } })
 
 async function lease(w: World): Promise<{ spec: Record<string, unknown> } | undefined> {
   const out = await w.kubectl([
@@ -48,17 +32,6 @@ async function lease(w: World): Promise<{ spec: Record<string, unknown> } | unde
   return out.trim() === '' ? undefined : JSON.parse(out)
 }
 
-const image = (w: World) =>
-  w.kubectl([
-    'get',
-    'deploy',
-    'rancher',
-    '-n',
-    'cattle-system',
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].image}'
-  ])
-
 describe('the lock: in-place 2.8.5 → 2.8.4', () => {
   let w: World
   beforeAll(async () => {
@@ -70,7 +43,7 @@ describe('the lock: in-place 2.8.5 → 2.8.4', () => {
 
   it('after kill -9 of the run holding the lock, a re-run waits at most about a minute for it, takes it over and finishes', async () => {
     const inputs = { 'backup-filename': w.backupFilename }
-    const killed = await act(w, inputs, '3001', { killOn: /✔ taken by /m })
+    const killed = await actAs(w, inputs, '3001', { killOn: /✔ taken by /m })
     expect(killed.killed, killed.log).toBe(true)
     const left = await lease(w)
     expect(left?.spec).toMatchObject({
@@ -78,7 +51,7 @@ describe('the lock: in-place 2.8.5 → 2.8.4', () => {
       leaseDurationSeconds: 60
     })
 
-    const rerun = await act(w, inputs, '3002')
+    const rerun = await actAs(w, inputs, '3002')
     expect(rerun.exitCode, rerun.log).toBe(0)
     expect(rerun.outputs.status).toBe('succeeded')
     const took = rerun.log.match(
@@ -97,7 +70,7 @@ describe('the lock: in-place 2.8.5 → 2.8.4', () => {
   it('two runs at once: the second fails fast, naming the first, which finishes', async () => {
     // restore-only at the version the first test rolled back to
     const inputs = { 'target-version': '2.8.4', 'backup-filename': w.backupFilename }
-    const [a, b] = await Promise.all([act(w, inputs, '3003'), act(w, inputs, '3004')])
+    const [a, b] = await Promise.all([actAs(w, inputs, '3003'), actAs(w, inputs, '3004')])
     const [winner, loser] = a.exitCode === 0 ? [a, b] : [b, a]
     const winnerId = winner === a ? '3003' : '3004'
     expect(winner.exitCode, winner.log).toBe(0)

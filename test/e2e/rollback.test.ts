@@ -3,9 +3,6 @@
  * server with real kubectl and helm, in a simulated Rancher world (testbed/scenario.ts). Each test
  * checks the cluster afterwards, not only the action's own account of it.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FORCE_PROCEDURE_ENV } from '../../src/decide/choose.js'
 import { runAction, type ActionRun } from '../../testbed/run-action.js'
@@ -16,50 +13,8 @@ import {
 } from '../../testbed/services/chart-repo.js'
 import { GLOBAL_ROLE_CLUSTER_ROLE } from '../../testbed/sim/rancher.js'
 import { GR_OWNER_LABEL } from '../../testbed/sim/webhook.js'
-import { startWorld, type ScenarioOptions, type World } from '../../testbed/scenario.js'
-
-const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
-/** One tool cache for the whole file: the first run downloads, later runs must not. */
-const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
-
-async function world(opts: ScenarioOptions): Promise<World> {
-  const started = Date.now()
-  const w = await startWorld({ ...opts, log })
-  log(`world ${JSON.stringify(opts)} ready in ${Math.round((Date.now() - started) / 1000)}s`)
-  return w
-}
-
-function act(
-  w: World,
-  inputs: Record<string, string>,
-  env: Record<string, string> = {}
-): Promise<ActionRun> {
-  return runAction({ inputs: { ...w.inputs, ...inputs }, toolCache, env }).then(r => {
-    log(
-      `action ${JSON.stringify(inputs)} → exit ${r.exitCode}, status ${r.outputs.status}, ${Math.round(r.durationMs / 1000)}s`
-    )
-    if (process.env.E2E_VERBOSE) log(r.log)
-    return r
-  })
-}
-
-async function image(w: World): Promise<string> {
-  return w.kubectl([
-    'get',
-    'deploy',
-    'rancher',
-    '-n',
-    'cattle-system',
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].image}'
-  ])
-}
-
-async function history(
-  w: World
-): Promise<{ revision: number; status: string; app_version: string }[]> {
-  return JSON.parse(await w.helm(['history', 'rancher', '-n', 'cattle-system', '-o', 'json']))
-}
+import type { World } from '../../testbed/scenario.js'
+import { act, history, image, world } from './support.js'
 
 async function restoreReady(
   w: World,
@@ -313,8 +268,8 @@ describe('Helm 4, and two runs at once', () => {
 
   it('one run rolls back with Helm 4, the other fails fast naming the lock holder', async () => {
     const [a, b] = await Promise.all([
-      act(w, { 'backup-filename': w.backupFilename }, { GITHUB_RUN_ID: '1001' }),
-      act(w, { 'backup-filename': w.backupFilename }, { GITHUB_RUN_ID: '1002' })
+      act(w, { 'backup-filename': w.backupFilename }, { env: { GITHUB_RUN_ID: '1001' } }),
+      act(w, { 'backup-filename': w.backupFilename }, { env: { GITHUB_RUN_ID: '1002' } })
     ])
     const [winner, loser] = a.exitCode === 0 ? [a, b] : [b, a]
     expect(winner.exitCode, winner.log).toBe(0)
@@ -338,7 +293,7 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
     const r = await act(
       w,
       { 'backup-filename': w.backupFilename, 'restore-timeout': '40s' },
-      { [FORCE_PROCEDURE_ENV]: 'in-place' }
+      { env: { [FORCE_PROCEDURE_ENV]: 'in-place' } }
     )
     expect(r.exitCode).toBe(1)
     expect(r.outputs.status).toBe('failed')

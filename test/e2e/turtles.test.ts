@@ -5,16 +5,10 @@
  * to 2.13.3 must leave nothing of 2.14's Turtles behind: what the target's Rancher runs afterwards
  * is its own, installed fresh.
  */
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { runAction, type ActionRun } from '../../testbed/run-action.js'
 import { turtlesChartVersionFor } from '../../testbed/services/chart-repo.js'
 import { startWorld, type World } from '../../testbed/scenario.js'
-
-const log = (line: string) => process.stderr.write(`[e2e] ${line}\n`)
-const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
+import { act, log } from './support.js'
 
 const TURTLES_NS = 'cattle-turtles-system'
 const CAPI_NS = 'cattle-capi-system'
@@ -22,15 +16,6 @@ const WEBHOOKS = [
   'validatingwebhookconfiguration/capi-validating-webhook-configuration',
   'mutatingwebhookconfiguration/capi-mutating-webhook-configuration'
 ]
-
-async function act(w: World, inputs: Record<string, string>): Promise<ActionRun> {
-  const r = await runAction({ inputs: { ...w.inputs, ...inputs }, toolCache })
-  log(
-    `action ${JSON.stringify(inputs)} → exit ${r.exitCode}, status ${r.outputs.status}, ${Math.round(r.durationMs / 1000)}s`
-  )
-  if (process.env.E2E_VERBOSE) log(r.log)
-  return r
-}
 
 async function releases(w: World): Promise<{ name: string; namespace: string; chart: string }[]> {
   return JSON.parse(await w.helm(['list', '-A', '-o', 'json']))

@@ -1,0 +1,54 @@
+/** What every end-to-end file needs: a world with its start-up time logged, the action run against it, and a few reads. */
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { runAction, type ActionRun, type RunActionOptions } from '../../testbed/run-action.js'
+import { startWorld, type ScenarioOptions, type World } from '../../testbed/scenario.js'
+
+export const log = (line: string): void => {
+  process.stderr.write(`[e2e] ${line}\n`)
+}
+
+/** One tool cache per file: the first run downloads, later runs must not. */
+const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
+
+export async function world(opts: ScenarioOptions): Promise<World> {
+  const started = Date.now()
+  const w = await startWorld({ ...opts, log })
+  log(`world ${JSON.stringify(opts)} ready in ${Math.round((Date.now() - started) / 1000)}s`)
+  return w
+}
+
+/** The bundle as a runner runs it, pointed at `w`, with the test's inputs on top. */
+export async function act(
+  w: World,
+  inputs: Record<string, string>,
+  more: Partial<RunActionOptions> = {}
+): Promise<ActionRun> {
+  const r = await runAction({ toolCache, ...more, inputs: { ...w.inputs, ...inputs } })
+  const run = more.env?.GITHUB_RUN_ID ? ` run ${more.env.GITHUB_RUN_ID}` : ''
+  const signals = r.signals.length > 0 ? `, signals ${r.signals.map(s => s.signal).join(' ')}` : ''
+  log(
+    `action${run} ${JSON.stringify(inputs)} → exit ${r.exitCode}${r.exitSignal ? ` (${r.exitSignal})` : ''}, status ${r.outputs.status ?? '(none)'}${signals}, ${Math.round(r.durationMs / 1000)}s`
+  )
+  if (process.env.E2E_VERBOSE) log(r.log)
+  return r
+}
+
+/** The image the rancher Deployment asks for. */
+export const image = (w: World): Promise<string> =>
+  w.kubectl([
+    'get',
+    'deploy',
+    'rancher',
+    '-n',
+    'cattle-system',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}'
+  ])
+
+export async function history(
+  w: World
+): Promise<{ revision: number; status: string; app_version: string }[]> {
+  return JSON.parse(await w.helm(['history', 'rancher', '-n', 'cattle-system', '-o', 'json']))
+}
