@@ -277,7 +277,9 @@ describe('Helm 4, and two runs at once', () => {
     expect(loser.exitCode).toBe(1)
     expect(loser.summary).toMatch(/holds the lock/)
     expect(loser.summary).toMatch(/actions\/runs\/100[12]/)
-    expect(loser.durationMs).toBeLessThan(winner.durationMs)
+    // It watches the lock for about one renewal interval (15 s) to tell a live holder from a dead
+    // one, and a live one may finish meanwhile: fast means well under a dead lock's minute.
+    expect(loser.durationMs).toBeLessThan(40_000)
     expect(await image(w)).toBe('rancher/rancher:v2.8.4')
   })
 })
