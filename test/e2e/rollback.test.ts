@@ -14,7 +14,7 @@ import {
 import { GLOBAL_ROLE_CLUSTER_ROLE } from '../../testbed/sim/rancher.js'
 import { GR_OWNER_LABEL } from '../../testbed/sim/webhook.js'
 import type { World } from '../../testbed/scenario.js'
-import { act, history, image, world } from './support.js'
+import { act, history, image, storedVersions, world } from './support.js'
 
 async function restoreReady(
   w: World,
@@ -101,6 +101,20 @@ async function operatorIdle(w: World): Promise<void> {
     if (!ev.object.spec?.holderIdentity) return
   }
   throw new Error('the backup operator still holds Lease restore-controller after 120 s')
+}
+
+/**
+ * What a user does after a Restore that keeps retrying, as the action's error says: delete it.
+ * The operator finishes its pass first and scales Rancher back to what it found (0 when the
+ * action had stopped it; an update it may also lose, as upstream): run Rancher again and let it
+ * settle (it reinstalls rancher-webhook), so the next test sees a quiet world.
+ */
+async function afterFailedRestore(w: World, restore: string, version: string): Promise<void> {
+  await w.kubectl(['delete', 'restores.resources.cattle.io', restore, '--wait=true'])
+  await operatorIdle(w)
+  await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
+  await w.kubectl(['rollout', 'status', 'deploy/rancher', '-n', 'cattle-system', '--timeout=120s'])
+  await w.settled(version)
 }
 
 function expectUnchanged(before: Map<string, string>, after: Map<string, string>): void {
@@ -301,26 +315,7 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
     expect(r.outputs.status).toBe('failed')
     expect(r.summary).toMatch(/storedVersions/)
     expect(r.summary).toMatch(/must appear in spec.versions/)
-    // clean up what the failed attempt left (its Restore keeps retrying)
-    await w.kubectl([
-      'delete',
-      'restores.resources.cattle.io',
-      r.outputs['restore-name']!,
-      '--wait=true'
-    ])
-    // Rancher was stopped for the Restore and the operator scaled it back to the 0 it found: bring
-    // it back and let it settle (it reinstalls rancher-webhook), so the next snapshot sees a quiet
-    // world.
-    await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
-    await w.kubectl([
-      'rollout',
-      'status',
-      'deploy/rancher',
-      '-n',
-      'cattle-system',
-      '--timeout=120s'
-    ])
-    await w.settled('2.6.5')
+    await afterFailedRestore(w, r.outputs['restore-name']!, '2.6.5')
   })
 
   it('is refused without allow-downtime, and its dry run changes nothing', async () => {
@@ -356,15 +351,7 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3', () => {
     expect(await image(w)).toBe('rancher/rancher:v2.6.3')
     const values = await w.helm(['get', 'values', 'rancher', '-n', 'cattle-system', '-o', 'json'])
     expect(JSON.parse(values)).toMatchObject({ hostname: 'rancher.testbed.local' })
-    expect(
-      await w.kubectl([
-        'get',
-        'crd',
-        'clusters.cluster.x-k8s.io',
-        '-o',
-        'jsonpath={.status.storedVersions}'
-      ])
-    ).toBe('["v1alpha4"]')
+    expect(await storedVersions(w, 'clusters.cluster.x-k8s.io')).toBe('["v1alpha4"]')
     expect(r.summary).not.toContain('testbed-bootstrap-secret')
     expect(r.log).not.toContain('testbed-bootstrap-secret')
     expect(
@@ -468,25 +455,7 @@ describe('in place 2.13.3 → 2.12.3: rancher-webhook denies the Restore unless 
       expect.objectContaining({ name: GLOBAL_ROLE_CLUSTER_ROLE, allowed: false })
     )
     expect(await image(w)).toBe('rancher/rancher:v2.13.3')
-    // As the error says: delete the Restore the operator keeps retrying. It scales Rancher back up
-    // once per pass and may lose that update (as upstream): make sure Rancher runs again.
-    await w.kubectl([
-      'delete',
-      'restores.resources.cattle.io',
-      r.outputs['restore-name']!,
-      '--wait=true'
-    ])
-    await operatorIdle(w)
-    await w.kubectl(['scale', 'deploy/rancher', '-n', 'cattle-system', '--replicas=1'])
-    await w.kubectl([
-      'rollout',
-      'status',
-      'deploy/rancher',
-      '-n',
-      'cattle-system',
-      '--timeout=120s'
-    ])
-    await w.settled('2.13.3')
+    await afterFailedRestore(w, r.outputs['restore-name']!, '2.13.3')
   })
 
   it('by default Rancher is stopped and rancher-webhook uninstalled first: the Restore completes, and Rancher reinstalls its own webhook', async () => {

@@ -52,3 +52,7 @@ export async function history(
 ): Promise<{ revision: number; status: string; app_version: string }[]> {
   return JSON.parse(await w.helm(['history', 'rancher', '-n', 'cattle-system', '-o', 'json']))
 }
+
+/** A CRD's status.storedVersions, as kubectl prints it (`["v1beta1"]`). */
+export const storedVersions = (w: World, crd: string): Promise<string> =>
+  w.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.storedVersions}'])

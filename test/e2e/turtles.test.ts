@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { turtlesChartVersionFor } from '../../testbed/services/chart-repo.js'
 import { startWorld, type World } from '../../testbed/scenario.js'
-import { act, log } from './support.js'
+import { act, log, storedVersions } from './support.js'
 
 const TURTLES_NS = 'cattle-turtles-system'
 const CAPI_NS = 'cattle-capi-system'
@@ -110,14 +110,6 @@ describe('cleanup-and-reinstall 2.14.1 → 2.13.3 on a Turtles world', () => {
         'jsonpath={.webhooks[0].clientConfig.service.path}'
       ])
     ).toBe('/validate-cluster-x-k8s-io-v1beta1-cluster')
-    expect(
-      await w.kubectl([
-        'get',
-        'crd',
-        'clusters.cluster.x-k8s.io',
-        '-o',
-        'jsonpath={.status.storedVersions}'
-      ])
-    ).toBe('["v1beta1"]')
+    expect(await storedVersions(w, 'clusters.cluster.x-k8s.io')).toBe('["v1beta1"]')
   })
 })
