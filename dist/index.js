@@ -39,7 +39,7 @@ import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
 import * as path$1 from 'node:path';
 import { join } from 'node:path';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
 import { spawn } from 'node:child_process';
 import { constants as constants$6, hostname, tmpdir } from 'node:os';
@@ -29385,31 +29385,9 @@ var __awaiter$6 = (undefined && undefined.__awaiter) || function (thisArg, _argu
         step((generator = generator.apply(thisArg, _arguments || [])).next());
     });
 };
-const { chmod, copyFile: copyFile$1, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs.promises;
+const { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs.promises;
 // export const {open} = 'fs'
 const IS_WINDOWS$2 = process.platform === 'win32';
-/**
- * Custom implementation of readlink to ensure Windows junctions
- * maintain trailing backslash for backward compatibility with Node.js < 24
- *
- * In Node.js 20, Windows junctions (directory symlinks) always returned paths
- * with trailing backslashes. Node.js 24 removed this behavior, which breaks
- * code that relied on this format for path operations.
- *
- * This implementation restores the Node 20 behavior by adding a trailing
- * backslash to all junction results on Windows.
- */
-function readlink(fsPath) {
-    return __awaiter$6(this, void 0, void 0, function* () {
-        const result = yield fs.promises.readlink(fsPath);
-        // On Windows, restore Node 20 behavior: add trailing backslash to all results
-        // since junctions on Windows are always directory links
-        if (IS_WINDOWS$2 && !result.endsWith('\\')) {
-            return `${result}\\`;
-        }
-        return result;
-    });
-}
 fs.constants.O_RDONLY;
 function exists(fsPath) {
     return __awaiter$6(this, void 0, void 0, function* () {
@@ -29550,47 +29528,6 @@ var __awaiter$5 = (undefined && undefined.__awaiter) || function (thisArg, _argu
     });
 };
 /**
- * Copies a file or folder.
- * Based off of shelljs - https://github.com/shelljs/shelljs/blob/9237f66c52e5daa40458f94f9565e18e8132f5a6/src/cp.js
- *
- * @param     source    source path
- * @param     dest      destination path
- * @param     options   optional. See CopyOptions.
- */
-function cp(source_1, dest_1) {
-    return __awaiter$5(this, arguments, void 0, function* (source, dest, options = {}) {
-        const { force, recursive, copySourceDirectory } = readCopyOptions(options);
-        const destStat = (yield exists(dest)) ? yield stat(dest) : null;
-        // Dest is an existing file, but not forcing
-        if (destStat && destStat.isFile() && !force) {
-            return;
-        }
-        // If dest is an existing directory, should copy inside.
-        const newDest = destStat && destStat.isDirectory() && copySourceDirectory
-            ? path.join(dest, path.basename(source))
-            : dest;
-        if (!(yield exists(source))) {
-            throw new Error(`no such file or directory: ${source}`);
-        }
-        const sourceStat = yield stat(source);
-        if (sourceStat.isDirectory()) {
-            if (!recursive) {
-                throw new Error(`Failed to copy. ${source} is a directory, but tried to copy without recursive flag.`);
-            }
-            else {
-                yield cpDirRecursive(source, newDest, 0, force);
-            }
-        }
-        else {
-            if (path.relative(source, newDest) === '') {
-                // a file cannot be copied to itself
-                throw new Error(`'${newDest}' and '${source}' are the same file`);
-            }
-            yield copyFile(source, newDest, force);
-        }
-    });
-}
-/**
  * Remove a path recursively with force
  *
  * @param inputPath path to remove
@@ -29718,64 +29655,6 @@ function findInPath(tool) {
             }
         }
         return matches;
-    });
-}
-function readCopyOptions(options) {
-    const force = options.force == null ? true : options.force;
-    const recursive = Boolean(options.recursive);
-    const copySourceDirectory = options.copySourceDirectory == null
-        ? true
-        : Boolean(options.copySourceDirectory);
-    return { force, recursive, copySourceDirectory };
-}
-function cpDirRecursive(sourceDir, destDir, currentDepth, force) {
-    return __awaiter$5(this, void 0, void 0, function* () {
-        // Ensure there is not a run away recursive copy
-        if (currentDepth >= 255)
-            return;
-        currentDepth++;
-        yield mkdirP(destDir);
-        const files = yield readdir(sourceDir);
-        for (const fileName of files) {
-            const srcFile = `${sourceDir}/${fileName}`;
-            const destFile = `${destDir}/${fileName}`;
-            const srcFileStat = yield lstat(srcFile);
-            if (srcFileStat.isDirectory()) {
-                // Recurse
-                yield cpDirRecursive(srcFile, destFile, currentDepth, force);
-            }
-            else {
-                yield copyFile(srcFile, destFile, force);
-            }
-        }
-        // Change the mode for the newly created directory
-        yield chmod(destDir, (yield stat(sourceDir)).mode);
-    });
-}
-// Buffered file copy
-function copyFile(srcFile, destFile, force) {
-    return __awaiter$5(this, void 0, void 0, function* () {
-        if ((yield lstat(srcFile)).isSymbolicLink()) {
-            // unlink/re-link it
-            try {
-                yield lstat(destFile);
-                yield unlink(destFile);
-            }
-            catch (e) {
-                // Try to override file permission
-                if (e.code === 'EPERM') {
-                    yield chmod(destFile, '0666');
-                    yield unlink(destFile);
-                }
-                // other errors = it doesn't exist, no work to do
-            }
-            // Copy over symlink
-            const symlinkFull = yield readlink(srcFile);
-            yield symlink(symlinkFull, destFile, IS_WINDOWS$2 ? 'junction' : null);
-        }
-        else if (!(yield exists(destFile)) || force) {
-            yield copyFile$1(srcFile, destFile);
-        }
     });
 }
 
@@ -42153,67 +42032,6 @@ function extractTar(file_1, dest_1) {
     });
 }
 /**
- * Caches a directory and installs it into the tool cacheDir
- *
- * @param sourceDir    the directory to cache into tools
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheDir(sourceDir, tool, version, arch) {
-    return __awaiter(this, void 0, void 0, function* () {
-        version = semverExports.clean(version) || version;
-        arch = arch || os.arch();
-        debug(`Caching tool ${tool} ${version} ${arch}`);
-        debug(`source dir: ${sourceDir}`);
-        if (!fs.statSync(sourceDir).isDirectory()) {
-            throw new Error('sourceDir is not a directory');
-        }
-        // Create the tool dir
-        const destPath = yield _createToolPath(tool, version, arch);
-        // copy each child item. do not move. move can fail on Windows
-        // due to anti-virus software having an open handle on a file.
-        for (const itemName of fs.readdirSync(sourceDir)) {
-            const s = path.join(sourceDir, itemName);
-            yield cp(s, destPath, { recursive: true });
-        }
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destPath;
-    });
-}
-/**
- * Caches a downloaded file (GUID) and installs it
- * into the tool cache with a given targetName
- *
- * @param sourceFile    the file to cache into tools.  Typically a result of downloadTool which is a guid.
- * @param targetFile    the name of the file name in the tools directory
- * @param tool          tool name
- * @param version       version of the tool.  semver format
- * @param arch          architecture of the tool.  Optional.  Defaults to machine architecture
- */
-function cacheFile(sourceFile, targetFile, tool, version, arch) {
-    return __awaiter(this, void 0, void 0, function* () {
-        version = semverExports.clean(version) || version;
-        arch = arch || os.arch();
-        debug(`Caching tool ${tool} ${version} ${arch}`);
-        debug(`source file: ${sourceFile}`);
-        if (!fs.statSync(sourceFile).isFile()) {
-            throw new Error('sourceFile is not a file');
-        }
-        // create the tool dir
-        const destFolder = yield _createToolPath(tool, version, arch);
-        // copy instead of move. move can fail on Windows due to
-        // anti-virus software having an open handle on a file.
-        const destPath = path.join(destFolder, targetFile);
-        debug(`destination file ${destPath}`);
-        yield cp(sourceFile, destPath);
-        // write .complete
-        _completeToolPath(tool, version, arch);
-        return destFolder;
-    });
-}
-/**
  * Finds the path to a tool version in the local installed tool cache
  *
  * @param toolName      name of the tool
@@ -42282,23 +42100,6 @@ function _createExtractFolder(dest) {
         yield mkdirP(dest);
         return dest;
     });
-}
-function _createToolPath(tool, version, arch) {
-    return __awaiter(this, void 0, void 0, function* () {
-        const folderPath = path.join(_getCacheDirectory(), tool, semverExports.clean(version) || version, arch || '');
-        debug(`destination ${folderPath}`);
-        const markerPath = `${folderPath}.complete`;
-        yield rmRF(folderPath);
-        yield rmRF(markerPath);
-        yield mkdirP(folderPath);
-        return folderPath;
-    });
-}
-function _completeToolPath(tool, version, arch) {
-    const folderPath = path.join(_getCacheDirectory(), tool, semverExports.clean(version) || version, arch || '');
-    const markerPath = `${folderPath}.complete`;
-    fs.writeFileSync(markerPath, '');
-    debug('finished caching tool');
 }
 /**
  * Check if version string is explicit
@@ -42522,22 +42323,47 @@ async function installTools(req, log = line => info(line), options = {}) {
     };
 }
 /**
- * Caching only saves the next job a download. A version another job cached meanwhile is left
- * alone (re-caching rewrites files that job may be running), and when two jobs cache at once
- * tool-cache's remove-and-copy can collide: this job still has its own verified copy.
+ * Caching only saves the next job a download. Jobs on one self-hosted runner share its tool cache
+ * and may fill it at the same moment: tool-cache's cacheDir/cacheFile remove and copy in place, so
+ * two of them can interleave into a broken folder. This job stages its copy beside the version
+ * folder and renames it in: the rename is atomic, the loser of a race drops its staged copy, and
+ * `.complete` (what tool-cache's `find` requires) is written only after the folder is whole.
  */
-async function cacheUnlessCached(tool, arch, version, digest, log, cache) {
+async function cacheUnlessCached(tool, arch, version, digest, executable, log) {
     const verified = `${tool} ${version} verified (sha256 ${digest})`;
     if (find(tool, cacheVersion(version), arch)) {
         log(`${verified}; already cached by another job`);
         return;
     }
+    const root = process.env['RUNNER_TOOL_CACHE'] ?? '';
+    if (root === '') {
+        log(`${verified}; not cached (RUNNER_TOOL_CACHE is not set)`);
+        return;
+    }
+    const folder = path$1.join(root, tool, cacheVersion(version), arch);
+    const staging = `${folder}.staging-${process.pid}-${randomBytes(4).toString('hex')}`;
     try {
-        await cache();
+        await fs$1.mkdir(staging, { recursive: true });
+        await fs$1.copyFile(executable, path$1.join(staging, tool));
+        await fs$1.chmod(path$1.join(staging, tool), 0o755);
+        try {
+            await fs$1.rename(staging, folder);
+        }
+        catch (err) {
+            const code = err.code;
+            if (code !== 'EEXIST' && code !== 'ENOTEMPTY')
+                throw err;
+            log(`${verified}; already cached by another job`);
+            return;
+        }
+        await fs$1.writeFile(`${folder}.complete`, '');
         log(`${verified} and cached`);
     }
     catch (err) {
         log(`${verified}; not cached (${err.message})`);
+    }
+    finally {
+        await fs$1.rm(staging, { recursive: true, force: true });
     }
 }
 /** This run's own copy of a verified executable. */
@@ -42564,7 +42390,7 @@ function helmSpec(mirror, p) {
             if (!(await isFile(executable))) {
                 throw new Error(`${url} does not contain ${helmArchiveDir(p)}/helm`);
             }
-            return { executable, cache: key => cacheDir(dir, 'helm', key, p.arch) };
+            return executable;
         }
     };
 }
@@ -42576,10 +42402,7 @@ function kubectlSpec(mirror, p) {
             const { binary, checksum } = kubectlUrls(version, p, mirror);
             return { artifact: binary, checksum, checksumName: 'kubectl' };
         },
-        unpack: async (binary) => ({
-            executable: binary,
-            cache: key => cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
-        })
+        unpack: binary => Promise.resolve(binary)
     };
 }
 async function install(spec, requested, p, log, binDir) {
@@ -42601,10 +42424,10 @@ async function install(spec, requested, p, log, binDir) {
         ]);
         const expected = parseChecksumFile(await fs$1.readFile(checksumFile, 'utf8'), urls.checksumName);
         await verify(urls.artifact, artifact, expected);
-        const { executable, cache } = await spec.unpack(artifact, urls.artifact, temps);
+        const executable = await spec.unpack(artifact, urls.artifact, temps);
         await fs$1.chmod(executable, 0o755);
         const own = await place(executable, tool, binDir);
-        await cacheUnlessCached(tool, p.arch, version, expected, log, () => cache(key));
+        await cacheUnlessCached(tool, p.arch, version, expected, own, log);
         return { path: own, version };
     }
     finally {

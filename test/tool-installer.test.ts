@@ -159,6 +159,22 @@ describe('installTools', () => {
     expect(fs.statSync(c.helmPath).mode & 0o777).toBe(0o755)
   })
 
+  it('leaves a cache folder another job is still filling alone, and runs its own verified copy', async () => {
+    // Another job has renamed its staged folder in but not yet written `.complete`.
+    const folder = path.join(toolCache, 'helm', '3.99.1', 'amd64')
+    fs.mkdirSync(folder, { recursive: true })
+    fs.writeFileSync(path.join(folder, 'helm'), 'being written by another job')
+    const lines: string[] = []
+    const tools = await installTools(request(), l => lines.push(l), linux)
+    expect((await run(tools.helmPath, ['version'])).stdout).toContain(HELM_V)
+    expect(fs.readFileSync(path.join(folder, 'helm'), 'utf8')).toBe('being written by another job')
+    expect(
+      lines.some(l => /^helm v3\.99\.1 verified .*; already cached by another job$/.test(l))
+    ).toBe(true)
+    // nothing staged is left behind
+    expect(fs.readdirSync(path.dirname(folder)).sort()).toEqual(['amd64'])
+  })
+
   it('refuses a tampered archive, showing both digests, and caches nothing', async () => {
     const name = `helm-${HELM_V}-linux-amd64.tar.gz`
     const good = routes.get(`/helm/${name}`) as Buffer

@@ -2,7 +2,7 @@
  * Installs helm and kubectl: resolves 'latest', looks in the runner tool cache, otherwise downloads
  * from upstream or a mirror, verifies SHA-256 and caches. Paths are returned, PATH is not touched.
  */
-import { createHash } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
@@ -94,28 +94,50 @@ interface Installed {
 }
 
 /**
- * Caching only saves the next job a download. A version another job cached meanwhile is left
- * alone (re-caching rewrites files that job may be running), and when two jobs cache at once
- * tool-cache's remove-and-copy can collide: this job still has its own verified copy.
+ * Caching only saves the next job a download. Jobs on one self-hosted runner share its tool cache
+ * and may fill it at the same moment: tool-cache's cacheDir/cacheFile remove and copy in place, so
+ * two of them can interleave into a broken folder. This job stages its copy beside the version
+ * folder and renames it in: the rename is atomic, the loser of a race drops its staged copy, and
+ * `.complete` (what tool-cache's `find` requires) is written only after the folder is whole.
  */
 async function cacheUnlessCached(
   tool: 'helm' | 'kubectl',
   arch: string,
   version: string,
   digest: string,
-  log: Log,
-  cache: () => Promise<string>
+  executable: string,
+  log: Log
 ): Promise<void> {
   const verified = `${tool} ${version} verified (sha256 ${digest})`
   if (tc.find(tool, cacheVersion(version), arch)) {
     log(`${verified}; already cached by another job`)
     return
   }
+  const root = process.env['RUNNER_TOOL_CACHE'] ?? ''
+  if (root === '') {
+    log(`${verified}; not cached (RUNNER_TOOL_CACHE is not set)`)
+    return
+  }
+  const folder = path.join(root, tool, cacheVersion(version), arch)
+  const staging = `${folder}.staging-${process.pid}-${randomBytes(4).toString('hex')}`
   try {
-    await cache()
+    await fs.mkdir(staging, { recursive: true })
+    await fs.copyFile(executable, path.join(staging, tool))
+    await fs.chmod(path.join(staging, tool), 0o755)
+    try {
+      await fs.rename(staging, folder)
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code
+      if (code !== 'EEXIST' && code !== 'ENOTEMPTY') throw err
+      log(`${verified}; already cached by another job`)
+      return
+    }
+    await fs.writeFile(`${folder}.complete`, '')
     log(`${verified} and cached`)
   } catch (err) {
     log(`${verified}; not cached (${(err as Error).message})`)
+  } finally {
+    await fs.rm(staging, { recursive: true, force: true })
   }
 }
 
@@ -134,12 +156,8 @@ interface ToolSpec {
   latestUrl: string
   /** The download, its checksum file, and the name the checksum file lists. */
   urls(version: string): { artifact: string; checksum: string; checksumName: string }
-  /** From the verified download to the executable, and how tool-cache stores it. */
-  unpack(
-    downloaded: string,
-    url: string,
-    temps: string[]
-  ): Promise<{ executable: string; cache: (key: string) => Promise<string> }>
+  /** From the verified download to the executable. */
+  unpack(downloaded: string, url: string, temps: string[]): Promise<string>
 }
 
 function helmSpec(mirror: string, p: ToolPlatform): ToolSpec {
@@ -158,7 +176,7 @@ function helmSpec(mirror: string, p: ToolPlatform): ToolSpec {
       if (!(await isFile(executable))) {
         throw new Error(`${url} does not contain ${helmArchiveDir(p)}/helm`)
       }
-      return { executable, cache: key => tc.cacheDir(dir, 'helm', key, p.arch) }
+      return executable
     }
   }
 }
@@ -171,10 +189,7 @@ function kubectlSpec(mirror: string, p: ToolPlatform): ToolSpec {
       const { binary, checksum } = kubectlUrls(version, p, mirror)
       return { artifact: binary, checksum, checksumName: 'kubectl' }
     },
-    unpack: async binary => ({
-      executable: binary,
-      cache: key => tc.cacheFile(binary, 'kubectl', 'kubectl', key, p.arch)
-    })
+    unpack: binary => Promise.resolve(binary)
   }
 }
 
@@ -205,10 +220,10 @@ async function install(
     ])
     const expected = parseChecksumFile(await fs.readFile(checksumFile, 'utf8'), urls.checksumName)
     await verify(urls.artifact, artifact, expected)
-    const { executable, cache } = await spec.unpack(artifact, urls.artifact, temps)
+    const executable = await spec.unpack(artifact, urls.artifact, temps)
     await fs.chmod(executable, 0o755)
     const own = await place(executable, tool, binDir)
-    await cacheUnlessCached(tool, p.arch, version, expected, log, () => cache(key))
+    await cacheUnlessCached(tool, p.arch, version, expected, own, log)
     return { path: own, version }
   } finally {
     await cleanup(temps)
