@@ -33776,6 +33776,8 @@ const BACKUP_CRD_CHART = 'rancher-backup-crd';
 const BACKUP_DEPLOYMENT = BACKUP_CHART;
 const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
 const RESTORE_CRD = 'restores.resources.cattle.io';
+/** The operator's own lock: one Restore at a time (BRO pkg/controllers/restore/controller.go). */
+const OPERATOR_LOCK_LEASE = 'restore-controller';
 /** Rancher's chart name (the release name is an input). */
 const RANCHER_CHART = 'rancher';
 const WEBHOOK_RELEASE = 'rancher-webhook';
@@ -37767,6 +37769,16 @@ const helmGetManifest = (release, namespace, revision) => helmRead([
 ], { secretOutput: true });
 /** Resolves a chart version range to one exact version without touching the user's repo list. */
 const helmShowChart = (repo, chart, version) => helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 });
+const getOperatorLock = () => kubectlRead([
+    'get',
+    'lease',
+    OPERATOR_LOCK_LEASE,
+    '-n',
+    BACKUP_NAMESPACE,
+    '-o',
+    'json',
+    '--ignore-not-found'
+]);
 const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
 const jobLogs = (namespace, job) => kubectlRead(['logs', `job/${job}`, '-n', namespace, '--tail=-1'], { allowFailure: true });
 // ---- waits (watches with a deadline) --------------------------------------------------------
@@ -37841,7 +37853,17 @@ const deleteObject = (kind, name, namespace) => kubectlWrite([
     '--ignore-not-found',
     '--wait=true'
 ], { timeoutMs: 120_000 });
-const helmRollback$1 = (major, release, namespace, revision, timeoutMs) => helmWrite(['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs);
+/**
+ * Unlike an upgrade, a rollback may be repeated after the API server dropped it half-way: Helm
+ * rolls back from any release status (pkg/action/rollback.go, 3.17.2 and 4.1.4, checks none), and
+ * a second `helm rollback` to the same revision applies the same manifest again. An API server
+ * restart while Helm reads or applies the objects ends it at once (seen on the testbed with 3.17.2:
+ * `could not get information about the resource: … connection refused`).
+ */
+const helmRollback$1 = (major, release, namespace, revision, timeoutMs) => ({
+    ...helmWrite(['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs),
+    retry: 'transient'
+});
 /** Waits until the release's objects are gone, so nothing it served answers any more. */
 const helmUninstall = (major, release, namespace, timeoutMs) => helmWrite(['uninstall', release, '-n', namespace, ...helmWaitFlags(major, timeoutMs)], timeoutMs);
 /**
@@ -39550,7 +39572,9 @@ const DETERMINISTIC = [
     /has no deployed releases/i,
     /release: not found/i,
     /unknown (?:shorthand )?flag/i,
-    /unknown command/i
+    /unknown command/i,
+    // kubectl wait reached its own --timeout: the condition is what failed, not the connection
+    /timed out waiting for the condition/i
 ];
 /** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */
 const TRANSIENT = [
@@ -39622,6 +39646,8 @@ function formatSeconds(ms) {
  */
 /** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
 const CANCEL_KILL_GRACE_MS = 1000;
+/** A retry is not worth starting with less time than this left. */
+const MIN_ATTEMPT_MS = 1000;
 /** Lines of stderr quoted in an error message. */
 const STDERR_TAIL_LINES = 10;
 /** At most this much stdout goes to the debug log. */
@@ -39637,6 +39663,8 @@ class ExecCommandRunner {
     random;
     maxAttempts;
     killGraceMs;
+    now;
+    outageToleranceMs;
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info(line));
@@ -39646,6 +39674,8 @@ class ExecCommandRunner {
         this.random = opts.random ?? Math.random;
         this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
         this.killGraceMs = opts.killGraceMs ?? 5000;
+        this.now = opts.now ?? Date.now;
+        this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
     }
     /** The children's environment, read when each command starts. */
     env() {
@@ -39671,37 +39701,66 @@ class ExecCommandRunner {
         const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath;
         const retryable = command.retry !== 'never';
         const started = Date.now();
+        // Retries stop at the later of the command's own limit and the outage tolerance, never past
+        // the run's deadline; a retried attempt gets only the time left, so a long wait that has to
+        // be started again still ends when it was planned to.
+        const giveUpAt = Math.min(this.now() + Math.max(command.timeoutMs, this.outageToleranceMs), this.opts.deadline ?? Number.POSITIVE_INFINITY);
+        let outage;
+        const tell = (recovered) => {
+            if (outage === undefined)
+                return;
+            this.opts.onInterruption?.({
+                command: describeCommand(command),
+                error: outage.error,
+                retries: outage.retries,
+                outageMs: this.now() - outage.since,
+                recovered
+            });
+        };
         for (let attempt = 1;; attempt++) {
+            const attemptMs = attempt === 1
+                ? command.timeoutMs
+                : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
             this.log(`[command] ${described}`);
-            const a = await this.spawnOnce(path, args, command, described);
+            const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
             const result = { ...a.result, durationMs: Date.now() - started };
             this.debugOutput(command, a.result);
             if (a.cancelled) {
+                tell(false);
                 throw new CancelledError(`${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`);
             }
-            if (!a.timedOut && result.exitCode === 0)
+            const transient = !a.timedOut && isTransientError(result.stderr, result.exitCode);
+            if (!a.timedOut && !transient && (result.exitCode === 0 || command.allowFailure)) {
+                tell(true);
                 return result;
-            if (!a.timedOut && command.allowFailure)
-                return result;
-            const attemptsLeft = attempt < this.maxAttempts;
+            }
             const lastLine = lastLines(result.stderr, 1)[0] ?? '';
+            const delay = backoffDelayMs(attempt, this.random);
+            const timeLeft = this.now() + delay + MIN_ATTEMPT_MS <= giveUpAt;
             const shouldRetry = retryable &&
-                attemptsLeft &&
-                (a.timedOut ? !command.mutating : isTransientError(result.stderr, result.exitCode));
+                timeLeft &&
+                (a.timedOut ? !command.mutating && attempt < this.maxAttempts : transient);
+            if (transient) {
+                outage ??= { since: this.now(), error: lastLine, retries: 0 };
+            }
             if (shouldRetry) {
-                const delay = backoffDelayMs(attempt, this.random);
-                const why = a.timedOut ? `timed out after ${formatSeconds(command.timeoutMs)}` : lastLine;
+                if (outage !== undefined && transient)
+                    outage.retries++;
+                const why = a.timedOut ? `timed out after ${formatSeconds(attemptMs)}` : lastLine;
+                const left = Math.max(0, Math.round((giveUpAt - this.now()) / 1000));
                 this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
-                    `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`);
+                    `(attempt ${attempt + 1}, up to ${left}s more): ${why}`);
                 await this.sleep(delay);
                 if (this.opts.cancellation?.signal.aborted) {
+                    tell(false);
                     throw new CancelledError(`${described} was not retried: the run was cancelled`);
                 }
                 continue;
             }
+            tell(false);
             const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
             const head = a.timedOut
-                ? `${described} timed out after ${formatSeconds(command.timeoutMs)}${after}`
+                ? `${described} timed out after ${formatSeconds(attemptMs)}${after}`
                 : a.signal !== null
                     ? `${described} was killed by ${a.signal}${after}`
                     : `${described} failed with exit code ${result.exitCode}${after}`;
@@ -39900,6 +39959,7 @@ function emptyReport(now = new Date()) {
         steps: [],
         restoreName: '',
         restoreConditions: [],
+        interruptions: [],
         operatorLog: [],
         historyBefore: [],
         historyAfter: [],
@@ -40185,6 +40245,23 @@ function restoreSection(name, conditions) {
     const header = ['Condition', 'Status', 'Reason', 'Message', 'Last update'];
     return `${title}\n\n${table(header, conditions, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`;
 }
+/** API server outages: what a reader of a slow or failed run needs to know first. */
+function interruptionSection(items) {
+    if (items.length === 0)
+        return '';
+    const cells = (i) => [
+        cell(i.during),
+        code(i.command),
+        cell(i.error),
+        cell(String(i.retries)),
+        i.recovered
+            ? `✅ answered after ${formatDuration(i.outageMs)}`
+            : `❌ gave up after ${formatDuration(i.outageMs)}`
+    ];
+    const header = ['During', 'Command', 'Error', 'Retries', 'Outcome'];
+    const intro = "The API server could not be reached for a while. Each command was retried with the same arguments, within its own deadline and the run's `timeout`; waits were started again, and none was taken as done until the cluster said so.";
+    return `### API server interruptions\n\n${intro}\n\n${table(header, items, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`;
+}
 function planSection(plan, open) {
     if (plan.length === 0)
         return '';
@@ -40259,6 +40336,7 @@ function renderSummary(report) {
         outcome(report),
         stepsSection(report.steps),
         restoreSection(report.restoreName, report.restoreConditions),
+        interruptionSection(report.interruptions),
         followUpSection(report.followUps),
         planSection(report.plan, report.dryRun || report.status === 'planned'),
         logSection(report.operatorLog),
@@ -41170,6 +41248,55 @@ const removeWebhook = defineStep({
 });
 
 /**
+ * The backup operator's own lock, and the one way it jams. Every BRO release from v1.2.1 to v11.0.1
+ * (pkg/controllers/restore/controller.go: v4.0.4 l. 136-139 and 832-870) takes the Lease
+ * `restore-controller` before a Restore pass and gives it back in a `defer h.Unlock(…)` whose error
+ * is dropped. When the API server is away at that moment, the Unlock fails, the Lease keeps the
+ * Restore's own name as holder, and every later pass of that same Restore fails its Lock with
+ * `restore <name>:<uid> is in progress`: lasso requeues it for ever (up to every 2 minutes), and
+ * only an operator restart (Register deletes a leftover Lease) or a hand edit frees it.
+ *
+ * A pass of one Restore never overlaps another pass of it (one worker per key), so that error on
+ * this Restore's own key, naming this Restore as the holder, proves the deadlock; the remedy is
+ * exactly the Update the failed Unlock would have made: the holder cleared, at the resourceVersion
+ * read, so nothing that changed meanwhile is overwritten.
+ */
+// eslint-disable-next-line no-control-regex
+const ANSI = /\x1b\[[0-9;]*[A-Za-z]/g;
+/**
+ * `lease`: `kubectl get lease restore-controller -o json` (undefined when absent); `restore`: this
+ * run's Restore; `log`: the operator's log, oldest line first.
+ */
+function operatorLockVerdict(lease, restore, log) {
+    if (restore.name === '' || restore.uid === '')
+        return { action: 'none' };
+    const o = asObject(lease);
+    const spec = asObject(o.spec);
+    const holder = asString(spec.holderIdentity);
+    const mine = `${restore.name}:${restore.uid}`;
+    if (holder !== mine)
+        return { action: 'none' };
+    // The last thing the operator said about this Restore: a pass starting, or a pass failing.
+    const about = log
+        .split('\n')
+        .map(line => line.replace(ANSI, '').trimEnd())
+        .filter(line => line.includes(`Processing Restore CR ${restore.name}`) ||
+        line.includes(`error syncing '${restore.name}'`))
+        .at(-1);
+    // lasso: `error syncing '%s': %s, requeuing`; sharedhandler: `handler restore: `; BRO Lock.
+    const jammed = `error syncing '${restore.name}': handler restore: restore ${mine} is in progress`;
+    if (about === undefined || !about.includes(jammed))
+        return { action: 'none' };
+    const { holderIdentity: _released, ...rest } = spec;
+    return {
+        action: 'release',
+        holder,
+        evidence: about.replace(/^\[pod\/[^\]]*\] /, ''),
+        unlocked: { ...o, spec: rest }
+    };
+}
+
+/**
  * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
  * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
  * the Restore's conditions and the operator's log.
@@ -41249,7 +41376,10 @@ const restore = defineStep({
                 }),
             wait: waitRestoreReady(name, limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')),
             read: getRestore(name),
-            operatorLog: operatorLogs(OPERATOR_LOG_LINES)
+            operatorLog: operatorLogs(OPERATOR_LOG_LINES),
+            // Only if the operator jams on its own lock after an API server outage (operator-lock.ts).
+            operatorLock: getOperatorLock(),
+            releaseOperatorLock: replaceFromStdin(`Lease ${BACKUP_NAMESPACE}/${OPERATOR_LOCK_LEASE} with its holder cleared, as the operator's own failed unlock would have left it`, '')
         };
     },
     async run(ctx, c, limits) {
@@ -41272,13 +41402,22 @@ const restore = defineStep({
             }
         }
         const waitS = Math.round(limits.limit(ctx.settings.restoreTimeoutMs, 'the Restore') / 1000);
-        const waited = await ctx.group(`Waiting for Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} (up to ${waitS}s)`, () => ctx.runner.run(c.wait));
+        const released = [];
+        await ctx.group(`Waiting for Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} (up to ${waitS}s)`, async () => {
+            // However the wait ends (condition met, its own timeout, or cut short by the runner after
+            // an API server outage), the Restore read next is the verdict.
+            const waiting = ctx.runner.run(c.wait).then(() => undefined, e => ignoreTimeout(e));
+            await Promise.all([waiting, watchOperatorLock(ctx, c, name, waiting, released)]);
+        });
         const status = interpretRestore(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'));
         ctx.report.restoreConditions = status.conditions;
-        if (waited.exitCode === 0 && status.state === 'completed') {
+        if (status.state === 'completed') {
+            const unjammed = released.length > 0
+                ? ` (after this run released the operator's own lock, which its failed unlock had left held during an API server outage: ${released.join('; ')})`
+                : '';
             return adopted
-                ? `adopted Restore ${name}, created by an earlier run of this move: Completed`
-                : `Restore ${name} Completed`;
+                ? `adopted Restore ${name}, created by an earlier run of this move: Completed${unjammed}`
+                : `Restore ${name} Completed${unjammed}`;
         }
         ctx.report.operatorLog = operatorLogLines((await ctx.runner.run(c.operatorLog)).stdout);
         const state = status.state === 'error'
@@ -41294,6 +41433,60 @@ const restore = defineStep({
         throw new StepFailure(`Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} did not complete within ${waitS}s: ${state}.${admission}`, `Read the operator log (kubectl -n ${BACKUP_NAMESPACE} logs -l ${OPERATOR_LOG_SELECTOR}), fix the cause, delete the Restore (kubectl delete ${RESTORE_CRD} ${name}) and re-run. Rancher may be scaled to 0 until a Restore completes${removesWebhook(ctx.decision, ctx.settings) ? '; rancher-webhook is uninstalled until Rancher runs again and reinstalls it' : ''}.`);
     }
 });
+/** How often the wait looks at the operator's lock: rarely next to lasso's 2-minute requeue. */
+const OPERATOR_LOCK_PROBE_MS = 20_000;
+/**
+ * While the Restore wait runs: frees the operator's lock when it has jammed on this Restore
+ * (operator-lock.ts), so the operator's next pass can finish it. Reads are cheap and rare; a probe
+ * that fails (the API server away again) waits for the next one.
+ */
+async function watchOperatorLock(ctx, c, name, waiting, released) {
+    let done = false;
+    void waiting.finally(() => (done = true));
+    for (;;) {
+        await Promise.race([waiting, sleep(OPERATOR_LOCK_PROBE_MS, ctx.signal)]).catch(() => undefined);
+        if (done || ctx.signal.aborted)
+            return;
+        try {
+            const lease = parseJson((await ctx.runner.run(c.operatorLock)).stdout, 'lease');
+            if (lease === undefined)
+                continue;
+            const restore = asObject(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'));
+            const uid = asString(asObject(restore.metadata).uid);
+            const holder = asString(asObject(asObject(lease).spec).holderIdentity);
+            if (holder !== `${name}:${uid}`)
+                continue;
+            const log = (await ctx.runner.run(c.operatorLog)).stdout;
+            const verdict = operatorLockVerdict(lease, { name, uid }, log);
+            if (verdict.action !== 'release' || done)
+                continue;
+            await ctx.runner.run({ ...c.releaseOperatorLock, stdin: JSON.stringify(verdict.unlocked) });
+            ctx.log(`The backup operator was stuck on its own lock (${verdict.evidence}): its unlock had failed while the API server was away. Released it, as that unlock would have.`);
+            released.push(verdict.evidence);
+        }
+        catch (e) {
+            if (e instanceof CancelledError)
+                return;
+            ctx.log(`Could not look at the operator's lock (${e.message.split('\n')[0]}); trying again in ${OPERATOR_LOCK_PROBE_MS / 1000}s.`);
+        }
+    }
+}
+function sleep(ms, signal) {
+    return new Promise(resolve => {
+        const t = setTimeout(done, ms);
+        function done() {
+            clearTimeout(t);
+            signal.removeEventListener('abort', done);
+            resolve();
+        }
+        signal.addEventListener('abort', done, { once: true });
+    });
+}
+function ignoreTimeout(e) {
+    if (e instanceof CommandError && e.timedOut)
+        return undefined;
+    throw e;
+}
 /** The admission webhook that refused a restored object, from the operator's messages. */
 function deniedBy(lines) {
     for (const line of lines) {
@@ -42508,7 +42701,9 @@ const realEnvironment = {
         kubeconfigPath: o.kubeconfigPath,
         context: o.settings.context || undefined,
         dryRun: o.settings.dryRun,
-        cancellation: realEnvironment.cancellation
+        cancellation: realEnvironment.cancellation,
+        deadline: o.deadline,
+        onInterruption: o.onInterruption
     }),
     s3: { headObject: headObject, listObjects: listObjects },
     now: () => new Date(),
@@ -42572,7 +42767,12 @@ async function rollback(settings, env, report) {
         await writePrivateFile(kubeconfigPath, settings.kubeconfig);
     }
     const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
-    const runner = cancellableRunner(env.runner({ ...tools, kubeconfigPath, settings }), env.cancellation.signal);
+    const onInterruption = (i) => {
+        // Steps run one at a time and are marked when they end: the first unmarked one is running.
+        const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster';
+        report.interruptions.push({ during, ...i });
+    };
+    const runner = cancellableRunner(env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }), env.cancellation.signal);
     const holder = holderIdentity();
     if (!settings.dryRun) {
         saveLockState({

@@ -28794,7 +28794,9 @@ const DETERMINISTIC = [
     /has no deployed releases/i,
     /release: not found/i,
     /unknown (?:shorthand )?flag/i,
-    /unknown command/i
+    /unknown command/i,
+    // kubectl wait reached its own --timeout: the condition is what failed, not the connection
+    /timed out waiting for the condition/i
 ];
 /** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */
 const TRANSIENT = [
@@ -28866,6 +28868,8 @@ function formatSeconds(ms) {
  */
 /** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
 const CANCEL_KILL_GRACE_MS = 1000;
+/** A retry is not worth starting with less time than this left. */
+const MIN_ATTEMPT_MS = 1000;
 /** Lines of stderr quoted in an error message. */
 const STDERR_TAIL_LINES = 10;
 /** At most this much stdout goes to the debug log. */
@@ -28881,6 +28885,8 @@ class ExecCommandRunner {
     random;
     maxAttempts;
     killGraceMs;
+    now;
+    outageToleranceMs;
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info(line));
@@ -28890,6 +28896,8 @@ class ExecCommandRunner {
         this.random = opts.random ?? Math.random;
         this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
         this.killGraceMs = opts.killGraceMs ?? 5000;
+        this.now = opts.now ?? Date.now;
+        this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
     }
     /** The children's environment, read when each command starts. */
     env() {
@@ -28915,37 +28923,66 @@ class ExecCommandRunner {
         const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath;
         const retryable = command.retry !== 'never';
         const started = Date.now();
+        // Retries stop at the later of the command's own limit and the outage tolerance, never past
+        // the run's deadline; a retried attempt gets only the time left, so a long wait that has to
+        // be started again still ends when it was planned to.
+        const giveUpAt = Math.min(this.now() + Math.max(command.timeoutMs, this.outageToleranceMs), this.opts.deadline ?? Number.POSITIVE_INFINITY);
+        let outage;
+        const tell = (recovered) => {
+            if (outage === undefined)
+                return;
+            this.opts.onInterruption?.({
+                command: describeCommand(command),
+                error: outage.error,
+                retries: outage.retries,
+                outageMs: this.now() - outage.since,
+                recovered
+            });
+        };
         for (let attempt = 1;; attempt++) {
+            const attemptMs = attempt === 1
+                ? command.timeoutMs
+                : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
             this.log(`[command] ${described}`);
-            const a = await this.spawnOnce(path, args, command, described);
+            const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
             const result = { ...a.result, durationMs: Date.now() - started };
             this.debugOutput(command, a.result);
             if (a.cancelled) {
+                tell(false);
                 throw new CancelledError(`${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`);
             }
-            if (!a.timedOut && result.exitCode === 0)
+            const transient = !a.timedOut && isTransientError(result.stderr, result.exitCode);
+            if (!a.timedOut && !transient && (result.exitCode === 0 || command.allowFailure)) {
+                tell(true);
                 return result;
-            if (!a.timedOut && command.allowFailure)
-                return result;
-            const attemptsLeft = attempt < this.maxAttempts;
+            }
             const lastLine = lastLines(result.stderr, 1)[0] ?? '';
+            const delay = backoffDelayMs(attempt, this.random);
+            const timeLeft = this.now() + delay + MIN_ATTEMPT_MS <= giveUpAt;
             const shouldRetry = retryable &&
-                attemptsLeft &&
-                (a.timedOut ? !command.mutating : isTransientError(result.stderr, result.exitCode));
+                timeLeft &&
+                (a.timedOut ? !command.mutating && attempt < this.maxAttempts : transient);
+            if (transient) {
+                outage ??= { since: this.now(), error: lastLine, retries: 0 };
+            }
             if (shouldRetry) {
-                const delay = backoffDelayMs(attempt, this.random);
-                const why = a.timedOut ? `timed out after ${formatSeconds(command.timeoutMs)}` : lastLine;
+                if (outage !== undefined && transient)
+                    outage.retries++;
+                const why = a.timedOut ? `timed out after ${formatSeconds(attemptMs)}` : lastLine;
+                const left = Math.max(0, Math.round((giveUpAt - this.now()) / 1000));
                 this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
-                    `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`);
+                    `(attempt ${attempt + 1}, up to ${left}s more): ${why}`);
                 await this.sleep(delay);
                 if (this.opts.cancellation?.signal.aborted) {
+                    tell(false);
                     throw new CancelledError(`${described} was not retried: the run was cancelled`);
                 }
                 continue;
             }
+            tell(false);
             const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
             const head = a.timedOut
-                ? `${described} timed out after ${formatSeconds(command.timeoutMs)}${after}`
+                ? `${described} timed out after ${formatSeconds(attemptMs)}${after}`
                 : a.signal !== null
                     ? `${described} was killed by ${a.signal}${after}`
                     : `${described} failed with exit code ${result.exitCode}${after}`;

@@ -14,7 +14,7 @@ import * as s3 from './facts/s3-client.js'
 import { getSettings, InputError, secretValues } from './inputs/input-helper.js'
 import type { Settings } from './inputs/settings.js'
 import type { CommandRunner } from './kube/command-runner.js'
-import { ExecCommandRunner } from './kube/exec-command-runner.js'
+import { ExecCommandRunner, type Interruption } from './kube/exec-command-runner.js'
 import { restoreName } from './kube/names.js'
 import { followUps } from './report/follow-ups.js'
 import { emptyReport, type RunReport } from './report/run-report.js'
@@ -36,6 +36,9 @@ export interface Environment {
     kubectlPath: string
     kubeconfigPath?: string
     settings: Settings
+    /** The run's deadline (epoch ms): no retry starts after it. */
+    deadline: number
+    onInterruption: (i: Interruption) => void
   }) => CommandRunner
   s3: S3Reader
   now: () => Date
@@ -59,7 +62,9 @@ export const realEnvironment: Environment = {
       kubeconfigPath: o.kubeconfigPath,
       context: o.settings.context || undefined,
       dryRun: o.settings.dryRun,
-      cancellation: realEnvironment.cancellation
+      cancellation: realEnvironment.cancellation,
+      deadline: o.deadline,
+      onInterruption: o.onInterruption
     }),
   s3: { headObject: s3.headObject, listObjects: s3.listObjects },
   now: () => new Date(),
@@ -131,8 +136,13 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
       env.cancellation.signal
     )
   )
+  const onInterruption = (i: Interruption): void => {
+    // Steps run one at a time and are marked when they end: the first unmarked one is running.
+    const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster'
+    report.interruptions.push({ during, ...i })
+  }
   const runner = cancellableRunner(
-    env.runner({ ...tools, kubeconfigPath, settings }),
+    env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }),
     env.cancellation.signal
   )
   const holder = holderIdentity()

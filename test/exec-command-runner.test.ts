@@ -3,7 +3,11 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { CommandError, type Command } from '../src/kube/command-runner.js'
-import { ExecCommandRunner, type ExecRunnerOptions } from '../src/kube/exec-command-runner.js'
+import {
+  ExecCommandRunner,
+  type ExecRunnerOptions,
+  type Interruption
+} from '../src/kube/exec-command-runner.js'
 import { Cancellation, CancelledError, cancellableRunner } from '../src/run/cancellation.js'
 
 /**
@@ -98,10 +102,20 @@ interface Harness {
   debugs: string[]
   warnings: string[]
   sleeps: number[]
+  /** The retry clock: only the runner's sleeps move it. */
+  clock: number
+  interruptions: Interruption[]
 }
 
 function harness(extra: Partial<ExecRunnerOptions> = {}): Harness {
-  const h: Omit<Harness, 'runner'> = { logs: [], debugs: [], warnings: [], sleeps: [] }
+  const h: Omit<Harness, 'runner'> = {
+    logs: [],
+    debugs: [],
+    warnings: [],
+    sleeps: [],
+    clock: 0,
+    interruptions: []
+  }
   const runner = new ExecCommandRunner({
     kubectlPath,
     helmPath,
@@ -110,7 +124,10 @@ function harness(extra: Partial<ExecRunnerOptions> = {}): Harness {
     warn: l => h.warnings.push(l),
     sleep: async ms => {
       h.sleeps.push(ms)
+      h.clock += ms
     },
+    now: () => h.clock,
+    onInterruption: i => h.interruptions.push(i),
     random: () => 0,
     ...extra
   })
@@ -265,23 +282,79 @@ describe('ExecCommandRunner: failures and retries', () => {
     expect(h.sleeps).toEqual([1000, 2000])
     expect(h.logs).toEqual(Array(3).fill('[command] kubectl get pods'))
     expect(h.warnings).toEqual([
-      'transient error, retrying in 1s (attempt 2/4): ' + REFUSED.trim(),
-      'transient error, retrying in 2s (attempt 3/4): ' + REFUSED.trim()
+      'transient error, retrying in 1s (attempt 2, up to 120s more): ' + REFUSED.trim(),
+      'transient error, retrying in 2s (attempt 3, up to 119s more): ' + REFUSED.trim()
+    ])
+    expect(h.interruptions).toEqual([
+      {
+        command: 'kubectl get pods',
+        error: REFUSED.trim(),
+        retries: 2,
+        outageMs: 3000,
+        recovered: true
+      }
     ])
   })
 
-  it('stops at maxAttempts and reports the last stderr', async () => {
+  it('keeps retrying through an outage as long as the outage tolerance, then reports the last stderr', async () => {
     configure({ failTimes: 99, failStderr: 'W0101 warning line\n' + REFUSED })
-    const h = harness({ maxAttempts: 3 })
+    // 1 + 2 + 4 + 8 s of backoff fit in 20 s; the next 10 s (and a last attempt's second) do not.
+    const h = harness({ outageToleranceMs: 20_000, maxAttempts: 2 })
     const err = await failure(h.runner.run(kubectl(['get', 'pods'])))
-    expect(invocations()).toBe(3)
-    expect(h.sleeps).toEqual([1000, 2000])
+    expect(invocations()).toBe(5)
+    expect(h.sleeps).toEqual([1000, 2000, 4000, 8000])
     expect(err.timedOut).toBe(false)
     expect(err.result?.exitCode).toBe(1)
     expect(err.message).toBe(
-      'kubectl get pods failed with exit code 1 (after 3 attempts)\nW0101 warning line\n' +
+      'kubectl get pods failed with exit code 1 (after 5 attempts)\nW0101 warning line\n' +
         REFUSED.trim()
     )
+    expect(h.interruptions).toEqual([
+      {
+        command: 'kubectl get pods',
+        error: REFUSED.trim(),
+        retries: 4,
+        outageMs: 15_000,
+        recovered: false
+      }
+    ])
+  })
+
+  it('retries no transient error past the run deadline', async () => {
+    configure({ failTimes: 99, failStderr: REFUSED })
+    const h = harness({ deadline: 4500 })
+    await failure(h.runner.run(kubectl(['get', 'pods'])))
+    expect(h.sleeps).toEqual([1000, 2000])
+  })
+
+  it('retries a wait (allowFailure) refused by a restarting API server, within its planned end', async () => {
+    configure({ failTimes: 2, failStderr: REFUSED })
+    const h = harness()
+    const wait = kubectl(['wait', 'restores/r', '--for=condition=Ready=True', '--timeout=5s'], {
+      allowFailure: true,
+      timeoutMs: 35_000
+    })
+    const res = await h.runner.run(wait)
+    expect(res.exitCode).toBe(0)
+    expect(invocations()).toBe(3)
+    expect(h.interruptions).toHaveLength(1)
+    expect(h.interruptions[0]?.recovered).toBe(true)
+  })
+
+  it("returns kubectl wait's own timeout as the answer, even with connection errors logged before it", async () => {
+    configure({
+      exitCode: 1,
+      stdout: '',
+      stderr:
+        'W1202 reflector.go:569] failed to list: Get "https://127.0.0.1:6443/apis": dial tcp 127.0.0.1:6443: connect: connection refused\n' +
+        'error: timed out waiting for the condition on restores/r\n'
+    })
+    const h = harness()
+    const wait = kubectl(['wait', 'restores/r', '--timeout=5s'], { allowFailure: true })
+    const res = await h.runner.run(wait)
+    expect(res.exitCode).toBe(1)
+    expect(invocations()).toBe(1)
+    expect(h.interruptions).toEqual([])
   })
 
   it('does not retry deterministic errors', async () => {
@@ -390,7 +463,9 @@ describe('ExecCommandRunner: timeouts', () => {
     expect(err.message).toBe('kubectl get pods -n x timed out after 1s (after 2 attempts)')
     expect(invocations()).toBe(2)
     expect(h.sleeps).toEqual([1000])
-    expect(h.warnings[0]).toBe('timeout, retrying in 1s (attempt 2/2): timed out after 1s')
+    expect(h.warnings[0]).toBe(
+      'timeout, retrying in 1s (attempt 2, up to 120s more): timed out after 1s'
+    )
   })
 
   it('escalates to SIGKILL when SIGTERM is ignored', async () => {

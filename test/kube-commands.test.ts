@@ -15,9 +15,25 @@ describe('command builders', () => {
     expect(cmd.helmWaitFlags(3, 90_500)).toEqual(['--wait', '--timeout', '91s'])
     expect(cmd.helmWaitFlags(4, 60_000)).toEqual(['--wait=watcher', '--timeout', '60s'])
   })
-  it('never retries a mutating helm command, and gives it more time than helm waits', () => {
+  it('never retries a helm upgrade or uninstall, and gives each more time than helm waits', () => {
+    const chart: cmd.ChartInstall = {
+      release: 'rancher',
+      chart: 'rancher',
+      namespace: 'cattle-system',
+      repo: 'https://r',
+      version: '2.8.4'
+    }
+    for (const c of [
+      cmd.helmUninstall(3, 'rancher-webhook', 'cattle-system', 600_000),
+      cmd.helmUpgradeInstall(3, chart, 600_000)
+    ]) {
+      expect(c).toMatchObject({ tool: 'helm', mutating: true, retry: 'never' })
+      expect(c.timeoutMs).toBeGreaterThan(600_000)
+    }
+  })
+  it('retries helm rollback only on transient errors (it may be repeated), with more time than helm waits', () => {
     const c = cmd.helmRollback(3, 'rancher', 'cattle-system', 4, 600_000)
-    expect(c).toMatchObject({ tool: 'helm', mutating: true, retry: 'never' })
+    expect(c).toMatchObject({ tool: 'helm', mutating: true, retry: 'transient' })
     expect(c.timeoutMs).toBeGreaterThan(600_000)
     expect(describeCommand(c)).toBe(
       'helm rollback rancher 4 -n cattle-system --wait --timeout 600s'

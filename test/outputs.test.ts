@@ -30,6 +30,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
     ],
     steps: [],
     restoreName: 'rollback-2-7-7-to-2-7-6-20261124t080000',
+    interruptions: [],
     restoreConditions: [],
     operatorLog: [],
     historyBefore: [],

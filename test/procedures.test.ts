@@ -885,6 +885,9 @@ describe('the plan is what runs', () => {
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
       'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
+      // the operator did not jam on its own lock (no API server outage)
+      'kubectl get lease restore-controller -n cattle-resources-system -o json --ignore-not-found --request-timeout=30s',
+      "kubectl replace -f - --request-timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
       // helm rollback already brought the release's 3 replicas back
       'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
     ])
@@ -968,6 +971,9 @@ describe('the plan is what runs', () => {
       // this world has none of the Secrets cleanup would delete: nothing to recreate
       'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
+      // the operator did not jam on its own lock (no API server outage)
+      'kubectl get lease restore-controller -n cattle-resources-system -o json --ignore-not-found --request-timeout=30s',
+      "kubectl replace -f - --request-timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
       // the Restore brought no ServiceAccount back: nothing to adopt
       'kubectl patch serviceaccount rancher -n cattle-system --type=merge -p \'{"metadata":{"labels":{"app.kubernetes.io/managed-by":"Helm"},"annotations":{"meta.helm.sh/release-name":"rancher","meta.helm.sh/release-namespace":"cattle-system"}}}\' --request-timeout=30s'
     ])

@@ -98,6 +98,7 @@ function report(overrides: Partial<RunReport> = {}): RunReport {
       }
     ],
     restoreName: 'rollback-2-8-5-to-2-8-4-20261124t080000',
+    interruptions: [],
     restoreConditions: [
       {
         type: 'Ready',
@@ -251,6 +252,41 @@ describe('renderSummary content', () => {
     const out = renderSummary(report())
     expect(out).toContain('### Restore <code>rollback-2-8-5-to-2-8-4-20261124t080000</code>')
     expect(out).toContain('| Ready | True | — | Completed | 2026-11-24T08:03:00Z |')
+  })
+
+  it('records API server interruptions: where, which command, how it ended', () => {
+    expect(renderSummary(report())).not.toContain('API server interruptions')
+    const out = renderSummary(
+      report({
+        interruptions: [
+          {
+            during: 'Create Restore',
+            command:
+              'kubectl wait restores.resources.cattle.io/r --for=condition=Ready=True --timeout=600s',
+            error:
+              'The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port?',
+            retries: 3,
+            outageMs: 8_400,
+            recovered: true
+          },
+          {
+            during: 'reading the cluster',
+            command: 'kubectl get <b>',
+            error: 'connection refused',
+            retries: 9,
+            outageMs: 121_000,
+            recovered: false
+          }
+        ]
+      })
+    )
+    expect(out).toContain('### API server interruptions')
+    expect(out).toContain(
+      '| Create Restore | <code>kubectl wait restores.resources.cattle.io/r --for=condition=Ready=True --timeout=600s</code> | The connection to the server 127.0.0.1:6443 was refused - did you specify the right host or port? | 3 | ✅ answered after 8.4 s |'
+    )
+    expect(out).toContain(
+      '| reading the cluster | <code>kubectl get &lt;b&gt;</code> | connection refused | 9 | ❌ gave up after 2m 01s |'
+    )
   })
 
   it('shows helm history before and after as tables', () => {

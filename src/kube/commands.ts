@@ -5,6 +5,7 @@
 import type { Command } from './command-runner.js'
 import {
   BACKUP_NAMESPACE,
+  OPERATOR_LOCK_LEASE,
   HELM_MANAGED_BY,
   HELM_RELEASE_NAME,
   HELM_RELEASE_NAMESPACE,
@@ -204,6 +205,18 @@ export const helmGetManifest = (release: string, namespace: string, revision?: n
 export const helmShowChart = (repo: string, chart: string, version: string): Command =>
   helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 })
 
+export const getOperatorLock = (): Command =>
+  kubectlRead([
+    'get',
+    'lease',
+    OPERATOR_LOCK_LEASE,
+    '-n',
+    BACKUP_NAMESPACE,
+    '-o',
+    'json',
+    '--ignore-not-found'
+  ])
+
 export const operatorLogs = (lines: number): Command =>
   kubectlRead(
     ['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'],
@@ -323,17 +336,26 @@ export const deleteObject = (kind: string, name: string, namespace?: string): Co
     { timeoutMs: 120_000 }
   )
 
+/**
+ * Unlike an upgrade, a rollback may be repeated after the API server dropped it half-way: Helm
+ * rolls back from any release status (pkg/action/rollback.go, 3.17.2 and 4.1.4, checks none), and
+ * a second `helm rollback` to the same revision applies the same manifest again. An API server
+ * restart while Helm reads or applies the objects ends it at once (seen on the testbed with 3.17.2:
+ * `could not get information about the resource: … connection refused`).
+ */
 export const helmRollback = (
   major: HelmMajor,
   release: string,
   namespace: string,
   revision: number,
   timeoutMs: number
-): Command =>
-  helmWrite(
+): Command => ({
+  ...helmWrite(
     ['rollback', release, String(revision), '-n', namespace, ...helmWaitFlags(major, timeoutMs)],
     timeoutMs
-  )
+  ),
+  retry: 'transient'
+})
 
 /** Waits until the release's objects are gone, so nothing it served answers any more. */
 export const helmUninstall = (

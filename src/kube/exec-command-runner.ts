@@ -34,8 +34,20 @@ export interface ExecRunnerOptions {
   sleep?: (ms: number) => Promise<void>
   /** Injectable jitter source for the backoff, in [0, 1). Default `Math.random`. */
   random?: () => number
-  /** Attempts in all, first one included. Default 4. */
+  /** The clock retries are timed by (epoch ms). Injectable for tests. Default `Date.now`. */
+  now?: () => number
+  /** Attempts in all for a read that timed out, first one included. Default 4. */
   maxAttempts?: number
+  /**
+   * How long one command keeps being retried on transient errors (connection refused, 5xx…),
+   * from its first start, when its own `timeoutMs` is shorter: an API server restart takes tens
+   * of seconds. Default 120 000.
+   */
+  outageToleranceMs?: number
+  /** The run's deadline (epoch ms): no retry starts after it. */
+  deadline?: number
+  /** Told once a command that hit transient errors has ended, recovered or not. */
+  onInterruption?: (interruption: Interruption) => void
   /** Between SIGTERM and SIGKILL on timeout. Default 5000. */
   killGraceMs?: number
   /**
@@ -45,8 +57,25 @@ export interface ExecRunnerOptions {
   cancellation?: { signal: AbortSignal; urgent: AbortSignal }
 }
 
+/** A command the API server (or the network to it) failed for a while. */
+export interface Interruption {
+  /** The command as the plan shows it. */
+  command: string
+  /** The first transient error's last stderr line. */
+  error: string
+  /** Retries made after transient errors. */
+  retries: number
+  /** From the first transient failure to the end of the command. */
+  outageMs: number
+  /** Whether the command went through in the end. */
+  recovered: boolean
+}
+
 /** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
 const CANCEL_KILL_GRACE_MS = 1000
+
+/** A retry is not worth starting with less time than this left. */
+const MIN_ATTEMPT_MS = 1000
 
 /** Lines of stderr quoted in an error message. */
 const STDERR_TAIL_LINES = 10
@@ -71,6 +100,8 @@ export class ExecCommandRunner implements CommandRunner {
   private readonly random: () => number
   private readonly maxAttempts: number
   private readonly killGraceMs: number
+  private readonly now: () => number
+  private readonly outageToleranceMs: number
 
   constructor(private readonly opts: ExecRunnerOptions) {
     this.log = opts.log ?? (line => core.info(line))
@@ -80,6 +111,8 @@ export class ExecCommandRunner implements CommandRunner {
     this.random = opts.random ?? Math.random
     this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4))
     this.killGraceMs = opts.killGraceMs ?? 5000
+    this.now = opts.now ?? Date.now
+    this.outageToleranceMs = opts.outageToleranceMs ?? 120_000
   }
 
   /** The children's environment, read when each command starts. */
@@ -111,44 +144,77 @@ export class ExecCommandRunner implements CommandRunner {
     const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath
     const retryable = command.retry !== 'never'
     const started = Date.now()
+    // Retries stop at the later of the command's own limit and the outage tolerance, never past
+    // the run's deadline; a retried attempt gets only the time left, so a long wait that has to
+    // be started again still ends when it was planned to.
+    const giveUpAt = Math.min(
+      this.now() + Math.max(command.timeoutMs, this.outageToleranceMs),
+      this.opts.deadline ?? Number.POSITIVE_INFINITY
+    )
+    let outage: { since: number; error: string; retries: number } | undefined
+    const tell = (recovered: boolean): void => {
+      if (outage === undefined) return
+      this.opts.onInterruption?.({
+        command: describeCommand(command),
+        error: outage.error,
+        retries: outage.retries,
+        outageMs: this.now() - outage.since,
+        recovered
+      })
+    }
 
     for (let attempt = 1; ; attempt++) {
+      const attemptMs =
+        attempt === 1
+          ? command.timeoutMs
+          : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()))
       this.log(`[command] ${described}`)
-      const a = await this.spawnOnce(path, args, command, described)
+      const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described)
       const result: CommandResult = { ...a.result, durationMs: Date.now() - started }
       this.debugOutput(command, a.result)
       if (a.cancelled) {
+        tell(false)
         throw new CancelledError(
           `${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`
         )
       }
 
-      if (!a.timedOut && result.exitCode === 0) return result
-      if (!a.timedOut && command.allowFailure) return result
+      const transient = !a.timedOut && isTransientError(result.stderr, result.exitCode)
+      if (!a.timedOut && !transient && (result.exitCode === 0 || command.allowFailure)) {
+        tell(true)
+        return result
+      }
 
-      const attemptsLeft = attempt < this.maxAttempts
       const lastLine = lastLines(result.stderr, 1)[0] ?? ''
+      const delay = backoffDelayMs(attempt, this.random)
+      const timeLeft = this.now() + delay + MIN_ATTEMPT_MS <= giveUpAt
       const shouldRetry =
         retryable &&
-        attemptsLeft &&
-        (a.timedOut ? !command.mutating : isTransientError(result.stderr, result.exitCode))
+        timeLeft &&
+        (a.timedOut ? !command.mutating && attempt < this.maxAttempts : transient)
+      if (transient) {
+        outage ??= { since: this.now(), error: lastLine, retries: 0 }
+      }
       if (shouldRetry) {
-        const delay = backoffDelayMs(attempt, this.random)
-        const why = a.timedOut ? `timed out after ${formatSeconds(command.timeoutMs)}` : lastLine
+        if (outage !== undefined && transient) outage.retries++
+        const why = a.timedOut ? `timed out after ${formatSeconds(attemptMs)}` : lastLine
+        const left = Math.max(0, Math.round((giveUpAt - this.now()) / 1000))
         this.warn(
           `${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
-            `(attempt ${attempt + 1}/${this.maxAttempts}): ${why}`
+            `(attempt ${attempt + 1}, up to ${left}s more): ${why}`
         )
         await this.sleep(delay)
         if (this.opts.cancellation?.signal.aborted) {
+          tell(false)
           throw new CancelledError(`${described} was not retried: the run was cancelled`)
         }
         continue
       }
 
+      tell(false)
       const after = attempt > 1 ? ` (after ${attempt} attempts)` : ''
       const head = a.timedOut
-        ? `${described} timed out after ${formatSeconds(command.timeoutMs)}${after}`
+        ? `${described} timed out after ${formatSeconds(attemptMs)}${after}`
         : a.signal !== null
           ? `${described} was killed by ${a.signal}${after}`
           : `${described} failed with exit code ${result.exitCode}${after}`

@@ -12,6 +12,8 @@ export const BACKUP_CRD_CHART = 'rancher-backup-crd'
 export const BACKUP_DEPLOYMENT = BACKUP_CHART
 export const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup'
 export const RESTORE_CRD = 'restores.resources.cattle.io'
+/** The operator's own lock: one Restore at a time (BRO pkg/controllers/restore/controller.go). */
+export const OPERATOR_LOCK_LEASE = 'restore-controller'
 
 /** Rancher's chart name (the release name is an input). */
 export const RANCHER_CHART = 'rancher'

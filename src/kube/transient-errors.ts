@@ -18,7 +18,9 @@ const DETERMINISTIC: readonly RegExp[] = [
   /has no deployed releases/i,
   /release: not found/i,
   /unknown (?:shorthand )?flag/i,
-  /unknown command/i
+  /unknown command/i,
+  // kubectl wait reached its own --timeout: the condition is what failed, not the connection
+  /timed out waiting for the condition/i
 ]
 
 /** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */

@@ -18,6 +18,17 @@ export interface StepRecord {
   commands: string[]
 }
 
+/** A command the API server failed for a while: retried until it answered or time ran out. */
+export interface InterruptionRecord {
+  /** The step it happened in, or the phase before the steps ("reading the cluster"). */
+  during: string
+  command: string
+  error: string
+  retries: number
+  outageMs: number
+  recovered: boolean
+}
+
 export interface RunReport {
   status: RunStatus
   /** Set once inputs are valid; absent when the run failed on inputs. */
@@ -27,6 +38,8 @@ export interface RunReport {
   steps: StepRecord[]
   restoreName: string
   restoreConditions: RestoreCondition[]
+  /** API server outages the run rode out (or did not). */
+  interruptions: InterruptionRecord[]
   /** Last lines of the backup operator's log when a Restore failed. */
   operatorLog: string[]
   historyBefore: HelmRevision[]
@@ -53,6 +66,7 @@ export function emptyReport(now = new Date()): RunReport {
     steps: [],
     restoreName: '',
     restoreConditions: [],
+    interruptions: [],
     operatorLog: [],
     historyBefore: [],
     historyAfter: [],

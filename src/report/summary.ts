@@ -9,7 +9,13 @@
 import type { HelmRevision, RestoreCondition } from '../facts/cluster-facts.js'
 import type { Decision, Procedure } from '../decide/decide.js'
 import type { PlannedStep } from '../run/plan.js'
-import type { RunReport, RunStatus, StepRecord, StepStatus } from './run-report.js'
+import type {
+  InterruptionRecord,
+  RunReport,
+  RunStatus,
+  StepRecord,
+  StepStatus
+} from './run-report.js'
 
 export const ROLLBACK_DOCS_URL =
   'https://ranchermanager.docs.rancher.com/getting-started/installation-and-upgrade/install-upgrade-on-a-kubernetes-cluster/rollbacks'
@@ -309,6 +315,24 @@ function restoreSection(name: string, conditions: RestoreCondition[]): string {
   return `${title}\n\n${table(header, conditions, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`
 }
 
+/** API server outages: what a reader of a slow or failed run needs to know first. */
+function interruptionSection(items: InterruptionRecord[]): string {
+  if (items.length === 0) return ''
+  const cells = (i: InterruptionRecord) => [
+    cell(i.during),
+    code(i.command),
+    cell(i.error),
+    cell(String(i.retries)),
+    i.recovered
+      ? `✅ answered after ${formatDuration(i.outageMs)}`
+      : `❌ gave up after ${formatDuration(i.outageMs)}`
+  ]
+  const header = ['During', 'Command', 'Error', 'Retries', 'Outcome']
+  const intro =
+    "The API server could not be reached for a while. Each command was retried with the same arguments, within its own deadline and the run's `timeout`; waits were started again, and none was taken as done until the cluster said so."
+  return `### API server interruptions\n\n${intro}\n\n${table(header, items, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`
+}
+
 function planSection(plan: PlannedStep[], open: boolean): string {
   if (plan.length === 0) return ''
   const lines: string[] = []
@@ -385,6 +409,7 @@ export function renderSummary(report: RunReport): string {
     outcome(report),
     stepsSection(report.steps),
     restoreSection(report.restoreName, report.restoreConditions),
+    interruptionSection(report.interruptions),
     followUpSection(report.followUps),
     planSection(report.plan, report.dryRun || report.status === 'planned'),
     logSection(report.operatorLog),

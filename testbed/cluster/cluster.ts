@@ -80,8 +80,21 @@ export interface Cluster {
   startupMs: number
   /** The processes this cluster started (name, pid), in start order. */
   processes: { name: string; pid: number }[]
+  /**
+   * Stops kube-apiserver (SIGTERM, then SIGKILL after `graceMs`: a 1.20 API server drains open
+   * watches for up to a minute before it exits), keeps it down for `downMs`, then starts it again
+   * on the same port, etcd and serving certificate and waits for /readyz: every client's
+   * connections and watches break, and the cluster's state is unchanged.
+   */
+  restartApiServer(opts?: { downMs?: number; graceMs?: number }): Promise<ApiServerRestart>
   /** Stop every process this cluster started and remove its dirs (idempotent). */
   stop(): Promise<void>
+}
+
+export interface ApiServerRestart {
+  /** When the old process was signalled and when the new one answered /readyz (epoch ms). */
+  stoppedAt: number
+  readyAt: number
 }
 
 interface Proc {
@@ -221,7 +234,12 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
 
   const deadline = t0 + (opts.startTimeoutMs ?? 90_000)
   /** Poll until check() is true; fail with the log tail if p exits or time runs out. */
-  const waitFor = async (what: string, p: Proc | undefined, check: () => Promise<boolean>) => {
+  const waitFor = async (
+    what: string,
+    p: Proc | undefined,
+    check: () => Promise<boolean>,
+    until = deadline
+  ) => {
     for (;;) {
       if (p && p.exitCode !== undefined) {
         const t = await tail(p.logFile)
@@ -231,7 +249,7 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
         )
       }
       if (await check().catch(() => false)) return
-      if (Date.now() > deadline) {
+      if (Date.now() > until) {
         const t = p ? `; ${p.logFile}:\n${await tail(p.logFile)}` : ''
         throw new StartError(`timed out waiting for ${what}${t}`, false)
       }
@@ -288,7 +306,7 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
     await saKeys
     const certDir = join(pki, 'certs')
     const issuer = 'https://kubernetes.default.svc.cluster.local'
-    const apiserver = await launch('kube-apiserver', paths.kubeApiserver, [
+    const apiserverArgs = [
       `--etcd-servers=${etcdUrl}`,
       '--bind-address=127.0.0.1',
       '--advertise-address=127.0.0.1',
@@ -307,15 +325,22 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
       '--allow-privileged=true',
       '--profiling=false',
       ...(opts.extraArgs?.apiserver ?? [])
-    ])
-    const insecureApi = new KubeApi({ server, token, insecure: true })
-    try {
-      await waitFor('kube-apiserver /readyz', apiserver, async () => {
-        return (await insecureApi.getText('/readyz')).trim() === 'ok'
-      })
-    } finally {
-      insecureApi.close()
+    ]
+    const apiserverReady = async (p: Proc, until: number): Promise<void> => {
+      const insecureApi = new KubeApi({ server, token, insecure: true })
+      try {
+        await waitFor(
+          'kube-apiserver /readyz',
+          p,
+          async () => (await insecureApi.getText('/readyz')).trim() === 'ok',
+          until
+        )
+      } finally {
+        insecureApi.close()
+      }
     }
+    const apiserver = await launch('kube-apiserver', paths.kubeApiserver, apiserverArgs)
+    await apiserverReady(apiserver, deadline)
     say('kube-apiserver ready')
     const servingPem = await readFile(join(certDir, 'apiserver.crt'), 'utf8')
     const servingKey = await readFile(join(certDir, 'apiserver.key'), 'utf8')
@@ -377,6 +402,31 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
     }
     const startupMs = Date.now() - t0
     say(`cluster ready in ${startupMs} ms (${dir})`)
+    const restartApiServer = async ({
+      downMs = 0,
+      graceMs = 2000
+    } = {}): Promise<ApiServerRestart> => {
+      const old = procs.find(p => p.name === 'kube-apiserver' && p.exitCode === undefined)
+      if (old === undefined) throw new Error('kube-apiserver is not running')
+      const stoppedAt = Date.now()
+      killGroup(old, 'SIGTERM')
+      const code = await Promise.race([old.exited, sleep(graceMs).then(() => 'grace' as const)])
+      if (code === 'grace') {
+        killGroup(old, 'SIGKILL')
+        await old.exited
+      }
+      procs.splice(procs.indexOf(old), 1)
+      await sleep(downMs)
+      // Back in its old place, so stop() still ends it before etcd.
+      const fresh = await launch('kube-apiserver', paths.kubeApiserver, apiserverArgs)
+      procs.splice(procs.indexOf(fresh), 1)
+      procs.splice(1, 0, fresh)
+      await writeFile(pidsFile, procs.map(x => x.child.pid).join('\n') + '\n')
+      await apiserverReady(fresh, Date.now() + (opts.startTimeoutMs ?? 90_000))
+      const readyAt = Date.now()
+      say(`kube-apiserver restarted: down ${readyAt - stoppedAt} ms`)
+      return { stoppedAt, readyAt }
+    }
     return {
       kubeconfigPath,
       server,
@@ -390,6 +440,7 @@ async function startOnce(opts: StartClusterOptions): Promise<Cluster> {
       env: { ...process.env, KUBECONFIG: kubeconfigPath },
       startupMs,
       processes: procs.map(p => ({ name: p.name, pid: p.child.pid ?? 0 })),
+      restartApiServer,
       stop
     }
   } catch (e) {

@@ -5,18 +5,22 @@
  */
 import { interpretRestore } from '../../facts/restore-status.js'
 import { parseJson } from '../../facts/parsers.js'
-import { isAlreadyExists } from '../../kube/command-runner.js'
+import { CommandError, isAlreadyExists, type Command } from '../../kube/command-runner.js'
+import { asObject, asString } from '../../facts/json-fields.js'
+import { operatorLockVerdict } from '../../decide/operator-lock.js'
+import { CancelledError } from '../cancellation.js'
 import * as cmd from '../../kube/commands.js'
 import { restoreManifest } from '../../kube/manifests.js'
 import {
   BACKUP_NAMESPACE,
+  OPERATOR_LOCK_LEASE,
   OPERATOR_LOG_SELECTOR,
   RESTORE_CRD,
   restoreLabels,
   restorePrefix
 } from '../../kube/names.js'
 import { adoptableRestore, removesWebhook } from '../../decide/preflight.js'
-import { defineStep, StepFailure, type PlanInput } from '../step.js'
+import { defineStep, StepFailure, type PlanInput, type StepContext } from '../step.js'
 
 /** Enough to reach back past a retry's whole pass to the error that caused it. */
 const OPERATOR_LOG_LINES = 1000
@@ -108,7 +112,13 @@ export const restore = defineStep({
         limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')
       ),
       read: cmd.getRestore(name),
-      operatorLog: cmd.operatorLogs(OPERATOR_LOG_LINES)
+      operatorLog: cmd.operatorLogs(OPERATOR_LOG_LINES),
+      // Only if the operator jams on its own lock after an API server outage (operator-lock.ts).
+      operatorLock: cmd.getOperatorLock(),
+      releaseOperatorLock: cmd.replaceFromStdin(
+        `Lease ${BACKUP_NAMESPACE}/${OPERATOR_LOCK_LEASE} with its holder cleared, as the operator's own failed unlock would have left it`,
+        ''
+      )
     }
   },
   async run(ctx, c, limits) {
@@ -130,16 +140,29 @@ export const restore = defineStep({
       }
     }
     const waitS = Math.round(limits.limit(ctx.settings.restoreTimeoutMs, 'the Restore') / 1000)
-    const waited = await ctx.group(
+    const released: string[] = []
+    await ctx.group(
       `Waiting for Restore ${name}${adopted ? ' (adopted from an earlier run)' : ''} (up to ${waitS}s)`,
-      () => ctx.runner.run(c.wait)
+      async () => {
+        // However the wait ends (condition met, its own timeout, or cut short by the runner after
+        // an API server outage), the Restore read next is the verdict.
+        const waiting = ctx.runner.run(c.wait).then(
+          () => undefined,
+          e => ignoreTimeout(e)
+        )
+        await Promise.all([waiting, watchOperatorLock(ctx, c, name, waiting, released)])
+      }
     )
     const status = interpretRestore(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'))
     ctx.report.restoreConditions = status.conditions
-    if (waited.exitCode === 0 && status.state === 'completed') {
+    if (status.state === 'completed') {
+      const unjammed =
+        released.length > 0
+          ? ` (after this run released the operator's own lock, which its failed unlock had left held during an API server outage: ${released.join('; ')})`
+          : ''
       return adopted
-        ? `adopted Restore ${name}, created by an earlier run of this move: Completed`
-        : `Restore ${name} Completed`
+        ? `adopted Restore ${name}, created by an earlier run of this move: Completed${unjammed}`
+        : `Restore ${name} Completed${unjammed}`
     }
 
     ctx.report.operatorLog = operatorLogLines((await ctx.runner.run(c.operatorLog)).stdout)
@@ -160,6 +183,67 @@ export const restore = defineStep({
     )
   }
 })
+
+/** How often the wait looks at the operator's lock: rarely next to lasso's 2-minute requeue. */
+const OPERATOR_LOCK_PROBE_MS = 20_000
+
+/**
+ * While the Restore wait runs: frees the operator's lock when it has jammed on this Restore
+ * (operator-lock.ts), so the operator's next pass can finish it. Reads are cheap and rare; a probe
+ * that fails (the API server away again) waits for the next one.
+ */
+async function watchOperatorLock(
+  ctx: StepContext,
+  c: { read: Command; operatorLock: Command; operatorLog: Command; releaseOperatorLock: Command },
+  name: string,
+  waiting: Promise<unknown>,
+  released: string[]
+): Promise<void> {
+  let done = false
+  void waiting.finally(() => (done = true))
+  for (;;) {
+    await Promise.race([waiting, sleep(OPERATOR_LOCK_PROBE_MS, ctx.signal)]).catch(() => undefined)
+    if (done || ctx.signal.aborted) return
+    try {
+      const lease = parseJson((await ctx.runner.run(c.operatorLock)).stdout, 'lease')
+      if (lease === undefined) continue
+      const restore = asObject(parseJson((await ctx.runner.run(c.read)).stdout, 'restore'))
+      const uid = asString(asObject(restore.metadata).uid)
+      const holder = asString(asObject(asObject(lease).spec).holderIdentity)
+      if (holder !== `${name}:${uid}`) continue
+      const log = (await ctx.runner.run(c.operatorLog)).stdout
+      const verdict = operatorLockVerdict(lease, { name, uid }, log)
+      if (verdict.action !== 'release' || done) continue
+      await ctx.runner.run({ ...c.releaseOperatorLock, stdin: JSON.stringify(verdict.unlocked) })
+      ctx.log(
+        `The backup operator was stuck on its own lock (${verdict.evidence}): its unlock had failed while the API server was away. Released it, as that unlock would have.`
+      )
+      released.push(verdict.evidence)
+    } catch (e) {
+      if (e instanceof CancelledError) return
+      ctx.log(
+        `Could not look at the operator's lock (${(e as Error).message.split('\n')[0]}); trying again in ${OPERATOR_LOCK_PROBE_MS / 1000}s.`
+      )
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise(resolve => {
+    const t = setTimeout(done, ms)
+    function done(): void {
+      clearTimeout(t)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+function ignoreTimeout(e: unknown): undefined {
+  if (e instanceof CommandError && e.timedOut) return undefined
+  throw e
+}
 
 /** The admission webhook that refused a restored object, from the operator's messages. */
 export function deniedBy(lines: readonly string[]): string | undefined {
