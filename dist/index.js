@@ -39925,10 +39925,6 @@ function parseDuration(text) {
     }
     return Number.isFinite(total) ? Math.round(total) : undefined;
 }
-/** Values to register with core.setSecret before anything is logged. */
-function secretValues(settings) {
-    return secrets(settings.kubeconfig, settings.s3.accessKey, settings.s3.secretKey);
-}
 /**
  * The secret inputs as given, valid or not, to mask before validation says anything: the S3 keys,
  * the kubeconfig and the credentials inside it.
@@ -43343,8 +43339,6 @@ async function run(env = realEnvironment) {
         for (const secret of secretInputValues())
             setSecret(secret);
         const settings = getSettings();
-        for (const secret of secretValues(settings))
-            setSecret(secret);
         report.dryRun = settings.dryRun;
         await rollback(settings, env, report);
     }

@@ -11,7 +11,7 @@ import { afterCancel } from './report/cancelled.js'
 import { Cancellation, CancelledError, cancellableRunner } from './run/cancellation.js'
 import { readCluster, type S3Reader } from './facts/gather.js'
 import * as s3 from './facts/s3-client.js'
-import { getSettings, InputError, secretInputValues, secretValues } from './inputs/input-helper.js'
+import { getSettings, InputError, secretInputValues } from './inputs/input-helper.js'
 import type { Settings } from './inputs/settings.js'
 import type { CommandRunner } from './kube/command-runner.js'
 import { ExecCommandRunner } from './kube/exec-command-runner.js'
@@ -75,7 +75,6 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
     // Secrets are masked as given, before validation can say anything about any input.
     for (const secret of secretInputValues()) core.setSecret(secret)
     const settings = getSettings()
-    for (const secret of secretValues(settings)) core.setSecret(secret)
     report.dryRun = settings.dryRun
     await rollback(settings, env, report)
   } catch (e) {
