@@ -17,7 +17,8 @@
  *   tag              := /[\w][\w.-]{0,127}/
  *   digest           := algorithm ":" hex   (algorithm components joined by [+._-], hex >= 32)
  *
- * The name is at most 255 characters (NameTotalLengthMax).
+ * The name is at most 255 characters (NameTotalLengthMax). Its first component is the registry
+ * only when it looks like a host (docker's splitDockerDomain); otherwise the image is on Docker Hub.
  */
 import { isIPv6 } from 'node:net'
 
@@ -41,7 +42,10 @@ const PATH_COMPONENT = `${ALPHA_NUMERIC}(?:${SEPARATOR}${ALPHA_NUMERIC})*`
 const REMOTE_NAME = `${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`
 const TAG = '[\\w][\\w.-]{0,127}'
 const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}'
-const REFERENCE = new RegExp(`^(?:(${DOMAIN})/)?(${REMOTE_NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`)
+const NAME = `(?:${DOMAIN}/)?${REMOTE_NAME}`
+const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`)
+const ANCHORED_DOMAIN = new RegExp(`^${DOMAIN}$`)
+const ANCHORED_REMOTE = new RegExp(`^${REMOTE_NAME}$`)
 
 const NAME_TOTAL_LENGTH_MAX = 255
 
@@ -52,7 +56,18 @@ const DIGEST_HEX_LENGTH: Record<string, number> = { sha256: 64, sha384: 96, sha5
 export function parseImageReference(value: string): ImageReference | { problem: string } {
   const match = REFERENCE.exec(value)
   if (match === null) return { problem: whyNotReference(value) }
-  const [, domain = '', path = '', tag, digest] = match
+  const [, name = '', tag, digest] = match
+  // The first component is a registry only when it looks like one (docker's splitDockerDomain,
+  // as ParseNormalizedNamed applies it): a dot, a port, `localhost`, or an upper-case letter.
+  const slash = name.indexOf('/')
+  const first = slash === -1 ? '' : name.slice(0, slash)
+  const isDomain =
+    first !== '' && (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first)
+  const domain = isDomain ? first : ''
+  const path = isDomain ? name.slice(slash + 1) : name
+  if ((domain !== '' && !ANCHORED_DOMAIN.test(domain)) || !ANCHORED_REMOTE.test(path)) {
+    return { problem: whyNotReference(value) }
+  }
   if (domain.length + (domain ? 1 : 0) + path.length > NAME_TOTAL_LENGTH_MAX) {
     return { problem: `the repository name is longer than ${NAME_TOTAL_LENGTH_MAX} characters` }
   }
