@@ -30391,7 +30391,7 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function debug(message) {
+function debug$1(message) {
     issueCommand('debug', {}, message);
 }
 /**
@@ -40463,7 +40463,7 @@ class ExecCommandRunner {
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info$1(line));
-        this.debug = opts.debug ?? (line => debug(line));
+        this.debug = opts.debug ?? (line => debug$1(line));
         this.warn = opts.warn ?? (line => warning$1(line));
         this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
         this.random = opts.random ?? Math.random;
@@ -40831,6 +40831,9 @@ webhookVerified = false) {
  */
 function info(text) {
     info$1(logLine(text));
+}
+function debug(text) {
+    debug$1(logLine(text));
 }
 function warning(text) {
     warning$1(logLine(text));
@@ -42859,8 +42862,8 @@ function downloadTool(url, dest, auth, headers) {
     return __awaiter(this, void 0, void 0, function* () {
         dest = dest || path.join(_getTempDirectory(), crypto.randomUUID());
         yield mkdirP(path.dirname(dest));
-        debug(`Downloading ${url}`);
-        debug(`Destination ${dest}`);
+        debug$1(`Downloading ${url}`);
+        debug$1(`Destination ${dest}`);
         const maxAttempts = 3;
         const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
         const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
@@ -42893,7 +42896,7 @@ function downloadToolAttempt(url, dest, auth, headers) {
         const response = yield http.get(url, headers);
         if (response.message.statusCode !== 200) {
             const err = new HTTPError(response.message.statusCode);
-            debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
+            debug$1(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
             throw err;
         }
         // Download the response body
@@ -42903,19 +42906,19 @@ function downloadToolAttempt(url, dest, auth, headers) {
         let succeeded = false;
         try {
             yield pipeline(readStream, fs.createWriteStream(dest));
-            debug('download complete');
+            debug$1('download complete');
             succeeded = true;
             return dest;
         }
         finally {
             // Error, delete dest before retry
             if (!succeeded) {
-                debug('download failed');
+                debug$1('download failed');
                 try {
                     yield rmRF(dest);
                 }
                 catch (err) {
-                    debug(`Failed to delete '${dest}'. ${err.message}`);
+                    debug$1(`Failed to delete '${dest}'. ${err.message}`);
                 }
             }
         }
@@ -42937,7 +42940,7 @@ function extractTar(file_1, dest_1) {
         // Create dest
         dest = yield _createExtractFolder(dest);
         // Determine whether GNU tar
-        debug('Checking tar --version');
+        debug$1('Checking tar --version');
         let versionOutput = '';
         yield exec('tar --version', [], {
             ignoreReturnCode: true,
@@ -42947,7 +42950,7 @@ function extractTar(file_1, dest_1) {
                 stderr: (data) => (versionOutput += data.toString())
             }
         });
-        debug(versionOutput.trim());
+        debug$1(versionOutput.trim());
         const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
         // Initialize args
         let args;
@@ -43005,13 +43008,13 @@ function find(toolName, versionSpec, arch) {
     if (versionSpec) {
         versionSpec = semverExports.clean(versionSpec) || '';
         const cachePath = path.join(_getCacheDirectory(), toolName, versionSpec, arch);
-        debug(`checking cache: ${cachePath}`);
+        debug$1(`checking cache: ${cachePath}`);
         if (fs.existsSync(cachePath) && fs.existsSync(`${cachePath}.complete`)) {
-            debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+            debug$1(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
             toolPath = cachePath;
         }
         else {
-            debug('not found');
+            debug$1('not found');
         }
     }
     return toolPath;
@@ -43056,9 +43059,9 @@ function _createExtractFolder(dest) {
  */
 function isExplicitVersion(versionSpec) {
     const c = semverExports.clean(versionSpec) || '';
-    debug(`isExplicit: ${c}`);
+    debug$1(`isExplicit: ${c}`);
     const valid = semverExports.valid(c) != null;
-    debug(`explicit? ${valid}`);
+    debug$1(`explicit? ${valid}`);
     return valid;
 }
 /**
@@ -43069,7 +43072,7 @@ function isExplicitVersion(versionSpec) {
  */
 function evaluateVersions(versions, versionSpec) {
     let version = '';
-    debug(`evaluating ${versions.length} versions`);
+    debug$1(`evaluating ${versions.length} versions`);
     versions = versions.sort((a, b) => {
         if (semverExports.gt(a, b)) {
             return 1;
@@ -43085,10 +43088,10 @@ function evaluateVersions(versions, versionSpec) {
         }
     }
     if (version) {
-        debug(`matched: ${version}`);
+        debug$1(`matched: ${version}`);
     }
     else {
-        debug('match not found');
+        debug$1('match not found');
     }
     return version;
 }
@@ -43340,7 +43343,9 @@ const realEnvironment = {
         context: o.settings.context || undefined,
         dryRun: o.settings.dryRun,
         cancellation: realEnvironment.cancellation,
-        log: info
+        log: info,
+        warn: warning,
+        debug
     }),
     s3: { headObject: headObject, listObjects: listObjects },
     now: () => new Date(),

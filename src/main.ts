@@ -18,7 +18,7 @@ import { ExecCommandRunner } from './kube/exec-command-runner.js'
 import { maskingRunner } from './kube/secret-output.js'
 import { restoreName } from './kube/names.js'
 import { followUps } from './report/follow-ups.js'
-import { fail, info, warning } from './report/log.js'
+import { debug, fail, info, warning } from './report/log.js'
 import { emptyReport, type RunReport } from './report/run-report.js'
 import { writeReport } from './report/write.js'
 import { Budget } from './run/budget.js'
@@ -62,7 +62,9 @@ export const realEnvironment: Environment = {
       context: o.settings.context || undefined,
       dryRun: o.settings.dryRun,
       cancellation: realEnvironment.cancellation,
-      log: info
+      log: info,
+      warn: warning,
+      debug
     }),
   s3: { headObject: s3.headObject, listObjects: s3.listObjects },
   now: () => new Date(),

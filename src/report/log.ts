@@ -10,6 +10,10 @@ export function info(text: string): void {
   core.info(logLine(text))
 }
 
+export function debug(text: string): void {
+  core.debug(logLine(text))
+}
+
 export function warning(text: string): void {
   core.warning(logLine(text))
 }
