@@ -16,7 +16,7 @@ import { ok as ok$1 } from 'assert';
 import * as require$$6 from 'util';
 import require$$6__default from 'util';
 import require$$0$1 from 'node:assert';
-import require$$0$3 from 'node:net';
+import require$$0$3, { isIPv6 } from 'node:net';
 import * as require$$2 from 'node:http';
 import require$$2__default from 'node:http';
 import require$$0$2 from 'node:stream';
@@ -39,7 +39,7 @@ import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
 import * as path$1 from 'node:path';
 import { join } from 'node:path';
-import { createHash, createHmac, randomBytes } from 'node:crypto';
+import { createHash, createHmac, X509Certificate, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
 import { spawn } from 'node:child_process';
 import { constants as constants$6, hostname, tmpdir } from 'node:os';
@@ -24256,11 +24256,11 @@ function requireUtil$2 () {
 	return util$2;
 }
 
-var parse;
+var parse$1;
 var hasRequiredParse$1;
 
 function requireParse$1 () {
-	if (hasRequiredParse$1) return parse;
+	if (hasRequiredParse$1) return parse$1;
 	hasRequiredParse$1 = 1;
 
 	const { maxNameValuePairSize, maxAttributeValueSize } = requireConstants$2();
@@ -24567,11 +24567,11 @@ function requireParse$1 () {
 	  return parseUnparsedAttributes(unparsedAttributes, cookieAttributeList)
 	}
 
-	parse = {
+	parse$1 = {
 	  parseSetCookie,
 	  parseUnparsedAttributes
 	};
-	return parse;
+	return parse$1;
 }
 
 var cookies;
@@ -30391,7 +30391,7 @@ function isDebug() {
  * Writes debug message to user log
  * @param message debug message
  */
-function debug(message) {
+function debug$1(message) {
     issueCommand('debug', {}, message);
 }
 /**
@@ -30407,14 +30407,14 @@ function error(message, properties = {}) {
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function warning(message, properties = {}) {
+function warning$1(message, properties = {}) {
     issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
  * @param message info message
  */
-function info(message) {
+function info$1(message) {
     process.stdout.write(message + os.EOL);
 }
 /**
@@ -39043,6 +39043,812 @@ async function listObjects(t, prefix, timeoutMs, opts = {}) {
 }
 
 /**
+ * The one place text is made safe to print (pure). Everything the action prints goes through one
+ * of these rules:
+ *
+ * - `quote`: a value in a message: in double quotes, `\` and `"` escaped, control characters
+ *   escaped. It cannot span lines, and its opening quote keeps it from starting a command.
+ * - `logLine`: a whole line (or several) for `core.info`: control characters escaped, and no line
+ *   can be a workflow command.
+ * - `escapeControls`: the character rule both use (the job summary uses it too).
+ *
+ * The runner reads a step's output line by line, a line ending at `\n`, `\r` or `\r\n`. A line is a
+ * workflow command when, after its leading white space, it starts with `::` (actions/runner
+ * `ActionCommand.TryParseV2`), or when it contains `##[` anywhere (the legacy form,
+ * `ActionCommand.TryParse`, which `ActionCommandManager` still tries when the first fails). The
+ * toolkit's own commands (`core.warning`, `core.error`, `core.setFailed`, `core.group`) escape
+ * their data; `core.info` writes its text as it is, so a raw `\n::warning::x` or `\r` in it would
+ * start a command.
+ */
+/**
+ * What no accepted single-line input contains and what is never printed raw: C0 controls
+ * (newline, CR and tab included), DEL, C1 controls (NEL and CSI among them), the Unicode line and
+ * paragraph separators, the zero-width no-break space and the bidirectional formatting controls
+ * (text that reads otherwise than it is).
+ */
+const UNPRINTABLE = 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/u;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
+const NAMED = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0' };
+/** One unprintable character, as an escape: `\n`, `\r`, `\t`, `\0`, `\x1b`, `\u202e`. */
+function escapeChar(c) {
+    const named = NAMED[c];
+    if (named !== undefined)
+        return named;
+    const code = c.codePointAt(0) ?? 0;
+    return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+/** Every unprintable character escaped (`\n`, `\x1b`, …); everything else as it is. */
+function escapeControls(text) {
+    return text.replace(UNPRINTABLE_ALL, escapeChar);
+}
+/** The unprintable characters of `text`, escaped, once each, in order: `\n, \x1b`. */
+function unprintableIn(text) {
+    return [...new Set([...text.matchAll(UNPRINTABLE_ALL)].map(m => escapeChar(m[0])))];
+}
+/** Breaks the legacy command marker `##[` (anywhere in a line) without hiding it. */
+function breakLegacyMarker(text) {
+    return text.replace(/##\[/g, '##\\x5b');
+}
+/**
+ * A value as a message shows it: `"…"` with `\` and `"` escaped and every unprintable character
+ * escaped, on one line, never a workflow command.
+ */
+function quote(value) {
+    const body = escapeControls(value.replace(/\\/g, '\\\\').replace(/"/g, '\\"'));
+    return `"${breakLegacyMarker(body)}"`;
+}
+/**
+ * Text for the log (`core.info`): each of its lines with unprintable characters escaped (tabs
+ * kept), a leading `::` broken (`\x3a:`) and `##[` broken (`##\x5b`). Line breaks (`\n`, `\r\n`, or
+ * a lone `\r`, which the runner also reads as one) become `\n`.
+ */
+function logLine(text) {
+    return text
+        .split(/\r\n|\r|\n/)
+        .map(line => {
+        const escaped = breakLegacyMarker(line.replace(UNPRINTABLE_ALL, c => (c === '\t' ? c : escapeChar(c))));
+        return escaped.replace(/^(\s*)::/u, '$1\\x3a:');
+    })
+        .join('\n');
+}
+
+/**
+ * Pure helpers for the helm and kubectl downloads: platform mapping, URL building, and parsing of
+ * checksum and "latest version" files. No I/O here.
+ */
+const DEFAULT_HELM_BASE = 'https://get.helm.sh';
+const DEFAULT_KUBECTL_BASE = 'https://dl.k8s.io';
+/** Maps process.platform to the name used in helm/kubectl download URLs. */
+function mapPlatform(platform) {
+    switch (platform) {
+        case 'linux':
+            return 'linux';
+        case 'darwin':
+            return 'darwin';
+        case 'win32':
+            throw new Error('Windows runners are not supported: rancher-rollback runs on Linux and macOS runners only.');
+        default:
+            throw new Error(`Unsupported platform '${platform}': rancher-rollback runs on Linux and macOS runners only.`);
+    }
+}
+/** Maps process.arch to the name used in helm/kubectl download URLs. */
+function mapArch(arch) {
+    switch (arch) {
+        case 'x64':
+            return 'amd64';
+        case 'arm64':
+            return 'arm64';
+        default:
+            throw new Error(`Unsupported CPU architecture '${arch}': only x64 (amd64) and arm64 runners are supported.`);
+    }
+}
+function toolPlatform(platform, arch) {
+    return { os: mapPlatform(platform), arch: mapArch(arch) };
+}
+const VERSION_RE = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
+function isPinnedVersion(v) {
+    return VERSION_RE.test(v);
+}
+/** The majors this action drives: Helm 3 and 4 (their flags differ, commands.ts knows both). */
+const SUPPORTED_MAJORS = {
+    helm: [3, 4],
+    kubectl: [1]
+};
+const EXAMPLES = { helm: 'v3.17.2', kubectl: 'v1.32.3' };
+/**
+ * The rule for a requested tool version (the `helm-version` / `kubectl-version` inputs): `latest`
+ * (any case), or a release version `vX.Y.Z` or `X.Y.Z`, optionally with a pre-release
+ * (`v3.18.0-rc.1`: get.helm.sh and dl.k8s.io publish those), of a supported major. Build metadata
+ * (`+…`) is refused: no helm or kubectl release carries it, so no download URL could match.
+ * Returns `latest` or the normalised `vX.Y.Z[-pre]`, or what is expected.
+ */
+function toolVersionRule(tool, value) {
+    const v = value.trim();
+    const accepted = `'latest' or a ${tool} release version such as ${EXAMPLES[tool]} (v optional)`;
+    if (v.toLowerCase() === 'latest')
+        return { version: 'latest' };
+    const m = /^[vV]?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+.*)?$/.exec(v);
+    if (m === null)
+        return { expected: accepted };
+    const [, major = '', minor = '', patch = '', pre = '', build] = m;
+    const numbers = [major, minor, patch];
+    if (numbers.some(n => n.length > 1 && n.startsWith('0'))) {
+        return { expected: `${accepted} (no leading zeros)` };
+    }
+    if (build !== undefined) {
+        return {
+            expected: `${accepted}, without build metadata (${build}): no ${tool} release carries it`
+        };
+    }
+    const supported = SUPPORTED_MAJORS[tool];
+    if (!supported.includes(Number(major))) {
+        const names = supported.map(n => `${tool === 'helm' ? 'Helm ' : ''}${n}.x`).join(' or ');
+        return {
+            expected: tool === 'helm'
+                ? `${accepted}: Helm ${major} is not supported, only ${names} (Helm 2 needs Tiller and other flags)`
+                : `${accepted}: kubectl ${major}.x does not exist, only ${names}`
+        };
+    }
+    return { version: `v${major}.${minor}.${patch}${pre}` };
+}
+/**
+ * Validates a requested version with `toolVersionRule`: 'latest' or 'vX.Y.Z' (a missing leading
+ * 'v' is added). Returns 'latest' or the normalised 'vX.Y.Z'; '' means 'latest'.
+ */
+function normalizeRequestedVersion(tool, version) {
+    if (version.trim() === '')
+        return 'latest';
+    const rule = toolVersionRule(tool === 'kubectl' ? 'kubectl' : 'helm', version);
+    if ('expected' in rule) {
+        throw new Error(`Invalid ${tool} version ${JSON.stringify(version)}: expected ${rule.expected}.`);
+    }
+    return rule.version;
+}
+/**
+ * Whether a version `latest` resolved to is of a supported major: a future Helm 5 would be
+ * refused by name, before its download, instead of failing on changed flags.
+ */
+function supportedResolvedVersion(tool, version) {
+    const major = Number(/^v(\d+)\./.exec(version)?.[1]);
+    return SUPPORTED_MAJORS[tool].includes(major);
+}
+/** Cache key for the tool cache: the version without its leading 'v'. */
+function cacheVersion(version) {
+    return normalizeVersion(version);
+}
+/** '' → default base; otherwise the mirror without trailing slashes. */
+function baseUrl(mirror, fallback) {
+    const m = mirror.trim().replace(/\/+$/, '');
+    return m === '' ? fallback : m;
+}
+function helmArchiveName(version, p) {
+    return `helm-${version}-${p.os}-${p.arch}.tar.gz`;
+}
+/** Directory inside the helm archive that holds the binary. */
+function helmArchiveDir(p) {
+    return `${p.os}-${p.arch}`;
+}
+function helmUrls(version, p, mirror) {
+    const archive = `${baseUrl(mirror, DEFAULT_HELM_BASE)}/${helmArchiveName(version, p)}`;
+    return { archive, checksum: `${archive}.sha256sum` };
+}
+function helmLatestUrl(mirror) {
+    return `${baseUrl(mirror, DEFAULT_HELM_BASE)}/helm-latest-version`;
+}
+function kubectlUrls(version, p, mirror) {
+    const binary = `${baseUrl(mirror, DEFAULT_KUBECTL_BASE)}/release/${version}/bin/${p.os}/${p.arch}/kubectl`;
+    return { binary, checksum: `${binary}.sha256` };
+}
+function kubectlLatestUrl(mirror) {
+    return `${baseUrl(mirror, DEFAULT_KUBECTL_BASE)}/release/stable.txt`;
+}
+const HEX_RE = /^[0-9a-fA-F]{64}$/;
+/**
+ * Parses a checksum file: either a bare SHA-256 hex digest (kubectl's `.sha256`) or
+ * `<hex>  <filename>` (helm's `.sha256sum`, sha256sum format, optional `*` binary marker).
+ * When `expectedFile` is given and the file names another file, it is rejected.
+ * Returns the digest in lower case.
+ */
+function parseChecksumFile(content, expectedFile) {
+    const line = content
+        .split(/\r?\n/)
+        .map(l => l.trim())
+        .find(l => l !== '');
+    if (line === undefined)
+        throw new Error('Checksum file is empty');
+    const [hex, ...rest] = line.split(/\s+/);
+    if (hex === undefined || !HEX_RE.test(hex)) {
+        throw new Error(`Checksum file does not start with a SHA-256 hex digest: '${line.slice(0, 100)}'`);
+    }
+    const named = rest.join(' ').replace(/^\*/, '');
+    if (named !== '' && expectedFile !== undefined) {
+        const base = named.split('/').pop();
+        if (base !== expectedFile) {
+            throw new Error(`Checksum file is for '${named}', expected '${expectedFile}'`);
+        }
+    }
+    return hex.toLowerCase();
+}
+/** Parses a version file (`helm-latest-version`, `stable.txt`): first non-empty line, 'vX.Y.Z'. */
+function parseVersionFile(content) {
+    const line = content
+        .split(/\r?\n/)
+        .map(l => l.trim())
+        .find(l => l !== '');
+    if (line === undefined)
+        throw new Error('version file is empty');
+    if (!isPinnedVersion(line)) {
+        throw new Error(`version file does not hold a 'vX.Y.Z' version: '${line.slice(0, 100)}'`);
+    }
+    return line;
+}
+
+/**
+ * The `s3-endpoint-ca` input: PEM text or base64-encoded PEM holding one or more certificates,
+ * each parsed as X.509 (node:crypto). Pure. Any other PEM block (a private key above all) is
+ * refused, and the content is never quoted: a pasted key must not reach the log.
+ */
+const BEGIN = /-----BEGIN ([^-\r\n]*)-----/g;
+const BLOCK = /-----BEGIN ([^-\r\n]*)-----[\s\S]*?-----END \1-----/g;
+/** The certificates as PEM text (blocks only, LF line ends), or what is wrong (one clause). */
+function parseCertificates(value) {
+    const text = pemText(value.trim());
+    if (text === undefined) {
+        return {
+            problem: 'it is neither PEM text (-----BEGIN CERTIFICATE----- … -----END CERTIFICATE-----) nor base64-encoded PEM'
+        };
+    }
+    const labels = [...text.matchAll(BEGIN)].map(m => m[1] ?? '');
+    const other = labels.findIndex(label => label !== 'CERTIFICATE');
+    if (other !== -1) {
+        const label = labels[other] ?? '';
+        const key = /PRIVATE KEY/.test(label) ? ', a private key: never give one here' : '';
+        return {
+            problem: `block ${other + 1} is ${label === '' ? 'an unnamed PEM block' : `a ${label} block`}${key}; only CERTIFICATE blocks are accepted`
+        };
+    }
+    const blocks = [...text.matchAll(BLOCK)].map(m => m[0]);
+    if (blocks.length < labels.length) {
+        return {
+            problem: `certificate ${blocks.length + 1} has no matching -----END CERTIFICATE----- line`
+        };
+    }
+    for (const [i, block] of blocks.entries()) {
+        try {
+            new X509Certificate(block);
+        }
+        catch {
+            return {
+                problem: `certificate ${i + 1} of ${blocks.length} does not parse as an X.509 certificate`
+            };
+        }
+    }
+    return { pem: `${blocks.join('\n')}\n`, count: blocks.length };
+}
+/** PEM text as given, or decoded from base64; undefined when it is neither. */
+function pemText(value) {
+    const normalized = (text) => text.replace(/\r\n?/g, '\n');
+    if (value.includes('-----BEGIN '))
+        return normalized(value);
+    const compact = value.replace(/\s+/g, '');
+    if (compact === '' || !/^[A-Za-z0-9+/]+={0,2}$/.test(compact))
+        return undefined;
+    const decoded = Buffer.from(compact, 'base64').toString('utf8');
+    return decoded.includes('-----BEGIN ') ? normalized(decoded) : undefined;
+}
+
+/**
+ * Container image references, parsed by the grammar of distribution/reference (reference.go,
+ * regexp.go), the parser containerd and Docker use, and digests as opencontainers/go-digest
+ * validates them. Pure.
+ *
+ *   reference        := name [ ":" tag ] [ "@" digest ]
+ *   name             := [domain '/'] remote-name
+ *   domain           := host [':' port-number]
+ *   host             := domain-name | IPv4address | \[ IPv6address \]
+ *   domain-name      := domain-component ['.' domain-component]*
+ *   domain-component := /([a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])/
+ *   port-number      := /[0-9]+/
+ *   path-component   := alpha-numeric [separator alpha-numeric]*
+ *   remote-name      := path-component ['/' path-component]*
+ *   alpha-numeric    := /[a-z0-9]+/
+ *   separator        := /[_.]|__|[-]+/
+ *   tag              := /[\w][\w.-]{0,127}/
+ *   digest           := algorithm ":" hex   (algorithm components joined by [+._-], hex >= 32)
+ *
+ * The name is at most 255 characters (NameTotalLengthMax). Its first component is the registry
+ * only when it looks like a host (docker's splitDockerDomain); otherwise the image is on Docker Hub.
+ */
+const DOMAIN_COMPONENT = '(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])';
+const DOMAIN_NAME = `${DOMAIN_COMPONENT}(?:\\.${DOMAIN_COMPONENT})*`;
+const IPV6 = '\\[(?:[a-fA-F0-9:]+)\\]';
+const HOST = `(?:${DOMAIN_NAME}|${IPV6})`;
+const DOMAIN = `${HOST}(?::[0-9]+)?`;
+const ALPHA_NUMERIC = '[a-z0-9]+';
+const SEPARATOR = '(?:[_.]|__|[-]+)';
+const PATH_COMPONENT = `${ALPHA_NUMERIC}(?:${SEPARATOR}${ALPHA_NUMERIC})*`;
+const REMOTE_NAME = `${PATH_COMPONENT}(?:/${PATH_COMPONENT})*`;
+const TAG = '[\\w][\\w.-]{0,127}';
+const DIGEST = '[A-Za-z][A-Za-z0-9]*(?:[-_+.][A-Za-z][A-Za-z0-9]*)*:[0-9a-fA-F]{32,}';
+const NAME = `(?:${DOMAIN}/)?${REMOTE_NAME}`;
+const REFERENCE = new RegExp(`^(${NAME})(?::(${TAG}))?(?:@(${DIGEST}))?$`);
+const ANCHORED_DOMAIN = new RegExp(`^${DOMAIN}$`);
+const ANCHORED_REMOTE = new RegExp(`^${REMOTE_NAME}$`);
+const NAME_TOTAL_LENGTH_MAX = 255;
+/** go-digest's registered algorithms and the length of their lowercase hex encoding. */
+const DIGEST_HEX_LENGTH = { sha256: 64, sha384: 96, sha512: 128 };
+/** The parsed reference, or what is wrong with it (one clause). */
+function parseImageReference(value) {
+    const match = REFERENCE.exec(value);
+    if (match === null)
+        return { problem: whyNotReference(value) };
+    const [, name = '', tag, digest] = match;
+    // The first component is a registry only when it looks like one (docker's splitDockerDomain,
+    // as ParseNormalizedNamed applies it): a dot, a port, `localhost`, or an upper-case letter.
+    const slash = name.indexOf('/');
+    const first = slash === -1 ? '' : name.slice(0, slash);
+    const isDomain = first !== '' && (/[.:]/.test(first) || first === 'localhost' || first.toLowerCase() !== first);
+    const domain = isDomain ? first : '';
+    const path = isDomain ? name.slice(slash + 1) : name;
+    if ((domain !== '' && !ANCHORED_DOMAIN.test(domain)) || !ANCHORED_REMOTE.test(path)) {
+        return { problem: whyNotReference(value) };
+    }
+    if (domain.length + (domain ? 1 : 0) + path.length > NAME_TOTAL_LENGTH_MAX) {
+        return { problem: `the repository name is longer than ${NAME_TOTAL_LENGTH_MAX} characters` };
+    }
+    const v6 = /^\[([^\]]*)\]/.exec(domain);
+    if (v6 !== null && !isIPv6(v6[1] ?? '')) {
+        return { problem: `the registry [${v6[1]}] is not an IPv6 address` };
+    }
+    if (digest !== undefined) {
+        const [algorithm = '', hex = ''] = digest.split(':');
+        const length = DIGEST_HEX_LENGTH[algorithm];
+        if (length === undefined) {
+            return { problem: `digest algorithm ${algorithm} is not sha256, sha384 or sha512` };
+        }
+        if (hex.length !== length || !/^[0-9a-f]+$/.test(hex)) {
+            return { problem: `a ${algorithm} digest is ${length} lowercase hexadecimal digits` };
+        }
+    }
+    return { domain, path, tag, digest };
+}
+/** A hint for the commonest mistakes; the grammar above is the rule. */
+function whyNotReference(value) {
+    if (value === '')
+        return 'it is empty';
+    if (/\s/.test(value))
+        return 'it contains white space';
+    return ('it does not follow the image reference grammar ' +
+        '[registry[:port]/]path[:tag][@algorithm:hex], whose path is lowercase letters, digits and ' +
+        'single separators (., _, __ or -), and whose tag is up to 128 letters, digits, _, . and -, ' +
+        'not starting with . or -');
+}
+
+/**
+ * The `kubeconfig` input, parsed as kubectl reads it (client-go clientcmd: a YAML or JSON `Config`
+ * with `clusters`, `users` and `contexts`, each a list of named entries), and the credentials in
+ * it. Pure. The content is secret: nothing here ever quotes it, only its structure.
+ */
+function isMapping$1(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+/** Parses YAML or JSON; throws an error that never quotes the text (only where it failed). */
+function parseKubeconfigText(text) {
+    const trimmed = text.trim();
+    if (trimmed.startsWith('{')) {
+        try {
+            return JSON.parse(trimmed);
+        }
+        catch {
+            // JSON is YAML too (flow style); js-yaml gives a line number.
+        }
+    }
+    try {
+        return load(text);
+    }
+    catch (error) {
+        const line = error.mark?.line;
+        throw new Error(typeof line === 'number' ? `is not valid YAML (line ${line + 1})` : 'is not valid YAML');
+    }
+}
+/** A list of `{name, <field>: {...}}` entries; a string saying what is wrong, or the entries. */
+function namedList(document, list, field) {
+    const value = document[list];
+    if (value === undefined || value === null)
+        return `has no '${list}' list`;
+    if (!Array.isArray(value))
+        return `has a '${list}' that is not a list`;
+    const entries = [];
+    for (const [i, entry] of value.entries()) {
+        const name = isMapping$1(entry) ? entry['name'] : undefined;
+        const body = isMapping$1(entry) ? entry[field] : undefined;
+        if (typeof name !== 'string' || name === '' || !isMapping$1(body)) {
+            return `has a '${list}' entry (${i + 1}) without a name and a '${field}' mapping`;
+        }
+        entries.push({ name, body });
+    }
+    return entries;
+}
+/**
+ * Checks the kubeconfig as kubectl would before its first request, for the context it will use
+ * (`context`, or else `current-context`): a Config with non-empty `clusters` and `contexts`
+ * lists of named entries, the context present, its cluster present with a `server`, its user
+ * present when it names one. Clauses start with a verb ("has no …").
+ */
+function checkKubeconfig(text, context) {
+    let document;
+    try {
+        document = parseKubeconfigText(text);
+    }
+    catch (error) {
+        return { kubeconfig: error.message };
+    }
+    if (!isMapping$1(document)) {
+        return {
+            kubeconfig: typeof document === 'string' && !/\s/.test(document.trim())
+                ? 'is a single word or a path, not the content of a kubeconfig file'
+                : 'is not a YAML or JSON mapping'
+        };
+    }
+    const kind = document['kind'];
+    if (kind !== undefined && kind !== 'Config')
+        return { kubeconfig: "has a 'kind' other than Config" };
+    const apiVersion = document['apiVersion'];
+    if (apiVersion !== undefined && apiVersion !== 'v1') {
+        return { kubeconfig: "has an 'apiVersion' other than v1" };
+    }
+    const clusters = namedList(document, 'clusters', 'cluster');
+    if (typeof clusters === 'string')
+        return { kubeconfig: clusters };
+    if (clusters.length === 0)
+        return { kubeconfig: "has an empty 'clusters' list" };
+    const contexts = namedList(document, 'contexts', 'context');
+    if (typeof contexts === 'string')
+        return { kubeconfig: contexts };
+    if (contexts.length === 0)
+        return { kubeconfig: "has an empty 'contexts' list" };
+    const usersValue = document['users'];
+    const users = usersValue === undefined || usersValue === null ? [] : namedList(document, 'users', 'user');
+    if (typeof users === 'string')
+        return { kubeconfig: users };
+    const count = `${contexts.length} context${contexts.length === 1 ? '' : 's'}`;
+    let chosen;
+    if (context !== '') {
+        chosen = contexts.find(c => c.name === context);
+        if (chosen === undefined) {
+            return {
+                context: `the kubeconfig given in 'kubeconfig' has no context of that name (it has ${count}; names not shown: the kubeconfig is secret)`
+            };
+        }
+    }
+    else {
+        const current = document['current-context'];
+        if (typeof current !== 'string' || current === '') {
+            return {
+                kubeconfig: `has no 'current-context' and input 'context' is empty: set 'context' to one of its ${count}`
+            };
+        }
+        chosen = contexts.find(c => c.name === current);
+        if (chosen === undefined)
+            return { kubeconfig: `has a 'current-context' that is not one of its ${count}` };
+    }
+    const which = context !== '' ? "the context named in 'context'" : 'its current context';
+    const clusterName = chosen.body['cluster'];
+    const cluster = clusters.find(c => c.name === clusterName);
+    if (typeof clusterName !== 'string' || cluster === undefined) {
+        return { kubeconfig: `has no cluster entry for ${which}` };
+    }
+    const server = cluster.body['server'];
+    if (typeof server !== 'string' || server.trim() === '') {
+        return { kubeconfig: `has no 'server' for the cluster of ${which}` };
+    }
+    const userName = chosen.body['user'];
+    if (typeof userName === 'string' && userName !== '' && !users.some(u => u.name === userName)) {
+        return { kubeconfig: `has no user entry for ${which}` };
+    }
+    return {};
+}
+/** Names of exec environment variables whose values are credentials whatever their length. */
+const SECRET_ENV_NAME = /token|secret|passw|key|credential|auth|session/i;
+/** Longer exec environment values are masked whatever their name: they may be credentials. */
+const LONG_ENV_VALUE = 8;
+/**
+ * Credential strings inside a kubeconfig: users' tokens, passwords and client keys, auth-provider
+ * secrets, and the values of exec plugin environment variables (those with a credential-like
+ * name, and every value of 8 characters or more: a short one under a plain name, such as
+ * `AWS_PROFILE: prod`, would mask that word everywhere in the log).
+ */
+function kubeconfigCredentials(text) {
+    if (text.trim() === '')
+        return [];
+    let document;
+    try {
+        document = parseKubeconfigText(text);
+    }
+    catch {
+        return [];
+    }
+    const found = [];
+    const users = isMapping$1(document) ? document['users'] : undefined;
+    if (!Array.isArray(users))
+        return found;
+    for (const entry of users) {
+        const user = isMapping$1(entry) ? entry['user'] : undefined;
+        if (!isMapping$1(user))
+            continue;
+        for (const key of ['token', 'password', 'client-key-data']) {
+            const value = user[key];
+            if (typeof value === 'string')
+                found.push(value);
+        }
+        const provider = user['auth-provider'];
+        const config = isMapping$1(provider) ? provider['config'] : undefined;
+        if (isMapping$1(config)) {
+            for (const [key, value] of Object.entries(config)) {
+                if (/token|secret/i.test(key) && typeof value === 'string')
+                    found.push(value);
+            }
+        }
+        const exec = user['exec'];
+        const env = isMapping$1(exec) ? exec['env'] : undefined;
+        if (Array.isArray(env)) {
+            for (const variable of env) {
+                if (!isMapping$1(variable))
+                    continue;
+                const { name, value } = variable;
+                if (typeof value !== 'string' || value.trim() === '')
+                    continue;
+                if (value.length >= LONG_ENV_VALUE ||
+                    (typeof name === 'string' && SECRET_ENV_NAME.test(name))) {
+                    found.push(value);
+                }
+            }
+        }
+    }
+    return found.filter(value => value.trim() !== '');
+}
+
+/**
+ * Names in S3: the bucket, the folder (a key prefix) and the backup file (the last part of the
+ * key). Pure; each returns what is wrong (one clause) or undefined.
+ */
+/** AWS: reserved for access points, Object Lambda, Multi-Region Access Points, S3 Express… */
+const RESERVED_PREFIXES = ['xn--', 'sthree-', 'amzn-s3-demo-'];
+const RESERVED_SUFFIXES = ['-s3alias', '--ol-s3', '.mrap', '--x-s3', '--table-s3'];
+/**
+ * The general purpose bucket naming rules of the Amazon S3 user guide ("General purpose bucket
+ * naming rules"): 3-63 characters; lowercase letters, digits, dots and hyphens; a letter or digit
+ * first and last; no two adjacent dots; not an IP address; none of the reserved prefixes and
+ * suffixes. Also no dot next to a hyphen: the rancher-backup operator's S3 client (minio-go,
+ * s3utils.CheckValidBucketName) refuses `.-` and `-.`, as DNS-style bucket names always did.
+ */
+function bucketProblem(name) {
+    if (name.length < 3 || name.length > 63)
+        return `it has ${name.length} characters, not 3-63`;
+    if (!/^[a-z0-9.-]+$/.test(name))
+        return 'it has characters other than lowercase letters, digits, dots and hyphens';
+    if (!/^[a-z0-9]/.test(name) || !/[a-z0-9]$/.test(name)) {
+        return 'it does not start and end with a letter or digit';
+    }
+    if (name.includes('..'))
+        return 'it has two adjacent dots';
+    if (name.includes('.-') || name.includes('-.'))
+        return 'it has a dot next to a hyphen';
+    if (/^\d+\.\d+\.\d+\.\d+$/.test(name))
+        return 'it is formatted as an IP address';
+    const prefix = RESERVED_PREFIXES.find(p => name.startsWith(p));
+    if (prefix !== undefined)
+        return `it starts with the reserved prefix ${prefix}`;
+    const suffix = RESERVED_SUFFIXES.find(s => name.endsWith(s));
+    if (suffix !== undefined)
+        return `it ends with the reserved suffix ${suffix}`;
+    return undefined;
+}
+/**
+ * A folder: segments separated by `/` (leading and trailing slashes are dropped by the caller),
+ * none empty, `.` or `..`, no backslash. The operator joins folder and file name with Go's
+ * filepath.Join, which would resolve such segments to another key than the one this action
+ * checks in S3.
+ */
+function folderProblem(folder) {
+    if (folder.includes('\\'))
+        return 'it contains a backslash';
+    if (folder === '')
+        return undefined;
+    const segments = folder.split('/');
+    if (segments.some(s => s === ''))
+        return 'it has an empty segment (//)';
+    const dots = segments.find(s => /^\.+$/.test(s));
+    if (dots !== undefined)
+        return `it has a ${dots === '.' ? '.' : dots} segment`;
+    return undefined;
+}
+/**
+ * A backup file name as the rancher-backup operator writes it: a name only (no `/` or `\`, not
+ * dots only, no `..`), ending in `.tar.gz`, or `.tar.gz.enc` when the backup is encrypted.
+ */
+function backupFilenameProblem(name) {
+    if (/[/\\]/.test(name))
+        return 'it is a path: give the file name only, no / or \\';
+    if (/^\.+$/.test(name))
+        return 'it is only dots';
+    if (name.includes('..'))
+        return 'it contains ..';
+    if (!/^.+\.tar\.gz(\.enc)?$/.test(name)) {
+        return 'it does not end in .tar.gz (or .tar.gz.enc for an encrypted backup), as the operator names its files';
+    }
+    return undefined;
+}
+function isEncryptedBackupName(name) {
+    return name.endsWith('.tar.gz.enc');
+}
+
+/**
+ * URL and endpoint inputs, parsed (WHATWG URL, node:net) rather than pattern-matched. Pure.
+ * A base URL (chart repositories, tool mirrors) is http(s)://host[:port][/path]; an S3 endpoint
+ * is host[:port] or https://host[:port]. Neither may carry credentials, a query or a fragment;
+ * hosts are DNS names with no empty label, IPv4 addresses or bracketed IPv6 addresses.
+ */
+const SCHEME = /^([A-Za-z][A-Za-z0-9+.-]*):/;
+const LABEL = /^[a-z0-9_]([a-z0-9_-]*[a-z0-9_])?$/;
+/** `scheme://user:pass@rest` shown as `scheme://***@rest`. */
+function redact(value) {
+    return value.replace(/^([^/]*\/\/)?[^/?#]*@/, (_m, scheme) => `${scheme ?? ''}***@`);
+}
+/**
+ * What is wrong with the `host[:port]` of a URL, judged on the text as given (the URL parser
+ * drops an empty port and accepts empty labels); undefined when it is fine.
+ */
+function authorityProblem(authority) {
+    if (authority === '')
+        return 'it has no host';
+    let host = authority;
+    let port;
+    if (authority.startsWith('[')) {
+        const m = /^\[([^\]]*)\](?::(.*))?$/.exec(authority);
+        if (m === null)
+            return 'it has a malformed IPv6 literal (expected [address] or [address]:port)';
+        const address = m[1] ?? '';
+        if (address.includes('%'))
+            return 'its IPv6 literal has a zone (%…), which URLs do not allow';
+        if (!isIPv6(address))
+            return `[${address}] is not an IPv6 address`;
+        port = m[2];
+        host = '';
+    }
+    else {
+        const colons = authority.split(':').length - 1;
+        if (colons > 1)
+            return 'an IPv6 address must be written in brackets, e.g. [fd00::5]:9000';
+        if (colons === 1) {
+            host = authority.slice(0, authority.indexOf(':'));
+            port = authority.slice(authority.indexOf(':') + 1);
+        }
+        if (host === '')
+            return 'it has no host';
+        const labels = host.split('.');
+        if (labels.some(label => label === '')) {
+            return 'its host has an empty label (a leading, trailing or doubled dot)';
+        }
+    }
+    if (port !== undefined) {
+        if (!/^\d{1,5}$/.test(port) || Number(port) < 1 || Number(port) > 65535) {
+            return 'its port is not a number from 1 to 65535';
+        }
+    }
+    return undefined;
+}
+/** The host of a parsed URL: DNS labels of letters, digits, hyphens (and _), at most 253. */
+function hostNameProblem(url) {
+    const host = url.hostname;
+    if (host.startsWith('['))
+        return undefined;
+    if (host.length > 253)
+        return 'its host name is longer than 253 characters';
+    for (const label of host.split('.')) {
+        if (label.length > 63)
+            return 'its host has a label longer than 63 characters';
+        if (!LABEL.test(label)) {
+            return 'its host has a label that is not letters, digits and inner hyphens';
+        }
+    }
+    return undefined;
+}
+function parse(text) {
+    try {
+        return new URL(text);
+    }
+    catch {
+        return undefined;
+    }
+}
+/**
+ * A base URL (http or https, an optional path; no credentials, query or fragment), returned as
+ * `scheme://host[:port][/path]` without a trailing slash: the URL parser's form, which is what
+ * later messages show (lowercased host, IDN in punycode, default port dropped).
+ */
+function parseBaseUrl(value) {
+    if (/\s/u.test(value))
+        return { problem: 'it contains white space' };
+    if (value.includes('\\'))
+        return { problem: 'it contains a backslash' };
+    const scheme = SCHEME.exec(value)?.[1]?.toLowerCase();
+    if (scheme === undefined || !value.slice(scheme.length).startsWith('://')) {
+        return { problem: 'it does not start with https:// or http://' };
+    }
+    if (scheme !== 'https' && scheme !== 'http') {
+        return { problem: `its scheme ${scheme} is not supported: use https:// or http://` };
+    }
+    const rest = value.slice(scheme.length + 3);
+    const authority = rest.split(/[/?#]/)[0] ?? '';
+    if (authority.includes('@')) {
+        return {
+            problem: 'it contains credentials (user:password@), which would appear in logs',
+            redacted: redact(value)
+        };
+    }
+    if (/[?#]/.test(rest))
+        return { problem: 'it has a query (?…) or fragment (#…)' };
+    const hostProblem = authorityProblem(authority);
+    if (hostProblem !== undefined)
+        return { problem: hostProblem };
+    const url = parse(value);
+    if (url === undefined)
+        return { problem: 'it does not parse as a URL' };
+    const nameProblem = hostNameProblem(url);
+    if (nameProblem !== undefined)
+        return { problem: nameProblem };
+    return { value: `${url.protocol}//${url.host}${url.pathname}`.replace(/\/+$/, '') };
+}
+/** Why an S3 endpoint is refused because it is plain HTTP (see parseEndpoint in input-helper). */
+const PLAIN_HTTP = 'plain-http';
+/**
+ * An S3 endpoint: `host[:port]` or `https://host[:port]` (one trailing slash tolerated), returned
+ * as `host[:port]` (the port kept as given, IPv6 in brackets). `http://` yields the problem
+ * PLAIN_HTTP, for the caller to explain.
+ */
+function parseS3Endpoint(value) {
+    if (/\s/u.test(value))
+        return { problem: 'it contains white space' };
+    if (value.includes('\\'))
+        return { problem: 'it contains a backslash' };
+    if (value.includes('@')) {
+        return {
+            problem: 'it contains credentials (user:password@), which would appear in logs',
+            redacted: redact(value)
+        };
+    }
+    let rest = value;
+    const scheme = /^([A-Za-z][A-Za-z0-9+.-]*):\/\//.exec(value);
+    if (scheme !== null) {
+        const given = (scheme[1] ?? '').toLowerCase();
+        if (given === 'http')
+            return { problem: PLAIN_HTTP };
+        if (given !== 'https')
+            return { problem: `its scheme ${given} is not supported` };
+        rest = value.slice(scheme[0].length);
+    }
+    rest = rest.replace(/\/$/, '');
+    if (/[/?#]/.test(rest))
+        return { problem: 'it has a path, query or fragment' };
+    const hostProblem = authorityProblem(rest);
+    if (hostProblem !== undefined)
+        return { problem: hostProblem };
+    const url = parse(`https://${rest}`);
+    if (url === undefined)
+        return { problem: 'it does not parse as host[:port]' };
+    const nameProblem = hostNameProblem(url);
+    if (nameProblem !== undefined)
+        return { problem: nameProblem };
+    const port = /:(\d+)$/.exec(rest)?.[1];
+    return { value: port === undefined ? url.hostname : `${url.hostname}:${port}` };
+}
+
+/**
  * Reads every input of action.yml, validates it and builds the one typed `Settings` object.
  * Pure: no network, files or processes. All problems are collected and reported at once.
  */
@@ -39098,12 +39904,46 @@ const INPUT_DEFAULTS = {
 const MAX_DURATION_MS = 24 * 3600 * 1000;
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
 const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/;
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE'];
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE'];
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----';
-const PEM_END = '-----END CERTIFICATE-----';
+/** Inputs whose value spans lines by nature; every other input is one line of printable text. */
+const MULTI_LINE = new Set(['kubeconfig', 's3-endpoint-ca']);
+/** Inputs whose value is never shown. */
+const SECRET = new Set(['kubeconfig', 's3-access-key', 's3-secret-key']);
+/** What each single-line input accepts, in a few words (the control-character problem says it). */
+const ACCEPTS = {
+    'target-version': "'previous' or a version such as 2.8.4",
+    'backup-filename': "'latest' or a backup file name such as rancher-backup-….tar.gz",
+    's3-bucket-name': 'an S3 bucket name',
+    's3-folder': 'a folder path inside the bucket such as rancher/prod',
+    's3-region': 'a region such as us-east-1',
+    's3-endpoint': 'host[:port] or https://host[:port]',
+    's3-insecure-tls-skip-verify': 'true or false',
+    's3-credential-secret-name': 'a Kubernetes Secret name',
+    's3-credential-secret-namespace': 'a namespace name',
+    's3-access-key': 'a single-line key',
+    's3-secret-key': 'a single-line key',
+    'encryption-config-secret-name': 'a Kubernetes Secret name',
+    context: 'the name of a context of the kubeconfig',
+    namespace: 'a namespace name',
+    'release-name': 'a Helm release name',
+    'rancher-chart-repo': 'a Helm repository URL',
+    'backup-chart-repo': 'a Helm repository URL',
+    'backup-chart-version': 'a chart version such as 103.0.2+up4.0.2',
+    'helm-version': "'latest' or a Helm version such as v3.17.2",
+    'kubectl-version': "'latest' or a kubectl version such as v1.32.3",
+    'helm-mirror': 'a base URL',
+    'kubectl-mirror': 'a base URL',
+    'dry-run': 'true or false',
+    'allow-downtime': 'true or false',
+    'allow-other-cluster-backup': 'true or false',
+    'keep-rancher-webhook': 'true or false',
+    prune: 'true or false',
+    timeout: 'a duration such as 30m',
+    'restore-timeout': 'a duration such as 20m',
+    'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3'
+};
 /**
  * Parses a Go-style duration (`90s`, `30m`, `1h30m`, `1.5h`, `500ms`; units h, m, s, ms) or a bare
  * integer number of seconds. Returns milliseconds, or undefined when the text is not a duration.
@@ -39121,31 +39961,40 @@ function parseDuration(text) {
     }
     return Number.isFinite(total) ? Math.round(total) : undefined;
 }
-/** Values to register with core.setSecret before anything is logged. */
-function secretValues(settings) {
-    const values = [settings.kubeconfig, settings.s3.accessKey, settings.s3.secretKey];
+/**
+ * The secret inputs as given, valid or not, to mask before validation says anything: the S3 keys,
+ * the kubeconfig and the credentials inside it.
+ */
+function secretInputValues(read = name => getInput(name)) {
+    const value = (name) => (read(name) ?? '').trim();
+    return secrets(read('kubeconfig') ?? '', value('s3-access-key'), value('s3-secret-key'));
+}
+function secrets(kubeconfig, accessKey, secretKey) {
+    const values = [kubeconfig, accessKey, secretKey];
     // A multi-line value is only masked where it appears whole, so also mask the credentials inside
     // the kubeconfig one by one.
-    values.push(...kubeconfigCredentials(settings.kubeconfig));
+    values.push(...kubeconfigCredentials(kubeconfig));
     return [...new Set(values.filter(value => value.trim() !== ''))];
 }
 /** Reads and validates every input; throws InputError naming every bad input at once. */
 function getSettings(read = name => getInput(name)) {
     const problems = [];
     const inputs = new Inputs(read, problems);
+    for (const name of Object.keys(INPUT_DEFAULTS))
+        inputs.checkCharacters(name);
     const targetVersion = parseTargetVersion(inputs);
-    const backup = parseBackupSelector(inputs);
-    const s3 = parseS3(inputs);
     const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value => subdomainProblem(value));
-    const kubeconfig = parseKubeconfig(inputs);
-    const context = inputs.optional('context', value => /[\r\n\0]/.test(value) ? 'a kubeconfig context name on one line' : undefined);
+    const backup = parseBackupSelector(inputs, encryptionConfigSecretName);
+    const s3 = parseS3(inputs);
+    const context = inputs.optional('context', () => undefined);
+    const kubeconfig = parseKubeconfig(inputs, context);
     const namespace = inputs.text('namespace', value => labelProblem(value, 63));
     const releaseName = inputs.text('release-name', value => labelProblem(value, 53));
     const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL');
     const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL');
     const backupChartVersion = parseChartVersion(inputs);
-    const helmVersion = parseToolVersion(inputs, 'helm-version', 'v3.17.2');
-    const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'v1.32.3');
+    const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm');
+    const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl');
     const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true);
     const kubectlMirror = inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true);
     const dryRun = inputs.boolean('dry-run');
@@ -39156,8 +40005,8 @@ function getSettings(read = name => getInput(name)) {
     const timeoutMs = inputs.duration('timeout');
     const restoreTimeoutMs = inputs.duration('restore-timeout');
     if (timeoutMs !== undefined && restoreTimeoutMs !== undefined && restoreTimeoutMs > timeoutMs) {
-        problems.push(`Input 'restore-timeout' is ${show$1(inputs.raw('restore-timeout'))}, longer than input ` +
-            `'timeout' (${show$1(inputs.raw('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`);
+        inputs.fail('restore-timeout', `Input 'restore-timeout' is ${show$1(inputs.value('restore-timeout'))}, longer than input ` +
+            `'timeout' (${show$1(inputs.value('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`);
     }
     const cleanupImage = inputs.text('cleanup-image', imageProblem);
     if (problems.length > 0)
@@ -39188,21 +40037,32 @@ function getSettings(read = name => getInput(name)) {
         cleanupImage
     };
 }
-/** Shows a value in a problem message: quoted, with control characters escaped. */
-function show$1(value) {
-    return JSON.stringify(value);
-}
-function problem(name, value, expected) {
-    return `Input '${name}' is ${show$1(value)}: expected ${expected}.`;
+/** Shows a value in a problem message: quoted, control characters escaped (report/escape.ts). */
+const show$1 = quote;
+/** `Input 'x' is "v": [why; ]expected …` */
+function problem(name, value, expected, why) {
+    return `Input '${name}' is ${show$1(value)}: ${why === undefined ? '' : `${why}; `}expected ${expected}.`;
 }
 /** Reads each input once, applies the default when it arrives empty, and records problems. */
 class Inputs {
     read;
     problems;
     values = new Map();
+    /** Inputs already found bad: one problem each. */
+    refused = new Set();
     constructor(read, problems) {
         this.read = read;
         this.problems = problems;
+    }
+    /** Records the problem of an input, unless it already has one. */
+    fail(name, message) {
+        if (this.refused.has(name))
+            return;
+        this.refused.add(name);
+        this.problems.push(message);
+    }
+    isRefused(name) {
+        return this.refused.has(name);
     }
     /** The input as given (untrimmed; '' when unset), read only once. */
     raw(name) {
@@ -39213,6 +40073,25 @@ class Inputs {
         }
         return value;
     }
+    /**
+     * Control characters (C0 with newline, CR and tab, DEL, C1, line separators, bidi controls) are
+     * in no accepted value of a single-line input; multi-line inputs may hold only line breaks and
+     * tabs. The value is shown escaped, a secret one not at all.
+     */
+    checkCharacters(name) {
+        const value = MULTI_LINE.has(name) ? this.raw(name) : this.raw(name).trim();
+        const allowed = MULTI_LINE.has(name) ? ['\\n', '\\r', '\\t'] : [];
+        const found = unprintableIn(value).filter(c => !allowed.includes(c));
+        if (found.length === 0)
+            return;
+        const chars = `control character${found.length === 1 ? '' : 's'} ${found.join(', ')}`;
+        if (MULTI_LINE.has(name) || SECRET.has(name)) {
+            this.fail(name, `Input '${name}' contains the ${chars} (value not shown${SECRET.has(name) ? ': it is secret' : ''}): ` +
+                `expected ${MULTI_LINE.has(name) ? 'text with no control characters but line breaks and tabs' : (ACCEPTS[name] ?? 'a single line')}.`);
+            return;
+        }
+        this.fail(name, problem(name, value, `${ACCEPTS[name] ?? 'a value'}, on one line of printable characters`, `it contains the ${chars}`));
+    }
     /** Trimmed value, or the default when the trimmed value is empty. */
     value(name) {
         const value = this.raw(name).trim();
@@ -39220,61 +40099,61 @@ class Inputs {
     }
     /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
     text(name, check) {
+        if (this.refused.has(name))
+            return '';
         const value = this.value(name);
         const expected = check(value);
         if (expected !== undefined) {
-            this.problems.push(problem(name, value, expected));
+            this.fail(name, problem(name, value, expected));
             return '';
         }
         return value;
     }
     /** Like `text`, but '' is accepted (and returned) without a check. */
     optional(name, check) {
+        if (this.refused.has(name))
+            return '';
         const value = this.value(name);
         return value === '' ? '' : this.text(name, check);
     }
     boolean(name) {
+        if (this.refused.has(name))
+            return false;
         const value = this.value(name);
         if (BOOLEAN_TRUE.includes(value))
             return true;
         if (BOOLEAN_FALSE.includes(value))
             return false;
-        this.problems.push(problem(name, value, 'true or false'));
+        this.fail(name, problem(name, value, 'true or false'));
         return false;
     }
     duration(name) {
+        if (this.refused.has(name))
+            return undefined;
         const value = this.value(name);
         const ms = parseDuration(value);
         if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS) {
-            this.problems.push(problem(name, value, 'a duration greater than 0 and at most 24h, such as 90s, 30m or 1h30m ' +
+            this.fail(name, problem(name, value, 'a duration greater than 0 and at most 24h, such as 90s, 30m, 1h30m or 1.5h ' +
                 '(units h, m, s, ms; a bare number means seconds)'));
             return undefined;
         }
         return ms;
     }
-    /** An http(s) URL without credentials; the trailing slash is removed. */
+    /**
+     * An http(s) base URL without credentials, query or fragment (urls.ts), in the URL parser's form
+     * without a trailing slash.
+     */
     url(name, what, optional = false) {
+        if (this.refused.has(name))
+            return '';
         const value = this.value(name);
         if (value === '' && optional)
             return '';
-        let parsed;
-        try {
-            parsed = new URL(value);
-        }
-        catch {
-            parsed = undefined;
-        }
-        if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
-            // The value is not shown: it holds credentials.
-            this.problems.push(`Input '${name}' contains credentials (user:password@): expected ${what} without ` +
-                `credentials, which would otherwise appear in logs.`);
-            return '';
-        }
-        if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
-            this.problems.push(problem(name, value, `${what} starting with https:// or http://`));
-            return '';
-        }
-        return value.replace(/\/+$/, '');
+        const parsed = parseBaseUrl(value);
+        if ('value' in parsed)
+            return parsed.value;
+        this.fail(name, problem(name, parsed.redacted ?? value, `${what}: https:// or http://, a host and an optional path, without credentials, query or fragment`, parsed.problem));
+        return '';
     }
 }
 function labelProblem(value, max) {
@@ -39291,29 +40170,46 @@ function subdomainProblem(value) {
 }
 function parseTargetVersion(inputs) {
     const name = 'target-version';
+    if (inputs.isRefused(name))
+        return { kind: 'previous' };
     const value = inputs.value(name);
     if (value === 'previous')
         return { kind: 'previous' };
+    const expected = "'previous' or a version such as 2.8.4 or v2.8.4";
     const version = exactVersion(value);
     if (version === undefined) {
-        inputs.problems.push(problem(name, value, "'previous' or a version such as 2.8.4 or v2.8.4"));
+        inputs.fail(name, problem(name, value, expected));
+        return { kind: 'previous' };
+    }
+    if (version.includes('+')) {
+        // Rancher versions carry none, and an image tag cannot hold a '+'.
+        inputs.fail(name, problem(name, value, `${expected}, without build metadata`, 'Rancher versions have no build metadata (+…)'));
         return { kind: 'previous' };
     }
     return { kind: 'explicit', version };
 }
-function parseBackupSelector(inputs) {
+function parseBackupSelector(inputs, encryptionConfigSecretName) {
     const name = 'backup-filename';
+    if (inputs.isRefused(name))
+        return { kind: 'latest' };
     const raw = inputs.raw(name);
     const value = raw.trim();
-    const expected = "'latest' or the file name of a backup in the bucket folder";
+    const expected = "'latest' or the file name of a backup in the bucket folder, such as rancher-backup-<uid>-<time>.tar.gz";
     if (value === '') {
-        inputs.problems.push(problem(name, raw, expected));
+        inputs.fail(name, problem(name, raw, expected));
         return { kind: 'latest' };
     }
     if (value === 'latest')
         return { kind: 'latest' };
-    if (/[/\\\r\n\0]/.test(value) || value.includes('..')) {
-        inputs.problems.push(problem(name, value, `${expected} (a name only: no /, \\ or ..)`));
+    const why = backupFilenameProblem(value);
+    if (why !== undefined) {
+        inputs.fail(name, problem(name, value, expected, why));
+        return { kind: 'latest' };
+    }
+    if (isEncryptedBackupName(value) &&
+        encryptionConfigSecretName === '' &&
+        !inputs.isRefused('encryption-config-secret-name')) {
+        inputs.fail(name, problem(name, value, "input 'encryption-config-secret-name' set to the Secret holding the EncryptionConfiguration it was encrypted with", 'it names an encrypted backup (.enc) and encryption-config-secret-name is empty'));
         return { kind: 'latest' };
     }
     return { kind: 'file', filename: value };
@@ -39345,27 +40241,35 @@ function parseS3(inputs) {
 }
 function parseBucketName(inputs) {
     const name = 's3-bucket-name';
+    if (inputs.isRefused(name))
+        return '';
     const value = inputs.value(name);
     if (value === '') {
-        inputs.problems.push(`Input '${name}' is required: expected the name of the S3 bucket that holds the ` +
+        inputs.fail(name, `Input '${name}' is required: expected the name of the S3 bucket that holds the ` +
             'rancher-backup files.');
         return '';
     }
-    if (!S3_BUCKET.test(value)) {
-        inputs.problems.push(problem(name, value, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ' +
-            'ending with a letter or digit'));
+    const why = bucketProblem(value);
+    if (why !== undefined) {
+        inputs.fail(name, problem(name, value, 'an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ' +
+            'ending with a letter or digit, no two dots or a dot and a hyphen side by side, not an ' +
+            'IP address (Amazon S3 bucket naming rules)', why));
         return '';
     }
     return value;
 }
 function parseFolder(inputs) {
     const name = 's3-folder';
+    if (inputs.isRefused(name))
+        return '';
     const value = inputs.value(name);
-    if (value.includes('..') || /[\\\r\n\0]/.test(value)) {
-        inputs.problems.push(problem(name, value, "a folder path inside the bucket such as rancher/prod (no '..' or \\)"));
+    const folder = value.replace(/^\/+|\/+$/g, '');
+    const why = folderProblem(folder);
+    if (why !== undefined) {
+        inputs.fail(name, problem(name, value, "a folder path inside the bucket such as rancher/prod: segments separated by /, none empty, '.' or '..'", why));
         return '';
     }
-    return value.replace(/^\/+|\/+$/g, '');
+    return folder;
 }
 /**
  * The operator speaks only TLS to S3 (backup-restore-operator pkg/objectstore/s3minio.go
@@ -39375,180 +40279,99 @@ function parseFolder(inputs) {
  */
 function parseEndpoint(inputs, region) {
     const name = 's3-endpoint';
+    if (inputs.isRefused(name))
+        return '';
     const value = inputs.value(name);
     if (value === '')
         return region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`;
-    const expected = 'host[:port] or https://host[:port], without a path, query or credentials';
-    if (value.includes('@')) {
-        // Not shown: it holds credentials.
-        inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`);
+    const expected = 'host[:port] or https://host[:port] (an IPv6 address in brackets), without credentials, path, query or fragment';
+    const parsed = parseS3Endpoint(value);
+    if ('value' in parsed)
+        return parsed.value;
+    if (parsed.problem === PLAIN_HTTP) {
+        inputs.fail(name, problem(name, value, `an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS, so a Restore from a plain-HTTP endpoint retries forever. Give host[:port] or https://host[:port] of a TLS listener (s3-endpoint-ca for a private CA)`));
         return '';
     }
-    let rest = value;
-    const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value);
-    if (scheme !== null) {
-        const given = (scheme[1] ?? '').toLowerCase();
-        if (given === 'http') {
-            inputs.problems.push(problem(name, value, `an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS, so a Restore from a plain-HTTP endpoint retries forever. Give host[:port] or https://host[:port] of a TLS listener (s3-endpoint-ca for a private CA)`));
-            return '';
-        }
-        if (given !== 'https') {
-            inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`));
-            return '';
-        }
-        rest = value.slice(scheme[0].length);
-    }
-    rest = rest.replace(/\/$/, '');
-    const hostPort = /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:(\d{1,5}))?$/.exec(rest);
-    const port = hostPort?.[4];
-    if (hostPort === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
-        inputs.problems.push(problem(name, value, expected));
-        return '';
-    }
-    return rest;
+    inputs.fail(name, problem(name, parsed.redacted ?? value, expected, parsed.problem));
+    return '';
 }
 function parseEndpointCA(inputs) {
     const name = 's3-endpoint-ca';
+    if (inputs.isRefused(name))
+        return '';
     const value = inputs.raw(name).trim();
     if (value === '')
         return '';
-    const pem = value.includes(PEM_BEGIN) ? value : decodeBase64(value);
-    if (pem !== undefined && isPem(pem))
-        return `${pem.replace(/\r\n/g, '\n').trim()}\n`;
-    const preview = value.length > 40 ? `${value.slice(0, 40)}...` : value;
-    inputs.problems.push(`Input '${name}' is ${show$1(preview)}: it is neither PEM text (${PEM_BEGIN} ... ${PEM_END}) ` +
-        'nor base64-encoded PEM; expected one of those.');
+    const parsed = parseCertificates(value);
+    if ('pem' in parsed)
+        return parsed.pem;
+    // Not shown: what was pasted here may be a private key.
+    inputs.fail(name, `Input '${name}' is refused (value not shown: it may hold key material): ${parsed.problem}; ` +
+        'expected one or more CA certificates as PEM text (-----BEGIN CERTIFICATE----- …) or that PEM text base64-encoded.');
     return '';
-}
-function isPem(text) {
-    const begin = text.indexOf(PEM_BEGIN);
-    return begin !== -1 && text.indexOf(PEM_END, begin) !== -1;
-}
-function decodeBase64(text) {
-    const compact = text.replace(/\s+/g, '');
-    if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact))
-        return undefined;
-    return Buffer.from(compact, 'base64').toString('utf8');
 }
 function parseKeys(inputs) {
     // Secrets: their values never appear in a problem.
     const accessKey = inputs.raw('s3-access-key').trim();
     const secretKey = inputs.raw('s3-secret-key').trim();
-    let ok = true;
-    for (const [name, value] of [
-        ['s3-access-key', accessKey],
-        ['s3-secret-key', secretKey]
-    ]) {
-        if (/[\r\n\0]/.test(value)) {
-            inputs.problems.push(`Input '${name}' spans several lines (value not shown: it is secret): expected a single-line key.`);
-            ok = false;
-        }
+    if (inputs.isRefused('s3-access-key') || inputs.isRefused('s3-secret-key')) {
+        return { accessKey: '', secretKey: '' };
     }
     if ((accessKey === '') !== (secretKey === '')) {
         const missing = accessKey === '' ? 's3-access-key' : 's3-secret-key';
-        inputs.problems.push(`Inputs 's3-access-key' and 's3-secret-key' must be given together (values not shown: ` +
+        inputs.fail(missing, `Inputs 's3-access-key' and 's3-secret-key' must be given together (values not shown: ` +
             `they are secret): '${missing}' is empty.`);
-        ok = false;
+        return { accessKey: '', secretKey: '' };
     }
-    return ok ? { accessKey, secretKey } : { accessKey: '', secretKey: '' };
+    return { accessKey, secretKey };
 }
-function parseKubeconfig(inputs) {
+function parseKubeconfig(inputs, context) {
     const name = 'kubeconfig';
+    if (inputs.isRefused(name))
+        return '';
     const value = inputs.raw(name);
     if (value.trim() === '')
         return '';
-    const expected = "expected the content of a kubeconfig file (YAML with a non-empty 'clusters' list), not a path";
-    let document;
-    try {
-        document = load(value);
-    }
-    catch (error) {
-        // The exception's message quotes the source: report only where it failed.
-        const line = error.mark?.line;
-        const where = typeof line === 'number' ? ` (line ${line + 1})` : '';
-        inputs.problems.push(`Input '${name}' is not valid YAML${where} (value not shown: it is secret): ${expected}.`);
+    const found = checkKubeconfig(value, context);
+    if (found.kubeconfig !== undefined) {
+        inputs.fail(name, `Input '${name}' ${found.kubeconfig} (value not shown: it is secret): expected the content ` +
+            "of a kubeconfig file (YAML or JSON with 'clusters', 'users' and 'contexts' lists and a " +
+            "current-context or the 'context' input), not a path.");
         return '';
     }
-    const clusters = isMapping(document) ? document['clusters'] : undefined;
-    if (!Array.isArray(clusters) || clusters.length === 0) {
-        const found = !isMapping(document)
-            ? 'is not a YAML mapping'
-            : clusters === undefined
-                ? "has no 'clusters' list"
-                : "has an empty or invalid 'clusters' list";
-        inputs.problems.push(`Input '${name}' ${found} (value not shown: it is secret): ${expected}.`);
-        return '';
+    if (found.context !== undefined && !inputs.isRefused('context')) {
+        inputs.fail('context', problem('context', context, "the name of a context of the given kubeconfig, or '' for its current-context", found.context));
     }
     return value;
-}
-function isMapping(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-/** Credential strings inside a kubeconfig: tokens, passwords, client keys, auth-provider secrets. */
-function kubeconfigCredentials(kubeconfig) {
-    if (kubeconfig.trim() === '')
-        return [];
-    let document;
-    try {
-        document = load(kubeconfig);
-    }
-    catch {
-        return [];
-    }
-    const found = [];
-    const users = isMapping(document) ? document['users'] : undefined;
-    if (!Array.isArray(users))
-        return found;
-    for (const entry of users) {
-        const user = isMapping(entry) ? entry['user'] : undefined;
-        if (!isMapping(user))
-            continue;
-        for (const key of ['token', 'password', 'client-key-data']) {
-            const value = user[key];
-            if (typeof value === 'string')
-                found.push(value);
-        }
-        const provider = user['auth-provider'];
-        const config = isMapping(provider) ? provider['config'] : undefined;
-        if (isMapping(config)) {
-            for (const [key, value] of Object.entries(config)) {
-                if (/token|secret/i.test(key) && typeof value === 'string')
-                    found.push(value);
-            }
-        }
-    }
-    return found;
 }
 function parseChartVersion(inputs) {
     return inputs.optional('backup-chart-version', value => exactVersion(value) === undefined
         ? "a chart version such as 103.0.2+up4.0.2, or '' for the line matching the target version"
         : undefined);
 }
-function parseToolVersion(inputs, name, example) {
-    const value = inputs.value(name);
-    if (value === 'latest')
-        return 'latest';
-    const version = exactVersion(value);
-    if (version === undefined) {
-        inputs.problems.push(problem(name, value, `'latest' or a version such as ${example}`));
+/** The rule is the tool installer's (tools/tool-urls.ts); here it only names the input. */
+function parseToolVersion(inputs, name, tool) {
+    if (inputs.isRefused(name))
         return '';
-    }
-    return `v${version}`;
+    const value = inputs.value(name);
+    const rule = toolVersionRule(tool, value);
+    if ('version' in rule)
+        return rule.version;
+    inputs.fail(name, problem(name, value, rule.expected));
+    return '';
 }
-/** Image reference (registry/path:tag or @sha256:digest); undefined when pinned. */
+/**
+ * The image reference grammar (image-reference.ts), pinned: a digest, or a tag other than
+ * `latest`. Returns what is expected, or undefined when fine.
+ */
 function imageProblem(value) {
-    const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
-    const reference = new RegExp(`^((?:[a-zA-Z0-9.-]+(?::\\d+)?/)?${component}(?:/${component})*)` +
-        '(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$');
-    const match = reference.exec(value);
     const expected = 'an image reference pinned to a tag or digest, such as rancher/rancher-cleanup:v1.0.3';
-    if (match === null)
-        return expected;
-    const tag = match[2];
-    const digest = match[3];
-    if (digest !== undefined)
+    const parsed = parseImageReference(value);
+    if ('problem' in parsed)
+        return `${expected} (${parsed.problem})`;
+    if (parsed.digest !== undefined)
         return undefined;
-    if (tag === undefined || tag === 'latest')
+    if (parsed.tag === undefined || parsed.tag === 'latest')
         return `${expected} (pin a tag: latest and no tag are refused)`;
     return undefined;
 }
@@ -39667,9 +40490,9 @@ class ExecCommandRunner {
     outageToleranceMs;
     constructor(opts) {
         this.opts = opts;
-        this.log = opts.log ?? (line => info(line));
-        this.debug = opts.debug ?? (line => debug(line));
-        this.warn = opts.warn ?? (line => warning(line));
+        this.log = opts.log ?? (line => info$1(line));
+        this.debug = opts.debug ?? (line => debug$1(line));
+        this.warn = opts.warn ?? (line => warning$1(line));
         this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
         this.random = opts.random ?? Math.random;
         this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
@@ -39891,6 +40714,117 @@ function lastLines(text, n) {
         .slice(-n);
 }
 
+/**
+ * Secrets read from the cluster are masked the moment a command returns them: the output of every
+ * command marked `secretOutput` (`kubectl get secret -o json`, `helm get values`, `helm get
+ * manifest`) is searched for credentials, which go to `core.setSecret` before the caller sees the
+ * output. Found: the data of each Secret (as stored, base64, and decoded, a multi-line value such
+ * as a TLS key also line by line), the release's `bootstrapPassword` and values under
+ * password-, token- or key-like names, also inside decoded Secret data (the saved-state Secret
+ * holds the release values and the saved Secrets).
+ */
+/** Keys whose string value is a credential (compared without `-` and `_`, case-insensitively). */
+const SECRET_KEY = /^(bootstrappassword|password|passwd|secret|token|accesskey|secretkey|apikey|privatekey|clientsecret|sessiontoken)$|password$|token$|secretkey$/;
+/** Shorter strings are not masked: masking `on` or `1` would garble the whole log. */
+const MIN_LENGTH = 4;
+/** Lines of a multi-line secret (a PEM body is 64 characters a line) masked one by one. */
+const MIN_LINE_LENGTH = 16;
+const MAX_DEPTH = 4;
+function isMapping(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function parseDocuments(text) {
+    const trimmed = text.trim();
+    if (trimmed === '')
+        return [];
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+        try {
+            return [JSON.parse(trimmed)];
+        }
+        catch {
+            // not JSON: try YAML
+        }
+    }
+    try {
+        return loadAll(text);
+    }
+    catch {
+        return [];
+    }
+}
+/** The credentials in a secret command output, each once; never throws. */
+function secretsInOutput(stdout) {
+    const found = new Set();
+    const add = (value) => {
+        if (value.trim().length < MIN_LENGTH)
+            return;
+        found.add(value);
+        if (!/[\r\n]/.test(value))
+            return;
+        for (const line of value.split(/\r?\n/)) {
+            const text = line.trim();
+            if (text.length >= MIN_LINE_LENGTH && !text.startsWith('-----'))
+                found.add(text);
+        }
+    };
+    const walkText = (text, depth) => {
+        if (depth > MAX_DEPTH)
+            return;
+        for (const document of parseDocuments(text))
+            walk(document, depth);
+    };
+    const walk = (node, depth) => {
+        if (Array.isArray(node)) {
+            for (const item of node)
+                walk(item, depth);
+            return;
+        }
+        if (!isMapping(node))
+            return;
+        if (node['kind'] === 'Secret') {
+            for (const [field, encoded] of [
+                ['data', true],
+                ['stringData', false]
+            ]) {
+                const data = node[field];
+                if (!isMapping(data))
+                    continue;
+                for (const value of Object.values(data)) {
+                    if (typeof value !== 'string')
+                        continue;
+                    add(value);
+                    const plain = encoded ? Buffer.from(value, 'base64').toString('utf8') : value;
+                    add(plain);
+                    walkText(plain, depth + 1);
+                }
+            }
+        }
+        for (const [key, value] of Object.entries(node)) {
+            if (typeof value === 'string') {
+                if (SECRET_KEY.test(key.replace(/[-_]/g, '').toLowerCase()))
+                    add(value);
+            }
+            else {
+                walk(value, depth);
+            }
+        }
+    };
+    walkText(stdout, 0);
+    return [...found];
+}
+/** A runner that masks the credentials of every secret output before returning it. */
+function maskingRunner(inner, mask) {
+    return {
+        async run(command) {
+            const result = await inner.run(command);
+            if (command.secretOutput)
+                for (const secret of secretsInOutput(result.stdout))
+                    mask(secret);
+            return result;
+        }
+    };
+}
+
 const FOLLOW_UP_LINKS = {
     webhookDocsPr: 'https://github.com/rancher/rancher-docs/pull/816',
     webhookIssue: 'https://github.com/rancher/rancher/issues/40816',
@@ -39947,6 +40881,25 @@ webhookVerified = false) {
         '(and the same in `cattle-fleet-system` on an affected downstream cluster). ' +
         `See [rancher/rancher#49428](${FOLLOW_UP_LINKS.fleetAgentIssue}).`);
     return ok ? items : items.map(i => `Once the rollback is finished: ${i}`);
+}
+
+/**
+ * The action's log. Every line it writes goes through `logLine` (escape.ts): `core.info` prints
+ * its text as it is; `core.warning` and `core.setFailed` escape only what the runner's command
+ * syntax needs (`%`, CR, LF), so the other control characters (ESC above all) are escaped here.
+ */
+function info(text) {
+    info$1(logLine(text));
+}
+function debug(text) {
+    debug$1(logLine(text));
+}
+function warning(text) {
+    warning$1(logLine(text));
+}
+/** `core.setFailed`: exit code 1 and an error annotation. */
+function fail(text) {
+    setFailed(logLine(text));
 }
 
 /** The report before anything is known: a run that stops here failed. */
@@ -40039,9 +40992,7 @@ function clip(s, max) {
  * the entities literally).
  */
 function inline(s, max = LIMITS.textChars) {
-    return escapeHtml(clip(s.trim(), max))
-        .replace(/\r?\n/g, '<br>')
-        .replace(/`([^`]+)`/g, '<code>$1</code>');
+    return escapeControls(escapeHtml(clip(s.trim(), max)).replace(/\r?\n/g, '<br>')).replace(/`([^`]+)`/g, '<code>$1</code>');
 }
 /** A markdown table cell: escaped, `|` neutralised, one line. */
 function cell(s) {
@@ -40089,7 +41040,7 @@ function table(header, rows, cells, maxRows, maxBytes, from) {
 }
 /** Lines in a `<pre><code>` block (an HTML block: blank lines and markdown inside are safe). */
 function preBlock(lines, maxLines, maxBytes, from) {
-    const render = (l) => escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars));
+    const render = (l) => escapeControls(escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars)));
     const { kept, dropped } = keepWithin(lines, render, maxLines, maxBytes, from);
     const body = dropped === 0
         ? kept
@@ -42049,11 +43000,11 @@ class RetryHelper {
                     if (isRetryable && !isRetryable(err)) {
                         throw err;
                     }
-                    info(err.message);
+                    info$1(err.message);
                 }
                 // Sleep
                 const seconds = this.getSleepAmount();
-                info(`Waiting ${seconds} seconds before trying again`);
+                info$1(`Waiting ${seconds} seconds before trying again`);
                 yield this.sleep(seconds);
                 attempt++;
             }
@@ -42104,8 +43055,8 @@ function downloadTool(url, dest, auth, headers) {
     return __awaiter(this, void 0, void 0, function* () {
         dest = dest || path.join(_getTempDirectory(), crypto.randomUUID());
         yield mkdirP(path.dirname(dest));
-        debug(`Downloading ${url}`);
-        debug(`Destination ${dest}`);
+        debug$1(`Downloading ${url}`);
+        debug$1(`Destination ${dest}`);
         const maxAttempts = 3;
         const minSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MIN_SECONDS', 10);
         const maxSeconds = _getGlobal('TEST_DOWNLOAD_TOOL_RETRY_MAX_SECONDS', 20);
@@ -42138,7 +43089,7 @@ function downloadToolAttempt(url, dest, auth, headers) {
         const response = yield http.get(url, headers);
         if (response.message.statusCode !== 200) {
             const err = new HTTPError(response.message.statusCode);
-            debug(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
+            debug$1(`Failed to download from "${url}". Code(${response.message.statusCode}) Message(${response.message.statusMessage})`);
             throw err;
         }
         // Download the response body
@@ -42148,19 +43099,19 @@ function downloadToolAttempt(url, dest, auth, headers) {
         let succeeded = false;
         try {
             yield pipeline(readStream, fs.createWriteStream(dest));
-            debug('download complete');
+            debug$1('download complete');
             succeeded = true;
             return dest;
         }
         finally {
             // Error, delete dest before retry
             if (!succeeded) {
-                debug('download failed');
+                debug$1('download failed');
                 try {
                     yield rmRF(dest);
                 }
                 catch (err) {
-                    debug(`Failed to delete '${dest}'. ${err.message}`);
+                    debug$1(`Failed to delete '${dest}'. ${err.message}`);
                 }
             }
         }
@@ -42182,7 +43133,7 @@ function extractTar(file_1, dest_1) {
         // Create dest
         dest = yield _createExtractFolder(dest);
         // Determine whether GNU tar
-        debug('Checking tar --version');
+        debug$1('Checking tar --version');
         let versionOutput = '';
         yield exec('tar --version', [], {
             ignoreReturnCode: true,
@@ -42192,7 +43143,7 @@ function extractTar(file_1, dest_1) {
                 stderr: (data) => (versionOutput += data.toString())
             }
         });
-        debug(versionOutput.trim());
+        debug$1(versionOutput.trim());
         const isGnuTar = versionOutput.toUpperCase().includes('GNU TAR');
         // Initialize args
         let args;
@@ -42250,13 +43201,13 @@ function find(toolName, versionSpec, arch) {
     if (versionSpec) {
         versionSpec = semverExports.clean(versionSpec) || '';
         const cachePath = path.join(_getCacheDirectory(), toolName, versionSpec, arch);
-        debug(`checking cache: ${cachePath}`);
+        debug$1(`checking cache: ${cachePath}`);
         if (fs.existsSync(cachePath) && fs.existsSync(`${cachePath}.complete`)) {
-            debug(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
+            debug$1(`Found tool in cache ${toolName} ${versionSpec} ${arch}`);
             toolPath = cachePath;
         }
         else {
-            debug('not found');
+            debug$1('not found');
         }
     }
     return toolPath;
@@ -42301,9 +43252,9 @@ function _createExtractFolder(dest) {
  */
 function isExplicitVersion(versionSpec) {
     const c = semverExports.clean(versionSpec) || '';
-    debug(`isExplicit: ${c}`);
+    debug$1(`isExplicit: ${c}`);
     const valid = semverExports.valid(c) != null;
-    debug(`explicit? ${valid}`);
+    debug$1(`explicit? ${valid}`);
     return valid;
 }
 /**
@@ -42314,7 +43265,7 @@ function isExplicitVersion(versionSpec) {
  */
 function evaluateVersions(versions, versionSpec) {
     let version = '';
-    debug(`evaluating ${versions.length} versions`);
+    debug$1(`evaluating ${versions.length} versions`);
     versions = versions.sort((a, b) => {
         if (semverExports.gt(a, b)) {
             return 1;
@@ -42330,10 +43281,10 @@ function evaluateVersions(versions, versionSpec) {
         }
     }
     if (version) {
-        debug(`matched: ${version}`);
+        debug$1(`matched: ${version}`);
     }
     else {
-        debug('match not found');
+        debug$1('match not found');
     }
     return version;
 }
@@ -42364,128 +43315,6 @@ function _getGlobal(key, defaultValue) {
 }
 
 /**
- * Pure helpers for the helm and kubectl downloads: platform mapping, URL building, and parsing of
- * checksum and "latest version" files. No I/O here.
- */
-const DEFAULT_HELM_BASE = 'https://get.helm.sh';
-const DEFAULT_KUBECTL_BASE = 'https://dl.k8s.io';
-/** Maps process.platform to the name used in helm/kubectl download URLs. */
-function mapPlatform(platform) {
-    switch (platform) {
-        case 'linux':
-            return 'linux';
-        case 'darwin':
-            return 'darwin';
-        case 'win32':
-            throw new Error('Windows runners are not supported: rancher-rollback runs on Linux and macOS runners only.');
-        default:
-            throw new Error(`Unsupported platform '${platform}': rancher-rollback runs on Linux and macOS runners only.`);
-    }
-}
-/** Maps process.arch to the name used in helm/kubectl download URLs. */
-function mapArch(arch) {
-    switch (arch) {
-        case 'x64':
-            return 'amd64';
-        case 'arm64':
-            return 'arm64';
-        default:
-            throw new Error(`Unsupported CPU architecture '${arch}': only x64 (amd64) and arm64 runners are supported.`);
-    }
-}
-function toolPlatform(platform, arch) {
-    return { os: mapPlatform(platform), arch: mapArch(arch) };
-}
-const VERSION_RE = /^v\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/;
-function isPinnedVersion(v) {
-    return VERSION_RE.test(v);
-}
-/**
- * Validates a requested version: 'latest' or 'vX.Y.Z' (a missing leading 'v' is added).
- * Returns 'latest' or the normalised 'vX.Y.Z'.
- */
-function normalizeRequestedVersion(tool, version) {
-    const v = version.trim();
-    if (v === '' || v.toLowerCase() === 'latest')
-        return 'latest';
-    const withV = v.startsWith('v') ? v : `v${v}`;
-    if (!isPinnedVersion(withV)) {
-        throw new Error(`Invalid ${tool} version '${version}': expected 'latest' or 'vX.Y.Z'.`);
-    }
-    return withV;
-}
-/** Cache key for the tool cache: the version without its leading 'v'. */
-function cacheVersion(version) {
-    return normalizeVersion(version);
-}
-/** '' → default base; otherwise the mirror without trailing slashes. */
-function baseUrl(mirror, fallback) {
-    const m = mirror.trim().replace(/\/+$/, '');
-    return m === '' ? fallback : m;
-}
-function helmArchiveName(version, p) {
-    return `helm-${version}-${p.os}-${p.arch}.tar.gz`;
-}
-/** Directory inside the helm archive that holds the binary. */
-function helmArchiveDir(p) {
-    return `${p.os}-${p.arch}`;
-}
-function helmUrls(version, p, mirror) {
-    const archive = `${baseUrl(mirror, DEFAULT_HELM_BASE)}/${helmArchiveName(version, p)}`;
-    return { archive, checksum: `${archive}.sha256sum` };
-}
-function helmLatestUrl(mirror) {
-    return `${baseUrl(mirror, DEFAULT_HELM_BASE)}/helm-latest-version`;
-}
-function kubectlUrls(version, p, mirror) {
-    const binary = `${baseUrl(mirror, DEFAULT_KUBECTL_BASE)}/release/${version}/bin/${p.os}/${p.arch}/kubectl`;
-    return { binary, checksum: `${binary}.sha256` };
-}
-function kubectlLatestUrl(mirror) {
-    return `${baseUrl(mirror, DEFAULT_KUBECTL_BASE)}/release/stable.txt`;
-}
-const HEX_RE = /^[0-9a-fA-F]{64}$/;
-/**
- * Parses a checksum file: either a bare SHA-256 hex digest (kubectl's `.sha256`) or
- * `<hex>  <filename>` (helm's `.sha256sum`, sha256sum format, optional `*` binary marker).
- * When `expectedFile` is given and the file names another file, it is rejected.
- * Returns the digest in lower case.
- */
-function parseChecksumFile(content, expectedFile) {
-    const line = content
-        .split(/\r?\n/)
-        .map(l => l.trim())
-        .find(l => l !== '');
-    if (line === undefined)
-        throw new Error('Checksum file is empty');
-    const [hex, ...rest] = line.split(/\s+/);
-    if (hex === undefined || !HEX_RE.test(hex)) {
-        throw new Error(`Checksum file does not start with a SHA-256 hex digest: '${line.slice(0, 100)}'`);
-    }
-    const named = rest.join(' ').replace(/^\*/, '');
-    if (named !== '' && expectedFile !== undefined) {
-        const base = named.split('/').pop();
-        if (base !== expectedFile) {
-            throw new Error(`Checksum file is for '${named}', expected '${expectedFile}'`);
-        }
-    }
-    return hex.toLowerCase();
-}
-/** Parses a version file (`helm-latest-version`, `stable.txt`): first non-empty line, 'vX.Y.Z'. */
-function parseVersionFile(content) {
-    const line = content
-        .split(/\r?\n/)
-        .map(l => l.trim())
-        .find(l => l !== '');
-    if (line === undefined)
-        throw new Error('version file is empty');
-    if (!isPinnedVersion(line)) {
-        throw new Error(`version file does not hold a 'vX.Y.Z' version: '${line.slice(0, 100)}'`);
-    }
-    return line;
-}
-
-/**
  * Installs helm and kubectl: resolves 'latest', looks in the runner tool cache, otherwise downloads
  * from upstream or a mirror, verifies SHA-256 and caches. Paths are returned, PATH is not touched.
  */
@@ -42502,7 +43331,7 @@ class ChecksumMismatchError extends Error {
         this.actual = actual;
     }
 }
-async function installTools(req, log = line => info(line), options = {}) {
+async function installTools(req, log = info, options = {}) {
     const p = toolPlatform(options.platform ?? process.platform, options.arch ?? process.arch);
     const [helm, kubectl] = await Promise.all([
         install(helmSpec(req.helmMirror, p), req.helmVersion, p, log, req.binDir),
@@ -42632,11 +43461,10 @@ async function resolveVersion(tool, requested, latestUrl, log) {
     if (v !== 'latest')
         return v;
     const temps = [];
+    let resolved;
     try {
         const file = await download(latestUrl, temps);
-        const resolved = parseVersionFile(await fs$1.readFile(file, 'utf8'));
-        log(`${tool} latest resolved to ${resolved}`);
-        return resolved;
+        resolved = parseVersionFile(await fs$1.readFile(file, 'utf8'));
     }
     catch (err) {
         throw new Error(`Could not resolve the latest ${tool} version from ${latestUrl}: ${message(err)}. ` +
@@ -42645,6 +43473,12 @@ async function resolveVersion(tool, requested, latestUrl, log) {
     finally {
         await cleanup(temps);
     }
+    if (!supportedResolvedVersion(tool, resolved)) {
+        throw new Error(`${tool}-version 'latest' resolved to ${resolved} (from ${latestUrl}), a major this action ` +
+            `does not support; it was not downloaded. Pin ${tool}-version to a supported version.`);
+    }
+    log(`${tool} latest resolved to ${resolved}`);
+    return resolved;
 }
 async function download(url, temps) {
     try {
@@ -42703,7 +43537,10 @@ const realEnvironment = {
         dryRun: o.settings.dryRun,
         cancellation: realEnvironment.cancellation,
         deadline: o.deadline,
-        onInterruption: o.onInterruption
+        onInterruption: o.onInterruption,
+        log: info,
+        warn: warning,
+        debug
     }),
     s3: { headObject: headObject, listObjects: listObjects },
     now: () => new Date(),
@@ -42712,9 +43549,10 @@ const realEnvironment = {
 async function run(env = realEnvironment) {
     const report = emptyReport(env.now());
     try {
-        const settings = getSettings();
-        for (const secret of secretValues(settings))
+        // Secrets are masked as given, before validation can say anything about any input.
+        for (const secret of secretInputValues())
             setSecret(secret);
+        const settings = getSettings();
         report.dryRun = settings.dryRun;
         await rollback(settings, env, report);
     }
@@ -42732,7 +43570,7 @@ async function run(env = realEnvironment) {
             report.nextStep = e.nextStep;
         else if (e instanceof InputError)
             report.nextStep = 'Fix the inputs named above; nothing was run.';
-        setFailed(e instanceof Refusal
+        fail(e instanceof Refusal
             ? `${error.message}\nInstead: ${e.instead}`
             : report.nextStep
                 ? `${error.message}\nNext: ${report.nextStep}`
@@ -42755,7 +43593,7 @@ function cancelled(report, cancellation) {
             (after.step ? `, in step "${after.step}"` : ', before any step') +
             `. ${after.state}`;
     report.nextStep = `Run it again with the same inputs: ${after.rerun}`;
-    setFailed(`${report.error}\nNext: ${report.nextStep}`);
+    fail(`${report.error}\nNext: ${report.nextStep}`);
 }
 async function rollback(settings, env, report) {
     const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime());
@@ -42772,7 +43610,8 @@ async function rollback(settings, env, report) {
         const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster';
         report.interruptions.push({ during, ...i });
     };
-    const runner = cancellableRunner(env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }), env.cancellation.signal);
+    // Credentials a command reads from the cluster are masked before anything can print them.
+    const runner = cancellableRunner(maskingRunner(env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }), setSecret), env.cancellation.signal);
     const holder = holderIdentity();
     if (!settings.dryRun) {
         saveLockState({
@@ -42821,7 +43660,7 @@ async function rollback(settings, env, report) {
         holder,
         now: env.now,
         signal: env.cancellation.signal,
-        log: (line) => info(line),
+        log: info,
         group: (name, fn) => group(name, fn),
         report,
         writePrivateFile,

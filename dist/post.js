@@ -1,3 +1,6 @@
+import { existsSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { constants as constants$6, tmpdir } from 'node:os';
 import * as os from 'os';
 import os__default from 'os';
 import 'crypto';
@@ -32,9 +35,6 @@ import require$$1$5 from 'node:dns';
 import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
-import { existsSync } from 'node:fs';
-import { spawn } from 'node:child_process';
-import { constants as constants$6, tmpdir } from 'node:os';
 import { rm as rm$1 } from 'node:fs/promises';
 import { resolve, dirname, basename } from 'node:path';
 
@@ -28715,14 +28715,14 @@ function debug(message) {
  * @param message warning issue message. Errors will be converted to string via toString()
  * @param properties optional properties to add to the annotation.
  */
-function warning(message, properties = {}) {
+function warning$1(message, properties = {}) {
     issueCommand('warning', toCommandProperties(properties), message instanceof Error ? message.toString() : message);
 }
 /**
  * Writes info to log with console.log.
  * @param message info message
  */
-function info(message) {
+function info$1(message) {
     process.stdout.write(message + os.EOL);
 }
 /**
@@ -28889,9 +28889,9 @@ class ExecCommandRunner {
     outageToleranceMs;
     constructor(opts) {
         this.opts = opts;
-        this.log = opts.log ?? (line => info(line));
+        this.log = opts.log ?? (line => info$1(line));
         this.debug = opts.debug ?? (line => debug(line));
-        this.warn = opts.warn ?? (line => warning(line));
+        this.warn = opts.warn ?? (line => warning$1(line));
         this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
         this.random = opts.random ?? Math.random;
         this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
@@ -29111,6 +29111,76 @@ function lastLines(text, n) {
         .map(l => l.trimEnd())
         .filter(l => l.trim() !== '')
         .slice(-n);
+}
+
+/**
+ * The one place text is made safe to print (pure). Everything the action prints goes through one
+ * of these rules:
+ *
+ * - `quote`: a value in a message: in double quotes, `\` and `"` escaped, control characters
+ *   escaped. It cannot span lines, and its opening quote keeps it from starting a command.
+ * - `logLine`: a whole line (or several) for `core.info`: control characters escaped, and no line
+ *   can be a workflow command.
+ * - `escapeControls`: the character rule both use (the job summary uses it too).
+ *
+ * The runner reads a step's output line by line, a line ending at `\n`, `\r` or `\r\n`. A line is a
+ * workflow command when, after its leading white space, it starts with `::` (actions/runner
+ * `ActionCommand.TryParseV2`), or when it contains `##[` anywhere (the legacy form,
+ * `ActionCommand.TryParse`, which `ActionCommandManager` still tries when the first fails). The
+ * toolkit's own commands (`core.warning`, `core.error`, `core.setFailed`, `core.group`) escape
+ * their data; `core.info` writes its text as it is, so a raw `\n::warning::x` or `\r` in it would
+ * start a command.
+ */
+/**
+ * What no accepted single-line input contains and what is never printed raw: C0 controls
+ * (newline, CR and tab included), DEL, C1 controls (NEL and CSI among them), the Unicode line and
+ * paragraph separators, the zero-width no-break space and the bidirectional formatting controls
+ * (text that reads otherwise than it is).
+ */
+const UNPRINTABLE = 
+// eslint-disable-next-line no-control-regex -- matching control characters is the point
+/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u2028-\u202e\u2066-\u2069\ufeff]/u;
+const UNPRINTABLE_ALL = new RegExp(UNPRINTABLE.source, 'gu');
+const NAMED = { '\n': '\\n', '\r': '\\r', '\t': '\\t', '\0': '\\0' };
+/** One unprintable character, as an escape: `\n`, `\r`, `\t`, `\0`, `\x1b`, `\u202e`. */
+function escapeChar(c) {
+    const named = NAMED[c];
+    if (named !== undefined)
+        return named;
+    const code = c.codePointAt(0) ?? 0;
+    return code <= 0xff
+        ? `\\x${code.toString(16).padStart(2, '0')}`
+        : `\\u${code.toString(16).padStart(4, '0')}`;
+}
+/** Breaks the legacy command marker `##[` (anywhere in a line) without hiding it. */
+function breakLegacyMarker(text) {
+    return text.replace(/##\[/g, '##\\x5b');
+}
+/**
+ * Text for the log (`core.info`): each of its lines with unprintable characters escaped (tabs
+ * kept), a leading `::` broken (`\x3a:`) and `##[` broken (`##\x5b`). Line breaks (`\n`, `\r\n`, or
+ * a lone `\r`, which the runner also reads as one) become `\n`.
+ */
+function logLine(text) {
+    return text
+        .split(/\r\n|\r|\n/)
+        .map(line => {
+        const escaped = breakLegacyMarker(line.replace(UNPRINTABLE_ALL, c => (c === '\t' ? c : escapeChar(c))));
+        return escaped.replace(/^(\s*)::/u, '$1\\x3a:');
+    })
+        .join('\n');
+}
+
+/**
+ * The action's log. Every line it writes goes through `logLine` (escape.ts): `core.info` prints
+ * its text as it is; `core.warning` and `core.setFailed` escape only what the runner's command
+ * syntax needs (`%`, CR, LF), so the other control characters (ESC above all) are escaped here.
+ */
+function info(text) {
+    info$1(logLine(text));
+}
+function warning(text) {
+    warning$1(logLine(text));
 }
 
 /** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
@@ -33802,7 +33872,8 @@ async function cleanup() {
             helmPath: '',
             kubeconfigPath: lock.kubeconfigPath,
             context: lock.context,
-            maxAttempts: 2
+            maxAttempts: 2,
+            log: info
         });
         info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`);
     }

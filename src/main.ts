@@ -11,12 +11,14 @@ import { afterCancel } from './report/cancelled.js'
 import { Cancellation, CancelledError, cancellableRunner } from './run/cancellation.js'
 import { readCluster, type S3Reader } from './facts/gather.js'
 import * as s3 from './facts/s3-client.js'
-import { getSettings, InputError, secretValues } from './inputs/input-helper.js'
+import { getSettings, InputError, secretInputValues } from './inputs/input-helper.js'
 import type { Settings } from './inputs/settings.js'
 import type { CommandRunner } from './kube/command-runner.js'
 import { ExecCommandRunner, type Interruption } from './kube/exec-command-runner.js'
+import { maskingRunner } from './kube/secret-output.js'
 import { restoreName } from './kube/names.js'
 import { followUps } from './report/follow-ups.js'
+import { debug, fail, info, warning } from './report/log.js'
 import { emptyReport, type RunReport } from './report/run-report.js'
 import { writeReport } from './report/write.js'
 import { Budget } from './run/budget.js'
@@ -64,7 +66,10 @@ export const realEnvironment: Environment = {
       dryRun: o.settings.dryRun,
       cancellation: realEnvironment.cancellation,
       deadline: o.deadline,
-      onInterruption: o.onInterruption
+      onInterruption: o.onInterruption,
+      log: info,
+      warn: warning,
+      debug
     }),
   s3: { headObject: s3.headObject, listObjects: s3.listObjects },
   now: () => new Date(),
@@ -74,8 +79,9 @@ export const realEnvironment: Environment = {
 export async function run(env: Environment = realEnvironment): Promise<RunReport> {
   const report = emptyReport(env.now())
   try {
+    // Secrets are masked as given, before validation can say anything about any input.
+    for (const secret of secretInputValues()) core.setSecret(secret)
     const settings = getSettings()
-    for (const secret of secretValues(settings)) core.setSecret(secret)
     report.dryRun = settings.dryRun
     await rollback(settings, env, report)
   } catch (e) {
@@ -90,7 +96,7 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
     else if (e instanceof StepFailure) report.nextStep = e.nextStep
     else if (e instanceof InputError)
       report.nextStep = 'Fix the inputs named above; nothing was run.'
-    core.setFailed(
+    fail(
       e instanceof Refusal
         ? `${error.message}\nInstead: ${e.instead}`
         : report.nextStep
@@ -115,7 +121,7 @@ function cancelled(report: RunReport, cancellation: Cancellation): void {
     (after.step ? `, in step "${after.step}"` : ', before any step') +
     `. ${after.state}`
   report.nextStep = `Run it again with the same inputs: ${after.rerun}`
-  core.setFailed(`${report.error}\nNext: ${report.nextStep}`)
+  fail(`${report.error}\nNext: ${report.nextStep}`)
 }
 
 async function rollback(settings: Settings, env: Environment, report: RunReport): Promise<void> {
@@ -141,8 +147,12 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster'
     report.interruptions.push({ during, ...i })
   }
+  // Credentials a command reads from the cluster are masked before anything can print them.
   const runner = cancellableRunner(
-    env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }),
+    maskingRunner(
+      env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }),
+      core.setSecret
+    ),
     env.cancellation.signal
   )
   const holder = holderIdentity()
@@ -163,12 +173,10 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
 
   const choice = choose(settings, facts, process.env[FORCE_PROCEDURE_ENV])
   report.decision = choice.decision
-  for (const w of choice.warnings) core.warning(w)
+  for (const w of choice.warnings) warning(w)
   if (choice.kind === 'refuse') throw new Refusal(choice.reason, choice.instead)
   const { decision } = choice
-  core.info(
-    `Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`
-  )
+  info(`Decision: ${decision.procedure} from ${decision.from} to ${decision.to} (${decision.rule})`)
   const input: PlanInput = {
     decision,
     facts,
@@ -183,12 +191,12 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   const webhookVerified = removesWebhook(decision, settings)
   report.followUps = followUps(decision, true, facts.rke1Clusters, webhookVerified)
   const changing = report.plan.filter(s => s.mutating).length
-  core.info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`)
+  info(`Plan: ${report.plan.length} steps, ${changing} changing the cluster.`)
 
   if (settings.dryRun) {
     report.steps = pendingRecords(report.plan, 'planned')
     report.status = 'planned'
-    core.info('Dry run: nothing changed.')
+    info('Dry run: nothing changed.')
     return
   }
 
@@ -199,7 +207,7 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     holder,
     now: env.now,
     signal: env.cancellation.signal,
-    log: (line: string) => core.info(line),
+    log: info,
     group: <T>(name: string, fn: () => Promise<T>) => core.group(name, fn),
     report,
     writePrivateFile,

@@ -3,9 +3,9 @@
  * cancelled or killed before its own release; then removes the directory main wrote (kubeconfig,
  * tools, saved values and Secrets), nothing else.
  */
-import * as core from '@actions/core'
 import { existsSync } from 'node:fs'
 import { ExecCommandRunner } from './kube/exec-command-runner.js'
+import { info, warning } from './report/log.js'
 import { releaseCommands, releaseIfHeld } from './run/lock-release.js'
 import { lockState, workDir } from './run/state-helper.js'
 import { removeWorkDir } from './run/workspace.js'
@@ -18,14 +18,15 @@ export async function cleanup(): Promise<void> {
       helmPath: '',
       kubeconfigPath: lock.kubeconfigPath,
       context: lock.context,
-      maxAttempts: 2
+      maxAttempts: 2,
+      log: info
     })
-    core.info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`)
+    info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`)
   }
   const dir = workDir()
   try {
-    if (await removeWorkDir(dir)) core.info(`Removed ${dir}.`)
+    if (await removeWorkDir(dir)) info(`Removed ${dir}.`)
   } catch (e) {
-    core.warning(`Could not remove ${dir}: ${(e as Error).message}`)
+    warning(`Could not remove ${dir}: ${(e as Error).message}`)
   }
 }

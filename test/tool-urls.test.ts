@@ -93,7 +93,7 @@ describe('versions', () => {
   })
 
   it('rejects malformed versions', () => {
-    expect(() => normalizeRequestedVersion('helm', 'v4')).toThrow(/Invalid helm version 'v4'/)
+    expect(() => normalizeRequestedVersion('helm', 'v4')).toThrow(/Invalid helm version "v4"/)
     expect(() => normalizeRequestedVersion('kubectl', '../../etc')).toThrow(/kubectl/)
   })
 

@@ -3,8 +3,19 @@
  * Pure: no network, files or processes. All problems are collected and reported at once.
  */
 import * as core from '@actions/core'
-import { load } from 'js-yaml'
 import { exactVersion } from '../decide/versions.js'
+import { quote, unprintableIn } from '../report/escape.js'
+import { toolVersionRule } from '../tools/tool-urls.js'
+import { parseCertificates } from './certificates.js'
+import { parseImageReference } from './image-reference.js'
+import { checkKubeconfig, kubeconfigCredentials } from './kubeconfig.js'
+import {
+  backupFilenameProblem,
+  bucketProblem,
+  folderProblem,
+  isEncryptedBackupName
+} from './s3-names.js'
+import { PLAIN_HTTP, parseBaseUrl, parseS3Endpoint } from './urls.js'
 import type { BackupSelector, S3Settings, Settings, TargetVersion } from './settings.js'
 
 /** Thrown by `getSettings`; `problems` lists every bad input, one sentence each. */
@@ -65,12 +76,48 @@ const MAX_DURATION_MS = 24 * 3600 * 1000
 
 const DNS1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/
 const DNS1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/
-const S3_BUCKET = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/
 const REGION = /^[a-z0-9]+(-[a-z0-9]+)*$/
 const BOOLEAN_TRUE = ['true', 'True', 'TRUE']
 const BOOLEAN_FALSE = ['false', 'False', 'FALSE']
-const PEM_BEGIN = '-----BEGIN CERTIFICATE-----'
-const PEM_END = '-----END CERTIFICATE-----'
+
+/** Inputs whose value spans lines by nature; every other input is one line of printable text. */
+const MULTI_LINE = new Set(['kubeconfig', 's3-endpoint-ca'])
+/** Inputs whose value is never shown. */
+const SECRET = new Set(['kubeconfig', 's3-access-key', 's3-secret-key'])
+
+/** What each single-line input accepts, in a few words (the control-character problem says it). */
+const ACCEPTS: Readonly<Record<string, string>> = {
+  'target-version': "'previous' or a version such as 2.8.4",
+  'backup-filename': "'latest' or a backup file name such as rancher-backup-….tar.gz",
+  's3-bucket-name': 'an S3 bucket name',
+  's3-folder': 'a folder path inside the bucket such as rancher/prod',
+  's3-region': 'a region such as us-east-1',
+  's3-endpoint': 'host[:port] or https://host[:port]',
+  's3-insecure-tls-skip-verify': 'true or false',
+  's3-credential-secret-name': 'a Kubernetes Secret name',
+  's3-credential-secret-namespace': 'a namespace name',
+  's3-access-key': 'a single-line key',
+  's3-secret-key': 'a single-line key',
+  'encryption-config-secret-name': 'a Kubernetes Secret name',
+  context: 'the name of a context of the kubeconfig',
+  namespace: 'a namespace name',
+  'release-name': 'a Helm release name',
+  'rancher-chart-repo': 'a Helm repository URL',
+  'backup-chart-repo': 'a Helm repository URL',
+  'backup-chart-version': 'a chart version such as 103.0.2+up4.0.2',
+  'helm-version': "'latest' or a Helm version such as v3.17.2",
+  'kubectl-version': "'latest' or a kubectl version such as v1.32.3",
+  'helm-mirror': 'a base URL',
+  'kubectl-mirror': 'a base URL',
+  'dry-run': 'true or false',
+  'allow-downtime': 'true or false',
+  'allow-other-cluster-backup': 'true or false',
+  'keep-rancher-webhook': 'true or false',
+  prune: 'true or false',
+  timeout: 'a duration such as 30m',
+  'restore-timeout': 'a duration such as 20m',
+  'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3'
+}
 
 /**
  * Parses a Go-style duration (`90s`, `30m`, `1h30m`, `1.5h`, `500ms`; units h, m, s, ms) or a bare
@@ -90,10 +137,23 @@ export function parseDuration(text: string): number | undefined {
 
 /** Values to register with core.setSecret before anything is logged. */
 export function secretValues(settings: Settings): string[] {
-  const values = [settings.kubeconfig, settings.s3.accessKey, settings.s3.secretKey]
+  return secrets(settings.kubeconfig, settings.s3.accessKey, settings.s3.secretKey)
+}
+
+/**
+ * The secret inputs as given, valid or not, to mask before validation says anything: the S3 keys,
+ * the kubeconfig and the credentials inside it.
+ */
+export function secretInputValues(read: InputReader = name => core.getInput(name)): string[] {
+  const value = (name: string) => (read(name) ?? '').trim()
+  return secrets(read('kubeconfig') ?? '', value('s3-access-key'), value('s3-secret-key'))
+}
+
+function secrets(kubeconfig: string, accessKey: string, secretKey: string): string[] {
+  const values = [kubeconfig, accessKey, secretKey]
   // A multi-line value is only masked where it appears whole, so also mask the credentials inside
   // the kubeconfig one by one.
-  values.push(...kubeconfigCredentials(settings.kubeconfig))
+  values.push(...kubeconfigCredentials(kubeconfig))
   return [...new Set(values.filter(value => value.trim() !== ''))]
 }
 
@@ -101,24 +161,23 @@ export function secretValues(settings: Settings): string[] {
 export function getSettings(read: InputReader = name => core.getInput(name)): Settings {
   const problems: string[] = []
   const inputs = new Inputs(read, problems)
+  for (const name of Object.keys(INPUT_DEFAULTS)) inputs.checkCharacters(name)
 
   const targetVersion = parseTargetVersion(inputs)
-  const backup = parseBackupSelector(inputs)
-  const s3 = parseS3(inputs)
   const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value =>
     subdomainProblem(value)
   )
-  const kubeconfig = parseKubeconfig(inputs)
-  const context = inputs.optional('context', value =>
-    /[\r\n\0]/.test(value) ? 'a kubeconfig context name on one line' : undefined
-  )
+  const backup = parseBackupSelector(inputs, encryptionConfigSecretName)
+  const s3 = parseS3(inputs)
+  const context = inputs.optional('context', () => undefined)
+  const kubeconfig = parseKubeconfig(inputs, context)
   const namespace = inputs.text('namespace', value => labelProblem(value, 63))
   const releaseName = inputs.text('release-name', value => labelProblem(value, 53))
   const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL')
   const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL')
   const backupChartVersion = parseChartVersion(inputs)
-  const helmVersion = parseToolVersion(inputs, 'helm-version', 'v3.17.2')
-  const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'v1.32.3')
+  const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm')
+  const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl')
   const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true)
   const kubectlMirror = inputs.url(
     'kubectl-mirror',
@@ -133,9 +192,10 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   const timeoutMs = inputs.duration('timeout')
   const restoreTimeoutMs = inputs.duration('restore-timeout')
   if (timeoutMs !== undefined && restoreTimeoutMs !== undefined && restoreTimeoutMs > timeoutMs) {
-    problems.push(
-      `Input 'restore-timeout' is ${show(inputs.raw('restore-timeout'))}, longer than input ` +
-        `'timeout' (${show(inputs.raw('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`
+    inputs.fail(
+      'restore-timeout',
+      `Input 'restore-timeout' is ${show(inputs.value('restore-timeout'))}, longer than input ` +
+        `'timeout' (${show(inputs.value('timeout'))}): 'restore-timeout' must not exceed 'timeout'.`
     )
   }
   const cleanupImage = inputs.text('cleanup-image', imageProblem)
@@ -168,23 +228,35 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   }
 }
 
-/** Shows a value in a problem message: quoted, with control characters escaped. */
-function show(value: string): string {
-  return JSON.stringify(value)
-}
+/** Shows a value in a problem message: quoted, control characters escaped (report/escape.ts). */
+const show = quote
 
-function problem(name: string, value: string, expected: string): string {
-  return `Input '${name}' is ${show(value)}: expected ${expected}.`
+/** `Input 'x' is "v": [why; ]expected …` */
+function problem(name: string, value: string, expected: string, why?: string): string {
+  return `Input '${name}' is ${show(value)}: ${why === undefined ? '' : `${why}; `}expected ${expected}.`
 }
 
 /** Reads each input once, applies the default when it arrives empty, and records problems. */
 class Inputs {
   private readonly values = new Map<string, string>()
+  /** Inputs already found bad: one problem each. */
+  private readonly refused = new Set<string>()
 
   constructor(
     private readonly read: InputReader,
     readonly problems: string[]
   ) {}
+
+  /** Records the problem of an input, unless it already has one. */
+  fail(name: string, message: string): void {
+    if (this.refused.has(name)) return
+    this.refused.add(name)
+    this.problems.push(message)
+  }
+
+  isRefused(name: string): boolean {
+    return this.refused.has(name)
+  }
 
   /** The input as given (untrimmed; '' when unset), read only once. */
   raw(name: string): string {
@@ -196,6 +268,36 @@ class Inputs {
     return value
   }
 
+  /**
+   * Control characters (C0 with newline, CR and tab, DEL, C1, line separators, bidi controls) are
+   * in no accepted value of a single-line input; multi-line inputs may hold only line breaks and
+   * tabs. The value is shown escaped, a secret one not at all.
+   */
+  checkCharacters(name: string): void {
+    const value = MULTI_LINE.has(name) ? this.raw(name) : this.raw(name).trim()
+    const allowed = MULTI_LINE.has(name) ? ['\\n', '\\r', '\\t'] : []
+    const found = unprintableIn(value).filter(c => !allowed.includes(c))
+    if (found.length === 0) return
+    const chars = `control character${found.length === 1 ? '' : 's'} ${found.join(', ')}`
+    if (MULTI_LINE.has(name) || SECRET.has(name)) {
+      this.fail(
+        name,
+        `Input '${name}' contains the ${chars} (value not shown${SECRET.has(name) ? ': it is secret' : ''}): ` +
+          `expected ${MULTI_LINE.has(name) ? 'text with no control characters but line breaks and tabs' : (ACCEPTS[name] ?? 'a single line')}.`
+      )
+      return
+    }
+    this.fail(
+      name,
+      problem(
+        name,
+        value,
+        `${ACCEPTS[name] ?? 'a value'}, on one line of printable characters`,
+        `it contains the ${chars}`
+      )
+    )
+  }
+
   /** Trimmed value, or the default when the trimmed value is empty. */
   value(name: string): string {
     const value = this.raw(name).trim()
@@ -204,10 +306,11 @@ class Inputs {
 
   /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
   text(name: string, check: (value: string) => string | undefined): string {
+    if (this.refused.has(name)) return ''
     const value = this.value(name)
     const expected = check(value)
     if (expected !== undefined) {
-      this.problems.push(problem(name, value, expected))
+      this.fail(name, problem(name, value, expected))
       return ''
     }
     return value
@@ -215,27 +318,31 @@ class Inputs {
 
   /** Like `text`, but '' is accepted (and returned) without a check. */
   optional(name: string, check: (value: string) => string | undefined): string {
+    if (this.refused.has(name)) return ''
     const value = this.value(name)
     return value === '' ? '' : this.text(name, check)
   }
 
   boolean(name: string): boolean {
+    if (this.refused.has(name)) return false
     const value = this.value(name)
     if (BOOLEAN_TRUE.includes(value)) return true
     if (BOOLEAN_FALSE.includes(value)) return false
-    this.problems.push(problem(name, value, 'true or false'))
+    this.fail(name, problem(name, value, 'true or false'))
     return false
   }
 
   duration(name: string): number | undefined {
+    if (this.refused.has(name)) return undefined
     const value = this.value(name)
     const ms = parseDuration(value)
     if (ms === undefined || ms <= 0 || ms > MAX_DURATION_MS) {
-      this.problems.push(
+      this.fail(
+        name,
         problem(
           name,
           value,
-          'a duration greater than 0 and at most 24h, such as 90s, 30m or 1h30m ' +
+          'a duration greater than 0 and at most 24h, such as 90s, 30m, 1h30m or 1.5h ' +
             '(units h, m, s, ms; a bare number means seconds)'
         )
       )
@@ -244,29 +351,26 @@ class Inputs {
     return ms
   }
 
-  /** An http(s) URL without credentials; the trailing slash is removed. */
+  /**
+   * An http(s) base URL without credentials, query or fragment (urls.ts), in the URL parser's form
+   * without a trailing slash.
+   */
   url(name: string, what: string, optional = false): string {
+    if (this.refused.has(name)) return ''
     const value = this.value(name)
     if (value === '' && optional) return ''
-    let parsed: URL | undefined
-    try {
-      parsed = new URL(value)
-    } catch {
-      parsed = undefined
-    }
-    if (parsed !== undefined && (parsed.username !== '' || parsed.password !== '')) {
-      // The value is not shown: it holds credentials.
-      this.problems.push(
-        `Input '${name}' contains credentials (user:password@): expected ${what} without ` +
-          `credentials, which would otherwise appear in logs.`
+    const parsed = parseBaseUrl(value)
+    if ('value' in parsed) return parsed.value
+    this.fail(
+      name,
+      problem(
+        name,
+        parsed.redacted ?? value,
+        `${what}: https:// or http://, a host and an optional path, without credentials, query or fragment`,
+        parsed.problem
       )
-      return ''
-    }
-    if (parsed === undefined || (parsed.protocol !== 'https:' && parsed.protocol !== 'http:')) {
-      this.problems.push(problem(name, value, `${what} starting with https:// or http://`))
-      return ''
-    }
-    return value.replace(/\/+$/, '')
+    )
+    return ''
   }
 }
 
@@ -288,28 +392,62 @@ function subdomainProblem(value: string): string | undefined {
 
 function parseTargetVersion(inputs: Inputs): TargetVersion {
   const name = 'target-version'
+  if (inputs.isRefused(name)) return { kind: 'previous' }
   const value = inputs.value(name)
   if (value === 'previous') return { kind: 'previous' }
+  const expected = "'previous' or a version such as 2.8.4 or v2.8.4"
   const version = exactVersion(value)
   if (version === undefined) {
-    inputs.problems.push(problem(name, value, "'previous' or a version such as 2.8.4 or v2.8.4"))
+    inputs.fail(name, problem(name, value, expected))
+    return { kind: 'previous' }
+  }
+  if (version.includes('+')) {
+    // Rancher versions carry none, and an image tag cannot hold a '+'.
+    inputs.fail(
+      name,
+      problem(
+        name,
+        value,
+        `${expected}, without build metadata`,
+        'Rancher versions have no build metadata (+…)'
+      )
+    )
     return { kind: 'previous' }
   }
   return { kind: 'explicit', version }
 }
 
-function parseBackupSelector(inputs: Inputs): BackupSelector {
+function parseBackupSelector(inputs: Inputs, encryptionConfigSecretName: string): BackupSelector {
   const name = 'backup-filename'
+  if (inputs.isRefused(name)) return { kind: 'latest' }
   const raw = inputs.raw(name)
   const value = raw.trim()
-  const expected = "'latest' or the file name of a backup in the bucket folder"
+  const expected =
+    "'latest' or the file name of a backup in the bucket folder, such as rancher-backup-<uid>-<time>.tar.gz"
   if (value === '') {
-    inputs.problems.push(problem(name, raw, expected))
+    inputs.fail(name, problem(name, raw, expected))
     return { kind: 'latest' }
   }
   if (value === 'latest') return { kind: 'latest' }
-  if (/[/\\\r\n\0]/.test(value) || value.includes('..')) {
-    inputs.problems.push(problem(name, value, `${expected} (a name only: no /, \\ or ..)`))
+  const why = backupFilenameProblem(value)
+  if (why !== undefined) {
+    inputs.fail(name, problem(name, value, expected, why))
+    return { kind: 'latest' }
+  }
+  if (
+    isEncryptedBackupName(value) &&
+    encryptionConfigSecretName === '' &&
+    !inputs.isRefused('encryption-config-secret-name')
+  ) {
+    inputs.fail(
+      name,
+      problem(
+        name,
+        value,
+        "input 'encryption-config-secret-name' set to the Secret holding the EncryptionConfiguration it was encrypted with",
+        'it names an encrypted backup (.enc) and encryption-config-secret-name is empty'
+      )
+    )
     return { kind: 'latest' }
   }
   return { kind: 'file', filename: value }
@@ -347,21 +485,27 @@ function parseS3(inputs: Inputs): S3Settings {
 
 function parseBucketName(inputs: Inputs): string {
   const name = 's3-bucket-name'
+  if (inputs.isRefused(name)) return ''
   const value = inputs.value(name)
   if (value === '') {
-    inputs.problems.push(
+    inputs.fail(
+      name,
       `Input '${name}' is required: expected the name of the S3 bucket that holds the ` +
         'rancher-backup files.'
     )
     return ''
   }
-  if (!S3_BUCKET.test(value)) {
-    inputs.problems.push(
+  const why = bucketProblem(value)
+  if (why !== undefined) {
+    inputs.fail(
+      name,
       problem(
         name,
         value,
         'an S3 bucket name: 3-63 lowercase letters, digits, dots and hyphens, starting and ' +
-          'ending with a letter or digit'
+          'ending with a letter or digit, no two dots or a dot and a hyphen side by side, not an ' +
+          'IP address (Amazon S3 bucket naming rules)',
+        why
       )
     )
     return ''
@@ -371,14 +515,23 @@ function parseBucketName(inputs: Inputs): string {
 
 function parseFolder(inputs: Inputs): string {
   const name = 's3-folder'
+  if (inputs.isRefused(name)) return ''
   const value = inputs.value(name)
-  if (value.includes('..') || /[\\\r\n\0]/.test(value)) {
-    inputs.problems.push(
-      problem(name, value, "a folder path inside the bucket such as rancher/prod (no '..' or \\)")
+  const folder = value.replace(/^\/+|\/+$/g, '')
+  const why = folderProblem(folder)
+  if (why !== undefined) {
+    inputs.fail(
+      name,
+      problem(
+        name,
+        value,
+        "a folder path inside the bucket such as rancher/prod: segments separated by /, none empty, '.' or '..'",
+        why
+      )
     )
     return ''
   }
-  return value.replace(/^\/+|\/+$/g, '')
+  return folder
 }
 
 /**
@@ -389,160 +542,90 @@ function parseFolder(inputs: Inputs): string {
  */
 function parseEndpoint(inputs: Inputs, region: string): string {
   const name = 's3-endpoint'
+  if (inputs.isRefused(name)) return ''
   const value = inputs.value(name)
   if (value === '') return region === '' ? 's3.amazonaws.com' : `s3.${region}.amazonaws.com`
-  const expected = 'host[:port] or https://host[:port], without a path, query or credentials'
-  if (value.includes('@')) {
-    // Not shown: it holds credentials.
-    inputs.problems.push(`Input '${name}' contains credentials: expected ${expected}.`)
-    return ''
-  }
-  let rest = value
-  const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):\/\//.exec(value)
-  if (scheme !== null) {
-    const given = (scheme[1] ?? '').toLowerCase()
-    if (given === 'http') {
-      inputs.problems.push(
-        problem(
-          name,
-          value,
-          `an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS, so a Restore from a plain-HTTP endpoint retries forever. Give host[:port] or https://host[:port] of a TLS listener (s3-endpoint-ca for a private CA)`
-        )
+  const expected =
+    'host[:port] or https://host[:port] (an IPv6 address in brackets), without credentials, path, query or fragment'
+  const parsed = parseS3Endpoint(value)
+  if ('value' in parsed) return parsed.value
+  if (parsed.problem === PLAIN_HTTP) {
+    inputs.fail(
+      name,
+      problem(
+        name,
+        value,
+        `an HTTPS endpoint: the rancher-backup operator talks to S3 only over TLS, so a Restore from a plain-HTTP endpoint retries forever. Give host[:port] or https://host[:port] of a TLS listener (s3-endpoint-ca for a private CA)`
       )
-      return ''
-    }
-    if (given !== 'https') {
-      inputs.problems.push(problem(name, value, `${expected} (scheme ${given} is not supported)`))
-      return ''
-    }
-    rest = value.slice(scheme[0].length)
-  }
-  rest = rest.replace(/\/$/, '')
-  const hostPort =
-    /^(\[[0-9a-fA-F:.]+\]|[a-zA-Z0-9]([a-zA-Z0-9.-]*[a-zA-Z0-9])?)(:(\d{1,5}))?$/.exec(rest)
-  const port = hostPort?.[4]
-  if (hostPort === null || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
-    inputs.problems.push(problem(name, value, expected))
+    )
     return ''
   }
-  return rest
+  inputs.fail(name, problem(name, parsed.redacted ?? value, expected, parsed.problem))
+  return ''
 }
 
 function parseEndpointCA(inputs: Inputs): string {
   const name = 's3-endpoint-ca'
+  if (inputs.isRefused(name)) return ''
   const value = inputs.raw(name).trim()
   if (value === '') return ''
-  const pem = value.includes(PEM_BEGIN) ? value : decodeBase64(value)
-  if (pem !== undefined && isPem(pem)) return `${pem.replace(/\r\n/g, '\n').trim()}\n`
-  const preview = value.length > 40 ? `${value.slice(0, 40)}...` : value
-  inputs.problems.push(
-    `Input '${name}' is ${show(preview)}: it is neither PEM text (${PEM_BEGIN} ... ${PEM_END}) ` +
-      'nor base64-encoded PEM; expected one of those.'
+  const parsed = parseCertificates(value)
+  if ('pem' in parsed) return parsed.pem
+  // Not shown: what was pasted here may be a private key.
+  inputs.fail(
+    name,
+    `Input '${name}' is refused (value not shown: it may hold key material): ${parsed.problem}; ` +
+      'expected one or more CA certificates as PEM text (-----BEGIN CERTIFICATE----- …) or that PEM text base64-encoded.'
   )
   return ''
-}
-
-function isPem(text: string): boolean {
-  const begin = text.indexOf(PEM_BEGIN)
-  return begin !== -1 && text.indexOf(PEM_END, begin) !== -1
-}
-
-function decodeBase64(text: string): string | undefined {
-  const compact = text.replace(/\s+/g, '')
-  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(compact)) return undefined
-  return Buffer.from(compact, 'base64').toString('utf8')
 }
 
 function parseKeys(inputs: Inputs): { accessKey: string; secretKey: string } {
   // Secrets: their values never appear in a problem.
   const accessKey = inputs.raw('s3-access-key').trim()
   const secretKey = inputs.raw('s3-secret-key').trim()
-  let ok = true
-  for (const [name, value] of [
-    ['s3-access-key', accessKey],
-    ['s3-secret-key', secretKey]
-  ] as const) {
-    if (/[\r\n\0]/.test(value)) {
-      inputs.problems.push(
-        `Input '${name}' spans several lines (value not shown: it is secret): expected a single-line key.`
-      )
-      ok = false
-    }
+  if (inputs.isRefused('s3-access-key') || inputs.isRefused('s3-secret-key')) {
+    return { accessKey: '', secretKey: '' }
   }
   if ((accessKey === '') !== (secretKey === '')) {
     const missing = accessKey === '' ? 's3-access-key' : 's3-secret-key'
-    inputs.problems.push(
+    inputs.fail(
+      missing,
       `Inputs 's3-access-key' and 's3-secret-key' must be given together (values not shown: ` +
         `they are secret): '${missing}' is empty.`
     )
-    ok = false
+    return { accessKey: '', secretKey: '' }
   }
-  return ok ? { accessKey, secretKey } : { accessKey: '', secretKey: '' }
+  return { accessKey, secretKey }
 }
 
-function parseKubeconfig(inputs: Inputs): string {
+function parseKubeconfig(inputs: Inputs, context: string): string {
   const name = 'kubeconfig'
+  if (inputs.isRefused(name)) return ''
   const value = inputs.raw(name)
   if (value.trim() === '') return ''
-  const expected =
-    "expected the content of a kubeconfig file (YAML with a non-empty 'clusters' list), not a path"
-  let document: unknown
-  try {
-    document = load(value)
-  } catch (error) {
-    // The exception's message quotes the source: report only where it failed.
-    const line = (error as { mark?: { line?: number } }).mark?.line
-    const where = typeof line === 'number' ? ` (line ${line + 1})` : ''
-    inputs.problems.push(
-      `Input '${name}' is not valid YAML${where} (value not shown: it is secret): ${expected}.`
+  const found = checkKubeconfig(value, context)
+  if (found.kubeconfig !== undefined) {
+    inputs.fail(
+      name,
+      `Input '${name}' ${found.kubeconfig} (value not shown: it is secret): expected the content ` +
+        "of a kubeconfig file (YAML or JSON with 'clusters', 'users' and 'contexts' lists and a " +
+        "current-context or the 'context' input), not a path."
     )
     return ''
   }
-  const clusters = isMapping(document) ? document['clusters'] : undefined
-  if (!Array.isArray(clusters) || clusters.length === 0) {
-    const found = !isMapping(document)
-      ? 'is not a YAML mapping'
-      : clusters === undefined
-        ? "has no 'clusters' list"
-        : "has an empty or invalid 'clusters' list"
-    inputs.problems.push(`Input '${name}' ${found} (value not shown: it is secret): ${expected}.`)
-    return ''
+  if (found.context !== undefined && !inputs.isRefused('context')) {
+    inputs.fail(
+      'context',
+      problem(
+        'context',
+        context,
+        "the name of a context of the given kubeconfig, or '' for its current-context",
+        found.context
+      )
+    )
   }
   return value
-}
-
-function isMapping(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-}
-
-/** Credential strings inside a kubeconfig: tokens, passwords, client keys, auth-provider secrets. */
-function kubeconfigCredentials(kubeconfig: string): string[] {
-  if (kubeconfig.trim() === '') return []
-  let document: unknown
-  try {
-    document = load(kubeconfig)
-  } catch {
-    return []
-  }
-  const found: string[] = []
-  const users = isMapping(document) ? document['users'] : undefined
-  if (!Array.isArray(users)) return found
-  for (const entry of users) {
-    const user = isMapping(entry) ? entry['user'] : undefined
-    if (!isMapping(user)) continue
-    for (const key of ['token', 'password', 'client-key-data']) {
-      const value = user[key]
-      if (typeof value === 'string') found.push(value)
-    }
-    const provider = user['auth-provider']
-    const config = isMapping(provider) ? provider['config'] : undefined
-    if (isMapping(config)) {
-      for (const [key, value] of Object.entries(config)) {
-        if (/token|secret/i.test(key) && typeof value === 'string') found.push(value)
-      }
-    }
-  }
-  return found
 }
 
 function parseChartVersion(inputs: Inputs): string {
@@ -553,32 +636,27 @@ function parseChartVersion(inputs: Inputs): string {
   )
 }
 
-function parseToolVersion(inputs: Inputs, name: string, example: string): string {
+/** The rule is the tool installer's (tools/tool-urls.ts); here it only names the input. */
+function parseToolVersion(inputs: Inputs, name: string, tool: 'helm' | 'kubectl'): string {
+  if (inputs.isRefused(name)) return ''
   const value = inputs.value(name)
-  if (value === 'latest') return 'latest'
-  const version = exactVersion(value)
-  if (version === undefined) {
-    inputs.problems.push(problem(name, value, `'latest' or a version such as ${example}`))
-    return ''
-  }
-  return `v${version}`
+  const rule = toolVersionRule(tool, value)
+  if ('version' in rule) return rule.version
+  inputs.fail(name, problem(name, value, rule.expected))
+  return ''
 }
 
-/** Image reference (registry/path:tag or @sha256:digest); undefined when pinned. */
+/**
+ * The image reference grammar (image-reference.ts), pinned: a digest, or a tag other than
+ * `latest`. Returns what is expected, or undefined when fine.
+ */
 function imageProblem(value: string): string | undefined {
-  const component = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*'
-  const reference = new RegExp(
-    `^((?:[a-zA-Z0-9.-]+(?::\\d+)?/)?${component}(?:/${component})*)` +
-      '(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$'
-  )
-  const match = reference.exec(value)
   const expected =
     'an image reference pinned to a tag or digest, such as rancher/rancher-cleanup:v1.0.3'
-  if (match === null) return expected
-  const tag = match[2]
-  const digest = match[3]
-  if (digest !== undefined) return undefined
-  if (tag === undefined || tag === 'latest')
+  const parsed = parseImageReference(value)
+  if ('problem' in parsed) return `${expected} (${parsed.problem})`
+  if (parsed.digest !== undefined) return undefined
+  if (parsed.tag === undefined || parsed.tag === 'latest')
     return `${expected} (pin a tag: latest and no tag are refused)`
   return undefined
 }

@@ -2,13 +2,15 @@
  * The job summary ($GITHUB_STEP_SUMMARY) as one pure function of the run report.
  *
  * GitHub renders it as GitHub-flavoured markdown with inline HTML, escapes nothing and drops
- * anything over 1 MiB, so every dynamic string goes through `escapeHtml` (kubectl prints `<none>`),
+ * anything over 1 MiB, so every dynamic string goes through `escapeHtml` (kubectl prints `<none>`)
+ * and `escapeControls` (escape.ts: no raw ESC or other control character),
  * table cells also escape `|`, long parts are cut with a note, and the whole has a hard cap.
  * Code is shown in `<pre><code>` (entities decode there, unlike in a markdown fence).
  */
 import type { HelmRevision, RestoreCondition } from '../facts/cluster-facts.js'
 import type { Decision, Procedure } from '../decide/decide.js'
 import type { PlannedStep } from '../run/plan.js'
+import { escapeControls } from './escape.js'
 import type {
   InterruptionRecord,
   RunReport,
@@ -69,9 +71,10 @@ function clip(s: string, max: number): string {
  * the entities literally).
  */
 function inline(s: string, max: number = LIMITS.textChars): string {
-  return escapeHtml(clip(s.trim(), max))
-    .replace(/\r?\n/g, '<br>')
-    .replace(/`([^`]+)`/g, '<code>$1</code>')
+  return escapeControls(escapeHtml(clip(s.trim(), max)).replace(/\r?\n/g, '<br>')).replace(
+    /`([^`]+)`/g,
+    '<code>$1</code>'
+  )
 }
 
 /** A markdown table cell: escaped, `|` neutralised, one line. */
@@ -143,7 +146,9 @@ function preBlock(
   from: 'head' | 'tail'
 ): string {
   const render = (l: string) =>
-    escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars))
+    escapeControls(
+      escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars))
+    )
   const { kept, dropped } = keepWithin(lines, render, maxLines, maxBytes, from)
   const body =
     dropped === 0

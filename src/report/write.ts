@@ -1,6 +1,7 @@
 /** The report, where a person and a later step read it: the outputs and the job summary. */
 import * as core from '@actions/core'
 import { appendFile } from 'node:fs/promises'
+import { info, warning } from './log.js'
 import { buildOutputs } from './outputs.js'
 import type { RunReport } from './run-report.js'
 import { renderSummary } from './summary.js'
@@ -8,13 +9,13 @@ import { renderSummary } from './summary.js'
 export async function writeReport(report: RunReport): Promise<void> {
   for (const [name, value] of Object.entries(buildOutputs(report))) core.setOutput(name, value)
   if (!process.env.GITHUB_STEP_SUMMARY) {
-    core.info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.')
+    info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.')
     return
   }
   try {
     // Appended directly: core.summary caches the file path of its first write.
     await appendFile(process.env.GITHUB_STEP_SUMMARY, renderSummary(report) + '\n')
   } catch (e) {
-    core.warning(`Could not write the job summary: ${(e as Error).message}`)
+    warning(`Could not write the job summary: ${(e as Error).message}`)
   }
 }

@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto'
 import { createReadStream } from 'node:fs'
 import * as fs from 'node:fs/promises'
 import * as path from 'node:path'
-import * as core from '@actions/core'
 import * as tc from '@actions/tool-cache'
+import { info } from '../report/log.js'
 import {
   cacheVersion,
   helmArchiveDir,
@@ -19,6 +19,7 @@ import {
   normalizeRequestedVersion,
   parseChecksumFile,
   parseVersionFile,
+  supportedResolvedVersion,
   toolPlatform,
   type ToolPlatform
 } from './tool-urls.js'
@@ -72,7 +73,7 @@ type Log = (line: string) => void
 
 export async function installTools(
   req: ToolRequest,
-  log: Log = line => core.info(line),
+  log: Log = info,
   options: InstallOptions = {}
 ): Promise<InstalledTools> {
   const p = toolPlatform(options.platform ?? process.platform, options.arch ?? process.arch)
@@ -231,7 +232,7 @@ async function install(
 }
 
 async function resolveVersion(
-  tool: string,
+  tool: 'helm' | 'kubectl',
   requested: string,
   latestUrl: string,
   log: Log
@@ -239,11 +240,10 @@ async function resolveVersion(
   const v = normalizeRequestedVersion(tool, requested)
   if (v !== 'latest') return v
   const temps: string[] = []
+  let resolved: string
   try {
     const file = await download(latestUrl, temps)
-    const resolved = parseVersionFile(await fs.readFile(file, 'utf8'))
-    log(`${tool} latest resolved to ${resolved}`)
-    return resolved
+    resolved = parseVersionFile(await fs.readFile(file, 'utf8'))
   } catch (err) {
     throw new Error(
       `Could not resolve the latest ${tool} version from ${latestUrl}: ${message(err)}. ` +
@@ -253,6 +253,14 @@ async function resolveVersion(
   } finally {
     await cleanup(temps)
   }
+  if (!supportedResolvedVersion(tool, resolved)) {
+    throw new Error(
+      `${tool}-version 'latest' resolved to ${resolved} (from ${latestUrl}), a major this action ` +
+        `does not support; it was not downloaded. Pin ${tool}-version to a supported version.`
+    )
+  }
+  log(`${tool} latest resolved to ${resolved}`)
+  return resolved
 }
 
 async function download(url: string, temps: string[]): Promise<string> {

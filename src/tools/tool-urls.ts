@@ -57,18 +57,75 @@ function isPinnedVersion(v: string): boolean {
   return VERSION_RE.test(v)
 }
 
+/** The majors this action drives: Helm 3 and 4 (their flags differ, commands.ts knows both). */
+export const SUPPORTED_MAJORS: Readonly<Record<'helm' | 'kubectl', readonly number[]>> = {
+  helm: [3, 4],
+  kubectl: [1]
+}
+
+const EXAMPLES: Record<'helm' | 'kubectl', string> = { helm: 'v3.17.2', kubectl: 'v1.32.3' }
+
 /**
- * Validates a requested version: 'latest' or 'vX.Y.Z' (a missing leading 'v' is added).
- * Returns 'latest' or the normalised 'vX.Y.Z'.
+ * The rule for a requested tool version (the `helm-version` / `kubectl-version` inputs): `latest`
+ * (any case), or a release version `vX.Y.Z` or `X.Y.Z`, optionally with a pre-release
+ * (`v3.18.0-rc.1`: get.helm.sh and dl.k8s.io publish those), of a supported major. Build metadata
+ * (`+…`) is refused: no helm or kubectl release carries it, so no download URL could match.
+ * Returns `latest` or the normalised `vX.Y.Z[-pre]`, or what is expected.
+ */
+export function toolVersionRule(
+  tool: 'helm' | 'kubectl',
+  value: string
+): { version: string } | { expected: string } {
+  const v = value.trim()
+  const accepted = `'latest' or a ${tool} release version such as ${EXAMPLES[tool]} (v optional)`
+  if (v.toLowerCase() === 'latest') return { version: 'latest' }
+  const m = /^[vV]?(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z-]+(?:\.[0-9A-Za-z-]+)*)?(\+.*)?$/.exec(v)
+  if (m === null) return { expected: accepted }
+  const [, major = '', minor = '', patch = '', pre = '', build] = m
+  const numbers = [major, minor, patch]
+  if (numbers.some(n => n.length > 1 && n.startsWith('0'))) {
+    return { expected: `${accepted} (no leading zeros)` }
+  }
+  if (build !== undefined) {
+    return {
+      expected: `${accepted}, without build metadata (${build}): no ${tool} release carries it`
+    }
+  }
+  const supported = SUPPORTED_MAJORS[tool]
+  if (!supported.includes(Number(major))) {
+    const names = supported.map(n => `${tool === 'helm' ? 'Helm ' : ''}${n}.x`).join(' or ')
+    return {
+      expected:
+        tool === 'helm'
+          ? `${accepted}: Helm ${major} is not supported, only ${names} (Helm 2 needs Tiller and other flags)`
+          : `${accepted}: kubectl ${major}.x does not exist, only ${names}`
+    }
+  }
+  return { version: `v${major}.${minor}.${patch}${pre}` }
+}
+
+/**
+ * Validates a requested version with `toolVersionRule`: 'latest' or 'vX.Y.Z' (a missing leading
+ * 'v' is added). Returns 'latest' or the normalised 'vX.Y.Z'; '' means 'latest'.
  */
 export function normalizeRequestedVersion(tool: string, version: string): string {
-  const v = version.trim()
-  if (v === '' || v.toLowerCase() === 'latest') return 'latest'
-  const withV = v.startsWith('v') ? v : `v${v}`
-  if (!isPinnedVersion(withV)) {
-    throw new Error(`Invalid ${tool} version '${version}': expected 'latest' or 'vX.Y.Z'.`)
+  if (version.trim() === '') return 'latest'
+  const rule = toolVersionRule(tool === 'kubectl' ? 'kubectl' : 'helm', version)
+  if ('expected' in rule) {
+    throw new Error(
+      `Invalid ${tool} version ${JSON.stringify(version)}: expected ${rule.expected}.`
+    )
   }
-  return withV
+  return rule.version
+}
+
+/**
+ * Whether a version `latest` resolved to is of a supported major: a future Helm 5 would be
+ * refused by name, before its download, instead of failing on changed flags.
+ */
+export function supportedResolvedVersion(tool: 'helm' | 'kubectl', version: string): boolean {
+  const major = Number(/^v(\d+)\./.exec(version)?.[1])
+  return SUPPORTED_MAJORS[tool].includes(major)
 }
 
 /** Cache key for the tool cache: the version without its leading 'v'. */

@@ -1,0 +1,37 @@
+/**
+ * Real certificates for tests (self-signed EC P-256 CAs, generated with
+ * `openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 36500`) and the
+ * private key of the first. Test material only: nothing trusts them.
+ */
+export const CA_A = `-----BEGIN CERTIFICATE-----
+MIIBfzCCASWgAwIBAgIUP8+M18Ld6LbBMBphkuGZrKuIR78wCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJdGVzdC1jYS1hMCAXDTI2MTIwMjAyMzY0NloYDzIxMjYxMTA4
+MDIzNjQ2WjAUMRIwEAYDVQQDDAl0ZXN0LWNhLWEwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAATKKy8e6Fxp/Ao9b2gG/FX6oxu018+mtVkcLPiND9WN0UfyV27dP6aj
+6Uuo3ZpohmoWlvWFXnyaq9KheVX6Kkoho1MwUTAdBgNVHQ4EFgQU9/ysWbwwOIfp
+Pk2Fqf9wPHeFMMEwHwYDVR0jBBgwFoAU9/ysWbwwOIfpPk2Fqf9wPHeFMMEwDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNIADBFAiAHY3Qg+SVO3ynpGNLU4yO2
+2Ody3YHZPlairCdNaA2b2wIhAJTgrwFaakOs/PtxgX0gCgqZQVB81tgDTnIKnIvi
+9m4m
+-----END CERTIFICATE-----
+`
+
+export const CA_B = `-----BEGIN CERTIFICATE-----
+MIIBfjCCASWgAwIBAgIUIx5Wkar2yGWPMoA+bDINniyml9UwCgYIKoZIzj0EAwIw
+FDESMBAGA1UEAwwJdGVzdC1jYS1iMCAXDTI2MTIwMjAyMzY0NloYDzIxMjYxMTA4
+MDIzNjQ2WjAUMRIwEAYDVQQDDAl0ZXN0LWNhLWIwWTATBgcqhkjOPQIBBggqhkjO
+PQMBBwNCAAQ+3uyoE9or02HF9J6pgVpIag3UO3Vy7vfpsMAyIn954gBwESW2VvgR
+NU2KC2HEUAaivQQlF3EyhXu4U5IPSpQGo1MwUTAdBgNVHQ4EFgQUDcB5++Ajb2d1
+uNxFyXeiZ2+wWw0wHwYDVR0jBBgwFoAUDcB5++Ajb2d1uNxFyXeiZ2+wWw0wDwYD
+VR0TAQH/BAUwAwEB/zAKBggqhkjOPQQDAgNHADBEAiB3DwcykiAyop+/IHDVOK8/
+Y5rsaZEwjZZveoyiUZQz5AIgIDv/3BNdGKklkkVRctATjpWQD+ytpBQ3hTQiJziQ
+U7U=
+-----END CERTIFICATE-----
+`
+
+export const KEY_A = `-----BEGIN PRIVATE KEY-----
+MIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQg2h+hKDrPZ3+IrEXX
+sPdwzpf+njWDLVGadXbjclfkr3ShRANCAATKKy8e6Fxp/Ao9b2gG/FX6oxu018+m
+tVkcLPiND9WN0UfyV27dP6aj6Uuo3ZpohmoWlvWFXnyaq9KheVX6Kkoh
+-----END PRIVATE KEY-----
+`
