@@ -413,14 +413,21 @@ export class FakeKubelet {
   /** Serialised status writes (merge patch of the whole status). */
   private writeStatus(st: PodState, status: Record<string, unknown>): Promise<void> {
     const path = kpath('v1', 'pods', st.pod.metadata.namespace, st.pod.metadata.name, 'status')
+    // A status the API server did not take is written again until it is (the kubelet's status
+    // manager keeps the latest status and syncs it again: pkg/kubelet/status/status_manager.go,
+    // every 10 s there, every second here); a pod that is gone or replaced needs none.
     const next = st.writes.then(async () => {
       if (this.stopper.signal.aborted) return
-      try {
-        await this.api.patch(path, { metadata: { uid: st.uid }, status })
-      } catch (e) {
-        if (e instanceof KubeApiError && (e.status === 404 || e.status === 409)) return
-        if (!this.stopper.signal.aborted)
-          this.debug(`status ${st.pod.metadata.name}: ${(e as Error).message}`)
+      for (;;) {
+        try {
+          await this.api.patch(path, { metadata: { uid: st.uid }, status })
+          return
+        } catch (e) {
+          if (e instanceof KubeApiError && (e.status === 404 || e.status === 409)) return
+          if (this.stopper.signal.aborted || st.abort.signal.aborted) return
+          this.debug(`status ${st.pod.metadata.name}: ${(e as Error).message}; writing it again`)
+          await abortableSleep(1000, this.stopper.signal)
+        }
       }
     })
     st.writes = next
