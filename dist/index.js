@@ -41207,7 +41207,9 @@ function interruptionSection(items) {
         cell(String(i.retries)),
         i.recovered
             ? `✅ answered after ${formatDuration(i.outageMs)}`
-            : `❌ gave up after ${formatDuration(i.outageMs)}`
+            : i.retries === 0
+                ? '⚠️ failed, not retried (one of a series: the next was due soon)'
+                : `❌ gave up after ${formatDuration(i.outageMs)}`
     ];
     const header = ['During', 'Command', 'Error', 'Retries', 'Outcome'];
     const intro = "The API server could not be reached for a while. Each command was retried with the same arguments, within its own deadline and the run's `timeout`; waits were started again, and none was taken as done until the cluster said so.";

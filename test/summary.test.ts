@@ -276,6 +276,14 @@ describe('renderSummary content', () => {
             retries: 9,
             outageMs: 121_000,
             recovered: false
+          },
+          {
+            during: 'Create Restore',
+            command: 'kubectl get lease rancher-rollback',
+            error: 'connection refused',
+            retries: 0,
+            outageMs: 1,
+            recovered: false
           }
         ]
       })

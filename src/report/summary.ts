@@ -330,7 +330,9 @@ function interruptionSection(items: InterruptionRecord[]): string {
     cell(String(i.retries)),
     i.recovered
       ? `✅ answered after ${formatDuration(i.outageMs)}`
-      : `❌ gave up after ${formatDuration(i.outageMs)}`
+      : i.retries === 0
+        ? '⚠️ failed, not retried (one of a series: the next was due soon)'
+        : `❌ gave up after ${formatDuration(i.outageMs)}`
   ]
   const header = ['During', 'Command', 'Error', 'Retries', 'Outcome']
   const intro =
