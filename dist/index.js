@@ -40694,7 +40694,8 @@ const installBackupOperator = defineStep({
  *
  * The holder renews its Lease while it runs, as Kubernetes leader election does; a run that finds
  * the Lease held watches it (`waitVerdict`): a renewal proves the holder alive, a Lease left
- * unrenewed for its duration is a dead holder's, taken over.
+ * unrenewed for its duration is a dead holder's, taken over. A Lease an earlier attempt of this
+ * same workflow run holds is a dead holder's too, taken over at once (`earlierAttempt`).
  */
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 function parseKubeTime(v) {
@@ -40703,6 +40704,36 @@ function parseKubeTime(v) {
     const normalised = v.trim().replace(/(\.\d{3})\d+/, '$1');
     const ms = Date.parse(normalised);
     return Number.isNaN(ms) ? undefined : ms;
+}
+const RUN_ATTEMPT = /^(\S+\/actions\/runs\/\d+)\/attempts\/(\d+) job /;
+/** The run and attempt a holder identity names; undefined for a 'local run' or anything else. */
+function runAttemptOf(holder) {
+    const m = RUN_ATTEMPT.exec(holder);
+    if (!m)
+        return undefined;
+    const attempt = Number(m[2]);
+    return Number.isSafeInteger(attempt) && attempt > 0 ? { run: m[1], attempt } : undefined;
+}
+/**
+ * The attempt number when `holder` is an earlier attempt (lower number) of the same workflow run
+ * (same server, repository and run id) as `me`; undefined otherwise.
+ *
+ * GitHub re-runs a workflow run (all jobs, failed jobs or one job) as a new attempt of the same
+ * run id, and only once the whole run has completed: "Re-running workflows and jobs"
+ * (docs.github.com/en/actions/managing-workflow-runs/re-running-workflows-and-jobs) and
+ * GITHUB_RUN_ATTEMPT ("increments with each re-run", docs.github.com/en/actions/learn-github-actions/variables);
+ * the REST API refuses a re-run while the run is in progress with 403 "The workflow run containing
+ * this job is already running" (seen in NVIDIA-NeMo/RL#1193), and a re-run copies the results of
+ * the jobs it does not re-run, which needs them finished (actions/runner#432). So while attempt n
+ * runs, every job of attempts 1..n-1 has ended: their Lease is a dead holder's, whatever it says
+ * about renewals.
+ */
+function earlierAttempt(holder, me) {
+    const theirs = runAttemptOf(holder);
+    const mine = runAttemptOf(me);
+    if (theirs === undefined || mine === undefined)
+        return undefined;
+    return theirs.run === mine.run && theirs.attempt < mine.attempt ? theirs.attempt : undefined;
 }
 function leaseVerdict(lease, me, now) {
     let value = lease;
@@ -40722,6 +40753,10 @@ function leaseVerdict(lease, me, now) {
     }
     if (holder === '')
         return { action: 'take-over', previousHolder: '', resourceVersion };
+    const attempt = earlierAttempt(holder, me);
+    if (attempt !== undefined) {
+        return { action: 'take-over', previousHolder: holder, resourceVersion, earlierAttempt: attempt };
+    }
     const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
     const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : Number.NaN;
     if (renewed === undefined || !Number.isFinite(duration)) {
@@ -40876,7 +40911,8 @@ async function releaseIfHeld(runner, c, holder, now) {
  * was read at, so two runs cannot both take it over either. The Lease is short and renewed in the
  * background while the run lives, so a killed run's lock lapses within a minute; a run that finds
  * the lock held watches it: a holder that renews is alive (fail fast), one that does not is waited
- * out and taken over.
+ * out and taken over. A lock an earlier attempt of this same workflow run holds is taken over at
+ * once: GitHub re-runs a run only once all of it has ended (lease-verdict.ts `earlierAttempt`).
  */
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
 /** A dead holder's lock lapses this long after its last renewal. */
@@ -40922,7 +40958,7 @@ function lockCommands(waitMs) {
     return {
         read: getLease(),
         create: createFromStdin(`Lease ${LEASE} naming this run`, ''),
-        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder`, ''),
+        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`, ''),
         watch: waitLeaseDeleted(waitMs),
         renewRead: getLeaseForRenewal(),
         renew: renewLease(`Lease ${LEASE} renewed by this run`, '')
@@ -41029,6 +41065,9 @@ const takeLock = defineStep({
                     const from = verdict.previousHolder;
                     const after = from === '' ? afterRelease() : '';
                     if (await takeOver(ctx, c, verdict.resourceVersion)) {
+                        if (verdict.earlierAttempt !== undefined) {
+                            return taken(`took over the lock of attempt ${verdict.earlierAttempt} of this run, which ended (${from}), at once`);
+                        }
                         return from === '' ? taken(`taken over a released lock${after}`) : expired(from);
                     }
                     races++;

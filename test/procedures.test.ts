@@ -320,6 +320,24 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
   })
 
+  it('a re-run (attempt 2 of the same run) takes over the lock of attempt 1 at once: that attempt has ended', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    const attempt1 =
+      'https://github.com/acme/platform/actions/runs/42/attempts/1 job rollback (r:1)'
+    const lease = heldLease('2026-11-24T08:59:55.000000Z')
+    lease.spec.holderIdentity = attempt1
+    const { env, runner, state } = environment({ ...inPlaceWorld, lease, lockHolder: 'renews' })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    expect(watches(runner)).toEqual([])
+    expect(report.steps.find(s => s.id === 'lock')?.detail).toBe(
+      `took over the lock of attempt 1 of this run, which ended (${attempt1}), at once; renewed every 15s`
+    )
+    expect(runner.mutating()[0]).toBe('kubectl replace -f - --request-timeout=30s')
+    expect(state.clock - started).toBeLessThan(5_000)
+  })
+
   it('fails fast when the holder releases the lock before a renewal was due: it was running, the plan may be stale', async () => {
     setInputs({ 'backup-filename': BACKUP })
     const { env, runner, state } = environment({
@@ -879,7 +897,7 @@ describe('the plan is what runs', () => {
     const { steps, listed } = await planThenRun(inPlaceWorld, { 'backup-filename': BACKUP })
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
-      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
       // no other holder to watch, and the runs end before the first renewal is due
       'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
@@ -960,7 +978,7 @@ describe('the plan is what runs', () => {
     })
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
-      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
       // no other holder to watch, and the runs end before the first renewal is due
       'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
