@@ -34188,7 +34188,7 @@ function resumeInterrupted(input, explicitTarget) {
  * (cancelled, killed) before it verified: the release now shows T, so read naively C = T, and
  * `previous` would even point back up at the version rolled back from. The move is finished
  * instead: its completed Restore (labels from F to T, same backup) and the "Rollback to N"
- * revision on top of F's say which it was. Only for `previous`, which would otherwise refuse: an
+ * revision on top of F's (or on top of rollbacks of it that did not finish) say which it was. Only for `previous`, which would otherwise refuse: an
  * explicit T = C is the table's restore-only, which converges as well.
  */
 function resumeRolledBack(input) {
@@ -34196,7 +34196,9 @@ function resumeRolledBack(input) {
         return undefined;
     const sorted = byRevision(input.history);
     const newest = sorted.at(-1);
-    const before = sorted.at(-2);
+    // F's revision, under the rollbacks that did not finish before this one went through (a killed
+    // `helm rollback` stays pending-rollback: Helm supersedes only deployed revisions on success).
+    const before = settledHistory(sorted.slice(0, -1)).settled.at(-1);
     if (!newest || !before || newest.status !== 'deployed')
         return undefined;
     const back = /^Rollback to (\d+)$/.exec(newest.description);

@@ -560,6 +560,28 @@ describe('resume: a rollback that went through but was not verified (cancelled o
     expect(d.rule).toMatch(/^resume: /)
   })
 
+  it('sees through a helm rollback killed before the one that went through (kill -9, then a re-run rolled back again)', () => {
+    // Helm's rollback.go supersedes only deployed revisions when a rollback succeeds: the killed
+    // attempt stays pending-rollback (or failed) under the revision that went through.
+    for (const status of ['pending-rollback', 'failed']) {
+      const killed = { ...rev(3, 'v2.8.4', status), description: 'Rollback to 1' }
+      const done = { ...rev(4, 'v2.8.4', 'deployed'), description: 'Rollback to 1' }
+      const d = proceed(
+        decide({
+          ...withRestores([ours]),
+          history: [rev(1, 'v2.8.4'), rev(2, 'v2.8.5'), killed, done]
+        })
+      )
+      expect(d).toMatchObject({
+        procedure: 'in-place',
+        from: '2.8.5',
+        to: '2.8.4',
+        rollbackRevision: 1
+      })
+      expect(d.reasons.join(' ')).toContain('on top of revision 2 (2.8.5)')
+    }
+  })
+
   it('an explicit target 2.8.4 (= C) stays the table’s restore-only', () => {
     expect(proceed(decide(withRestores([ours], '2.8.4')))).toMatchObject({
       procedure: 'restore-only',
