@@ -34168,6 +34168,22 @@ function resumeInterrupted(input, explicitTarget) {
     if (explicitTarget && explicitTarget !== saved.to) {
         return refuse(saved.from, explicitTarget, 'interrupted rollback', `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`, `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret ${SAVED} after copying what you need from it.`);
     }
+    const reinstall = input.releaseExists ? reinstalledBy(input, saved.from, saved.to) : undefined;
+    if (reinstall) {
+        return {
+            kind: 'proceed',
+            procedure: 'cleanup-and-reinstall',
+            from: saved.from,
+            to: saved.to,
+            rule: `resume: an earlier run of this action cleaned up and reinstalled ${saved.to}, and was stopped before it verified; this run verifies it and deletes the saved state`,
+            reasons: [
+                `Secret ${SAVED} records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+                ...reinstall.reasons
+            ],
+            rollbackRevision: undefined,
+            reinstalled: true
+        };
+    }
     return {
         kind: 'proceed',
         procedure: 'cleanup-and-reinstall',
@@ -34181,6 +34197,72 @@ function resumeInterrupted(input, explicitTarget) {
                 : 'There is no Helm release any more: the procedure continues from the values and Secrets saved in the cluster.'
         ],
         rollbackRevision: undefined
+    };
+}
+const FROM_LABEL = 'rancher-rollback/from-version';
+const TO_LABEL = 'rancher-rollback/to-version';
+/**
+ * The reinstall of a cleanup-and-reinstall to `to` went through: the release's whole history is
+ * `to` (rancher-cleanup deleted the one before, so F appears nowhere), its newest revision is
+ * deployed, and this action's Restore of the move (labels from `from`, or any version above `to`
+ * when `from` is not known, to `to`; the same backup) has completed. The reasons, or undefined.
+ */
+function reinstalledBy(input, from, to) {
+    const sorted = byRevision(input.history);
+    const newest = sorted.at(-1);
+    if (!newest || newest.status !== 'deployed')
+        return undefined;
+    if (!sorted.every(r => revisionVersion(r) === to))
+        return undefined;
+    const toLabel = restoreLabels(to, to)[TO_LABEL];
+    const restore = (input.restores ?? []).find(r => {
+        if (!r.completed || r.labels[TO_LABEL] !== toLabel)
+            return false;
+        if (input.backupFilename && r.backupFilename !== input.backupFilename)
+            return false;
+        if (from !== undefined)
+            return r.labels[FROM_LABEL] === restoreLabels(from, to)[FROM_LABEL];
+        const was = parseVersion(r.labels[FROM_LABEL] ?? '');
+        return was !== undefined && semver.gt(was.version, to);
+    });
+    if (!restore)
+        return undefined;
+    const was = from ?? parseVersion(restore.labels[FROM_LABEL] ?? '')?.version ?? '';
+    return {
+        from: was,
+        reasons: [
+            `Restore ${restore.name} (this action's, from ${was} to ${to}, of ${restore.backupFilename}) has completed.`,
+            `Helm history is only ${to} (${sorted.map(describeRevision).join('; ')}), newest deployed: the reinstall went through; what is left is to verify it.`
+        ]
+    };
+}
+/**
+ * A cleanup-and-reinstall stopped after its reinstall went through and after it deleted its saved
+ * state (killed just before it released the lock): nothing records the move but its completed
+ * Restore and a history that is all T, so `previous` finds nothing to return to. The move is
+ * finished instead (verify). Only for `previous`, as resumeRolledBack.
+ */
+function resumeReinstalled(input) {
+    if (input.target.kind !== 'previous' || input.interrupted || !input.releaseExists) {
+        return undefined;
+    }
+    const newest = byRevision(input.history).at(-1);
+    const to = newest ? revisionVersion(newest) : undefined;
+    if (to === undefined)
+        return undefined;
+    const done = reinstalledBy(input, undefined, to);
+    if (!done)
+        return undefined;
+    const { from, reasons } = done;
+    return {
+        kind: 'proceed',
+        procedure: 'cleanup-and-reinstall',
+        from,
+        to,
+        rule: `resume: an earlier run of this action cleaned up and reinstalled ${to} from ${from}; this run finishes it (verifies)`,
+        reasons,
+        rollbackRevision: undefined,
+        reinstalled: true
     };
 }
 /**
@@ -34239,7 +34321,7 @@ function resumeRolledBack(input) {
  */
 function decide(input) {
     const explicitTarget = input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : '';
-    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input);
+    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input) ?? resumeReinstalled(input);
     if (resumed)
         return resumed;
     if (!input.releaseExists || input.history.length === 0) {
@@ -41733,6 +41815,10 @@ function procedureSteps(input) {
         case 'in-place':
             return [...before, ...unguarded, restore, helmRollback, scaleRancher, verify$1, releaseLock];
         case 'cleanup-and-reinstall':
+            // Reinstalled by an earlier run that was stopped before the end: verify, forget the state.
+            if (decision.reinstalled) {
+                return [...before, verify$1, ...(facts.interrupted ? [forgetSaved] : []), releaseLock];
+            }
             return [
                 ...before,
                 ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),

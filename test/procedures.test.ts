@@ -727,6 +727,46 @@ describe('an interrupted cleanup-and-reinstall', () => {
     expect(second.state.saved).toBeUndefined()
   })
 
+  it('a re-run after the reinstall went through (killed before verify) verifies it and forgets the state, no rancher-cleanup again', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const first = environment({ ...world, installFails: true })
+    await run(first.env)
+    const saved = first.state.saved!
+    setInputs({ 'target-version': 'previous' })
+    const restored = {
+      metadata: {
+        name: 'rollback-2-7-9-to-2-7-6-20261124t080000',
+        creationTimestamp: '2026-11-24T08:00:00Z',
+        labels: {
+          'app.kubernetes.io/managed-by': 'rancher-rollback',
+          'rancher-rollback/from-version': '2.7.9',
+          'rancher-rollback/to-version': '2.7.6'
+        }
+      },
+      spec: { backupFilename: BACKUP },
+      status: {
+        restoreCompletionTs: '2026-11-24T08:05:00Z',
+        conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+      }
+    }
+    const second = environment({
+      history: [{ revision: 1, version: '2.7.6', status: 'deployed' }],
+      saved,
+      restores: [restored]
+    })
+    const report = await run(second.env)
+    expect(report.error).toBe('')
+    expect(report.decision).toMatchObject({
+      procedure: 'cleanup-and-reinstall',
+      from: '2.7.9',
+      to: '2.7.6',
+      reinstalled: true
+    })
+    expect(report.steps.map(s => s.id)).toEqual(['lock', 'verify', 'forget-saved', 'release-lock'])
+    expect(second.runner.mutating().filter(l => /cleanup|helm upgrade/.test(l))).toEqual([])
+    expect(second.state.saved).toBeUndefined()
+  })
+
   it('refuses to start another rollback on top of an unfinished one', async () => {
     setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
     const first = environment({ ...world, installFails: true })
