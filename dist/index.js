@@ -41332,8 +41332,15 @@ const SHOWN_LOG_LINES = 40;
 /** logrus text (`ERRO[2006/01/02 15:04:05]`, after kubectl's `--prefix`) or logfmt. */
 const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/;
 const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g;
-/** A Restore an earlier run of the same move completed from the same backup. */
+/**
+ * A Restore an earlier run of the same move completed from the same backup. Never on the cleanup
+ * path: a run there restores either after running rancher-cleanup itself (which deletes every
+ * cattle.io CRD, the Restores with them, and all that they restored) or on a Restore still in
+ * flight that it adopts; what an earlier run's Restore put back is gone either way.
+ */
 function completedEarlier({ decision, facts }) {
+    if (decision.procedure === 'cleanup-and-reinstall')
+        return undefined;
     return facts.restores.find(r => r.completed &&
         r.backupFilename === facts.backup.filename &&
         r.name.startsWith(restorePrefix(decision.from, decision.to)));

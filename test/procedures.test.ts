@@ -767,6 +767,48 @@ describe('an interrupted cleanup-and-reinstall', () => {
     expect(second.state.saved).toBeUndefined()
   })
 
+  it('a re-run that runs rancher-cleanup again restores again, though an earlier run of the move completed its Restore (cleanup deleted what it restored)', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const first = environment({ ...world, installFails: true })
+    await run(first.env)
+    const saved = first.state.saved!
+    const restored = {
+      metadata: {
+        name: 'rollback-2-7-9-to-2-7-6-20261124t080000',
+        creationTimestamp: '2026-11-24T08:00:00Z',
+        labels: {
+          'app.kubernetes.io/managed-by': 'rancher-rollback',
+          'rancher-rollback/from-version': '2.7.9',
+          'rancher-rollback/to-version': '2.7.6'
+        }
+      },
+      spec: { backupFilename: BACKUP },
+      status: {
+        restoreCompletionTs: '2026-11-24T08:05:00Z',
+        conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+      }
+    }
+    const second = environment({ ...world, saved, restores: [restored] })
+    second.state.releaseExists = false
+    second.state.history = []
+    const report = await run(second.env)
+    expect(report.status, report.error).toBe('succeeded')
+    const mutating = second.runner.mutating()
+    const cleanupAt = mutating.indexOf(
+      'kubectl delete job cleanup-job -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+    )
+    const installAt = mutating.findIndex(l =>
+      l.startsWith('helm upgrade --install rancher-backup ')
+    )
+    // the Lease, then the Restore: after cleanup and the operator's install, before Rancher's
+    const creates = mutating.flatMap((l, i) => (l.startsWith('kubectl create -f -') ? [i] : []))
+    expect(cleanupAt, mutating.join('\n')).toBeGreaterThanOrEqual(0)
+    expect(creates).toHaveLength(2)
+    expect(creates[1]).toBeGreaterThan(installAt)
+    expect(installAt).toBeGreaterThan(cleanupAt)
+    expect(report.steps.find(s => s.id === 'restore')?.detail).not.toMatch(/already Completed/)
+  })
+
   it('refuses to start another rollback on top of an unfinished one', async () => {
     setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
     const first = environment({ ...world, installFails: true })
