@@ -34170,6 +34170,22 @@ function resumeInterrupted(input, explicitTarget) {
     if (explicitTarget && explicitTarget !== saved.to) {
         return refuse(saved.from, explicitTarget, 'interrupted rollback', `A cleanup-and-reinstall from ${saved.from} to ${saved.to} (started ${saved.savedAt} by ${saved.holder}) deleted Rancher and did not finish; target-version ${explicitTarget} would start another one on top of it.`, `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret ${SAVED} after copying what you need from it.`);
     }
+    const reinstall = input.releaseExists ? reinstalledBy(input, saved.from, saved.to) : undefined;
+    if (reinstall) {
+        return {
+            kind: 'proceed',
+            procedure: 'cleanup-and-reinstall',
+            from: saved.from,
+            to: saved.to,
+            rule: `resume: an earlier run of this action cleaned up and reinstalled ${saved.to}, and was stopped before it verified; this run verifies it and deletes the saved state`,
+            reasons: [
+                `Secret ${SAVED} records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+                ...reinstall.reasons
+            ],
+            rollbackRevision: undefined,
+            reinstalled: true
+        };
+    }
     return {
         kind: 'proceed',
         procedure: 'cleanup-and-reinstall',
@@ -34185,12 +34201,78 @@ function resumeInterrupted(input, explicitTarget) {
         rollbackRevision: undefined
     };
 }
+const FROM_LABEL = 'rancher-rollback/from-version';
+const TO_LABEL = 'rancher-rollback/to-version';
+/**
+ * The reinstall of a cleanup-and-reinstall to `to` went through: the release's whole history is
+ * `to` (rancher-cleanup deleted the one before, so F appears nowhere), its newest revision is
+ * deployed, and this action's Restore of the move (labels from `from`, or any version above `to`
+ * when `from` is not known, to `to`; the same backup) has completed. The reasons, or undefined.
+ */
+function reinstalledBy(input, from, to) {
+    const sorted = byRevision(input.history);
+    const newest = sorted.at(-1);
+    if (!newest || newest.status !== 'deployed')
+        return undefined;
+    if (!sorted.every(r => revisionVersion(r) === to))
+        return undefined;
+    const toLabel = restoreLabels(to, to)[TO_LABEL];
+    const restore = (input.restores ?? []).find(r => {
+        if (!r.completed || r.labels[TO_LABEL] !== toLabel)
+            return false;
+        if (input.backupFilename && r.backupFilename !== input.backupFilename)
+            return false;
+        if (from !== undefined)
+            return r.labels[FROM_LABEL] === restoreLabels(from, to)[FROM_LABEL];
+        const was = parseVersion(r.labels[FROM_LABEL] ?? '');
+        return was !== undefined && semver.gt(was.version, to);
+    });
+    if (!restore)
+        return undefined;
+    const was = from ?? parseVersion(restore.labels[FROM_LABEL] ?? '')?.version ?? '';
+    return {
+        from: was,
+        reasons: [
+            `Restore ${restore.name} (this action's, from ${was} to ${to}, of ${restore.backupFilename}) has completed.`,
+            `Helm history is only ${to} (${sorted.map(describeRevision).join('; ')}), newest deployed: the reinstall went through; what is left is to verify it.`
+        ]
+    };
+}
+/**
+ * A cleanup-and-reinstall stopped after its reinstall went through and after it deleted its saved
+ * state (killed just before it released the lock): nothing records the move but its completed
+ * Restore and a history that is all T, so `previous` finds nothing to return to. The move is
+ * finished instead (verify). Only for `previous`, as resumeRolledBack.
+ */
+function resumeReinstalled(input) {
+    if (input.target.kind !== 'previous' || input.interrupted || !input.releaseExists) {
+        return undefined;
+    }
+    const newest = byRevision(input.history).at(-1);
+    const to = newest ? revisionVersion(newest) : undefined;
+    if (to === undefined)
+        return undefined;
+    const done = reinstalledBy(input, undefined, to);
+    if (!done)
+        return undefined;
+    const { from, reasons } = done;
+    return {
+        kind: 'proceed',
+        procedure: 'cleanup-and-reinstall',
+        from,
+        to,
+        rule: `resume: an earlier run of this action cleaned up and reinstalled ${to} from ${from}; this run finishes it (verifies)`,
+        reasons,
+        rollbackRevision: undefined,
+        reinstalled: true
+    };
+}
 /**
  * An in-place rollback whose Restore completed and whose `helm rollback` went through, stopped
  * (cancelled, killed) before it verified: the release now shows T, so read naively C = T, and
  * `previous` would even point back up at the version rolled back from. The move is finished
  * instead: its completed Restore (labels from F to T, same backup) and the "Rollback to N"
- * revision on top of F's say which it was. Only for `previous`, which would otherwise refuse: an
+ * revision on top of F's (or on top of rollbacks of it that did not finish) say which it was. Only for `previous`, which would otherwise refuse: an
  * explicit T = C is the table's restore-only, which converges as well.
  */
 function resumeRolledBack(input) {
@@ -34198,7 +34280,9 @@ function resumeRolledBack(input) {
         return undefined;
     const sorted = byRevision(input.history);
     const newest = sorted.at(-1);
-    const before = sorted.at(-2);
+    // F's revision, under the rollbacks that did not finish before this one went through (a killed
+    // `helm rollback` stays pending-rollback: Helm supersedes only deployed revisions on success).
+    const before = settledHistory(sorted.slice(0, -1)).settled.at(-1);
     if (!newest || !before || newest.status !== 'deployed')
         return undefined;
     const back = /^Rollback to (\d+)$/.exec(newest.description);
@@ -34239,7 +34323,7 @@ function resumeRolledBack(input) {
  */
 function decide(input) {
     const explicitTarget = input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : '';
-    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input);
+    const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input) ?? resumeReinstalled(input);
     if (resumed)
         return resumed;
     if (!input.releaseExists || input.history.length === 0) {
@@ -41725,7 +41809,8 @@ const installBackupOperator = defineStep({
  *
  * The holder renews its Lease while it runs, as Kubernetes leader election does; a run that finds
  * the Lease held watches it (`waitVerdict`): a renewal proves the holder alive, a Lease left
- * unrenewed for its duration is a dead holder's, taken over.
+ * unrenewed for its duration is a dead holder's, taken over. A Lease an earlier attempt of this
+ * same workflow run holds is a dead holder's too, taken over at once (`earlierAttempt`).
  */
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 function parseKubeTime(v) {
@@ -41734,6 +41819,36 @@ function parseKubeTime(v) {
     const normalised = v.trim().replace(/(\.\d{3})\d+/, '$1');
     const ms = Date.parse(normalised);
     return Number.isNaN(ms) ? undefined : ms;
+}
+const RUN_ATTEMPT = /^(\S+\/actions\/runs\/\d+)\/attempts\/(\d+) job /;
+/** The run and attempt a holder identity names; undefined for a 'local run' or anything else. */
+function runAttemptOf(holder) {
+    const m = RUN_ATTEMPT.exec(holder);
+    if (!m)
+        return undefined;
+    const attempt = Number(m[2]);
+    return Number.isSafeInteger(attempt) && attempt > 0 ? { run: m[1], attempt } : undefined;
+}
+/**
+ * The attempt number when `holder` is an earlier attempt (lower number) of the same workflow run
+ * (same server, repository and run id) as `me`; undefined otherwise.
+ *
+ * GitHub re-runs a workflow run (all jobs, failed jobs or one job) as a new attempt of the same
+ * run id, and only once the whole run has completed: "Re-running workflows and jobs"
+ * (docs.github.com/en/actions/managing-workflow-runs/re-running-workflows-and-jobs) and
+ * GITHUB_RUN_ATTEMPT ("increments with each re-run", docs.github.com/en/actions/learn-github-actions/variables);
+ * the REST API refuses a re-run while the run is in progress with 403 "The workflow run containing
+ * this job is already running" (seen in NVIDIA-NeMo/RL#1193), and a re-run copies the results of
+ * the jobs it does not re-run, which needs them finished (actions/runner#432). So while attempt n
+ * runs, every job of attempts 1..n-1 has ended: their Lease is a dead holder's, whatever it says
+ * about renewals.
+ */
+function earlierAttempt(holder, me) {
+    const theirs = runAttemptOf(holder);
+    const mine = runAttemptOf(me);
+    if (theirs === undefined || mine === undefined)
+        return undefined;
+    return theirs.run === mine.run && theirs.attempt < mine.attempt ? theirs.attempt : undefined;
 }
 function leaseVerdict(lease, me, now) {
     let value = lease;
@@ -41753,6 +41868,10 @@ function leaseVerdict(lease, me, now) {
     }
     if (holder === '')
         return { action: 'take-over', previousHolder: '', resourceVersion };
+    const attempt = earlierAttempt(holder, me);
+    if (attempt !== undefined) {
+        return { action: 'take-over', previousHolder: holder, resourceVersion, earlierAttempt: attempt };
+    }
     const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
     const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : Number.NaN;
     if (renewed === undefined || !Number.isFinite(duration)) {
@@ -41907,7 +42026,8 @@ async function releaseIfHeld(runner, c, holder, now) {
  * was read at, so two runs cannot both take it over either. The Lease is short and renewed in the
  * background while the run lives, so a killed run's lock lapses within a minute; a run that finds
  * the lock held watches it: a holder that renews is alive (fail fast), one that does not is waited
- * out and taken over.
+ * out and taken over. A lock an earlier attempt of this same workflow run holds is taken over at
+ * once: GitHub re-runs a run only once all of it has ended (lease-verdict.ts `earlierAttempt`).
  */
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
 /** A dead holder's lock lapses this long after its last renewal. */
@@ -41953,7 +42073,7 @@ function lockCommands(waitMs) {
     return {
         read: getLease(),
         create: createFromStdin(`Lease ${LEASE} naming this run`, ''),
-        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder`, ''),
+        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`, ''),
         watch: waitLeaseDeleted(waitMs),
         renewRead: getLeaseForRenewal(),
         renew: renewLease(`Lease ${LEASE} renewed by this run`, '')
@@ -42060,6 +42180,9 @@ const takeLock = defineStep({
                     const from = verdict.previousHolder;
                     const after = from === '' ? afterRelease() : '';
                     if (await takeOver(ctx, c, verdict.resourceVersion)) {
+                        if (verdict.earlierAttempt !== undefined) {
+                            return taken(`took over the lock of attempt ${verdict.earlierAttempt} of this run, which ended (${from}), at once`);
+                        }
                         return from === '' ? taken(`taken over a released lock${after}`) : expired(from);
                     }
                     races++;
@@ -42289,8 +42412,15 @@ const SHOWN_LOG_LINES = 40;
 /** logrus text (`ERRO[2006/01/02 15:04:05]`, after kubectl's `--prefix`) or logfmt. */
 const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/;
 const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g;
-/** A Restore an earlier run of the same move completed from the same backup. */
+/**
+ * A Restore an earlier run of the same move completed from the same backup. Never on the cleanup
+ * path: a run there restores either after running rancher-cleanup itself (which deletes every
+ * cattle.io CRD, the Restores with them, and all that they restored) or on a Restore still in
+ * flight that it adopts; what an earlier run's Restore put back is gone either way.
+ */
 function completedEarlier({ decision, facts }) {
+    if (decision.procedure === 'cleanup-and-reinstall')
+        return undefined;
     return facts.restores.find(r => r.completed &&
         r.backupFilename === facts.backup.filename &&
         r.name.startsWith(restorePrefix(decision.from, decision.to)));
@@ -42838,6 +42968,10 @@ function procedureSteps(input) {
         case 'in-place':
             return [...before, ...unguarded, restore, helmRollback, scaleRancher, verify$1, releaseLock];
         case 'cleanup-and-reinstall':
+            // Reinstalled by an earlier run that was stopped before the end: verify, forget the state.
+            if (decision.reinstalled) {
+                return [...before, verify$1, ...(facts.interrupted ? [forgetSaved] : []), releaseLock];
+            }
             return [
                 ...before,
                 ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),

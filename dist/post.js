@@ -29202,7 +29202,8 @@ function asString(v) {
  *
  * The holder renews its Lease while it runs, as Kubernetes leader election does; a run that finds
  * the Lease held watches it (`waitVerdict`): a renewal proves the holder alive, a Lease left
- * unrenewed for its duration is a dead holder's, taken over.
+ * unrenewed for its duration is a dead holder's, taken over. A Lease an earlier attempt of this
+ * same workflow run holds is a dead holder's too, taken over at once (`earlierAttempt`).
  */
 /** MicroTime (`…T08:00:00.000000Z`) or RFC 3339 → epoch ms; undefined when unreadable. */
 function parseKubeTime(v) {
@@ -29211,6 +29212,36 @@ function parseKubeTime(v) {
     const normalised = v.trim().replace(/(\.\d{3})\d+/, '$1');
     const ms = Date.parse(normalised);
     return Number.isNaN(ms) ? undefined : ms;
+}
+const RUN_ATTEMPT = /^(\S+\/actions\/runs\/\d+)\/attempts\/(\d+) job /;
+/** The run and attempt a holder identity names; undefined for a 'local run' or anything else. */
+function runAttemptOf(holder) {
+    const m = RUN_ATTEMPT.exec(holder);
+    if (!m)
+        return undefined;
+    const attempt = Number(m[2]);
+    return Number.isSafeInteger(attempt) && attempt > 0 ? { run: m[1], attempt } : undefined;
+}
+/**
+ * The attempt number when `holder` is an earlier attempt (lower number) of the same workflow run
+ * (same server, repository and run id) as `me`; undefined otherwise.
+ *
+ * GitHub re-runs a workflow run (all jobs, failed jobs or one job) as a new attempt of the same
+ * run id, and only once the whole run has completed: "Re-running workflows and jobs"
+ * (docs.github.com/en/actions/managing-workflow-runs/re-running-workflows-and-jobs) and
+ * GITHUB_RUN_ATTEMPT ("increments with each re-run", docs.github.com/en/actions/learn-github-actions/variables);
+ * the REST API refuses a re-run while the run is in progress with 403 "The workflow run containing
+ * this job is already running" (seen in NVIDIA-NeMo/RL#1193), and a re-run copies the results of
+ * the jobs it does not re-run, which needs them finished (actions/runner#432). So while attempt n
+ * runs, every job of attempts 1..n-1 has ended: their Lease is a dead holder's, whatever it says
+ * about renewals.
+ */
+function earlierAttempt(holder, me) {
+    const theirs = runAttemptOf(holder);
+    const mine = runAttemptOf(me);
+    if (theirs === undefined || mine === undefined)
+        return undefined;
+    return theirs.run === mine.run && theirs.attempt < mine.attempt ? theirs.attempt : undefined;
 }
 function leaseVerdict(lease, me, now) {
     let value = lease;
@@ -29230,6 +29261,10 @@ function leaseVerdict(lease, me, now) {
     }
     if (holder === '')
         return { action: 'take-over', previousHolder: '', resourceVersion };
+    const attempt = earlierAttempt(holder, me);
+    if (attempt !== undefined) {
+        return { action: 'take-over', previousHolder: holder, resourceVersion, earlierAttempt: attempt };
+    }
     const renewed = parseKubeTime(spec.renewTime) ?? parseKubeTime(spec.acquireTime);
     const duration = typeof spec.leaseDurationSeconds === 'number' ? spec.leaseDurationSeconds : Number.NaN;
     if (renewed === undefined || !Number.isFinite(duration)) {

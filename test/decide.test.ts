@@ -560,6 +560,28 @@ describe('resume: a rollback that went through but was not verified (cancelled o
     expect(d.rule).toMatch(/^resume: /)
   })
 
+  it('sees through a helm rollback killed before the one that went through (kill -9, then a re-run rolled back again)', () => {
+    // Helm's rollback.go supersedes only deployed revisions when a rollback succeeds: the killed
+    // attempt stays pending-rollback (or failed) under the revision that went through.
+    for (const status of ['pending-rollback', 'failed']) {
+      const killed = { ...rev(3, 'v2.8.4', status), description: 'Rollback to 1' }
+      const done = { ...rev(4, 'v2.8.4', 'deployed'), description: 'Rollback to 1' }
+      const d = proceed(
+        decide({
+          ...withRestores([ours]),
+          history: [rev(1, 'v2.8.4'), rev(2, 'v2.8.5'), killed, done]
+        })
+      )
+      expect(d).toMatchObject({
+        procedure: 'in-place',
+        from: '2.8.5',
+        to: '2.8.4',
+        rollbackRevision: 1
+      })
+      expect(d.reasons.join(' ')).toContain('on top of revision 2 (2.8.5)')
+    }
+  })
+
   it('an explicit target 2.8.4 (= C) stays the table’s restore-only', () => {
     expect(proceed(decide(withRestores([ours], '2.8.4')))).toMatchObject({
       procedure: 'restore-only',
@@ -574,5 +596,82 @@ describe('resume: a rollback that went through but was not verified (cancelled o
     ['there is no Restore of this action', []]
   ])('not when %s (previous then points back up: refused)', (_why, restores) => {
     expect(decide(withRestores(restores)).kind).toBe('refuse')
+  })
+})
+
+describe('resume: a cleanup-and-reinstall whose reinstall went through (killed before the end)', () => {
+  const backup = 'nightly-b0450532-cee1-4aa1-a881-f5f48a007b1c-2026-11-23T02-00-00Z.tar.gz'
+  // After rancher-cleanup deleted the release, `helm upgrade --install` starts history afresh.
+  const reinstalledHistory = [{ ...rev(1, 'v2.6.3', 'deployed'), description: 'Install complete' }]
+  const ours = {
+    name: 'rollback-2-6-5-to-2-6-3-20261124t090000',
+    labels: restoreLabels('2.6.5', '2.6.3'),
+    completed: true,
+    backupFilename: backup
+  }
+  const saved = {
+    from: '2.6.5',
+    to: '2.6.3',
+    backupFilename: backup,
+    release: 'rancher',
+    namespace: 'cattle-system',
+    savedAt: '2026-11-24T09:00:00Z',
+    holder: 'https://github.com/acme/platform/actions/runs/7/attempts/1 job rollback (r:1)'
+  }
+  const at = (
+    history: HelmRevision[],
+    restores: (typeof ours)[],
+    more: Partial<DecisionInput> = {},
+    target = 'previous'
+  ): DecisionInput => ({ ...input(history, target), restores, backupFilename: backup, ...more })
+
+  it('killed after it deleted its saved state (before the lock release): previous verifies it', () => {
+    const d = proceed(decide(at(reinstalledHistory, [ours])))
+    expect(d).toMatchObject({
+      procedure: 'cleanup-and-reinstall',
+      from: '2.6.5',
+      to: '2.6.3',
+      reinstalled: true
+    })
+    expect(d.rule).toMatch(/^resume: /)
+    expect(d.reasons.join(' ')).toContain('rollback-2-6-5-to-2-6-3-20261124t090000')
+  })
+
+  it('killed before it verified, saved state still there: verify, not rancher-cleanup again', () => {
+    for (const target of ['previous', '2.6.3']) {
+      const d = proceed(decide(at(reinstalledHistory, [ours], { interrupted: saved }, target)))
+      expect(d).toMatchObject({ procedure: 'cleanup-and-reinstall', reinstalled: true })
+    }
+  })
+
+  it.each([
+    ['the Restore did not complete', reinstalledHistory, [{ ...ours, completed: false }]],
+    ['the Restore was of another backup', reinstalledHistory, [{ ...ours, backupFilename: 'x' }]],
+    [
+      'the Restore was of another move',
+      reinstalledHistory,
+      [{ ...ours, labels: restoreLabels('2.6.5', '2.6.2') }]
+    ],
+    [
+      'the reinstall is pending-install (killed helm install)',
+      [{ ...rev(1, 'v2.6.3', 'pending-install'), description: 'Initial install underway' }],
+      [ours]
+    ],
+    [
+      'history still holds F (an in-place move)',
+      [rev(1, 'v2.6.5'), { ...rev(2, 'v2.6.3', 'deployed'), description: 'Upgrade complete' }],
+      [ours]
+    ]
+  ])('not when %s', (_why, history, restores) => {
+    const noSaved = decide(at(history, restores))
+    expect(noSaved.kind === 'proceed' && noSaved.reinstalled).toBeFalsy()
+    const withSaved = decide(at(history, restores, { interrupted: saved }))
+    expect(withSaved.kind === 'proceed' && withSaved.reinstalled).toBeFalsy()
+  })
+
+  it('an explicit target = C stays the table’s restore-only when nothing was saved', () => {
+    expect(proceed(decide(at(reinstalledHistory, [ours], {}, '2.6.3')))).toMatchObject({
+      procedure: 'restore-only'
+    })
   })
 })

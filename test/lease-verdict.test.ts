@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import {
+  earlierAttempt,
   leaseVerdict,
   parseKubeTime,
   renewalVerdict,
+  runAttemptOf,
   waitVerdict,
   type Sighting
 } from '../src/decide/lease-verdict.js'
@@ -126,6 +128,68 @@ describe('leaseVerdict', () => {
     expect(leaseVerdict(lease, 'run-43', new Date('2026-11-24T08:35:00.001Z')).action).toBe(
       'take-over'
     )
+  })
+})
+
+describe('an earlier attempt of this workflow run', () => {
+  const run = (
+    id: string,
+    attempt: number,
+    repo = 'acme/platform',
+    server = 'https://github.com'
+  ) => `${server}/${repo}/actions/runs/${id}/attempts/${attempt} job rollback (runner-7:4242)`
+  const me = run('5001', 2)
+  // renewed 5 s ago for 60 s: held, by the lease times alone
+  const fresh = (holder: string) => stored(holder, '2026-11-24T08:29:55.000000Z', 60)
+
+  it('reads the run and the attempt from a holder identity', () => {
+    expect(runAttemptOf(me)).toEqual({
+      run: 'https://github.com/acme/platform/actions/runs/5001',
+      attempt: 2
+    })
+    expect(runAttemptOf('local run job - (laptop:17)')).toBeUndefined()
+    expect(runAttemptOf('run-41')).toBeUndefined()
+    expect(runAttemptOf(run('5001', 0))).toBeUndefined()
+  })
+
+  it('is taken over at once, although renewed moments ago, naming the attempt', () => {
+    expect(leaseVerdict(fresh(run('5001', 1)), me, now)).toEqual({
+      action: 'take-over',
+      previousHolder: run('5001', 1),
+      resourceVersion: '4711',
+      earlierAttempt: 1
+    })
+    // any earlier attempt, another job of it, another runner machine
+    const other = 'https://github.com/acme/platform/actions/runs/5001/attempts/1 job deploy (r-9:1)'
+    expect(earlierAttempt(other, run('5001', 3))).toBe(1)
+    expect(earlierAttempt(run('5001', 2), run('5001', 3))).toBe(2)
+  })
+
+  it('an expired Lease of an earlier attempt still says whose it was', () => {
+    const old = stored(run('5001', 1), '2026-11-24T07:00:00.000000Z', 60)
+    expect(leaseVerdict(old, me, now)).toMatchObject({ action: 'take-over', earlierAttempt: 1 })
+  })
+
+  it.each([
+    ['another run id', run('5002', 1)],
+    ['a run id that only starts the same', run('50011', 1)],
+    ['the same attempt (another job or process of it)', run('5001', 2).replace('4242', '99')],
+    ['a later attempt', run('5001', 3)],
+    ['a local run', 'local run job rollback (laptop:17)'],
+    ['another repository', run('5001', 1, 'acme/other')],
+    ['another server', run('5001', 1, 'acme/platform', 'https://ghe.example.com')],
+    ['a holder of another format', 'run-5001']
+  ])('is not: %s, whose live Lease stays held', (_why, holder) => {
+    expect(earlierAttempt(holder, me)).toBeUndefined()
+    expect(leaseVerdict(fresh(holder), me, now).action).toBe('held')
+  })
+
+  it('a local run takes over nobody at once', () => {
+    expect(earlierAttempt(run('5001', 1), 'local run job - (laptop:17)')).toBeUndefined()
+  })
+
+  it('the renewal of an earlier attempt that is somehow alive sees the lock lost', () => {
+    expect(renewalVerdict(fresh(me), run('5001', 1), now)).toMatchObject({ action: 'lost' })
   })
 })
 

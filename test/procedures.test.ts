@@ -320,6 +320,24 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
   })
 
+  it('a re-run (attempt 2 of the same run) takes over the lock of attempt 1 at once: that attempt has ended', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    process.env.GITHUB_RUN_ATTEMPT = '2'
+    const attempt1 =
+      'https://github.com/acme/platform/actions/runs/42/attempts/1 job rollback (r:1)'
+    const lease = heldLease('2026-11-24T08:59:55.000000Z')
+    lease.spec.holderIdentity = attempt1
+    const { env, runner, state } = environment({ ...inPlaceWorld, lease, lockHolder: 'renews' })
+    const report = await run(env)
+    expect(report.status, report.error).toBe('succeeded')
+    expect(watches(runner)).toEqual([])
+    expect(report.steps.find(s => s.id === 'lock')?.detail).toBe(
+      `took over the lock of attempt 1 of this run, which ended (${attempt1}), at once; renewed every 15s`
+    )
+    expect(runner.mutating()[0]).toBe('kubectl replace -f - --request-timeout=30s')
+    expect(state.clock - started).toBeLessThan(5_000)
+  })
+
   it('fails fast when the holder releases the lock before a renewal was due: it was running, the plan may be stale', async () => {
     setInputs({ 'backup-filename': BACKUP })
     const { env, runner, state } = environment({
@@ -709,6 +727,88 @@ describe('an interrupted cleanup-and-reinstall', () => {
     expect(second.state.saved).toBeUndefined()
   })
 
+  it('a re-run after the reinstall went through (killed before verify) verifies it and forgets the state, no rancher-cleanup again', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const first = environment({ ...world, installFails: true })
+    await run(first.env)
+    const saved = first.state.saved!
+    setInputs({ 'target-version': 'previous' })
+    const restored = {
+      metadata: {
+        name: 'rollback-2-7-9-to-2-7-6-20261124t080000',
+        creationTimestamp: '2026-11-24T08:00:00Z',
+        labels: {
+          'app.kubernetes.io/managed-by': 'rancher-rollback',
+          'rancher-rollback/from-version': '2.7.9',
+          'rancher-rollback/to-version': '2.7.6'
+        }
+      },
+      spec: { backupFilename: BACKUP },
+      status: {
+        restoreCompletionTs: '2026-11-24T08:05:00Z',
+        conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+      }
+    }
+    const second = environment({
+      history: [{ revision: 1, version: '2.7.6', status: 'deployed' }],
+      saved,
+      restores: [restored]
+    })
+    const report = await run(second.env)
+    expect(report.error).toBe('')
+    expect(report.decision).toMatchObject({
+      procedure: 'cleanup-and-reinstall',
+      from: '2.7.9',
+      to: '2.7.6',
+      reinstalled: true
+    })
+    expect(report.steps.map(s => s.id)).toEqual(['lock', 'verify', 'forget-saved', 'release-lock'])
+    expect(second.runner.mutating().filter(l => /cleanup|helm upgrade/.test(l))).toEqual([])
+    expect(second.state.saved).toBeUndefined()
+  })
+
+  it('a re-run that runs rancher-cleanup again restores again, though an earlier run of the move completed its Restore (cleanup deleted what it restored)', async () => {
+    setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
+    const first = environment({ ...world, installFails: true })
+    await run(first.env)
+    const saved = first.state.saved!
+    const restored = {
+      metadata: {
+        name: 'rollback-2-7-9-to-2-7-6-20261124t080000',
+        creationTimestamp: '2026-11-24T08:00:00Z',
+        labels: {
+          'app.kubernetes.io/managed-by': 'rancher-rollback',
+          'rancher-rollback/from-version': '2.7.9',
+          'rancher-rollback/to-version': '2.7.6'
+        }
+      },
+      spec: { backupFilename: BACKUP },
+      status: {
+        restoreCompletionTs: '2026-11-24T08:05:00Z',
+        conditions: [{ type: 'Ready', status: 'True', message: 'Completed' }]
+      }
+    }
+    const second = environment({ ...world, saved, restores: [restored] })
+    second.state.releaseExists = false
+    second.state.history = []
+    const report = await run(second.env)
+    expect(report.status, report.error).toBe('succeeded')
+    const mutating = second.runner.mutating()
+    const cleanupAt = mutating.indexOf(
+      'kubectl delete job cleanup-job -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+    )
+    const installAt = mutating.findIndex(l =>
+      l.startsWith('helm upgrade --install rancher-backup ')
+    )
+    // the Lease, then the Restore: after cleanup and the operator's install, before Rancher's
+    const creates = mutating.flatMap((l, i) => (l.startsWith('kubectl create -f -') ? [i] : []))
+    expect(cleanupAt, mutating.join('\n')).toBeGreaterThanOrEqual(0)
+    expect(creates).toHaveLength(2)
+    expect(creates[1]).toBeGreaterThan(installAt)
+    expect(installAt).toBeGreaterThan(cleanupAt)
+    expect(report.steps.find(s => s.id === 'restore')?.detail).not.toMatch(/already Completed/)
+  })
+
   it('refuses to start another rollback on top of an unfinished one', async () => {
     setInputs({ 'target-version': '2.7.6', 'backup-filename': BACKUP, 'allow-downtime': 'true' })
     const first = environment({ ...world, installFails: true })
@@ -879,7 +979,7 @@ describe('the plan is what runs', () => {
     const { steps, listed } = await planThenRun(inPlaceWorld, { 'backup-filename': BACKUP })
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
-      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
       // no other holder to watch, and the runs end before the first renewal is due
       'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
@@ -963,7 +1063,7 @@ describe('the plan is what runs', () => {
     })
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
-      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder)',
+      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
       // no other holder to watch, and the runs end before the first renewal is due
       'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
       'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',

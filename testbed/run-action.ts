@@ -5,7 +5,8 @@
  * the state main saved.
  */
 import { spawn } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -28,9 +29,35 @@ export interface ActionRun {
   exitSignal: NodeJS.Signals | null
   runnerTemp: string
   durationMs: number
-  /** Main was killed (SIGKILL) because its log matched `killOn`. */
+  /** Main was killed (SIGKILL) because its log matched `killOn` or reached `killAt`. */
   killed: boolean
+  /** Where `killAt` killed the run: the line that marked the point, and when (ms since start). */
+  killedAt?: { line: string; atMs: number }
+  /** Processes of this job still alive after main (and, after `killAt`, its tree) ended. */
+  leftovers: string[]
 }
+
+/**
+ * A point to kill the run at: the first log line matching `on`, and `afterMs` later (0: at once).
+ * See `stepStart` and `inCommand`.
+ */
+export interface KillPoint {
+  on: RegExp
+  afterMs?: number
+}
+
+const escape = (s: string): string => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+
+/** The executor's line for a step's start: `▶ <title>` (src/run/executor.ts), title by prefix. */
+export const stepStart = (titlePrefix: string): KillPoint => ({
+  on: new RegExp(`^▶ ${escape(titlePrefix)}`)
+})
+
+/** `afterMs` after the command layer logs `[command] <prefix>…` (src/kube/exec-command-runner.ts). */
+export const inCommand = (commandPrefix: string, afterMs: number): KillPoint => ({
+  on: new RegExp(`^\\[command\\] ${escape(commandPrefix)}`),
+  afterMs
+})
 
 export interface RunActionOptions {
   inputs: Record<string, string>
@@ -50,6 +77,16 @@ export interface RunActionOptions {
    * children, e.g. a `kubectl wait`, are not killed). No post step runs then.
    */
   killOn?: RegExp
+  /**
+   * SIGKILL the action and every process of its job at this point, as a runner does when a job is
+   * cancelled or times out and the action ignores SIGINT and SIGTERM: it kills the node process
+   * (ProcessInvoker.cs NixKillProcessTree, `Process.Kill()`), and at the end of the job every
+   * process whose environment carries the job's RUNNER_TRACKING_ID ("Cleaning up orphan
+   * processes", JobExtension.cs); a runner machine that dies ends them all the same. So a `helm
+   * rollback` in flight dies with it, unlike with `killOn`. No post step runs, as for a dead
+   * runner, and no time passes between the two kills (the harsher case: Helm gets no grace).
+   */
+  killAt?: KillPoint
 }
 
 /** actions/runner src/Runner.Sdk/ProcessInvoker.cs: _sigintTimeout, _sigtermTimeout. */
@@ -79,13 +116,51 @@ interface NodeRun {
   log: string
   signals: ActionRun['signals']
   exitSignal: NodeJS.Signals | null
+  killedAt?: ActionRun['killedAt']
+}
+
+/** The runner's env var for telling a job's processes apart (actions/runner Constants.ProcessTrackingId). */
+const TRACKING_ID = 'RUNNER_TRACKING_ID'
+
+/** Every live process whose environment carries `trackingId`, as `pid command line`. */
+export function trackedProcesses(trackingId: string): { pid: number; command: string }[] {
+  const found: { pid: number; command: string }[] = []
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue
+    const pid = Number(entry)
+    if (pid === process.pid) continue
+    try {
+      const environ = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0')
+      if (!environ.includes(`${TRACKING_ID}=${trackingId}`)) continue
+      const command = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim()
+      found.push({ pid, command })
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found
+}
+
+/** SIGKILL every process of the job at once, then whatever it had started meanwhile. */
+function killJob(trackingId: string): void {
+  for (let round = 0; round < 5; round++) {
+    const procs = trackedProcesses(trackingId)
+    if (procs.length === 0) return
+    for (const p of procs) {
+      try {
+        process.kill(p.pid, 'SIGKILL')
+      } catch {
+        // already gone
+      }
+    }
+  }
 }
 
 function runNode(
   script: string,
   env: Record<string, string>,
   timeoutMs: number,
-  on: Pick<RunActionOptions, 'cancelOn' | 'killOn'> = {}
+  on: Pick<RunActionOptions, 'cancelOn' | 'killOn' | 'killAt'> = {}
 ) {
   return new Promise<NodeRun>(done => {
     const started = Date.now()
@@ -99,10 +174,33 @@ function runNode(
       child.kill(signal)
     }
     let triggered = false
+    let killedAt: NodeRun['killedAt']
+    let partial = ''
+    /** killAt: looks at whole lines only, so a line split across chunks still matches. */
+    const reached = (chunk: string): string | undefined => {
+      if (!on.killAt) return undefined
+      const lines = (partial + chunk).split('\n')
+      partial = lines.pop() ?? ''
+      return lines.find(l => on.killAt!.on.test(l))
+    }
     const watch = (d: Buffer) => {
       log += String(d)
       if (triggered) return
-      if (on.killOn?.test(log)) {
+      const line = reached(String(d))
+      if (line !== undefined) {
+        triggered = true
+        const kill = () => {
+          if (child.exitCode !== null || child.signalCode !== null) return
+          signals.push({ signal: 'SIGKILL', atMs: Date.now() - started })
+          killedAt = { line, atMs: Date.now() - started }
+          // Main first, at once (reading /proc takes a while); its children keep the tracking id.
+          child.kill('SIGKILL')
+          killJob(env[TRACKING_ID]!)
+        }
+        const after = on.killAt!.afterMs ?? 0
+        if (after === 0) kill()
+        else timers.push(setTimeout(kill, after))
+      } else if (on.killOn?.test(log)) {
         triggered = true
         send('SIGKILL')
       } else if (on.cancelOn?.test(log)) {
@@ -119,7 +217,10 @@ function runNode(
     timers.push(setTimeout(() => child.kill('SIGKILL'), timeoutMs))
     child.on('close', (code, signal) => {
       timers.forEach(t => clearTimeout(t))
-      done({ exitCode: code ?? 1, log, signals, exitSignal: signal })
+      // A child that main forked as it died escaped the first sweep: sweep again once main is
+      // gone (as the runner's orphan cleanup does, after main).
+      if (killedAt !== undefined) killJob(env[TRACKING_ID]!)
+      done({ exitCode: code ?? 1, log, signals, exitSignal: signal, killedAt })
     })
   })
 }
@@ -155,6 +256,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     RUNNER_TOOL_CACHE: toolCache,
     RUNNER_OS: 'Linux',
     RUNNER_ARCH: 'X64',
+    [TRACKING_ID]: `github_${randomUUID()}`,
     ...opts.env
   }
   for (const [name, value] of Object.entries(inputs)) {
@@ -168,10 +270,12 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const state = parseFileCommands(readFileSync(files.state, 'utf8'))
   const postEnv = { ...env }
   for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
-  // A runner that died (killOn) runs no post step; a cancelled job still runs it (post-if: always()).
-  const post = opts.killOn?.test(main.log)
-    ? { exitCode: -1, log: 'not run: the runner died with main' }
-    : await runNode(join(REPO_ROOT, 'dist', 'post.js'), postEnv, 60_000)
+  const leftovers = trackedProcesses(env[TRACKING_ID]!).map(p => `${p.pid} ${p.command}`)
+  // A runner that died (killOn, killAt) runs no post step; a cancelled job still runs it (post-if: always()).
+  const post =
+    main.killedAt !== undefined || opts.killOn?.test(main.log)
+      ? { exitCode: -1, log: 'not run: the runner died with main' }
+      : await runNode(join(REPO_ROOT, 'dist', 'post.js'), postEnv, 60_000)
   return {
     exitCode: main.exitCode,
     log: main.log,
@@ -182,6 +286,8 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     exitSignal: main.exitSignal,
     runnerTemp,
     durationMs,
-    killed: main.signals.some(s => s.signal === 'SIGKILL')
+    killed: main.signals.some(s => s.signal === 'SIGKILL'),
+    killedAt: main.killedAt,
+    leftovers
   }
 }

@@ -28,6 +28,12 @@ export interface ProceedDecision {
   reasons: string[]
   /** in-place: newest revision whose app version is T (helm rollback target). */
   rollbackRevision: number | undefined
+  /**
+   * cleanup-and-reinstall: an earlier run of this move already reinstalled T (deployed, its
+   * Restore completed) and was stopped before it finished: what is left is to verify it and
+   * delete the saved state, not to run rancher-cleanup again over a working Rancher.
+   */
+  reinstalled?: true
 }
 
 export interface RefuseDecision {
@@ -267,6 +273,22 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
       `Finish that one first: re-run with target-version ${saved.to} (or previous). To abandon it, delete Secret ${SAVED} after copying what you need from it.`
     )
   }
+  const reinstall = input.releaseExists ? reinstalledBy(input, saved.from, saved.to) : undefined
+  if (reinstall) {
+    return {
+      kind: 'proceed',
+      procedure: 'cleanup-and-reinstall',
+      from: saved.from,
+      to: saved.to,
+      rule: `resume: an earlier run of this action cleaned up and reinstalled ${saved.to}, and was stopped before it verified; this run verifies it and deletes the saved state`,
+      reasons: [
+        `Secret ${SAVED} records a cleanup-and-reinstall from ${saved.from} to ${saved.to}, saved ${saved.savedAt} by ${saved.holder}.`,
+        ...reinstall.reasons
+      ],
+      rollbackRevision: undefined,
+      reinstalled: true
+    }
+  }
   return {
     kind: 'proceed',
     procedure: 'cleanup-and-reinstall',
@@ -283,19 +305,86 @@ function resumeInterrupted(input: DecisionInput, explicitTarget: string): Decisi
   }
 }
 
+const FROM_LABEL = 'rancher-rollback/from-version'
+const TO_LABEL = 'rancher-rollback/to-version'
+
+/**
+ * The reinstall of a cleanup-and-reinstall to `to` went through: the release's whole history is
+ * `to` (rancher-cleanup deleted the one before, so F appears nowhere), its newest revision is
+ * deployed, and this action's Restore of the move (labels from `from`, or any version above `to`
+ * when `from` is not known, to `to`; the same backup) has completed. The reasons, or undefined.
+ */
+function reinstalledBy(
+  input: DecisionInput,
+  from: string | undefined,
+  to: string
+): { from: string; reasons: string[] } | undefined {
+  const sorted = byRevision(input.history)
+  const newest = sorted.at(-1)
+  if (!newest || newest.status !== 'deployed') return undefined
+  if (!sorted.every(r => revisionVersion(r) === to)) return undefined
+  const toLabel = restoreLabels(to, to)[TO_LABEL]
+  const restore = (input.restores ?? []).find(r => {
+    if (!r.completed || r.labels[TO_LABEL] !== toLabel) return false
+    if (input.backupFilename && r.backupFilename !== input.backupFilename) return false
+    if (from !== undefined) return r.labels[FROM_LABEL] === restoreLabels(from, to)[FROM_LABEL]
+    const was = parseVersion(r.labels[FROM_LABEL] ?? '')
+    return was !== undefined && semver.gt(was.version, to)
+  })
+  if (!restore) return undefined
+  const was = from ?? parseVersion(restore.labels[FROM_LABEL] ?? '')?.version ?? ''
+  return {
+    from: was,
+    reasons: [
+      `Restore ${restore.name} (this action's, from ${was} to ${to}, of ${restore.backupFilename}) has completed.`,
+      `Helm history is only ${to} (${sorted.map(describeRevision).join('; ')}), newest deployed: the reinstall went through; what is left is to verify it.`
+    ]
+  }
+}
+
+/**
+ * A cleanup-and-reinstall stopped after its reinstall went through and after it deleted its saved
+ * state (killed just before it released the lock): nothing records the move but its completed
+ * Restore and a history that is all T, so `previous` finds nothing to return to. The move is
+ * finished instead (verify). Only for `previous`, as resumeRolledBack.
+ */
+function resumeReinstalled(input: DecisionInput): Decision | undefined {
+  if (input.target.kind !== 'previous' || input.interrupted || !input.releaseExists) {
+    return undefined
+  }
+  const newest = byRevision(input.history).at(-1)
+  const to = newest ? revisionVersion(newest) : undefined
+  if (to === undefined) return undefined
+  const done = reinstalledBy(input, undefined, to)
+  if (!done) return undefined
+  const { from, reasons } = done
+  return {
+    kind: 'proceed',
+    procedure: 'cleanup-and-reinstall',
+    from,
+    to,
+    rule: `resume: an earlier run of this action cleaned up and reinstalled ${to} from ${from}; this run finishes it (verifies)`,
+    reasons,
+    rollbackRevision: undefined,
+    reinstalled: true
+  }
+}
+
 /**
  * An in-place rollback whose Restore completed and whose `helm rollback` went through, stopped
  * (cancelled, killed) before it verified: the release now shows T, so read naively C = T, and
  * `previous` would even point back up at the version rolled back from. The move is finished
  * instead: its completed Restore (labels from F to T, same backup) and the "Rollback to N"
- * revision on top of F's say which it was. Only for `previous`, which would otherwise refuse: an
+ * revision on top of F's (or on top of rollbacks of it that did not finish) say which it was. Only for `previous`, which would otherwise refuse: an
  * explicit T = C is the table's restore-only, which converges as well.
  */
 function resumeRolledBack(input: DecisionInput): Decision | undefined {
   if (input.target.kind !== 'previous') return undefined
   const sorted = byRevision(input.history)
   const newest = sorted.at(-1)
-  const before = sorted.at(-2)
+  // F's revision, under the rollbacks that did not finish before this one went through (a killed
+  // `helm rollback` stays pending-rollback: Helm supersedes only deployed revisions on success).
+  const before = settledHistory(sorted.slice(0, -1)).settled.at(-1)
   if (!newest || !before || newest.status !== 'deployed') return undefined
   const back = /^Rollback to (\d+)$/.exec(newest.description)
   const to = revisionVersion(newest)
@@ -339,7 +428,8 @@ export function decide(input: DecisionInput): Decision {
   const explicitTarget =
     input.target.kind === 'explicit' ? normalizeVersion(input.target.version) : ''
 
-  const resumed = resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input)
+  const resumed =
+    resumeInterrupted(input, explicitTarget) ?? resumeRolledBack(input) ?? resumeReinstalled(input)
   if (resumed) return resumed
 
   if (!input.releaseExists || input.history.length === 0) {

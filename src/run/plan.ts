@@ -55,6 +55,10 @@ export function procedureSteps(input: PlanInput): StepKind[] {
     case 'in-place':
       return [...before, ...unguarded, restore, helmRollback, scaleRancher, verify, releaseLock]
     case 'cleanup-and-reinstall':
+      // Reinstalled by an earlier run that was stopped before the end: verify, forget the state.
+      if (decision.reinstalled) {
+        return [...before, verify, ...(facts.interrupted ? [forgetSaved] : []), releaseLock]
+      }
       return [
         ...before,
         ...(facts.interrupted ? [takeSaved] : [saveValues, saveSecrets]),

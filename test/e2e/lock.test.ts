@@ -8,15 +8,21 @@ import type { ActionRun, RunActionOptions } from '../../testbed/run-action.js'
 import { startWorld, type World } from '../../testbed/scenario.js'
 import { act, image, log } from './support.js'
 
-const runUrl = (id: string) => `https://github.com/acme/platform/actions/runs/${id}/attempts/1`
+const runUrl = (id: string, attempt = 1) =>
+  `https://github.com/acme/platform/actions/runs/${id}/attempts/${attempt}`
 
-/** The action as run `runId` of the workflow (the Lease's holder names it). */
+/** The action as run `runId` of the workflow, attempt `attempt` (the Lease's holder names both). */
 const actAs = (
   w: World,
   inputs: Record<string, string>,
   runId: string,
-  extra: Partial<RunActionOptions> = {}
-): Promise<ActionRun> => act(w, inputs, { ...extra, env: { GITHUB_RUN_ID: runId } })
+  extra: Partial<RunActionOptions> = {},
+  attempt = 1
+): Promise<ActionRun> =>
+  act(w, inputs, {
+    ...extra,
+    env: { GITHUB_RUN_ID: runId, GITHUB_RUN_ATTEMPT: String(attempt) }
+  })
 
 async function lease(w: World): Promise<{ spec: Record<string, unknown> } | undefined> {
   const out = await w.kubectl([
@@ -63,6 +69,34 @@ describe('the lock: in-place 2.8.5 → 2.8.4', () => {
     expect(Number(took![2] ?? 0)).toBeLessThanOrEqual(70)
     expect(rerun.durationMs).toBeLessThan(killed.durationMs + 5 * 60_000)
     expect(rerun.summary).toContain(`after waiting`)
+    expect(await image(w)).toBe('rancher/rancher:v2.8.4')
+    expect(await lease(w)).toBeUndefined()
+  })
+
+  it('after kill -9, a GitHub re-run of the same run (attempt 2) takes over the lock of attempt 1 at once', async () => {
+    // restore-only at the version the first test rolled back to
+    const inputs = { 'target-version': '2.8.4', 'backup-filename': w.backupFilename }
+    const killed = await actAs(w, inputs, '3010', { killOn: /✔ taken by /m })
+    expect(killed.killed, killed.log).toBe(true)
+    expect((await lease(w))?.spec.holderIdentity).toContain(runUrl('3010', 1))
+
+    const rerun = await actAs(w, inputs, '3010', {}, 2)
+    expect(rerun.exitCode, rerun.log).toBe(0)
+    expect(rerun.outputs.status).toBe('succeeded')
+    expect(rerun.log).toMatch(
+      new RegExp(
+        `✔ took over the lock of attempt 1 of this run, which ended \\(${runUrl('3010', 1).replace(/[.]/g, '\\.')} job rollback \\([^)]+\\)\\), at once; renewed every 15s`
+      )
+    )
+    expect(rerun.log).not.toContain('watching it until it lapses')
+    // The lock step took seconds, not the minute a lapse takes.
+    const lock = rerun.summary.match(
+      /\| Take the cluster lock [^|]*\| ✅ succeeded \| ([\d.]+) (ms|s) \|/
+    )
+    expect(lock, rerun.summary).not.toBeNull()
+    expect(lock![2] === 'ms' || Number(lock![1]) < 10).toBe(true)
+    expect(rerun.durationMs).toBeLessThan(60_000)
+    expect(rerun.summary).toContain('took over the lock of attempt 1 of this run, which ended')
     expect(await image(w)).toBe('rancher/rancher:v2.8.4')
     expect(await lease(w)).toBeUndefined()
   })

@@ -4,7 +4,8 @@
  * was read at, so two runs cannot both take it over either. The Lease is short and renewed in the
  * background while the run lives, so a killed run's lock lapses within a minute; a run that finds
  * the lock held watches it: a holder that renews is alive (fail fast), one that does not is waited
- * out and taken over.
+ * out and taken over. A lock an earlier attempt of this same workflow run holds is taken over at
+ * once: GitHub re-runs a run only once all of it has ended (lease-verdict.ts `earlierAttempt`).
  */
 import { hostname } from 'node:os'
 import {
@@ -89,7 +90,10 @@ function lockCommands(waitMs: number) {
   return {
     read: cmd.getLease(),
     create: cmd.createFromStdin(`Lease ${LEASE} naming this run`, ''),
-    takeOver: cmd.replaceFromStdin(`Lease ${LEASE} taken over from an expired holder`, ''),
+    takeOver: cmd.replaceFromStdin(
+      `Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`,
+      ''
+    ),
     watch: cmd.waitLeaseDeleted(waitMs),
     renewRead: cmd.getLeaseForRenewal(),
     renew: cmd.renewLease(`Lease ${LEASE} renewed by this run`, '')
@@ -198,6 +202,11 @@ export const takeLock = defineStep({
           const from = verdict.previousHolder
           const after = from === '' ? afterRelease() : ''
           if (await takeOver(ctx, c, verdict.resourceVersion)) {
+            if (verdict.earlierAttempt !== undefined) {
+              return taken(
+                `took over the lock of attempt ${verdict.earlierAttempt} of this run, which ended (${from}), at once`
+              )
+            }
             return from === '' ? taken(`taken over a released lock${after}`) : expired(from)
           }
           races++

@@ -61,8 +61,14 @@ const EARLIER_ERRORS = 5
 const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/
 const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g
 
-/** A Restore an earlier run of the same move completed from the same backup. */
+/**
+ * A Restore an earlier run of the same move completed from the same backup. Never on the cleanup
+ * path: a run there restores either after running rancher-cleanup itself (which deletes every
+ * cattle.io CRD, the Restores with them, and all that they restored) or on a Restore still in
+ * flight that it adopts; what an earlier run's Restore put back is gone either way.
+ */
 export function completedEarlier({ decision, facts }: PlanInput) {
+  if (decision.procedure === 'cleanup-and-reinstall') return undefined
   return facts.restores.find(
     r =>
       r.completed &&
