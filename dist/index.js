@@ -41292,7 +41292,7 @@ function interruptionSection(items) {
         i.recovered
             ? `✅ answered after ${formatDuration(i.outageMs)}`
             : i.retries === 0
-                ? '⚠️ failed, not retried (one of a series: the next was due soon)'
+                ? '⚠️ failed; not retried (lock renewals and helm upgrades never are)'
                 : `❌ gave up after ${formatDuration(i.outageMs)}`
     ];
     const header = ['During', 'Command', 'Error', 'Retries', 'Outcome'];
@@ -42525,7 +42525,10 @@ const OPERATOR_LOCK_PROBE_MS = 20_000;
  */
 async function watchOperatorLock(ctx, c, name, waiting, released) {
     let done = false;
-    void waiting.finally(() => (done = true));
+    const settle = () => {
+        done = true;
+    };
+    void waiting.then(settle, settle);
     for (;;) {
         await Promise.race([waiting, sleep(OPERATOR_LOCK_PROBE_MS, ctx.signal)]).catch(() => undefined);
         if (done || ctx.signal.aborted)

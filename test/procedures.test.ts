@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { run, type Environment } from '../src/main.js'
-import { Cancellation } from '../src/run/cancellation.js'
+import { Cancellation, CancelledError } from '../src/run/cancellation.js'
 import type { S3Object } from '../src/facts/s3-client.js'
 import { fakeRancher, type WorldOptions } from './support/fake-rancher.js'
 
@@ -244,6 +244,30 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(outputs().status).toBe('cancelled')
     expect(summary()).toContain('**Re-run:** Run it again with the same inputs:')
     expect(process.exitCode).toBe(1)
+  })
+
+  it('cancelled during the Restore wait, the wait stopped as the real runner stops it (CancelledError): reports cancelled', async () => {
+    setInputs({ 'backup-filename': BACKUP })
+    const { env, runner } = environment(inPlaceWorld)
+    const rejections: unknown[] = []
+    const onRejection = (e: unknown): void => void rejections.push(e)
+    process.on('unhandledRejection', onRejection)
+    try {
+      runner.on(/^kubectl wait restores/, () => {
+        env.cancellation.cancel('SIGINT')
+        throw new CancelledError(
+          'kubectl wait restores… was stopped after 1s: the run was cancelled'
+        )
+      })
+      const report = await run(env)
+      await new Promise(r => setTimeout(r, 10))
+      expect(report.status).toBe('cancelled')
+      expect(outputs().status).toBe('cancelled')
+      // A rejection nobody handles ends the real process (Node's default) before it reports.
+      expect(rejections).toEqual([])
+    } finally {
+      process.off('unhandledRejection', onRejection)
+    }
   })
 
   it('does not re-create a Restore an earlier run completed', async () => {

@@ -295,6 +295,9 @@ describe('renderSummary content', () => {
     expect(out).toContain(
       '| reading the cluster | <code>kubectl get &lt;b&gt;</code> | connection refused | 9 | ❌ gave up after 2m 01s |'
     )
+    expect(out).toContain(
+      '| Create Restore | <code>kubectl get lease rancher-rollback</code> | connection refused | 0 | ⚠️ failed; not retried (lock renewals and helm upgrades never are) |'
+    )
   })
 
   it('shows helm history before and after as tables', () => {

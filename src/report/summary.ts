@@ -331,7 +331,7 @@ function interruptionSection(items: InterruptionRecord[]): string {
     i.recovered
       ? `✅ answered after ${formatDuration(i.outageMs)}`
       : i.retries === 0
-        ? '⚠️ failed, not retried (one of a series: the next was due soon)'
+        ? '⚠️ failed; not retried (lock renewals and helm upgrades never are)'
         : `❌ gave up after ${formatDuration(i.outageMs)}`
   ]
   const header = ['During', 'Command', 'Error', 'Retries', 'Outcome']

@@ -206,7 +206,10 @@ async function watchOperatorLock(
   released: string[]
 ): Promise<void> {
   let done = false
-  void waiting.finally(() => (done = true))
+  const settle = (): void => {
+    done = true
+  }
+  void waiting.then(settle, settle)
   for (;;) {
     await Promise.race([waiting, sleep(OPERATOR_LOCK_PROBE_MS, ctx.signal)]).catch(() => undefined)
     if (done || ctx.signal.aborted) return
