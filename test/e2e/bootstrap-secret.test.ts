@@ -73,7 +73,14 @@ describe('cleanup-and-reinstall 2.6.5 → 2.6.3 when Rancher created bootstrap-s
     })
     const manifest = await w.helm(['get', 'manifest', 'rancher', '-n', 'cattle-system'])
     expect(manifest).toContain('name: "bootstrap-secret"')
-    for (const text of [r.log, r.summary, JSON.stringify(r.outputs)]) {
+    // Masked as soon as it was read: its `::add-mask::` line (which the runner consumes) is the
+    // only place it appears.
+    const shown = r.log
+      .split('\n')
+      .filter(l => !l.startsWith('::add-mask::'))
+      .join('\n')
+    expect(r.log.split('\n')).toContain(`::add-mask::${password}`)
+    for (const text of [shown, r.summary, JSON.stringify(r.outputs)]) {
       expect(text).not.toContain(password)
     }
   })
