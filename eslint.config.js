@@ -26,7 +26,7 @@ export default tseslint.config(
     }
   },
   {
-    files: ['src/kube/exec-command-runner.ts', 'test/**', 'scripts/**', 'testbed/**'],
+    files: ['src/kube/exec-command-runner.ts', 'test/**', 'scripts/**', 'testbed/**', 'bench/**'],
     rules: { 'no-restricted-imports': 'off' }
   }
 )

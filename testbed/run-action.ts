@@ -35,6 +35,8 @@ export interface ActionRun {
   killedAt?: { line: string; atMs: number }
   /** Processes of this job still alive after main (and, after `killAt`, its tree) ended. */
   leftovers: string[]
+  /** Main's log lines with when each arrived (ms since start): the benchmark's phases. */
+  timeline: { atMs: number; line: string }[]
 }
 
 /**
@@ -117,6 +119,7 @@ interface NodeRun {
   signals: ActionRun['signals']
   exitSignal: NodeJS.Signals | null
   killedAt?: ActionRun['killedAt']
+  timeline: ActionRun['timeline']
 }
 
 /** The runner's env var for telling a job's processes apart (actions/runner Constants.ProcessTrackingId). */
@@ -183,8 +186,14 @@ function runNode(
       partial = lines.pop() ?? ''
       return lines.find(l => on.killAt!.on.test(l))
     }
+    const timeline: NodeRun['timeline'] = []
+    let pending = ''
     const watch = (d: Buffer) => {
       log += String(d)
+      const atMs = Date.now() - started
+      const lines = (pending + String(d)).split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) timeline.push({ atMs, line })
       if (triggered) return
       const line = reached(String(d))
       if (line !== undefined) {
@@ -220,7 +229,8 @@ function runNode(
       // A child that main forked as it died escaped the first sweep: sweep again once main is
       // gone (as the runner's orphan cleanup does, after main).
       if (killedAt !== undefined) killJob(env[TRACKING_ID]!)
-      done({ exitCode: code ?? 1, log, signals, exitSignal: signal, killedAt })
+      if (pending !== '') timeline.push({ atMs: Date.now() - started, line: pending })
+      done({ exitCode: code ?? 1, log, signals, exitSignal: signal, killedAt, timeline })
     })
   })
 }
@@ -288,6 +298,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     durationMs,
     killed: main.signals.some(s => s.signal === 'SIGKILL'),
     killedAt: main.killedAt,
-    leftovers
+    leftovers,
+    timeline: main.timeline
   }
 }

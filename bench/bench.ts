@@ -1,0 +1,160 @@
+/**
+ * npm run bench [-- pairs]: the action against bench/minimal.sh, the same in-place rollback
+ * 2.8.5 → 2.8.4 typed by hand, each on a fresh testbed world, alternating which goes first in a
+ * pair, the tool cache warm. Prints every run, the medians, their ratio and the action's phases
+ * (from the time each of its log lines arrived). A benchmark, not a test: nothing fails on numbers.
+ */
+import { spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { prepare } from '../testbed/prepare.js'
+import { paths } from '../testbed/paths.js'
+import { REPO_ROOT, runAction, type ActionRun } from '../testbed/run-action.js'
+import { startWorld, type World } from '../testbed/scenario.js'
+
+const pairs = Math.max(1, Number(process.argv[2] ?? 3))
+const toolCache = mkdtempSync(join(tmpdir(), 'rr-bench-tools-'))
+const say = (line: string) => process.stderr.write(`${line}\n`)
+
+const fresh = () => startWorld({ install: '2.8.4', upgradeTo: ['2.8.5'] })
+
+async function image(w: World): Promise<string> {
+  return w.kubectl([
+    'get',
+    'deploy',
+    'rancher',
+    '-n',
+    'cattle-system',
+    '-o',
+    'jsonpath={.spec.template.spec.containers[0].image}'
+  ])
+}
+
+async function expectRolledBack(w: World, what: string): Promise<void> {
+  const now = await image(w)
+  if (now !== 'rancher/rancher:v2.8.4') throw new Error(`${what} left Rancher at ${now}`)
+}
+
+async function runAct(w: World): Promise<ActionRun> {
+  const r = await runAction({
+    toolCache,
+    inputs: { ...w.inputs, 'backup-filename': w.backupFilename }
+  })
+  if (r.exitCode !== 0) throw new Error(`the action failed:\n${r.log.slice(-3000)}`)
+  await expectRolledBack(w, 'the action')
+  return r
+}
+
+async function runScript(w: World): Promise<number> {
+  const env = {
+    ...process.env,
+    KUBECONFIG: w.cluster.kubeconfigPath,
+    HELM: w.helmPath,
+    KUBECTL: paths.kubectl,
+    BACKUP: w.backupFilename,
+    BUCKET: w.inputs['s3-bucket-name'] ?? '',
+    ENDPOINT: new URL(w.inputs['s3-endpoint'] ?? '').host,
+    REGION: w.inputs['s3-region'] ?? '',
+    CA_B64: Buffer.from(w.inputs['s3-endpoint-ca'] ?? '').toString('base64'),
+    CRED_NAME: w.inputs['s3-credential-secret-name'] ?? '',
+    CRED_NAMESPACE: w.inputs['s3-credential-secret-namespace'] ?? ''
+  }
+  const started = Date.now()
+  const { code, out } = await new Promise<{ code: number | null; out: string }>(done => {
+    const child = spawn('bash', [join(REPO_ROOT, 'bench', 'minimal.sh')], { env })
+    let out = ''
+    child.stdout.on('data', d => (out += String(d)))
+    child.stderr.on('data', d => (out += String(d)))
+    child.on('close', c => done({ code: c, out }))
+  })
+  const ms = Date.now() - started
+  if (code !== 0) throw new Error(`bench/minimal.sh failed (${code}):\n${out}`)
+  await expectRolledBack(w, 'bench/minimal.sh')
+  return ms
+}
+
+/** The action's phases, from when its log lines arrived: start-up, tools, reads, each step, report. */
+function phases(r: ActionRun): [string, number][] {
+  const at = (test: (line: string) => boolean, from = 0): number | undefined =>
+    r.timeline.slice(from).find(l => test(l.line))?.atMs
+  const marks: [string, number | undefined][] = [
+    ['start-up', at(l => l.startsWith('::group::Install helm and kubectl'))],
+    ['tools', at(l => l.startsWith('::group::Read the cluster'))],
+    ['reading the cluster', at(l => l.startsWith('Decision:'))],
+    ['planning', at(l => l.startsWith('▶ '))]
+  ]
+  const steps = r.timeline.filter(l => l.line.startsWith('▶ '))
+  for (const [i, s] of steps.entries()) {
+    const next = steps[i + 1]?.atMs
+    const lastDone = r.timeline.filter(l => l.line.startsWith('✔ ')).at(-1)?.atMs
+    marks.push([`step: ${s.line.slice(2, 44)}`, next ?? lastDone])
+  }
+  marks.push(['report and exit', r.durationMs])
+  const out: [string, number][] = []
+  let prev = 0
+  for (const [name, end] of marks) {
+    if (end === undefined) continue
+    out.push([name, end - prev])
+    prev = end
+  }
+  return out
+}
+
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = Math.floor(s.length / 2)
+  return s.length % 2 === 1 ? s[m]! : (s[m - 1]! + s[m]!) / 2
+}
+const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`
+
+say('preparing the testbed binaries')
+await prepare({ log: () => undefined })
+say('warming the tool cache (a dry run on a first world)')
+{
+  const w = await fresh()
+  try {
+    await runAction({
+      toolCache,
+      inputs: { ...w.inputs, 'backup-filename': w.backupFilename, 'dry-run': 'true' }
+    })
+  } finally {
+    await w.stop()
+  }
+}
+
+const actionMs: number[] = []
+const scriptMs: number[] = []
+const phaseRuns: [string, number][][] = []
+for (let i = 0; i < pairs; i++) {
+  const order = i % 2 === 0 ? (['action', 'script'] as const) : (['script', 'action'] as const)
+  for (const kind of order) {
+    const w = await fresh()
+    try {
+      if (kind === 'action') {
+        const r = await runAct(w)
+        actionMs.push(r.durationMs)
+        phaseRuns.push(phases(r))
+        say(`pair ${i + 1}: action ${secs(r.durationMs)}`)
+      } else {
+        const ms = await runScript(w)
+        scriptMs.push(ms)
+        say(`pair ${i + 1}: minimal script ${secs(ms)}`)
+      }
+    } finally {
+      await w.stop()
+    }
+  }
+}
+
+const a = median(actionMs)
+const m = median(scriptMs)
+console.log(`\nin place 2.8.5 → 2.8.4, ${pairs} alternating pairs, fresh world each, tools cached`)
+console.log(`action          median ${secs(a)}  (${actionMs.map(secs).join(', ')})`)
+console.log(`minimal script  median ${secs(m)}  (${scriptMs.map(secs).join(', ')})`)
+console.log(`ratio of medians: ${(a / m).toFixed(3)}`)
+console.log('\naction phases (median of each):')
+for (const [name] of phaseRuns[0] ?? []) {
+  const values = phaseRuns.map(p => p.find(([n]) => n === name)?.[1] ?? 0)
+  console.log(`  ${name.padEnd(50)} ${secs(median(values))}`)
+}
