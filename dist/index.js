@@ -42525,12 +42525,16 @@ const OPERATOR_LOCK_PROBE_MS = 20_000;
  */
 async function watchOperatorLock(ctx, c, name, waiting, released) {
     let done = false;
+    // The probe's sleep ends with the wait: a timer left running would hold the process up to 20 s.
+    const ended = new AbortController();
     const settle = () => {
         done = true;
+        ended.abort();
     };
     void waiting.then(settle, settle);
+    const stop = AbortSignal.any([ctx.signal, ended.signal]);
     for (;;) {
-        await Promise.race([waiting, sleep(OPERATOR_LOCK_PROBE_MS, ctx.signal)]).catch(() => undefined);
+        await sleep(OPERATOR_LOCK_PROBE_MS, stop);
         if (done || ctx.signal.aborted)
             return;
         try {
@@ -42565,7 +42569,10 @@ function sleep(ms, signal) {
             signal.removeEventListener('abort', done);
             resolve();
         }
-        signal.addEventListener('abort', done, { once: true });
+        if (signal.aborted)
+            done();
+        else
+            signal.addEventListener('abort', done, { once: true });
     });
 }
 function ignoreTimeout(e) {

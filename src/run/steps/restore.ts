@@ -206,12 +206,16 @@ async function watchOperatorLock(
   released: string[]
 ): Promise<void> {
   let done = false
+  // The probe's sleep ends with the wait: a timer left running would hold the process up to 20 s.
+  const ended = new AbortController()
   const settle = (): void => {
     done = true
+    ended.abort()
   }
   void waiting.then(settle, settle)
+  const stop = AbortSignal.any([ctx.signal, ended.signal])
   for (;;) {
-    await Promise.race([waiting, sleep(OPERATOR_LOCK_PROBE_MS, ctx.signal)]).catch(() => undefined)
+    await sleep(OPERATOR_LOCK_PROBE_MS, stop)
     if (done || ctx.signal.aborted) return
     try {
       const lease = parseJson((await ctx.runner.run(c.operatorLock)).stdout, 'lease')
@@ -245,7 +249,8 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
       signal.removeEventListener('abort', done)
       resolve()
     }
-    signal.addEventListener('abort', done, { once: true })
+    if (signal.aborted) done()
+    else signal.addEventListener('abort', done, { once: true })
   })
 }
 
