@@ -88,7 +88,8 @@ function phases(r: ActionRun): [string, number][] {
   for (const [i, s] of steps.entries()) {
     const next = steps[i + 1]?.atMs
     const lastDone = r.timeline.filter(l => l.line.startsWith('✔ ')).at(-1)?.atMs
-    marks.push([`step: ${s.line.slice(2, 44)}`, next ?? lastDone])
+    // By position: a title may hold names that differ per world (the Restore's backup file).
+    marks.push([`step ${i + 1}: ${s.line.slice(2, 40)}`, next ?? lastDone])
   }
   marks.push(['report and exit', r.durationMs])
   const out: [string, number][] = []
@@ -155,6 +156,7 @@ console.log(`minimal script  median ${secs(m)}  (${scriptMs.map(secs).join(', ')
 console.log(`ratio of medians: ${(a / m).toFixed(3)}`)
 console.log('\naction phases (median of each):')
 for (const [name] of phaseRuns[0] ?? []) {
-  const values = phaseRuns.map(p => p.find(([n]) => n === name)?.[1] ?? 0)
+  const key = name.split(':')[0] ?? name
+  const values = phaseRuns.map(p => p.find(([n]) => (n.split(':')[0] ?? n) === key)?.[1] ?? 0)
   console.log(`  ${name.padEnd(50)} ${secs(median(values))}`)
 }
