@@ -12,24 +12,13 @@ import { prepare } from '../testbed/prepare.js'
 import { paths } from '../testbed/paths.js'
 import { REPO_ROOT, runAction, type ActionRun } from '../testbed/run-action.js'
 import { startWorld, type World } from '../testbed/scenario.js'
+import { image } from '../test/e2e/support.js'
 
 const pairs = Math.max(1, Number(process.argv[2] ?? 3))
 const toolCache = mkdtempSync(join(tmpdir(), 'rr-bench-tools-'))
 const say = (line: string) => process.stderr.write(`${line}\n`)
 
 const fresh = () => startWorld({ install: '2.8.4', upgradeTo: ['2.8.5'] })
-
-async function image(w: World): Promise<string> {
-  return w.kubectl([
-    'get',
-    'deploy',
-    'rancher',
-    '-n',
-    'cattle-system',
-    '-o',
-    'jsonpath={.spec.template.spec.containers[0].image}'
-  ])
-}
 
 async function expectRolledBack(w: World, what: string): Promise<void> {
   const now = await image(w)
