@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ActionRun } from '../../testbed/run-action.js'
 import type { World } from '../../testbed/scenario.js'
-import { act, image, world } from './support.js'
+import { act, image, upgradeAgain, world } from './support.js'
 
 const lease = (w: World) =>
   w.kubectl([
@@ -79,22 +79,7 @@ describe('cancelled in place 2.8.5 → 2.8.4, then run again', () => {
 
   it('during helm rollback: Helm gets its grace, the run still exits before SIGKILL; a re-run finishes', async () => {
     // Back at 2.8.5 for another rollback (the 2.8.4 backup still applies).
-    await w.helm([
-      'upgrade',
-      'rancher',
-      'rancher',
-      '--repo',
-      w.charts.url,
-      '--version',
-      '2.8.5',
-      '-n',
-      'cattle-system',
-      '--reuse-values',
-      '--wait',
-      '--timeout',
-      '60s'
-    ])
-    await w.settled('2.8.5')
+    await upgradeAgain(w, '2.8.5')
     const r = await act(w, inputs(), { cancelOn: /\[command\] helm rollback/ })
     // SIGINT came while Helm ran: Helm was let finish (killing it half-way leaves the release
     // pending), and the run stopped before the next step's first command.

@@ -56,3 +56,23 @@ export async function history(
 /** A CRD's status.storedVersions, as kubectl prints it (`["v1beta1"]`). */
 export const storedVersions = (w: World, crd: string): Promise<string> =>
   w.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.storedVersions}'])
+
+/** Upgrades Rancher back to `version` (the world's backup still applies) for another rollback. */
+export async function upgradeAgain(w: World, version: string): Promise<void> {
+  await w.helm([
+    'upgrade',
+    'rancher',
+    'rancher',
+    '--repo',
+    w.charts.url,
+    '--version',
+    version,
+    '-n',
+    'cattle-system',
+    '--reuse-values',
+    '--wait',
+    '--timeout',
+    '60s'
+  ])
+  await w.settled(version)
+}
