@@ -9,7 +9,7 @@ import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { load } from 'js-yaml'
 import { paths } from './paths.js'
 
@@ -169,7 +169,18 @@ function runNode(
 ) {
   return new Promise<NodeRun>(done => {
     const started = Date.now()
-    const child = spawn(paths.node24, [script], { env, stdio: ['ignore', 'pipe', 'pipe'] })
+    // A kill at a line (not some time after it) holds the action there until it lands.
+    const hold = on.killAt !== undefined && !on.killAt.afterMs
+    const child = spawn(
+      paths.node24,
+      hold
+        ? ['--import', pathToFileURL(join(REPO_ROOT, 'testbed', 'kill-hold.mjs')).href, script]
+        : [script],
+      {
+        env: hold ? { ...env, RR_TESTBED_HOLD_ON: on.killAt!.on.source } : env,
+        stdio: ['ignore', 'pipe', 'pipe']
+      }
+    )
     let log = ''
     const signals: NodeRun['signals'] = []
     const timers: NodeJS.Timeout[] = []
