@@ -40026,7 +40026,10 @@ const ACCEPTS = {
     prune: 'true or false',
     timeout: 'a duration such as 30m',
     'restore-timeout': 'a duration such as 20m',
-    'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3'
+    'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3',
+    // The backup companion's own inputs (src/backup/settings.ts).
+    'resource-set-name': 'a ResourceSet name such as rancher-resource-set-basic',
+    'backup-name-prefix': 'a name prefix such as pre-upgrade'
 };
 /**
  * Parses a Go-style duration (`90s`, `30m`, `1h30m`, `1.5h`, `500ms`; units h, m, s, ms) or a bare
@@ -40127,16 +40130,21 @@ const show$1 = quote;
 function problem(name, value, expected, why) {
     return `Input '${name}' is ${show$1(value)}: ${why === undefined ? '' : `${why}; `}expected ${expected}.`;
 }
-/** Reads each input once, applies the default when it arrives empty, and records problems. */
+/**
+ * Reads each input once, applies the default when it arrives empty, and records problems. The
+ * backup companion (src/backup/settings.ts) reads its inputs through it too, with its own defaults.
+ */
 class Inputs {
     read;
     problems;
+    defaults;
     values = new Map();
     /** Inputs already found bad: one problem each. */
     refused = new Set();
-    constructor(read, problems) {
+    constructor(read, problems, defaults = INPUT_DEFAULTS) {
         this.read = read;
         this.problems = problems;
+        this.defaults = defaults;
     }
     /** Records the problem of an input, unless it already has one. */
     fail(name, message) {
@@ -40179,7 +40187,7 @@ class Inputs {
     /** Trimmed value, or the default when the trimmed value is empty. */
     value(name) {
         const value = this.raw(name).trim();
-        return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value;
+        return value === '' ? (this.defaults[name] ?? '') : value;
     }
     /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
     text(name, check) {
@@ -41264,10 +41272,10 @@ function stepsSection(steps) {
     const header = ['Step', 'Status', 'Duration', 'Detail'];
     return `### Steps\n\n${table(header, steps, cells, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`;
 }
-function restoreSection(name, conditions) {
+function restoreSection(name, conditions, kind = 'Restore') {
     if (name === '' && conditions.length === 0)
         return '';
-    const title = name === '' ? '### Restore' : `### Restore ${code(name)}`;
+    const title = name === '' ? `### ${kind}` : `### ${kind} ${code(name)}`;
     if (conditions.length === 0)
         return `${title}\n\nNo conditions reported yet.`;
     const cells = (c) => [

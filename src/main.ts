@@ -233,7 +233,7 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   report.status = 'succeeded'
 }
 
-function withDeadline<T>(
+export function withDeadline<T>(
   work: Promise<T>,
   ms: number,
   what: string,

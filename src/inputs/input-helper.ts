@@ -116,7 +116,10 @@ const ACCEPTS: Readonly<Record<string, string>> = {
   prune: 'true or false',
   timeout: 'a duration such as 30m',
   'restore-timeout': 'a duration such as 20m',
-  'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3'
+  'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3',
+  // The backup companion's own inputs (src/backup/settings.ts).
+  'resource-set-name': 'a ResourceSet name such as rancher-resource-set-basic',
+  'backup-name-prefix': 'a name prefix such as pre-upgrade'
 }
 
 /**
@@ -229,22 +232,26 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
 }
 
 /** Shows a value in a problem message: quoted, control characters escaped (report/escape.ts). */
-const show = quote
+export const show = quote
 
 /** `Input 'x' is "v": [why; ]expected …` */
-function problem(name: string, value: string, expected: string, why?: string): string {
+export function problem(name: string, value: string, expected: string, why?: string): string {
   return `Input '${name}' is ${show(value)}: ${why === undefined ? '' : `${why}; `}expected ${expected}.`
 }
 
-/** Reads each input once, applies the default when it arrives empty, and records problems. */
-class Inputs {
+/**
+ * Reads each input once, applies the default when it arrives empty, and records problems. The
+ * backup companion (src/backup/settings.ts) reads its inputs through it too, with its own defaults.
+ */
+export class Inputs {
   private readonly values = new Map<string, string>()
   /** Inputs already found bad: one problem each. */
   private readonly refused = new Set<string>()
 
   constructor(
     private readonly read: InputReader,
-    readonly problems: string[]
+    readonly problems: string[],
+    private readonly defaults: Readonly<Record<string, string>> = INPUT_DEFAULTS
   ) {}
 
   /** Records the problem of an input, unless it already has one. */
@@ -301,7 +308,7 @@ class Inputs {
   /** Trimmed value, or the default when the trimmed value is empty. */
   value(name: string): string {
     const value = this.raw(name).trim()
-    return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value
+    return value === '' ? (this.defaults[name] ?? '') : value
   }
 
   /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
@@ -374,7 +381,7 @@ class Inputs {
   }
 }
 
-function labelProblem(value: string, max: number): string | undefined {
+export function labelProblem(value: string, max: number): string | undefined {
   if (value.length <= max && DNS1123_LABEL.test(value)) return undefined
   return (
     `a DNS-1123 label: at most ${max} lowercase letters, digits and hyphens, ` +
@@ -382,7 +389,7 @@ function labelProblem(value: string, max: number): string | undefined {
   )
 }
 
-function subdomainProblem(value: string): string | undefined {
+export function subdomainProblem(value: string): string | undefined {
   if (value.length <= 253 && DNS1123_SUBDOMAIN.test(value)) return undefined
   return (
     'a Kubernetes object name (DNS-1123 subdomain): at most 253 lowercase letters, digits, ' +
@@ -453,7 +460,7 @@ function parseBackupSelector(inputs: Inputs, encryptionConfigSecretName: string)
   return { kind: 'file', filename: value }
 }
 
-function parseS3(inputs: Inputs): S3Settings {
+export function parseS3(inputs: Inputs): S3Settings {
   const bucketName = parseBucketName(inputs)
   const folder = parseFolder(inputs)
   const region = inputs.optional('s3-region', value =>
@@ -599,7 +606,7 @@ function parseKeys(inputs: Inputs): { accessKey: string; secretKey: string } {
   return { accessKey, secretKey }
 }
 
-function parseKubeconfig(inputs: Inputs, context: string): string {
+export function parseKubeconfig(inputs: Inputs, context: string): string {
   const name = 'kubeconfig'
   if (inputs.isRefused(name)) return ''
   const value = inputs.raw(name)
@@ -637,7 +644,7 @@ function parseChartVersion(inputs: Inputs): string {
 }
 
 /** The rule is the tool installer's (tools/tool-urls.ts); here it only names the input. */
-function parseToolVersion(inputs: Inputs, name: string, tool: 'helm' | 'kubectl'): string {
+export function parseToolVersion(inputs: Inputs, name: string, tool: 'helm' | 'kubectl'): string {
   if (inputs.isRefused(name)) return ''
   const value = inputs.value(name)
   const rule = toolVersionRule(tool, value)

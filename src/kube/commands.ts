@@ -35,8 +35,8 @@ function kubectl(mutating: boolean, args: string[], extra: Partial<Command> = {}
   }
 }
 
-const kubectlRead = (args: string[], extra?: Partial<Command>) => kubectl(false, args, extra)
-const kubectlWrite = (args: string[], extra?: Partial<Command>) => kubectl(true, args, extra)
+export const kubectlRead = (args: string[], extra?: Partial<Command>) => kubectl(false, args, extra)
+export const kubectlWrite = (args: string[], extra?: Partial<Command>) => kubectl(true, args, extra)
 
 function helmRead(args: string[], extra: Partial<Command> = {}): Command {
   return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra }
@@ -228,7 +228,7 @@ export const jobLogs = (namespace: string, job: string): Command =>
 
 // ---- waits (watches with a deadline) --------------------------------------------------------
 
-const waitCommand = (args: string[], timeoutMs: number): Command => ({
+export const waitCommand = (args: string[], timeoutMs: number): Command => ({
   tool: 'kubectl',
   args: [...args, `--timeout=${seconds(timeoutMs)}`],
   timeoutMs: timeoutMs + 30_000,
