@@ -26,7 +26,10 @@ export async function act(
   more: Partial<RunActionOptions> = {}
 ): Promise<ActionRun> {
   const r = await runAction({ toolCache, ...more, inputs: { ...w.inputs, ...inputs } })
-  const run = more.env?.GITHUB_RUN_ID ? ` run ${more.env.GITHUB_RUN_ID}` : ''
+  const run =
+    (more.action ? ` ${more.action}` : '') +
+    (more.env?.GITHUB_RUN_ID ? ` run ${more.env.GITHUB_RUN_ID}` : '') +
+    (more.env?.GITHUB_RUN_ATTEMPT ? ` attempt ${more.env.GITHUB_RUN_ATTEMPT}` : '')
   const signals = r.signals.length > 0 ? `, signals ${r.signals.map(s => s.signal).join(' ')}` : ''
   log(
     `action${run} ${JSON.stringify(inputs)} → exit ${r.exitCode}${r.exitSignal ? ` (${r.exitSignal})` : ''}, status ${r.outputs.status ?? '(none)'}${signals}, ${Math.round(r.durationMs / 1000)}s`
