@@ -37,14 +37,14 @@ import require$$1$5 from 'node:dns';
 import require$$5$3 from 'string_decoder';
 import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
-import * as fs$1 from 'node:fs/promises';
-import { mkdtemp, chmod as chmod$1, writeFile as writeFile$1, appendFile as appendFile$1 } from 'node:fs/promises';
 import * as path$1 from 'node:path';
 import { join } from 'node:path';
 import { createHash, createHmac, X509Certificate, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
 import { spawn } from 'node:child_process';
 import { constants as constants$6, tmpdir } from 'node:os';
+import * as fs$1 from 'node:fs/promises';
+import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1 } from 'node:fs/promises';
 import { createReadStream } from 'node:fs';
 import * as stream from 'stream';
 
@@ -33777,6 +33777,16 @@ const BACKUP_DEPLOYMENT = BACKUP_CHART;
 const OPERATOR_LOG_SELECTOR = 'app.kubernetes.io/name=rancher-backup';
 /** On everything the action creates. */
 const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' };
+/** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
+const labelValue = (version) => version.replace(/[^\w.-]/g, '-');
+function stamp(now) {
+    // 2026-11-24T08:00:00.000Z → 20261124t080000
+    return now
+        .toISOString()
+        .replace(/\.\d{3}Z$/, '')
+        .replace(/[-:]/g, '')
+        .toLowerCase();
+}
 
 /**
  * The one version vocabulary (pure): Rancher, chart and tool versions are handled without a
@@ -37882,6 +37892,27 @@ function secrets(kubeconfig, accessKey, secretKey) {
     values.push(...kubeconfigCredentials(kubeconfig));
     return [...new Set(values.filter(value => value.trim() !== ''))];
 }
+/** `context` and `kubeconfig` (which must hold that context). */
+function parseCluster(inputs) {
+    const context = inputs.optional('context', () => undefined);
+    return { context, kubeconfig: parseKubeconfig(inputs, context) };
+}
+/** Where the Rancher Helm release is: `namespace` and `release-name`. */
+function parseRelease(inputs) {
+    return {
+        namespace: inputs.text('namespace', value => labelProblem(value, 63)),
+        releaseName: inputs.text('release-name', value => labelProblem(value, 53))
+    };
+}
+/** The tool versions and mirrors (the tool installer's rules). */
+function parseTools(inputs) {
+    return {
+        helmVersion: parseToolVersion(inputs, 'helm-version', 'helm'),
+        kubectlVersion: parseToolVersion(inputs, 'kubectl-version', 'kubectl'),
+        helmMirror: inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true),
+        kubectlMirror: inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true)
+    };
+}
 /** Shows a value in a problem message: quoted, control characters escaped (report/escape.ts). */
 const show = quote;
 /** `Input 'x' is "v": [why; ]expected …` */
@@ -38925,6 +38956,20 @@ function interpretRestore(obj) {
     };
 }
 
+const S3_TIMEOUT_MS = 30_000;
+/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
+function s3Target(s3, keys) {
+    return {
+        scheme: 'https',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: s3.bucketName,
+        caPem: s3.endpointCA,
+        insecureSkipVerify: s3.insecureTLSSkipVerify,
+        ...keys
+    };
+}
+
 /**
  * The action's log. Every line it writes goes through `logLine` (escape.ts): `core.info` prints
  * its text as it is; `core.warning` and `core.setFailed` escape only what the runner's command
@@ -39143,6 +39188,24 @@ function capSummary(text, max = SUMMARY_MAX_BYTES) {
     if (count('<details') > count('</details>'))
         cut += '\n\n</details>';
     return cut + note;
+}
+
+/** The report, where a person and a later step read it: the outputs and the job summary. */
+/** Sets every output, then appends the summary to $GITHUB_STEP_SUMMARY (also the companion's). */
+async function writeOutputsAndSummary(outputs, summary) {
+    for (const [name, value] of Object.entries(outputs))
+        setOutput(name, value);
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
+        return;
+    }
+    try {
+        // Appended directly: core.summary caches the file path of its first write.
+        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, summary() + '\n');
+    }
+    catch (e) {
+        warning(`Could not write the job summary: ${e.message}`);
+    }
 }
 
 function limitWithin(stepMs, left, what) {
@@ -39860,14 +39923,6 @@ function runIdentity(env = process.env) {
     const attempt = Number(env.GITHUB_RUN_ATTEMPT ?? '1');
     return { runId, attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1 };
 }
-/** 2026-11-24T08:00:00.000Z → 20261124t080000 */
-function stamp(now) {
-    return now
-        .toISOString()
-        .replace(/\.\d{3}Z$/, '')
-        .replace(/[-:]/g, '')
-        .toLowerCase();
-}
 /**
  * `pre-upgrade-123456789-1` in a workflow run; `pre-upgrade-20261124t080000` outside one (a local
  * run has no identity to find again).
@@ -39885,12 +39940,10 @@ function attemptOf(name, prefix, run) {
     const rest = name.slice(head.length);
     return /^[1-9]\d{0,5}$/.test(rest) ? Number(rest) : undefined;
 }
-/** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
-const labelValue = (value) => value.replace(/[^\w.-]/g, '-').slice(0, 63);
 function backupLabels(rancherVersion, revision) {
     return {
         ...MANAGED_BY_LABELS,
-        [VERSION_LABEL]: labelValue(rancherVersion),
+        [VERSION_LABEL]: labelValue(rancherVersion).slice(0, 63),
         [REVISION_LABEL]: String(revision)
     };
 }
@@ -40335,30 +40388,17 @@ function renderBackupSummary(r) {
  * main action's defaults.
  */
 const BACKUP_INPUT_DEFAULTS = {
-    's3-bucket-name': '',
-    's3-folder': '',
-    's3-region': '',
-    's3-endpoint': '',
-    's3-endpoint-ca': '',
-    's3-insecure-tls-skip-verify': 'false',
-    's3-credential-secret-name': '',
-    's3-credential-secret-namespace': 'default',
-    's3-access-key': '',
-    's3-secret-key': '',
-    'encryption-config-secret-name': '',
-    kubeconfig: '',
-    context: '',
-    namespace: 'cattle-system',
-    'release-name': 'rancher',
+    ...shared('s3-bucket-name', 's3-folder', 's3-region', 's3-endpoint', 's3-endpoint-ca', 's3-insecure-tls-skip-verify', 's3-credential-secret-name', 's3-credential-secret-namespace', 's3-access-key', 's3-secret-key', 'encryption-config-secret-name', 'kubeconfig', 'context', 'namespace', 'release-name'),
     'resource-set-name': '',
     'backup-name-prefix': 'pre-upgrade',
-    'helm-version': 'v3.17.2',
-    'kubectl-version': 'v1.32.3',
-    'helm-mirror': '',
-    'kubectl-mirror': '',
+    ...shared('helm-version', 'kubectl-version', 'helm-mirror', 'kubectl-mirror'),
+    // A backup takes a minute or two; the whole rollback's 30m would hide a stuck operator.
     timeout: '15m',
-    'dry-run': 'false'
+    ...shared('dry-run')
 };
+function shared(...names) {
+    return Object.fromEntries(names.map(name => [name, INPUT_DEFAULTS[name] ?? '']));
+}
 /**
  * Longest prefix: `<prefix>-<run id>-<attempt>-<kube-system UID>-<time>.tar.gz.enc` stays a short
  * S3 key, and the Backup's name stays far below the 253 of a DNS-1123 subdomain.
@@ -40371,16 +40411,11 @@ function getBackupSettings(read = name => getInput(name)) {
         inputs.checkCharacters(name);
     const s3 = parseS3(inputs);
     const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value => subdomainProblem(value));
-    const context = inputs.optional('context', () => undefined);
-    const kubeconfig = parseKubeconfig(inputs, context);
-    const namespace = inputs.text('namespace', value => labelProblem(value, 63));
-    const releaseName = inputs.text('release-name', value => labelProblem(value, 53));
+    const { context, kubeconfig } = parseCluster(inputs);
+    const { namespace, releaseName } = parseRelease(inputs);
     const resourceSetName = inputs.optional('resource-set-name', value => subdomainProblem(value));
     const namePrefix = inputs.text('backup-name-prefix', value => labelProblem(value, MAX_PREFIX));
-    const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm');
-    const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl');
-    const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true);
-    const kubectlMirror = inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true);
+    const tools = parseTools(inputs);
     const dryRun = inputs.boolean('dry-run');
     const timeoutMs = inputs.duration('timeout');
     if (problems.length > 0)
@@ -40394,10 +40429,7 @@ function getBackupSettings(read = name => getInput(name)) {
         releaseName,
         resourceSetName,
         namePrefix,
-        helmVersion,
-        kubectlVersion,
-        helmMirror,
-        kubectlMirror,
+        ...tools,
         dryRun,
         timeoutMs: timeoutMs ?? 0
     };
@@ -40413,7 +40445,6 @@ function getBackupSettings(read = name => getInput(name)) {
  */
 /** An error the Backup still reports after this long is taken as the answer. */
 const ERROR_GRACE_MS = 60_000;
-const S3_TIMEOUT_MS = 30_000;
 /**
  * The wait's verdict after one round (pure): done, keep waiting, or give up on an error the
  * operator has reported since `errorSince` (epoch ms; undefined: no error seen).
@@ -40530,16 +40561,7 @@ async function takeBackup(ctx) {
         if (problem !== undefined) {
             throw new StepFailure(`Backup ${decision.name} names file ${done.filename}, which ${problem}.`, 'Check which operator processed the Backup; do not upgrade without a backup of this cluster.');
         }
-        const keys = ctx.facts.s3Keys;
-        const target = {
-            scheme: 'https',
-            endpoint: settings.s3.endpoint,
-            region: settings.s3.region,
-            bucket: settings.s3.bucketName,
-            caPem: settings.s3.endpointCA,
-            insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
-            ...keys
-        };
+        const target = s3Target(settings.s3, ctx.facts.s3Keys);
         const key = objectKey(settings.s3.folder, done.filename);
         const found = await ctx.s3.headObject(target, key, S3_TIMEOUT_MS);
         if (found === undefined || found.size === 0) {
@@ -40679,19 +40701,8 @@ async function backup(settings, env, report) {
     });
     report.status = 'succeeded';
 }
-async function writeBackupReport(report) {
-    for (const [name, value] of Object.entries(buildBackupOutputs(report)))
-        setOutput(name, value);
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
-        return;
-    }
-    try {
-        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, renderBackupSummary(report) + '\n');
-    }
-    catch (e) {
-        warning(`Could not write the job summary: ${e.message}`);
-    }
+function writeBackupReport(report) {
+    return writeOutputsAndSummary(buildBackupOutputs(report), () => renderBackupSummary(report));
 }
 
 // SIGINT/SIGTERM cancel the run instead of ending the process at once: it stops its waits, writes

@@ -5,7 +5,6 @@
  * renderers. The summary and outputs are written in `finally`.
  */
 import * as core from '@actions/core'
-import { appendFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Refusal } from '../decide/choose.js'
 import type { S3Reader } from '../facts/gather.js'
@@ -16,6 +15,7 @@ import { ExecCommandRunner } from '../kube/exec-command-runner.js'
 import { maskingRunner } from '../kube/secret-output.js'
 import { withDeadline } from '../main.js'
 import { debug, fail, info, warning } from '../report/log.js'
+import { writeOutputsAndSummary } from '../report/write.js'
 import { Budget } from '../run/budget.js'
 import { Cancellation, cancellableRunner } from '../run/cancellation.js'
 import { saveWorkDir } from '../run/state-helper.js'
@@ -199,16 +199,6 @@ async function backup(
   report.status = 'succeeded'
 }
 
-export async function writeBackupReport(report: BackupReport): Promise<void> {
-  for (const [name, value] of Object.entries(buildBackupOutputs(report)))
-    core.setOutput(name, value)
-  if (!process.env.GITHUB_STEP_SUMMARY) {
-    info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.')
-    return
-  }
-  try {
-    await appendFile(process.env.GITHUB_STEP_SUMMARY, renderBackupSummary(report) + '\n')
-  } catch (e) {
-    warning(`Could not write the job summary: ${(e as Error).message}`)
-  }
+export function writeBackupReport(report: BackupReport): Promise<void> {
+  return writeOutputsAndSummary(buildBackupOutputs(report), () => renderBackupSummary(report))
 }

@@ -6,7 +6,7 @@
  * while the release it was taken from is unchanged (facts.ts `adoptable`); after an upgrade or a
  * rollback went through, the re-run takes a new one under its own attempt's name.
  */
-import { MANAGED_BY_LABELS } from '../kube/names.js'
+import { labelValue, MANAGED_BY_LABELS, stamp } from '../kube/names.js'
 
 export const BACKUP_CRD = 'backups.resources.cattle.io'
 export const RESOURCE_SET_CRD = 'resourcesets.resources.cattle.io'
@@ -28,15 +28,6 @@ export function runIdentity(env: NodeJS.ProcessEnv = process.env): RunIdentity {
   return { runId, attempt: Number.isInteger(attempt) && attempt >= 1 ? attempt : 1 }
 }
 
-/** 2026-11-24T08:00:00.000Z → 20261124t080000 */
-function stamp(now: Date): string {
-  return now
-    .toISOString()
-    .replace(/\.\d{3}Z$/, '')
-    .replace(/[-:]/g, '')
-    .toLowerCase()
-}
-
 /**
  * `pre-upgrade-123456789-1` in a workflow run; `pre-upgrade-20261124t080000` outside one (a local
  * run has no identity to find again).
@@ -54,13 +45,10 @@ export function attemptOf(name: string, prefix: string, run: RunIdentity): numbe
   return /^[1-9]\d{0,5}$/.test(rest) ? Number(rest) : undefined
 }
 
-/** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
-const labelValue = (value: string): string => value.replace(/[^\w.-]/g, '-').slice(0, 63)
-
 export function backupLabels(rancherVersion: string, revision: number): Record<string, string> {
   return {
     ...MANAGED_BY_LABELS,
-    [VERSION_LABEL]: labelValue(rancherVersion),
+    [VERSION_LABEL]: labelValue(rancherVersion).slice(0, 63),
     [REVISION_LABEL]: String(revision)
   }
 }

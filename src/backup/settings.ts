@@ -6,37 +6,39 @@
  */
 import * as core from '@actions/core'
 import {
+  INPUT_DEFAULTS,
   InputError,
   Inputs,
   labelProblem,
-  parseKubeconfig,
+  parseCluster,
+  parseRelease,
   parseS3,
-  parseToolVersion,
+  parseTools,
   subdomainProblem,
   type InputReader
 } from '../inputs/input-helper.js'
-import type { S3Settings } from '../inputs/settings.js'
+import type { Settings } from '../inputs/settings.js'
 
-export interface BackupSettings {
-  s3: S3Settings
-  /** '' when the backup is not encrypted; a Secret in cattle-resources-system otherwise. */
-  encryptionConfigSecretName: string
-  /** kubeconfig file content; '' means the runner's KUBECONFIG. Secret. */
-  kubeconfig: string
-  context: string
-  /** Where the Rancher Helm release lives: the version the backup is taken from. */
-  namespace: string
-  releaseName: string
+/** The main action's settings it shares (same meaning), and its own two. */
+export interface BackupSettings extends Pick<
+  Settings,
+  | 's3'
+  | 'encryptionConfigSecretName'
+  | 'kubeconfig'
+  | 'context'
+  | 'namespace'
+  | 'releaseName'
+  | 'helmVersion'
+  | 'kubectlVersion'
+  | 'helmMirror'
+  | 'kubectlMirror'
+  | 'dryRun'
+  | 'timeoutMs'
+> {
   /** '' means the default ResourceSet of the installed rancher-backup chart line. */
   resourceSetName: string
   /** The Backup's name starts with it (backup/names.ts). */
   namePrefix: string
-  helmVersion: string
-  kubectlVersion: string
-  helmMirror: string
-  kubectlMirror: string
-  dryRun: boolean
-  timeoutMs: number
 }
 
 /**
@@ -45,29 +47,33 @@ export interface BackupSettings {
  * main action's defaults.
  */
 export const BACKUP_INPUT_DEFAULTS: Readonly<Record<string, string>> = {
-  's3-bucket-name': '',
-  's3-folder': '',
-  's3-region': '',
-  's3-endpoint': '',
-  's3-endpoint-ca': '',
-  's3-insecure-tls-skip-verify': 'false',
-  's3-credential-secret-name': '',
-  's3-credential-secret-namespace': 'default',
-  's3-access-key': '',
-  's3-secret-key': '',
-  'encryption-config-secret-name': '',
-  kubeconfig: '',
-  context: '',
-  namespace: 'cattle-system',
-  'release-name': 'rancher',
+  ...shared(
+    's3-bucket-name',
+    's3-folder',
+    's3-region',
+    's3-endpoint',
+    's3-endpoint-ca',
+    's3-insecure-tls-skip-verify',
+    's3-credential-secret-name',
+    's3-credential-secret-namespace',
+    's3-access-key',
+    's3-secret-key',
+    'encryption-config-secret-name',
+    'kubeconfig',
+    'context',
+    'namespace',
+    'release-name'
+  ),
   'resource-set-name': '',
   'backup-name-prefix': 'pre-upgrade',
-  'helm-version': 'v3.17.2',
-  'kubectl-version': 'v1.32.3',
-  'helm-mirror': '',
-  'kubectl-mirror': '',
+  ...shared('helm-version', 'kubectl-version', 'helm-mirror', 'kubectl-mirror'),
+  // A backup takes a minute or two; the whole rollback's 30m would hide a stuck operator.
   timeout: '15m',
-  'dry-run': 'false'
+  ...shared('dry-run')
+}
+
+function shared(...names: string[]): Record<string, string> {
+  return Object.fromEntries(names.map(name => [name, INPUT_DEFAULTS[name] ?? '']))
 }
 
 /**
@@ -85,20 +91,11 @@ export function getBackupSettings(read: InputReader = name => core.getInput(name
   const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value =>
     subdomainProblem(value)
   )
-  const context = inputs.optional('context', () => undefined)
-  const kubeconfig = parseKubeconfig(inputs, context)
-  const namespace = inputs.text('namespace', value => labelProblem(value, 63))
-  const releaseName = inputs.text('release-name', value => labelProblem(value, 53))
+  const { context, kubeconfig } = parseCluster(inputs)
+  const { namespace, releaseName } = parseRelease(inputs)
   const resourceSetName = inputs.optional('resource-set-name', value => subdomainProblem(value))
   const namePrefix = inputs.text('backup-name-prefix', value => labelProblem(value, MAX_PREFIX))
-  const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm')
-  const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl')
-  const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true)
-  const kubectlMirror = inputs.url(
-    'kubectl-mirror',
-    'a base URL serving the kubectl release binaries',
-    true
-  )
+  const tools = parseTools(inputs)
   const dryRun = inputs.boolean('dry-run')
   const timeoutMs = inputs.duration('timeout')
 
@@ -112,10 +109,7 @@ export function getBackupSettings(read: InputReader = name => core.getInput(name
     releaseName,
     resourceSetName,
     namePrefix,
-    helmVersion,
-    kubectlVersion,
-    helmMirror,
-    kubectlMirror,
+    ...tools,
     dryRun,
     timeoutMs: timeoutMs ?? 0
   }

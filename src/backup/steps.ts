@@ -7,8 +7,7 @@
  * the operator's message and log.
  */
 import { parseBackupFilename, objectKey } from '../facts/backup-selection.js'
-import type { S3Reader } from '../facts/gather.js'
-import type { S3Target } from '../facts/s3-client.js'
+import { S3_TIMEOUT_MS, s3Target, type S3Reader } from '../facts/gather.js'
 import { parseJson } from '../facts/parsers.js'
 import { CommandError, isAlreadyExists, type CommandRunner } from '../kube/command-runner.js'
 import { BACKUP_NAMESPACE, OPERATOR_LOG_SELECTOR } from '../kube/names.js'
@@ -25,7 +24,6 @@ import type { BackupSettings } from './settings.js'
 
 /** An error the Backup still reports after this long is taken as the answer. */
 export const ERROR_GRACE_MS = 60_000
-const S3_TIMEOUT_MS = 30_000
 
 export interface BackupContext {
   settings: BackupSettings
@@ -179,16 +177,7 @@ export async function takeBackup(ctx: BackupContext): Promise<void> {
         'Check which operator processed the Backup; do not upgrade without a backup of this cluster.'
       )
     }
-    const keys = ctx.facts.s3Keys!
-    const target: S3Target = {
-      scheme: 'https',
-      endpoint: settings.s3.endpoint,
-      region: settings.s3.region,
-      bucket: settings.s3.bucketName,
-      caPem: settings.s3.endpointCA,
-      insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
-      ...keys
-    }
+    const target = s3Target(settings.s3, ctx.facts.s3Keys!)
     const key = objectKey(settings.s3.folder, done.filename)
     const found = await ctx.s3.headObject(target, key, S3_TIMEOUT_MS)
     if (found === undefined || found.size === 0) {

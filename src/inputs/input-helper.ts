@@ -172,21 +172,12 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   )
   const backup = parseBackupSelector(inputs, encryptionConfigSecretName)
   const s3 = parseS3(inputs)
-  const context = inputs.optional('context', () => undefined)
-  const kubeconfig = parseKubeconfig(inputs, context)
-  const namespace = inputs.text('namespace', value => labelProblem(value, 63))
-  const releaseName = inputs.text('release-name', value => labelProblem(value, 53))
+  const { context, kubeconfig } = parseCluster(inputs)
+  const { namespace, releaseName } = parseRelease(inputs)
   const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL')
   const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL')
   const backupChartVersion = parseChartVersion(inputs)
-  const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm')
-  const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl')
-  const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true)
-  const kubectlMirror = inputs.url(
-    'kubectl-mirror',
-    'a base URL serving the kubectl release binaries',
-    true
-  )
+  const { helmVersion, kubectlVersion, helmMirror, kubectlMirror } = parseTools(inputs)
   const dryRun = inputs.boolean('dry-run')
   const allowDowntime = inputs.boolean('allow-downtime')
   const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup')
@@ -228,6 +219,39 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
     timeoutMs: timeoutMs ?? 0,
     restoreTimeoutMs: restoreTimeoutMs ?? 0,
     cleanupImage
+  }
+}
+
+/** `context` and `kubeconfig` (which must hold that context). */
+export function parseCluster(inputs: Inputs): { context: string; kubeconfig: string } {
+  const context = inputs.optional('context', () => undefined)
+  return { context, kubeconfig: parseKubeconfig(inputs, context) }
+}
+
+/** Where the Rancher Helm release is: `namespace` and `release-name`. */
+export function parseRelease(inputs: Inputs): { namespace: string; releaseName: string } {
+  return {
+    namespace: inputs.text('namespace', value => labelProblem(value, 63)),
+    releaseName: inputs.text('release-name', value => labelProblem(value, 53))
+  }
+}
+
+/** The tool versions and mirrors (the tool installer's rules). */
+export function parseTools(inputs: Inputs): {
+  helmVersion: string
+  kubectlVersion: string
+  helmMirror: string
+  kubectlMirror: string
+} {
+  return {
+    helmVersion: parseToolVersion(inputs, 'helm-version', 'helm'),
+    kubectlVersion: parseToolVersion(inputs, 'kubectl-version', 'kubectl'),
+    helmMirror: inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true),
+    kubectlMirror: inputs.url(
+      'kubectl-mirror',
+      'a base URL serving the kubectl release binaries',
+      true
+    )
   }
 }
 
@@ -606,7 +630,7 @@ function parseKeys(inputs: Inputs): { accessKey: string; secretKey: string } {
   return { accessKey, secretKey }
 }
 
-export function parseKubeconfig(inputs: Inputs, context: string): string {
+function parseKubeconfig(inputs: Inputs, context: string): string {
   const name = 'kubeconfig'
   if (inputs.isRefused(name)) return ''
   const value = inputs.raw(name)
@@ -644,7 +668,7 @@ function parseChartVersion(inputs: Inputs): string {
 }
 
 /** The rule is the tool installer's (tools/tool-urls.ts); here it only names the input. */
-export function parseToolVersion(inputs: Inputs, name: string, tool: 'helm' | 'kubectl'): string {
+function parseToolVersion(inputs: Inputs, name: string, tool: 'helm' | 'kubectl'): string {
   if (inputs.isRefused(name)) return ''
   const value = inputs.value(name)
   const rule = toolVersionRule(tool, value)

@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stepStart } from '../../testbed/run-action.js'
 import type { World } from '../../testbed/scenario.js'
-import { act, history, image, log, world } from './support.js'
+import { act, helmUpgrade, history, image, log, world } from './support.js'
 
 const COMPANION = { action: 'backup/action.yml' }
 
@@ -134,29 +134,13 @@ describe('backup companion: back up, a failed upgrade, roll back with that very 
 
   it('an upgrade to 2.8.6 fails; the rollback with the companion’s file brings 2.8.4 back', async () => {
     expect(filename).not.toBe('')
-    const upgraded = await w
-      .helm([
-        'upgrade',
-        'rancher',
-        'rancher',
-        '--repo',
-        w.charts.url,
-        '--version',
-        '2.8.6',
-        '-n',
-        'cattle-system',
-        '--reuse-values',
-        '--wait',
-        '--timeout',
-        '20s'
-      ])
-      .then(
-        () => true,
-        (e: Error) => {
-          log(`upgrade to 2.8.6 failed, as planned: ${e.message.split('\n')[0]}`)
-          return false
-        }
-      )
+    const upgraded = await helmUpgrade(w, '2.8.6', '20s').then(
+      () => true,
+      (e: Error) => {
+        log(`upgrade to 2.8.6 failed, as planned: ${e.message.split('\n')[0]}`)
+        return false
+      }
+    )
     expect(upgraded).toBe(false)
     expect((await history(w)).at(-1)).toMatchObject({ status: 'failed', app_version: 'v2.8.6' })
 

@@ -60,9 +60,9 @@ export async function history(
 export const storedVersions = (w: World, crd: string): Promise<string> =>
   w.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.storedVersions}'])
 
-/** Upgrades Rancher back to `version` (the world's backup still applies) for another rollback. */
-export async function upgradeAgain(w: World, version: string): Promise<void> {
-  await w.helm([
+/** `helm upgrade` of the rancher release to `version`, waiting up to `timeout` (e.g. `60s`). */
+export function helmUpgrade(w: World, version: string, timeout: string): Promise<string> {
+  return w.helm([
     'upgrade',
     'rancher',
     'rancher',
@@ -75,7 +75,12 @@ export async function upgradeAgain(w: World, version: string): Promise<void> {
     '--reuse-values',
     '--wait',
     '--timeout',
-    '60s'
+    timeout
   ])
+}
+
+/** Upgrades Rancher back to `version` (the world's backup still applies) for another rollback. */
+export async function upgradeAgain(w: World, version: string): Promise<void> {
+  await helmUpgrade(w, version, '60s')
   await w.settled(version)
 }
