@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { stepStart } from '../../testbed/run-action.js'
-import type { World } from '../../testbed/scenario.js'
+import { ENCRYPTION_CONFIG, ENCRYPTION_SECRET, type World } from '../../testbed/scenario.js'
 import { act, helmUpgrade, history, image, log, world } from './support.js'
 
 const COMPANION = { action: 'backup/action.yml' }
@@ -155,5 +155,46 @@ describe('backup companion: back up, a failed upgrade, roll back with that very 
     expect(r.summary).toContain(filename)
     expect(await image(w)).toBe('rancher/rancher:v2.8.4')
     expect((await history(w)).at(-1)).toMatchObject({ status: 'deployed', app_version: 'v2.8.4' })
+  })
+})
+
+describe('backup companion on the 2.12 line (rancher-backup 107, operator v8)', () => {
+  let w: World
+  beforeAll(async () => {
+    w = await world({ install: '2.12.3', backup: false })
+  })
+  afterAll(() => w?.stop())
+
+  it('takes the line’s default ResourceSet, rancher-resource-set-basic (v8 has no other default)', async () => {
+    const r = await act(w, {}, { ...COMPANION, env: { GITHUB_RUN_ID: '8001' } })
+    expect(r.exitCode, r.log).toBe(0)
+    expect(r.outputs).toMatchObject({ status: 'succeeded', 'rancher-version': '2.12.3' })
+    expect(r.summary).toContain('<code>rancher-resource-set-basic</code>')
+    expect(await w.s3.listKeys()).toEqual([r.outputs['backup-filename']])
+  })
+
+  it('an encrypted full backup into a folder ends in .tar.gz.enc, proven there', async () => {
+    await w.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({
+        apiVersion: 'v1',
+        kind: 'Secret',
+        metadata: { name: ENCRYPTION_SECRET, namespace: 'cattle-resources-system' },
+        stringData: { 'encryption-provider-config.yaml': ENCRYPTION_CONFIG }
+      })
+    )
+    const r = await act(
+      w,
+      {
+        'resource-set-name': 'rancher-resource-set-full',
+        'encryption-config-secret-name': ENCRYPTION_SECRET,
+        's3-folder': '/rancher/prod/'
+      },
+      { ...COMPANION, env: { GITHUB_RUN_ID: '8002' } }
+    )
+    expect(r.exitCode, r.log).toBe(0)
+    const file = r.outputs['backup-filename'] ?? ''
+    expect(file).toMatch(/^pre-upgrade-8002-1-[0-9a-f-]{36}-.*\.tar\.gz\.enc$/)
+    expect(await w.s3.listKeys('rancher/')).toEqual([`rancher/prod/${file}`])
   })
 })
