@@ -162,6 +162,13 @@ export function parseBackup(item: unknown): ExistingBackup {
   const spec = asObject(o.spec)
   const location = asObject(asObject(spec.storageLocation).s3)
   const status = interpretRestore(o)
+  // interpretRestore's own words for a status with no message name a restore.
+  const said = status.conditions.some(c => c.message !== '' && c.message !== 'Retrying')
+  const message = said
+    ? status.message
+    : status.state === 'error'
+      ? 'the operator is retrying the backup'
+      : 'in progress: the operator writes no status until the backup is uploaded or fails'
   return {
     name: asString(metadata.name),
     labels: Object.fromEntries(
@@ -173,7 +180,7 @@ export function parseBackup(item: unknown): ExistingBackup {
     folder: asString(location.folder),
     endpoint: asString(location.endpoint),
     state: status.state,
-    message: status.message,
+    message: status.state === 'completed' ? status.message : message,
     conditions: status.conditions,
     filename: asString(asObject(o.status).filename)
   }
