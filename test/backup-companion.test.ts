@@ -468,7 +468,10 @@ describe('the wait and the proof', () => {
 describe('report', () => {
   it('outputs the file only once proven', () => {
     const r = { ...emptyBackupReport(), filename: 'f.tar.gz', backupName: 'b' }
-    expect(buildBackupOutputs({ ...r, status: 'failed' })['backup-filename']).toBe('')
+    expect(buildBackupOutputs({ ...r, status: 'failed', rancherVersion: '2.8.6' })).toMatchObject({
+      'backup-filename': '',
+      'rancher-version': ''
+    })
     expect(buildBackupOutputs({ ...r, status: 'succeeded', rancherVersion: '2.8.4' })).toEqual({
       'backup-filename': 'f.tar.gz',
       'backup-name': 'b',

@@ -40311,12 +40311,16 @@ function emptyBackupReport(now = new Date()) {
         steps: []
     };
 }
-/** Every output always present; '' when unknown. `backup-filename` only once proven in S3. */
+/**
+ * Every output always present; '' when unknown. `backup-filename` only once proven in S3, and
+ * `rancher-version` only with a backup (taken, or planned): a refused run took none.
+ */
 function buildBackupOutputs(r) {
+    const withBackup = r.status === 'succeeded' || r.status === 'planned';
     return {
         'backup-filename': r.status === 'succeeded' ? r.filename : '',
         'backup-name': r.backupName,
-        'rancher-version': r.rancherVersion,
+        'rancher-version': withBackup ? r.rancherVersion : '',
         status: r.status
     };
 }
@@ -40324,7 +40328,8 @@ const BACKUP_DOCS_URL = 'https://ranchermanager.docs.rancher.com/how-to-guides/n
 function heading(r) {
     const { icon, word } = OUTCOME[r.status];
     const dry = r.dryRun && r.status !== 'planned' ? ' (dry run)' : '';
-    const of = r.rancherVersion === '' ? '' : ` of Rancher ${inline(r.rancherVersion, 200)}`;
+    const withBackup = r.status === 'succeeded' || r.status === 'planned';
+    const of = r.rancherVersion === '' || !withBackup ? '' : ` of Rancher ${inline(r.rancherVersion, 200)}`;
     return `## ${icon} Rancher backup ${word}${dry}${of}`;
 }
 function outcome(r) {

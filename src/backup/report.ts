@@ -79,12 +79,16 @@ export const BACKUP_OUTPUT_NAMES = [
 ] as const
 export type BackupOutputName = (typeof BACKUP_OUTPUT_NAMES)[number]
 
-/** Every output always present; '' when unknown. `backup-filename` only once proven in S3. */
+/**
+ * Every output always present; '' when unknown. `backup-filename` only once proven in S3, and
+ * `rancher-version` only with a backup (taken, or planned): a refused run took none.
+ */
 export function buildBackupOutputs(r: BackupReport): Record<BackupOutputName, string> {
+  const withBackup = r.status === 'succeeded' || r.status === 'planned'
   return {
     'backup-filename': r.status === 'succeeded' ? r.filename : '',
     'backup-name': r.backupName,
-    'rancher-version': r.rancherVersion,
+    'rancher-version': withBackup ? r.rancherVersion : '',
     status: r.status
   }
 }
@@ -95,7 +99,9 @@ export const BACKUP_DOCS_URL =
 function heading(r: BackupReport): string {
   const { icon, word } = OUTCOME[r.status]
   const dry = r.dryRun && r.status !== 'planned' ? ' (dry run)' : ''
-  const of = r.rancherVersion === '' ? '' : ` of Rancher ${inline(r.rancherVersion, 200)}`
+  const withBackup = r.status === 'succeeded' || r.status === 'planned'
+  const of =
+    r.rancherVersion === '' || !withBackup ? '' : ` of Rancher ${inline(r.rancherVersion, 200)}`
   return `## ${icon} Rancher backup ${word}${dry}${of}`
 }
 
