@@ -40329,7 +40329,7 @@ function heading(r) {
     const { icon, word } = OUTCOME[r.status];
     const dry = r.dryRun && r.status !== 'planned' ? ' (dry run)' : '';
     const withBackup = r.status === 'succeeded' || r.status === 'planned';
-    const of = r.rancherVersion === '' || !withBackup ? '' : ` of Rancher ${inline(r.rancherVersion, 200)}`;
+    const of = r.rancherVersion === '' || !withBackup ? '' : `: Rancher ${inline(r.rancherVersion, 200)}`;
     return `## ${icon} Rancher backup ${word}${dry}${of}`;
 }
 function outcome(r) {

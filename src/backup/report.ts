@@ -101,7 +101,7 @@ function heading(r: BackupReport): string {
   const dry = r.dryRun && r.status !== 'planned' ? ' (dry run)' : ''
   const withBackup = r.status === 'succeeded' || r.status === 'planned'
   const of =
-    r.rancherVersion === '' || !withBackup ? '' : ` of Rancher ${inline(r.rancherVersion, 200)}`
+    r.rancherVersion === '' || !withBackup ? '' : `: Rancher ${inline(r.rancherVersion, 200)}`
   return `## ${icon} Rancher backup ${word}${dry}${of}`
 }
 
