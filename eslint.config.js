@@ -19,14 +19,21 @@ export default tseslint.config(
           paths: ['child_process', 'node:child_process'].map(name => ({
             name,
             message:
-              'Run processes only through the command layer (src/kube/exec-command-runner.ts).'
+              'Run processes only through the command layer (src/kube/exec-command-runner.ts, and its kubectl proxy in api-proxy.ts).'
           }))
         }
       ]
     }
   },
   {
-    files: ['src/kube/exec-command-runner.ts', 'test/**', 'scripts/**', 'testbed/**', 'bench/**'],
+    files: [
+      'src/kube/exec-command-runner.ts',
+      'src/kube/api-proxy.ts',
+      'test/**',
+      'scripts/**',
+      'testbed/**',
+      'bench/**'
+    ],
     rules: { 'no-restricted-imports': 'off' }
   }
 )

@@ -25,14 +25,57 @@ async function expectRolledBack(w: World, what: string): Promise<void> {
   if (now !== 'rancher/rancher:v2.8.4') throw new Error(`${what} left Rancher at ${now}`)
 }
 
-async function runAct(w: World): Promise<ActionRun> {
-  const r = await runAction({
-    toolCache,
-    inputs: { ...w.inputs, 'backup-filename': w.backupFilename }
+/**
+ * When the Restore became Ready=True (epoch ms), as a watch beside the action's own sees it: a
+ * `kubectl get -w` started before the action, one line per change of the Restore.
+ */
+function watchRestoreReady(w: World): { readyAt: () => number | undefined; stop: () => void } {
+  let readyAt: number | undefined
+  const child = spawn(
+    paths.kubectl,
+    [
+      'get',
+      'restores.resources.cattle.io',
+      '--watch',
+      '-o',
+      'jsonpath={.metadata.name} {.status.conditions[?(@.type=="Ready")].status}{"\\n"}'
+    ],
+    { env: { ...process.env, KUBECONFIG: w.cluster.kubeconfigPath } }
+  )
+  let partial = ''
+  child.stdout.on('data', (d: Buffer) => {
+    const lines = (partial + String(d)).split('\n')
+    partial = lines.pop() ?? ''
+    if (readyAt === undefined && lines.some(l => / True$/.test(l))) readyAt = Date.now()
   })
-  if (r.exitCode !== 0) throw new Error(`the action failed:\n${r.log.slice(-3000)}`)
-  await expectRolledBack(w, 'the action')
-  return r
+  return { readyAt: () => readyAt, stop: () => child.kill() }
+}
+
+async function runAct(w: World): Promise<{ run: ActionRun; restoreToNextMs?: number }> {
+  const watch = watchRestoreReady(w)
+  try {
+    const r = await runAction({
+      toolCache,
+      inputs: { ...w.inputs, 'backup-filename': w.backupFilename }
+    })
+    if (r.exitCode !== 0) throw new Error(`the action failed:\n${r.log.slice(-3000)}`)
+    await expectRolledBack(w, 'the action')
+    // From the Restore's completion to the first command the action starts after it.
+    const ready = watch.readyAt()
+    const next =
+      ready === undefined
+        ? undefined
+        : r.timeline.find(
+            l => r.startedAtMs + l.atMs >= ready && l.line.startsWith('[command] helm rollback')
+          )
+    return {
+      run: r,
+      restoreToNextMs:
+        ready === undefined || next === undefined ? undefined : r.startedAtMs + next.atMs - ready
+    }
+  } finally {
+    watch.stop()
+  }
 }
 
 async function runScript(w: World): Promise<number> {
@@ -116,16 +159,20 @@ say('warming the tool cache (a dry run on a first world)')
 const actionMs: number[] = []
 const scriptMs: number[] = []
 const phaseRuns: [string, number][][] = []
+const restoreToNext: number[] = []
 for (let i = 0; i < pairs; i++) {
   const order = i % 2 === 0 ? (['action', 'script'] as const) : (['script', 'action'] as const)
   for (const kind of order) {
     const w = await fresh()
     try {
       if (kind === 'action') {
-        const r = await runAct(w)
+        const { run: r, restoreToNextMs } = await runAct(w)
         actionMs.push(r.durationMs)
         phaseRuns.push(phases(r))
-        say(`pair ${i + 1}: action ${secs(r.durationMs)}`)
+        if (restoreToNextMs !== undefined) restoreToNext.push(restoreToNextMs)
+        say(
+          `pair ${i + 1}: action ${secs(r.durationMs)}, Restore completion → helm rollback ${restoreToNextMs ?? '?'} ms`
+        )
       } else {
         const ms = await runScript(w)
         scriptMs.push(ms)
@@ -143,6 +190,10 @@ console.log(`\nin place 2.8.5 → 2.8.4, ${pairs} alternating pairs, fresh world
 console.log(`action          median ${secs(a)}  (${actionMs.map(secs).join(', ')})`)
 console.log(`minimal script  median ${secs(m)}  (${scriptMs.map(secs).join(', ')})`)
 console.log(`ratio of medians: ${(a / m).toFixed(3)}`)
+if (restoreToNext.length > 0)
+  console.log(
+    `Restore completion → the next command (helm rollback): median ${median(restoreToNext)} ms (${restoreToNext.map(ms => `${ms} ms`).join(', ')})`
+  )
 console.log('\naction phases (median of each):')
 for (const [name] of phaseRuns[0] ?? []) {
   const key = name.split(':')[0] ?? name

@@ -18,7 +18,7 @@ import require$$6__default from 'util';
 import require$$0$1 from 'node:assert';
 import require$$0$3, { isIPv6 } from 'node:net';
 import * as require$$2 from 'node:http';
-import require$$2__default from 'node:http';
+import require$$2__default, { Agent, request as request$2 } from 'node:http';
 import require$$0$2 from 'node:stream';
 import require$$0 from 'node:buffer';
 import require$$0$4 from 'node:util';
@@ -42,10 +42,10 @@ import { join } from 'node:path';
 import { createHash, createHmac, X509Certificate, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
 import { spawn } from 'node:child_process';
-import { constants as constants$6, hostname, tmpdir } from 'node:os';
+import { rmSync, mkdtempSync, createReadStream } from 'node:fs';
+import { tmpdir, constants as constants$6, hostname } from 'node:os';
 import * as fs$1 from 'node:fs/promises';
 import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1, readFile } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import * as stream from 'stream';
 
 // We use any as a valid input type
@@ -13788,7 +13788,7 @@ function requireRetryAgent () {
 	return retryAgent;
 }
 
-var api = {};
+var api$1 = {};
 
 var apiRequest = {exports: {}};
 
@@ -15294,15 +15294,15 @@ function requireApiConnect () {
 var hasRequiredApi;
 
 function requireApi () {
-	if (hasRequiredApi) return api;
+	if (hasRequiredApi) return api$1;
 	hasRequiredApi = 1;
 
-	api.request = requireApiRequest();
-	api.stream = requireApiStream();
-	api.pipeline = requireApiPipeline();
-	api.upgrade = requireApiUpgrade();
-	api.connect = requireApiConnect();
-	return api;
+	api$1.request = requireApiRequest();
+	api$1.stream = requireApiStream();
+	api$1.pipeline = requireApiPipeline();
+	api$1.upgrade = requireApiUpgrade();
+	api$1.connect = requireApiConnect();
+	return api$1;
 }
 
 var mockErrors;
@@ -30441,7 +30441,7 @@ function endGroup() {
  * @param name The name of the group
  * @param fn The function to wrap in the group
  */
-function group(name, fn) {
+function group$1(name, fn) {
     return __awaiter$2(this, void 0, void 0, function* () {
         startGroup(name);
         let result;
@@ -37743,6 +37743,24 @@ const kubectlWrite = (args, extra) => kubectl(true, args, extra);
 function helmRead(args, extra = {}) {
     return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
 }
+/** An API request's own limit, as kubectl's `--request-timeout=30s`. */
+const API_TIMEOUT_MS = 30_000;
+/** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
+function api(method, path, extra = {}) {
+    const timeoutMs = extra.timeoutMs ?? API_TIMEOUT_MS;
+    return {
+        tool: 'api',
+        args: [method, `${path}?timeout=${seconds(timeoutMs)}`],
+        mutating: method !== 'GET',
+        ...extra,
+        timeoutMs
+    };
+}
+/** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
+const core = (namespace, plural, name = '') => `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const group = (gv, namespace, plural, name = '') => `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const LEASES = 'coordination.k8s.io/v1';
+const RESOURCES = 'resources.cattle.io/v1';
 /**
  * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to
  * Helm 3's readiness wait. Helm 3 rejects `--wait=watcher`, Helm 4 accepts bare `--wait` only
@@ -37757,8 +37775,7 @@ function helmWrite(args, timeoutMs) {
     return { tool: 'helm', args, timeoutMs: timeoutMs + 60_000, mutating: true, retry: 'never' };
 }
 // ---- reads -------------------------------------------------------------------------------
-const kubeServerVersion = () => kubectlRead(['version', '-o', 'json']);
-const helmVersion = () => helmRead(['version', '--template', '{{.Version}}']);
+const kubeServerVersion = () => api('GET', '/version');
 const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
     allowFailure: true
 });
@@ -37767,34 +37784,29 @@ const helmHistory = (release, namespace) => helmRead(['history', release, '-n', 
  * Explicit status filters rather than `--all`, which Helm 4 removed.
  */
 const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
-const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
-/** Every CRD's name and status.storedVersions, one per line (the schemas stay on the server side). */
-const listCrdStoredVersions = () => kubectlRead([
-    'get',
-    'crd',
-    '-o',
-    'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.storedVersions}{"\\n"}{end}'
-]);
+const getDeployment = (namespace, name) => api('GET', group('apps/v1', namespace, 'deployments', name), { notFoundEmpty: true });
+/** Every CRD, for its name and status.storedVersions. */
+const listCrdStoredVersions = () => api('GET', group('apiextensions.k8s.io/v1', undefined, 'customresourcedefinitions'));
 const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
 /** Backups are named after the kube-system UID, which survives rancher-cleanup. */
-const clusterUid = () => kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}']);
+const clusterUid = () => api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true });
 const scaleDeployment = (namespace, name, replicas) => kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`]);
-/** Names of the downstream clusters Rancher provisions with RKE1 (they carry an RKE config). */
-const rke1ClusterNames = () => kubectlRead([
-    'get',
-    'clusters.management.cattle.io',
-    '-o',
-    'jsonpath={range .items[?(@.spec.rancherKubernetesEngineConfig)]}{.metadata.name}{" "}{end}'
-], { allowFailure: true });
-const getNamespace = (...names) => kubectlRead(['get', 'namespace', ...names, '-o', 'name', '--ignore-not-found']);
-const listRestores = () => kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true });
-const getRestore = (name) => kubectlRead(['get', RESTORE_CRD, name, '-o', 'json']);
-/** Presence only: `-o name` never prints the data. */
-const secretExists = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'name', '--ignore-not-found']);
-/** Full Secret, data included: the output is secret. */
-const readSecret = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
+/** The downstream clusters (those Rancher provisions with RKE1 carry an RKE config). */
+const listManagementClusters = () => api('GET', group('management.cattle.io/v3', undefined, 'clusters'), { allowFailure: true });
+/** The namespace's metadata, or nothing when it does not exist. */
+const getNamespace = (name) => api('GET', core(undefined, 'namespaces', name), { notFoundEmpty: true, metadataOnly: true });
+const listRestores = () => api('GET', group(RESOURCES, undefined, 'restores'), { allowFailure: true });
+const getRestore = (name) => api('GET', group(RESOURCES, undefined, 'restores', name));
+const createRestore = (about, manifest) => api('POST', group(RESOURCES, undefined, 'restores'), { stdin: manifest, about });
+/** Presence only: metadata, so the data never leaves the API server. */
+const secretExists = (namespace, name) => api('GET', core(namespace, 'secrets', name), {
+    notFoundEmpty: true,
+    metadataOnly: true,
+    // Metadata still holds annotations, and `kubectl apply` copies a Secret into one.
     secretOutput: true
 });
+/** Full Secret, data included: the output is secret. */
+const readSecret = (namespace, name) => api('GET', core(namespace, 'secrets', name), { notFoundEmpty: true, secretOutput: true });
 const readSaved = () => readSecret(SAVED_NAMESPACE, SAVED_NAME);
 /** In a jsonpath a dot separates fields, so a key's own dots are escaped: `app\.kubernetes\.io/managed-by`. */
 const jsonpathKey = (key) => key.replace(/\./g, '\\.');
@@ -37812,34 +37824,21 @@ const helmOwnership = (kind, name, namespace) => kubectlRead([
     '-o',
     `jsonpath={.metadata.name}{"\\t"}{.metadata.labels.${jsonpathKey(HELM_MANAGED_BY.key)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAME)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAMESPACE)}}`
 ]);
-const LEASE_GET = [
-    'get',
-    'lease',
-    LOCK_NAME,
-    '-n',
-    LOCK_NAMESPACE,
-    '-o',
-    'json',
-    '--ignore-not-found'
-];
-const getLease = () => kubectlRead(LEASE_GET);
+const LEASE_PATH = group(LEASES, LOCK_NAMESPACE, 'leases', LOCK_NAME);
+const getLease = () => api('GET', LEASE_PATH, { notFoundEmpty: true });
+/** Atomic: two runs creating it at once cannot both succeed. */
+const createLease = (about) => api('POST', group(LEASES, LOCK_NAMESPACE, 'leases'), { stdin: '', about });
+/** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
+const replaceLease = (about) => api('PUT', LEASE_PATH, { stdin: '', about });
+/** Gone already is fine: a lock is given back once. */
+const deleteLease = () => api('DELETE', LEASE_PATH, { notFoundEmpty: true });
 /**
  * The lock's renewal, in the background: quick or not at all. A renewal that fails is not retried
  * (the next one is a few seconds away, and a retry would only arrive later than it).
  */
-function renewal(mutating, args, extra = {}) {
-    return {
-        tool: 'kubectl',
-        args: [...args, '--request-timeout=10s'],
-        timeoutMs: 15_000,
-        mutating,
-        retry: 'never',
-        ...extra
-    };
-}
-const getLeaseForRenewal = () => renewal(false, LEASE_GET);
-/** Optimistic concurrency: the manifest carries the resourceVersion the renewal read. */
-const renewLease = (about, manifest) => renewal(true, ['replace', '-f', '-'], { stdin: manifest, about });
+const RENEWAL = { timeoutMs: 10_000, retry: 'never' };
+const getLeaseForRenewal = () => api('GET', LEASE_PATH, { notFoundEmpty: true, ...RENEWAL });
+const renewLease = (about) => api('PUT', LEASE_PATH, { stdin: '', about, ...RENEWAL });
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 const helmGetValues = (release, namespace) => helmRead(['get', 'values', release, '-n', namespace, '-o', 'yaml'], { secretOutput: true });
 /** The rendered manifests of a release (revision: the current one); they may hold Secrets. */
@@ -37853,16 +37852,10 @@ const helmGetManifest = (release, namespace, revision) => helmRead([
 ], { secretOutput: true });
 /** Resolves a chart version range to one exact version without touching the user's repo list. */
 const helmShowChart = (repo, chart, version) => helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 });
-const getOperatorLock = () => kubectlRead([
-    'get',
-    'lease',
-    OPERATOR_LOCK_LEASE,
-    '-n',
-    BACKUP_NAMESPACE,
-    '-o',
-    'json',
-    '--ignore-not-found'
-]);
+const OPERATOR_LOCK_PATH = group(LEASES, BACKUP_NAMESPACE, 'leases', OPERATOR_LOCK_LEASE);
+const getOperatorLock = () => api('GET', OPERATOR_LOCK_PATH, { notFoundEmpty: true });
+/** At the resourceVersion read: a Lease the operator changed since is left to it. */
+const replaceOperatorLock = (about) => api('PUT', OPERATOR_LOCK_PATH, { stdin: '', about });
 const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
 const jobLogs = (namespace, job) => kubectlRead(['logs', `job/${job}`, '-n', namespace, '--tail=-1'], { allowFailure: true });
 // ---- waits (watches with a deadline) --------------------------------------------------------
@@ -37894,16 +37887,7 @@ const rolloutStatus = (namespace, name, timeoutMs) => ({
     timeoutMs: timeoutMs + 30_000,
     mutating: false
 });
-// ---- writes --------------------------------------------------------------------------------
-/*
- * Manifests go on stdin, never argv. `about` names what they hold for the plan; a manifest only
- * known at run time (a Lease's times) is planned as '' and filled in by the step.
- */
-/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
-const createFromStdin = (about, manifest) => kubectlWrite(['create', '-f', '-'], { stdin: manifest, about });
 const applyFromStdin = (about, manifest) => kubectlWrite(['apply', '-f', '-'], { stdin: manifest, about });
-/** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
-const replaceFromStdin = (about, manifest) => kubectlWrite(['replace', '-f', '-'], { stdin: manifest, about });
 /** Gives an existing object the ownership metadata Helm requires to adopt it into `release`. */
 const adoptIntoRelease = (kind, name, namespace, release) => kubectlWrite([
     'patch',
@@ -37984,6 +37968,9 @@ function asString(v) {
 }
 function asNumber(v) {
     return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+function asArray(v) {
+    return Array.isArray(v) ? v : [];
 }
 
 /** Pure parsers from kubectl/helm JSON output to the fact types. */
@@ -38089,26 +38076,33 @@ function deploymentReady(text) {
     return (want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want);
 }
 /** `listCrdStoredVersions` output (`<name>\t["v1","v2"]` lines) → name → status.storedVersions. */
+/** Each CRD's name → status.storedVersions, from the API's CustomResourceDefinitionList. */
 function parseCrdStoredVersions(text) {
     const out = new Map();
-    for (const line of text.split('\n')) {
-        const [name = '', stored = ''] = line.split('\t');
-        if (name.trim() === '')
+    for (const item of asArray(asObject(parseJson(text, 'CRD list')).items)) {
+        const crd = asObject(item);
+        const name = asString(asObject(crd.metadata).name);
+        if (name === '')
             continue;
-        let versions;
-        try {
-            versions = stored.trim() === '' ? [] : JSON.parse(stored);
-        }
-        catch {
-            versions = [];
-        }
-        out.set(name.trim(), Array.isArray(versions) ? versions.map(asString).filter(Boolean) : []);
+        out.set(name, asArray(asObject(crd.status).storedVersions).map(asString).filter(Boolean));
     }
     return out;
 }
+/** The API server's `/version`: its gitVersion (`v1.20.15`). */
 function parseServerVersion(text) {
-    const o = asObject(parseJson(text, 'kubectl version'));
-    return asString(asObject(o.serverVersion).gitVersion);
+    return asString(asObject(parseJson(text, 'API server version')).gitVersion);
+}
+/** An object's metadata.uid (the kube-system namespace's names the cluster's backups). */
+function parseUid(text) {
+    return asString(asObject(asObject(parseJson(text, 'object')).metadata).uid);
+}
+/** Names of the management clusters Rancher provisions with RKE1: they carry an RKE config. */
+function parseRke1ClusterNames(text) {
+    return asArray(asObject(parseJson(text, 'cluster list')).items)
+        .map(asObject)
+        .filter(c => asObject(c.spec).rancherKubernetesEngineConfig !== undefined)
+        .map(c => asString(asObject(c.metadata).name))
+        .filter(Boolean);
 }
 function operatorFacts(releases, crds, deploymentIsReady) {
     const operator = findRelease(releases, BACKUP_CHART, BACKUP_NAMESPACE);
@@ -38308,6 +38302,10 @@ function isAlreadyExists(e) {
 }
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 function describeCommand(command) {
+    if (command.tool === 'api') {
+        const line = `${command.args.join(' ')}${command.metadataOnly ? ' (metadata only)' : ''}`;
+        return command.stdin === undefined ? line : `${line} < (${command.about ?? 'body'})`;
+    }
     const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
     const line = [command.tool, ...quoted].join(' ');
     return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
@@ -38536,27 +38534,28 @@ function parseSavedState(text) {
 }
 
 const S3_TIMEOUT_MS = 30_000;
-/** The reading stage: the helm major (its flags differ) and the cluster facts, in parallel. */
-async function readCluster(settings, deps) {
-    const [helmMajor, facts] = await Promise.all([
-        deps.runner.run(helmVersion()).then(r => parseHelmMajor(r.stdout)),
-        gatherFacts(settings, deps)
-    ]);
-    return { helmMajor, facts };
+/**
+ * The reading stage: the helm major (its flags differ), from the version the installer verified
+ * against its checksum, and the cluster facts.
+ */
+async function readCluster(settings, helmVersion, deps) {
+    const helmMajor = parseHelmMajor(helmVersion);
+    return { helmMajor, facts: await gatherFacts(settings, deps) };
 }
 async function gatherFacts(settings, deps) {
     const { runner } = deps;
     const run = async (c) => (await runner.run(c)).stdout;
     const s3 = settings.s3;
     const haveKeys = s3.accessKey !== '';
-    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, turtlesNamespaces, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
+    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, turtlesNamespace, capiCoreNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
         run(kubeServerVersion()),
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
         run(helmListAll()),
         run(getDeployment(settings.namespace, settings.releaseName)),
         run(listCrdStoredVersions()),
         run(getNamespace(CAPI_NAMESPACE)),
-        run(getNamespace(TURTLES_NAMESPACE, CAPI_CORE_NAMESPACE)),
+        run(getNamespace(TURTLES_NAMESPACE)),
+        run(getNamespace(CAPI_CORE_NAMESPACE)),
         run(getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
         runner.run(listRestores()),
         s3.credentialSecretName === ''
@@ -38570,8 +38569,9 @@ async function gatherFacts(settings, deps) {
             : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
         run(readSaved()),
         run(clusterUid()),
-        runner.run(rke1ClusterNames())
+        runner.run(listManagementClusters())
     ]);
+    const clusterUid$1 = parseUid(kubeSystemUid);
     const record = parseSavedState(saved)?.record;
     const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
         ? record
@@ -38597,10 +38597,10 @@ async function gatherFacts(settings, deps) {
             ...capiStoredVersions(storedVersions),
             provisioningNamespaceExists: capiNamespace.trim() !== '',
             provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE),
-            turtlesNamespaces: turtlesNamespaces
-                .split(/\s+/)
-                .filter(n => n !== '')
-                .map(n => n.replace(/^namespace\//, ''))
+            turtlesNamespaces: [
+                ...(turtlesNamespace.trim() !== '' ? [TURTLES_NAMESPACE] : []),
+                ...(capiCoreNamespace.trim() !== '' ? [CAPI_CORE_NAMESPACE] : [])
+            ]
         },
         webhookReleaseExists: webhook !== undefined,
         webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
@@ -38618,10 +38618,10 @@ async function gatherFacts(settings, deps) {
                 exists: encryptionSecret.trim() !== ''
             },
         interrupted,
-        clusterUid: kubeSystemUid.trim(),
+        clusterUid: clusterUid$1,
         // No management CRD (Rancher already deleted) is an answer: no RKE1 clusters to read.
-        rke1Clusters: rke1.exitCode === 0 ? rke1.stdout.split(/\s+/).filter(n => n !== '') : [],
-        backup: await checkBackup(settings, history, keys, deps.s3, kubeSystemUid.trim(), interrupted?.backupFilename)
+        rke1Clusters: rke1.exitCode === 0 ? parseRke1ClusterNames(rke1.stdout) : [],
+        backup: await checkBackup(settings, history, keys, deps.s3, clusterUid$1, interrupted?.backupFilename)
     };
 }
 /**
@@ -40489,6 +40489,181 @@ function imageProblem(value) {
 }
 
 /**
+ * The run's one connection to the API server for reads and small writes: a `kubectl proxy` on a
+ * unix socket in the run's private directory (mode 0700, so no other user can connect).
+ *
+ * Why kubectl proxy rather than a client library such as @kubernetes/client-node: kubectl then
+ * authenticates these requests exactly as it does the kubectl commands of the same run (client
+ * certificates, tokens, exec plugins such as `aws eks get-token`, OIDC, `proxy-url`,
+ * `tls-server-name`), with no second reading of the kubeconfig to drift from it and no credential
+ * in this process; and it costs one process for the whole run instead of one process, one TLS
+ * handshake and (cold) one API discovery per read. See the README's "Benchmark".
+ */
+/** A request that ran out of time (`timedOut`) or was stopped (`aborted`), as opposed to a refusal. */
+class ApiRequestError extends Error {
+    timedOut;
+    aborted;
+    constructor(message, timedOut = false, aborted = false) {
+        super(message);
+        this.timedOut = timedOut;
+        this.aborted = aborted;
+        this.name = 'ApiRequestError';
+    }
+}
+/** kubectl proxy's line once it listens (staging/src/k8s.io/kubectl/pkg/cmd/proxy/proxy.go). */
+const SERVING = 'Starting to serve on';
+class KubectlProxy {
+    opts;
+    child;
+    serving;
+    agent = new Agent({ keepAlive: true });
+    constructor(opts) {
+        this.opts = opts;
+    }
+    /** The proxy's argv, as the plan names it. */
+    argv() {
+        return [...this.opts.globalArgs, 'proxy', `--unix-socket=${this.opts.socketPath}`];
+    }
+    /** Starts kubectl proxy once, and again after it died; resolves once it serves. */
+    start() {
+        if (this.serving)
+            return this.serving;
+        // A proxy that died leaves its socket file behind, and a new one cannot listen over it.
+        rmSync(this.opts.socketPath, { force: true });
+        const child = spawn(this.opts.kubectlPath, this.argv(), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: this.opts.env(),
+            shell: false
+        });
+        this.child = child;
+        let stderr = '';
+        child.stderr?.on('data', (b) => {
+            stderr = (stderr + String(b)).slice(-4096);
+        });
+        const serving = new Promise((resolve, reject) => {
+            let stdout = '';
+            const ms = this.opts.startTimeoutMs ?? 30_000;
+            const timer = setTimeout(() => {
+                reject(new ApiRequestError(`kubectl proxy did not start serving within ${ms}ms`, true));
+                child.kill('SIGKILL');
+            }, ms);
+            child.stdout?.on('data', (b) => {
+                stdout += String(b);
+                if (stdout.includes(SERVING)) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+            child.on('error', e => {
+                clearTimeout(timer);
+                reject(new ApiRequestError(`kubectl proxy could not be started: ${e.message}`));
+            });
+            child.on('exit', (code, signal) => {
+                clearTimeout(timer);
+                if (this.child === child) {
+                    this.child = undefined;
+                    this.serving = undefined;
+                }
+                const why = stderr.trim().split('\n').slice(-3).join(' ');
+                reject(new ApiRequestError(`kubectl proxy exited (${signal ?? code})${why ? `: ${why}` : ''}`));
+            });
+        });
+        this.serving = serving;
+        // A start that failed is tried again by the next request.
+        serving.catch(() => {
+            if (this.serving === serving)
+                this.serving = undefined;
+        });
+        return serving;
+    }
+    async request(r) {
+        await this.start();
+        return new Promise((resolve, reject) => {
+            const headers = {
+                host: 'localhost',
+                accept: r.accept ?? 'application/json'
+            };
+            if (r.body !== undefined) {
+                headers['content-type'] = r.contentType ?? 'application/json';
+                headers['content-length'] = String(Buffer.byteLength(r.body));
+            }
+            let done = false;
+            const settle = (f) => {
+                if (done)
+                    return;
+                done = true;
+                clearTimeout(timer);
+                r.signal?.removeEventListener('abort', onAbort);
+                f();
+            };
+            const req = request$2({
+                socketPath: this.opts.socketPath,
+                path: r.path,
+                method: r.method,
+                headers,
+                agent: this.agent
+            });
+            const timer = setTimeout(() => {
+                settle(() => reject(new ApiRequestError(`no answer within ${r.timeoutMs}ms`, true)));
+                req.destroy();
+            }, r.timeoutMs);
+            const onAbort = () => {
+                settle(() => reject(new ApiRequestError('stopped: the run was cancelled', false, true)));
+                req.destroy();
+            };
+            if (r.signal?.aborted)
+                queueMicrotask(onAbort);
+            else
+                r.signal?.addEventListener('abort', onAbort, { once: true });
+            req.on('response', res => {
+                const chunks = [];
+                res.on('data', (b) => chunks.push(b));
+                res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
+                res.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            });
+            req.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            req.end(r.body);
+        });
+    }
+    /** Stops the proxy; resolves once it has exited (at most ~2 s). */
+    async close() {
+        this.agent.destroy();
+        const child = this.child;
+        this.child = undefined;
+        this.serving = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null)
+            return;
+        await new Promise(resolve => {
+            const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+            child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+            });
+            child.kill('SIGTERM');
+        });
+    }
+}
+
+/**
+ * A refused API request in kubectl's words (`Error from server (Reason): message`), so that the
+ * same rules (transient-errors.ts, isAlreadyExists, conflicts) judge a request and a kubectl run.
+ */
+function apiErrorText(status, body) {
+    try {
+        const s = JSON.parse(body);
+        if (s.kind === 'Status' && typeof s.message === 'string') {
+            const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : String(status);
+            return `Error from server (${reason}): ${s.message}`;
+        }
+    }
+    catch {
+        // Not a Status: kubectl proxy's own errors are plain text ("dial tcp …: connection refused").
+    }
+    const text = body.trim().slice(0, 2000);
+    return `Error from server (${status})${text ? `: ${text}` : ''}`;
+}
+
+/**
  * Pure classification of kubectl/helm failures, and the retry backoff schedule.
  *
  * A failure is transient when retrying the very same command may succeed: the API server or
@@ -40528,6 +40703,9 @@ const TRANSIENT = [
     /http2: client connection lost/i,
     /http2: server sent GOAWAY/i,
     /use of closed network connection/i,
+    // Node's socket errors for the run's API proxy (it is started again for the retry)
+    /\b(?:ECONNREFUSED|ECONNRESET|EPIPE)\b/,
+    /socket hang up/i,
     // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
     /the server is currently unable to handle the request/i,
     /the server has received too many requests/i,
@@ -40600,6 +40778,7 @@ class ExecCommandRunner {
     killGraceMs;
     now;
     outageToleranceMs;
+    transport;
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info$1(line));
@@ -40611,6 +40790,20 @@ class ExecCommandRunner {
         this.killGraceMs = opts.killGraceMs ?? 5000;
         this.now = opts.now ?? Date.now;
         this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
+        this.transport = opts.apiTransport;
+    }
+    /** The API proxy, started with the first `api` command. */
+    api() {
+        this.transport ??= new KubectlProxy({
+            kubectlPath: this.opts.kubectlPath,
+            globalArgs: this.argv({ tool: 'kubectl', args: [] }),
+            env: () => this.env(),
+            socketPath: this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+        });
+        return this.transport;
+    }
+    async close() {
+        await this.transport?.close();
     }
     /** The children's environment, read when each command starts. */
     env() {
@@ -40622,7 +40815,7 @@ class ExecCommandRunner {
     /** The argv actually passed to the tool: the context flag first, then the command's args. */
     argv(command) {
         const ctx = this.opts.context;
-        if (ctx === undefined || ctx === '')
+        if (command.tool === 'api' || ctx === undefined || ctx === '')
             return [...command.args];
         const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
         return [flag, ctx, ...command.args];
@@ -40657,8 +40850,12 @@ class ExecCommandRunner {
                 ? command.timeoutMs
                 : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
             this.log(`[command] ${described}`);
-            const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
+            const a = command.tool === 'api'
+                ? await this.requestOnce({ ...command, timeoutMs: attemptMs })
+                : await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
             const result = { ...a.result, durationMs: Date.now() - started };
+            // When each command ended, for the benchmark's timeline and for reading a slow run.
+            this.debug(`[end] ${described}: exit ${a.result.exitCode} after ${a.result.durationMs}ms`);
             this.debugOutput(command, a.result);
             if (a.cancelled) {
                 tell(false);
@@ -40715,6 +40912,50 @@ class ExecCommandRunner {
         }
         if (result.stderr !== '')
             this.debug(`[stderr] ${result.stderr}`);
+    }
+    /** One API request, answered as a kubectl process would: exit code, stdout, stderr. */
+    async requestOnce(command) {
+        const started = Date.now();
+        const [method = 'GET', path = '/'] = command.args;
+        const stopOn = command.mutating || command.duringCancel
+            ? this.opts.cancellation?.urgent
+            : this.opts.cancellation?.signal;
+        const answer = (exitCode, stdout, stderr, more = {}) => ({
+            result: { exitCode, stdout, stderr, durationMs: Date.now() - started },
+            timedOut: false,
+            signal: null,
+            cancelled: false,
+            ...more
+        });
+        try {
+            const r = await this.api().request({
+                method,
+                path,
+                body: command.stdin,
+                // A manifest may be YAML or JSON: the API server reads both.
+                contentType: command.stdin?.trimStart().startsWith('{')
+                    ? 'application/json'
+                    : 'application/yaml',
+                accept: command.metadataOnly
+                    ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+                    : 'application/json',
+                timeoutMs: command.timeoutMs,
+                signal: stopOn
+            });
+            if (r.status >= 200 && r.status < 300)
+                return answer(0, r.body, '');
+            if (r.status === 404 && command.notFoundEmpty)
+                return answer(0, '', '');
+            return answer(1, '', apiErrorText(r.status, r.body));
+        }
+        catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            if (e instanceof ApiRequestError && e.aborted)
+                return answer(-1, '', message, { cancelled: true });
+            if (e instanceof ApiRequestError && e.timedOut)
+                return answer(-1, '', message, { timedOut: true });
+            return answer(1, '', message);
+        }
     }
     spawnOnce(path, args, command, described) {
         return new Promise((resolve, reject) => {
@@ -42036,7 +42277,7 @@ function startRenewer(o) {
 const LEASE$1 = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
 const releaseCommands = () => ({
     read: getLease(),
-    remove: deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
+    remove: deleteLease()
 });
 /** One line on what happened; never throws (the Lease expires by itself). */
 async function releaseIfHeld(runner, c, holder, now) {
@@ -42103,12 +42344,12 @@ function stopLockRenewal() {
 }
 function lockCommands(waitMs) {
     return {
+        create: createLease(`Lease ${LEASE} naming this run`),
         read: getLease(),
-        create: createFromStdin(`Lease ${LEASE} naming this run`, ''),
-        takeOver: replaceFromStdin(`Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`, ''),
+        takeOver: replaceLease(`Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`),
         watch: waitLeaseDeleted(waitMs),
         renewRead: getLeaseForRenewal(),
-        renew: renewLease(`Lease ${LEASE} renewed by this run`, '')
+        renew: renewLease(`Lease ${LEASE} renewed by this run`)
     };
 }
 async function renewOnce(ctx, c) {
@@ -42162,6 +42403,25 @@ const takeLock = defineStep({
                 throw releasedByLive(v.holder, v.since);
             return ` after waiting ${waited()} for ${v.holder}, whose Lease was deleted after it stopped renewing it`;
         };
+        const create = async () => {
+            const manifest = leaseManifest({
+                holder: ctx.holder,
+                durationSeconds: LEASE_DURATION_S,
+                now: ctx.now()
+            });
+            try {
+                await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) });
+                return true;
+            }
+            catch (e) {
+                if (!isAlreadyExists(e))
+                    throw e;
+                return false; // held, or another run won the race: read who it is
+            }
+        };
+        // The usual case, no Lease at all, in one call; only a Lease already there is read and judged.
+        if (await create())
+            return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s`);
         let races = 0;
         while (races < 2) {
             const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease');
@@ -42191,23 +42451,13 @@ const takeLock = defineStep({
                     }
                     continue;
                 }
-                case 'create':
-                    try {
-                        const after = afterRelease();
-                        const manifest = leaseManifest({
-                            holder: ctx.holder,
-                            durationSeconds: LEASE_DURATION_S,
-                            now: ctx.now()
-                        });
-                        await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) });
+                case 'create': {
+                    const after = afterRelease();
+                    if (await create())
                         return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s${after}`);
-                    }
-                    catch (e) {
-                        if (!isAlreadyExists(e))
-                            throw e;
-                        races++; // another run won the race: read who it is
-                        continue;
-                    }
+                    races++;
+                    continue;
+                }
                 case 'take-over': {
                     const from = verdict.previousHolder;
                     const after = from === '' ? afterRelease() : '';
@@ -42487,14 +42737,14 @@ const restore = defineStep({
             ...(adopted
                 ? {}
                 : {
-                    create: createFromStdin(`Restore ${name} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`, JSON.stringify(manifest))
+                    create: createRestore(`Restore ${name} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`, JSON.stringify(manifest))
                 }),
             wait: waitRestoreReady(name, limits.limit(input.settings.restoreTimeoutMs, 'the Restore finished')),
             read: getRestore(name),
             operatorLog: operatorLogs(OPERATOR_LOG_LINES),
             // Only if the operator jams on its own lock after an API server outage (operator-lock.ts).
             operatorLock: getOperatorLock(),
-            releaseOperatorLock: replaceFromStdin(`Lease ${BACKUP_NAMESPACE}/${OPERATOR_LOCK_LEASE} with its holder cleared, as the operator's own failed unlock would have left it`, '')
+            releaseOperatorLock: replaceOperatorLock(`Lease ${BACKUP_NAMESPACE}/${OPERATOR_LOCK_LEASE} with its holder cleared, as the operator's own failed unlock would have left it`)
         };
     },
     async run(ctx, c, limits) {
@@ -43716,6 +43966,7 @@ const realEnvironment = {
         cancellation: realEnvironment.cancellation,
         deadline: o.deadline,
         onInterruption: o.onInterruption,
+        apiSocketPath: o.apiSocketPath,
         log: info,
         warn: warning,
         debug
@@ -43782,14 +44033,32 @@ async function rollback(settings, env, report) {
         kubeconfigPath = join(workDir, 'kubeconfig');
         await writePrivateFile(kubeconfigPath, settings.kubeconfig);
     }
-    const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
+    const tools = await group$1('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
     const onInterruption = (i) => {
         // Steps run one at a time and are marked when they end: the first unmarked one is running.
         const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster';
         report.interruptions.push({ during, ...i });
     };
+    const commands = env.runner({
+        helmPath: tools.helmPath,
+        kubectlPath: tools.kubectlPath,
+        kubeconfigPath,
+        settings,
+        deadline: budget.deadline,
+        onInterruption,
+        apiSocketPath: join(workDir, 'api.sock')
+    });
+    try {
+        await proceed(settings, env, report, budget, workDir, tools, commands);
+    }
+    finally {
+        await commands.close?.();
+    }
+}
+async function proceed(settings, env, report, budget, workDir, tools, commands) {
+    const kubeconfigPath = settings.kubeconfig ? join(workDir, 'kubeconfig') : undefined;
     // Credentials a command reads from the cluster are masked before anything can print them.
-    const runner = cancellableRunner(maskingRunner(env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }), setSecret), env.cancellation.signal);
+    const runner = cancellableRunner(maskingRunner(commands, setSecret), env.cancellation.signal);
     const holder = holderIdentity();
     if (!settings.dryRun) {
         saveLockState({
@@ -43799,7 +44068,7 @@ async function rollback(settings, env, report) {
             context: settings.context || undefined
         });
     }
-    const { helmMajor, facts } = await group('Read the cluster', () => readCluster(settings, { runner, s3: env.s3, mask: setSecret }));
+    const { helmMajor, facts } = await group$1('Read the cluster', () => readCluster(settings, tools.helmVersion, { runner, s3: env.s3, mask: setSecret }));
     report.facts = facts;
     report.historyBefore = facts.release.history;
     const choice = choose(settings, facts, process.env[FORCE_PROCEDURE_ENV]);
@@ -43839,7 +44108,7 @@ async function rollback(settings, env, report) {
         now: env.now,
         signal: env.cancellation.signal,
         log: info,
-        group: (name, fn) => group(name, fn),
+        group: (name, fn) => group$1(name, fn),
         report,
         writePrivateFile,
         readPrivateFile

@@ -1,6 +1,7 @@
-import { existsSync } from 'node:fs';
+import { rmSync, mkdtempSync, existsSync } from 'node:fs';
+import { join, resolve, dirname, basename } from 'node:path';
 import { spawn } from 'node:child_process';
-import { constants as constants$6, tmpdir } from 'node:os';
+import { tmpdir, constants as constants$6 } from 'node:os';
 import * as os from 'os';
 import os__default from 'os';
 import 'crypto';
@@ -16,7 +17,7 @@ import 'assert';
 import require$$6 from 'util';
 import require$$0$1 from 'node:assert';
 import require$$0$3 from 'node:net';
-import require$$2 from 'node:http';
+import require$$2, { Agent, request as request$2 } from 'node:http';
 import require$$0$2 from 'node:stream';
 import require$$0 from 'node:buffer';
 import require$$0$4 from 'node:util';
@@ -36,7 +37,6 @@ import require$$5$3 from 'string_decoder';
 import 'child_process';
 import 'timers';
 import { rm as rm$1 } from 'node:fs/promises';
-import { resolve, dirname, basename } from 'node:path';
 
 // We use any as a valid input type
 /* eslint-disable @typescript-eslint/no-explicit-any */
@@ -13651,7 +13651,7 @@ function requireRetryAgent () {
 	return retryAgent;
 }
 
-var api = {};
+var api$1 = {};
 
 var apiRequest = {exports: {}};
 
@@ -15157,15 +15157,15 @@ function requireApiConnect () {
 var hasRequiredApi;
 
 function requireApi () {
-	if (hasRequiredApi) return api;
+	if (hasRequiredApi) return api$1;
 	hasRequiredApi = 1;
 
-	api.request = requireApiRequest();
-	api.stream = requireApiStream();
-	api.pipeline = requireApiPipeline();
-	api.upgrade = requireApiUpgrade();
-	api.connect = requireApiConnect();
-	return api;
+	api$1.request = requireApiRequest();
+	api$1.stream = requireApiStream();
+	api$1.pipeline = requireApiPipeline();
+	api$1.upgrade = requireApiUpgrade();
+	api$1.connect = requireApiConnect();
+	return api$1;
 }
 
 var mockErrors;
@@ -28754,6 +28754,10 @@ class CommandError extends Error {
 }
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 function describeCommand(command) {
+    if (command.tool === 'api') {
+        const line = `${command.args.join(' ')}${command.metadataOnly ? ' (metadata only)' : ''}`;
+        return command.stdin === undefined ? line : `${line} < (${command.about ?? 'body'})`;
+    }
     const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
     const line = [command.tool, ...quoted].join(' ');
     return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
@@ -28773,6 +28777,181 @@ function describeCommand(command) {
 /** What a step was doing when the run was cancelled, for the report and the next run. */
 class CancelledError extends Error {
     name = 'CancelledError';
+}
+
+/**
+ * The run's one connection to the API server for reads and small writes: a `kubectl proxy` on a
+ * unix socket in the run's private directory (mode 0700, so no other user can connect).
+ *
+ * Why kubectl proxy rather than a client library such as @kubernetes/client-node: kubectl then
+ * authenticates these requests exactly as it does the kubectl commands of the same run (client
+ * certificates, tokens, exec plugins such as `aws eks get-token`, OIDC, `proxy-url`,
+ * `tls-server-name`), with no second reading of the kubeconfig to drift from it and no credential
+ * in this process; and it costs one process for the whole run instead of one process, one TLS
+ * handshake and (cold) one API discovery per read. See the README's "Benchmark".
+ */
+/** A request that ran out of time (`timedOut`) or was stopped (`aborted`), as opposed to a refusal. */
+class ApiRequestError extends Error {
+    timedOut;
+    aborted;
+    constructor(message, timedOut = false, aborted = false) {
+        super(message);
+        this.timedOut = timedOut;
+        this.aborted = aborted;
+        this.name = 'ApiRequestError';
+    }
+}
+/** kubectl proxy's line once it listens (staging/src/k8s.io/kubectl/pkg/cmd/proxy/proxy.go). */
+const SERVING = 'Starting to serve on';
+class KubectlProxy {
+    opts;
+    child;
+    serving;
+    agent = new Agent({ keepAlive: true });
+    constructor(opts) {
+        this.opts = opts;
+    }
+    /** The proxy's argv, as the plan names it. */
+    argv() {
+        return [...this.opts.globalArgs, 'proxy', `--unix-socket=${this.opts.socketPath}`];
+    }
+    /** Starts kubectl proxy once, and again after it died; resolves once it serves. */
+    start() {
+        if (this.serving)
+            return this.serving;
+        // A proxy that died leaves its socket file behind, and a new one cannot listen over it.
+        rmSync(this.opts.socketPath, { force: true });
+        const child = spawn(this.opts.kubectlPath, this.argv(), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: this.opts.env(),
+            shell: false
+        });
+        this.child = child;
+        let stderr = '';
+        child.stderr?.on('data', (b) => {
+            stderr = (stderr + String(b)).slice(-4096);
+        });
+        const serving = new Promise((resolve, reject) => {
+            let stdout = '';
+            const ms = this.opts.startTimeoutMs ?? 30_000;
+            const timer = setTimeout(() => {
+                reject(new ApiRequestError(`kubectl proxy did not start serving within ${ms}ms`, true));
+                child.kill('SIGKILL');
+            }, ms);
+            child.stdout?.on('data', (b) => {
+                stdout += String(b);
+                if (stdout.includes(SERVING)) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+            child.on('error', e => {
+                clearTimeout(timer);
+                reject(new ApiRequestError(`kubectl proxy could not be started: ${e.message}`));
+            });
+            child.on('exit', (code, signal) => {
+                clearTimeout(timer);
+                if (this.child === child) {
+                    this.child = undefined;
+                    this.serving = undefined;
+                }
+                const why = stderr.trim().split('\n').slice(-3).join(' ');
+                reject(new ApiRequestError(`kubectl proxy exited (${signal ?? code})${why ? `: ${why}` : ''}`));
+            });
+        });
+        this.serving = serving;
+        // A start that failed is tried again by the next request.
+        serving.catch(() => {
+            if (this.serving === serving)
+                this.serving = undefined;
+        });
+        return serving;
+    }
+    async request(r) {
+        await this.start();
+        return new Promise((resolve, reject) => {
+            const headers = {
+                host: 'localhost',
+                accept: r.accept ?? 'application/json'
+            };
+            if (r.body !== undefined) {
+                headers['content-type'] = r.contentType ?? 'application/json';
+                headers['content-length'] = String(Buffer.byteLength(r.body));
+            }
+            let done = false;
+            const settle = (f) => {
+                if (done)
+                    return;
+                done = true;
+                clearTimeout(timer);
+                r.signal?.removeEventListener('abort', onAbort);
+                f();
+            };
+            const req = request$2({
+                socketPath: this.opts.socketPath,
+                path: r.path,
+                method: r.method,
+                headers,
+                agent: this.agent
+            });
+            const timer = setTimeout(() => {
+                settle(() => reject(new ApiRequestError(`no answer within ${r.timeoutMs}ms`, true)));
+                req.destroy();
+            }, r.timeoutMs);
+            const onAbort = () => {
+                settle(() => reject(new ApiRequestError('stopped: the run was cancelled', false, true)));
+                req.destroy();
+            };
+            if (r.signal?.aborted)
+                queueMicrotask(onAbort);
+            else
+                r.signal?.addEventListener('abort', onAbort, { once: true });
+            req.on('response', res => {
+                const chunks = [];
+                res.on('data', (b) => chunks.push(b));
+                res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
+                res.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            });
+            req.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            req.end(r.body);
+        });
+    }
+    /** Stops the proxy; resolves once it has exited (at most ~2 s). */
+    async close() {
+        this.agent.destroy();
+        const child = this.child;
+        this.child = undefined;
+        this.serving = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null)
+            return;
+        await new Promise(resolve => {
+            const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+            child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+            });
+            child.kill('SIGTERM');
+        });
+    }
+}
+
+/**
+ * A refused API request in kubectl's words (`Error from server (Reason): message`), so that the
+ * same rules (transient-errors.ts, isAlreadyExists, conflicts) judge a request and a kubectl run.
+ */
+function apiErrorText(status, body) {
+    try {
+        const s = JSON.parse(body);
+        if (s.kind === 'Status' && typeof s.message === 'string') {
+            const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : String(status);
+            return `Error from server (${reason}): ${s.message}`;
+        }
+    }
+    catch {
+        // Not a Status: kubectl proxy's own errors are plain text ("dial tcp …: connection refused").
+    }
+    const text = body.trim().slice(0, 2000);
+    return `Error from server (${status})${text ? `: ${text}` : ''}`;
 }
 
 /**
@@ -28815,6 +28994,9 @@ const TRANSIENT = [
     /http2: client connection lost/i,
     /http2: server sent GOAWAY/i,
     /use of closed network connection/i,
+    // Node's socket errors for the run's API proxy (it is started again for the retry)
+    /\b(?:ECONNREFUSED|ECONNRESET|EPIPE)\b/,
+    /socket hang up/i,
     // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
     /the server is currently unable to handle the request/i,
     /the server has received too many requests/i,
@@ -28887,6 +29069,7 @@ class ExecCommandRunner {
     killGraceMs;
     now;
     outageToleranceMs;
+    transport;
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info$1(line));
@@ -28898,6 +29081,20 @@ class ExecCommandRunner {
         this.killGraceMs = opts.killGraceMs ?? 5000;
         this.now = opts.now ?? Date.now;
         this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
+        this.transport = opts.apiTransport;
+    }
+    /** The API proxy, started with the first `api` command. */
+    api() {
+        this.transport ??= new KubectlProxy({
+            kubectlPath: this.opts.kubectlPath,
+            globalArgs: this.argv({ tool: 'kubectl', args: [] }),
+            env: () => this.env(),
+            socketPath: this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+        });
+        return this.transport;
+    }
+    async close() {
+        await this.transport?.close();
     }
     /** The children's environment, read when each command starts. */
     env() {
@@ -28909,7 +29106,7 @@ class ExecCommandRunner {
     /** The argv actually passed to the tool: the context flag first, then the command's args. */
     argv(command) {
         const ctx = this.opts.context;
-        if (ctx === undefined || ctx === '')
+        if (command.tool === 'api' || ctx === undefined || ctx === '')
             return [...command.args];
         const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
         return [flag, ctx, ...command.args];
@@ -28944,8 +29141,12 @@ class ExecCommandRunner {
                 ? command.timeoutMs
                 : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
             this.log(`[command] ${described}`);
-            const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
+            const a = command.tool === 'api'
+                ? await this.requestOnce({ ...command, timeoutMs: attemptMs })
+                : await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
             const result = { ...a.result, durationMs: Date.now() - started };
+            // When each command ended, for the benchmark's timeline and for reading a slow run.
+            this.debug(`[end] ${described}: exit ${a.result.exitCode} after ${a.result.durationMs}ms`);
             this.debugOutput(command, a.result);
             if (a.cancelled) {
                 tell(false);
@@ -29002,6 +29203,50 @@ class ExecCommandRunner {
         }
         if (result.stderr !== '')
             this.debug(`[stderr] ${result.stderr}`);
+    }
+    /** One API request, answered as a kubectl process would: exit code, stdout, stderr. */
+    async requestOnce(command) {
+        const started = Date.now();
+        const [method = 'GET', path = '/'] = command.args;
+        const stopOn = command.mutating || command.duringCancel
+            ? this.opts.cancellation?.urgent
+            : this.opts.cancellation?.signal;
+        const answer = (exitCode, stdout, stderr, more = {}) => ({
+            result: { exitCode, stdout, stderr, durationMs: Date.now() - started },
+            timedOut: false,
+            signal: null,
+            cancelled: false,
+            ...more
+        });
+        try {
+            const r = await this.api().request({
+                method,
+                path,
+                body: command.stdin,
+                // A manifest may be YAML or JSON: the API server reads both.
+                contentType: command.stdin?.trimStart().startsWith('{')
+                    ? 'application/json'
+                    : 'application/yaml',
+                accept: command.metadataOnly
+                    ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+                    : 'application/json',
+                timeoutMs: command.timeoutMs,
+                signal: stopOn
+            });
+            if (r.status >= 200 && r.status < 300)
+                return answer(0, r.body, '');
+            if (r.status === 404 && command.notFoundEmpty)
+                return answer(0, '', '');
+            return answer(1, '', apiErrorText(r.status, r.body));
+        }
+        catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            if (e instanceof ApiRequestError && e.aborted)
+                return answer(-1, '', message, { cancelled: true });
+            if (e instanceof ApiRequestError && e.timedOut)
+                return answer(-1, '', message, { timedOut: true });
+            return answer(1, '', message);
+        }
     }
     spawnOnce(path, args, command, described) {
         return new Promise((resolve, reject) => {
@@ -33802,39 +34047,26 @@ function parseJson(text, what) {
     }
 }
 
-/** Per-request timeout for reads: a hung API server fails the call instead of the run. */
-const READ_TIMEOUT_MS = 60_000;
-const REQUEST_TIMEOUT = '--request-timeout=30s';
-function kubectl(mutating, args, extra = {}) {
+const seconds = (ms) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+/** An API request's own limit, as kubectl's `--request-timeout=30s`. */
+const API_TIMEOUT_MS = 30_000;
+/** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
+function api(method, path, extra = {}) {
+    const timeoutMs = extra.timeoutMs ?? API_TIMEOUT_MS;
     return {
-        tool: 'kubectl',
-        args: [...args, REQUEST_TIMEOUT],
-        timeoutMs: READ_TIMEOUT_MS,
-        mutating,
-        ...extra
+        tool: 'api',
+        args: [method, `${path}?timeout=${seconds(timeoutMs)}`],
+        mutating: method !== 'GET',
+        ...extra,
+        timeoutMs
     };
 }
-const kubectlRead = (args, extra) => kubectl(false, args, extra);
-const kubectlWrite = (args, extra) => kubectl(true, args, extra);
-const LEASE_GET = [
-    'get',
-    'lease',
-    LOCK_NAME,
-    '-n',
-    LOCK_NAMESPACE,
-    '-o',
-    'json',
-    '--ignore-not-found'
-];
-const getLease = () => kubectlRead(LEASE_GET);
-const deleteObject = (kind, name, namespace) => kubectlWrite([
-    'delete',
-    kind,
-    name,
-    ...(['-n', namespace] ),
-    '--ignore-not-found',
-    '--wait=true'
-], { timeoutMs: 120_000 });
+const group = (gv, namespace, plural, name = '') => `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const LEASES = 'coordination.k8s.io/v1';
+const LEASE_PATH = group(LEASES, LOCK_NAMESPACE, 'leases', LOCK_NAME);
+const getLease = () => api('GET', LEASE_PATH, { notFoundEmpty: true });
+/** Gone already is fine: a lock is given back once. */
+const deleteLease = () => api('DELETE', LEASE_PATH, { notFoundEmpty: true });
 
 /**
  * Giving the lock back, shared by the release-lock step and the post step (which runs even when
@@ -33843,7 +34075,7 @@ const deleteObject = (kind, name, namespace) => kubectlWrite([
 const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`;
 const releaseCommands = () => ({
     read: getLease(),
-    remove: deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
+    remove: deleteLease()
 });
 /** One line on what happened; never throws (the Lease expires by itself). */
 async function releaseIfHeld(runner, c, holder, now) {
@@ -33901,6 +34133,7 @@ async function removeWorkDir(dir, runnerTemp = process.env.RUNNER_TEMP || tmpdir
  */
 async function cleanup() {
     const lock = lockState();
+    const dir = workDir();
     if (lock && existsSync(lock.kubectlPath)) {
         const runner = new ExecCommandRunner({
             kubectlPath: lock.kubectlPath,
@@ -33908,11 +34141,16 @@ async function cleanup() {
             kubeconfigPath: lock.kubeconfigPath,
             context: lock.context,
             maxAttempts: 2,
-            log: info
+            log: info,
+            ...(dir !== '' && existsSync(dir) ? { apiSocketPath: join(dir, 'post-api.sock') } : {})
         });
-        info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`);
+        try {
+            info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`);
+        }
+        finally {
+            await runner.close();
+        }
     }
-    const dir = workDir();
     try {
         if (await removeWorkDir(dir))
             info(`Removed ${dir}.`);

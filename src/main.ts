@@ -32,7 +32,11 @@ import { installTools } from './tools/tool-installer.js'
 
 /** The parts of the world main.ts talks to, replaceable in component tests. */
 export interface Environment {
-  install: (s: Settings, binDir: string) => Promise<{ helmPath: string; kubectlPath: string }>
+  /** The tools, and the helm version installed (verified against its checksum). */
+  install: (
+    s: Settings,
+    binDir: string
+  ) => Promise<{ helmPath: string; kubectlPath: string; helmVersion: string }>
   runner: (opts: {
     helmPath: string
     kubectlPath: string
@@ -41,6 +45,8 @@ export interface Environment {
     /** The run's deadline (epoch ms): no retry starts after it. */
     deadline: number
     onInterruption: (i: Interruption) => void
+    /** Where the run's kubectl proxy listens (in the private work directory). */
+    apiSocketPath: string
   }) => CommandRunner
   s3: S3Reader
   now: () => Date
@@ -67,6 +73,7 @@ export const realEnvironment: Environment = {
       cancellation: realEnvironment.cancellation,
       deadline: o.deadline,
       onInterruption: o.onInterruption,
+      apiSocketPath: o.apiSocketPath,
       log: info,
       warn: warning,
       debug
@@ -147,14 +154,34 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
     const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster'
     report.interruptions.push({ during, ...i })
   }
+  const commands = env.runner({
+    helmPath: tools.helmPath,
+    kubectlPath: tools.kubectlPath,
+    kubeconfigPath,
+    settings,
+    deadline: budget.deadline,
+    onInterruption,
+    apiSocketPath: join(workDir, 'api.sock')
+  })
+  try {
+    await proceed(settings, env, report, budget, workDir, tools, commands)
+  } finally {
+    await commands.close?.()
+  }
+}
+
+async function proceed(
+  settings: Settings,
+  env: Environment,
+  report: RunReport,
+  budget: Budget,
+  workDir: string,
+  tools: { helmPath: string; kubectlPath: string; helmVersion: string },
+  commands: CommandRunner
+): Promise<void> {
+  const kubeconfigPath = settings.kubeconfig ? join(workDir, 'kubeconfig') : undefined
   // Credentials a command reads from the cluster are masked before anything can print them.
-  const runner = cancellableRunner(
-    maskingRunner(
-      env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline, onInterruption }),
-      core.setSecret
-    ),
-    env.cancellation.signal
-  )
+  const runner = cancellableRunner(maskingRunner(commands, core.setSecret), env.cancellation.signal)
   const holder = holderIdentity()
   if (!settings.dryRun) {
     saveLockState({
@@ -166,7 +193,7 @@ async function rollback(settings: Settings, env: Environment, report: RunReport)
   }
 
   const { helmMajor, facts } = await core.group('Read the cluster', () =>
-    readCluster(settings, { runner, s3: env.s3, mask: core.setSecret })
+    readCluster(settings, tools.helmVersion, { runner, s3: env.s3, mask: core.setSecret })
   )
   report.facts = facts
   report.historyBefore = facts.release.history

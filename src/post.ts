@@ -4,6 +4,7 @@
  * tools, saved values and Secrets), nothing else.
  */
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { ExecCommandRunner } from './kube/exec-command-runner.js'
 import { info, warning } from './report/log.js'
 import { releaseCommands, releaseIfHeld } from './run/lock-release.js'
@@ -12,6 +13,7 @@ import { removeWorkDir } from './run/workspace.js'
 
 export async function cleanup(): Promise<void> {
   const lock = lockState()
+  const dir = workDir()
   if (lock && existsSync(lock.kubectlPath)) {
     const runner = new ExecCommandRunner({
       kubectlPath: lock.kubectlPath,
@@ -19,11 +21,15 @@ export async function cleanup(): Promise<void> {
       kubeconfigPath: lock.kubeconfigPath,
       context: lock.context,
       maxAttempts: 2,
-      log: info
+      log: info,
+      ...(dir !== '' && existsSync(dir) ? { apiSocketPath: join(dir, 'post-api.sock') } : {})
     })
-    info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`)
+    try {
+      info(`Lock: ${await releaseIfHeld(runner, releaseCommands(), lock.holder, new Date())}`)
+    } finally {
+      await runner.close()
+    }
   }
-  const dir = workDir()
   try {
     if (await removeWorkDir(dir)) info(`Removed ${dir}.`)
   } catch (e) {

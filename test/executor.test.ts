@@ -79,7 +79,7 @@ describe('executeSteps', () => {
       status: 'succeeded',
       detail: 'read',
       commands: [
-        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
+        'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
       ]
     })
   })

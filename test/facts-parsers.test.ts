@@ -7,7 +7,10 @@ import {
   parseDeployment,
   parseHelmHistory,
   parseHelmMajor,
-  parseHelmList
+  parseHelmList,
+  parseRke1ClusterNames,
+  parseServerVersion,
+  parseUid
 } from '../src/facts/parsers.js'
 import { upgradeTime } from '../src/facts/gather.js'
 
@@ -99,19 +102,53 @@ describe('releases, CRDs, secrets, helm version', () => {
     expect(chartVersionOf('rancher-backup-crd-103.0.2', 'rancher-backup')).toBe('crd-103.0.2')
     expect(chartVersionOf('other-1.0.0', 'rancher-backup')).toBe('')
   })
-  it('reads storedVersions per CRD from the jsonpath listing', () => {
-    // kubectl prints a jsonpath array as JSON; a CRD without status prints nothing after the tab.
-    const text =
-      'clusters.cluster.x-k8s.io\t["v1alpha4","v1beta1"]\n' +
-      'ipaddresses.ipam.cluster.x-k8s.io\t["v1beta2"]\n' +
-      'restores.resources.cattle.io\t["v1"]\n' +
-      'fresh.example.io\t\n'
+  it("reads storedVersions per CRD from the API's CustomResourceDefinitionList", () => {
+    // GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions from kube-apiserver v1.20.2
+    // (the testbed's, with the charts' CRDs), items cut to name and status; a CRD the API server
+    // has not reconciled yet has no status.
+    const text = JSON.stringify({
+      kind: 'CustomResourceDefinitionList',
+      apiVersion: 'apiextensions.k8s.io/v1',
+      metadata: { resourceVersion: '1182' },
+      items: [
+        {
+          metadata: { name: 'clusters.cluster.x-k8s.io' },
+          status: { storedVersions: ['v1alpha4', 'v1beta1'], acceptedNames: { kind: 'Cluster' } }
+        },
+        {
+          metadata: { name: 'restores.resources.cattle.io' },
+          status: { storedVersions: ['v1'], acceptedNames: { kind: 'Restore' } }
+        },
+        { metadata: { name: 'fresh.example.io' } }
+      ]
+    })
     const m = parseCrdStoredVersions(text)
     expect(m.get('clusters.cluster.x-k8s.io')).toEqual(['v1alpha4', 'v1beta1'])
-    expect(m.get('ipaddresses.ipam.cluster.x-k8s.io')).toEqual(['v1beta2'])
     expect(m.get('fresh.example.io')).toEqual([])
     expect(m.has('restores.resources.cattle.io')).toBe(true)
     expect(parseCrdStoredVersions('').size).toBe(0)
+  })
+  it('reads the API server version and the kube-system UID from their API answers', () => {
+    // kube-apiserver v1.20.2: GET /version, and GET /api/v1/namespaces/kube-system asked for
+    // PartialObjectMetadata (managedFields cut).
+    const version =
+      '{\n  "major": "1",\n  "minor": "20",\n  "gitVersion": "v1.20.2",\n  "gitCommit": "faecb196815e248d3ecfb03c680a4507229c2a56",\n  "gitTreeState": "clean",\n  "goVersion": "go1.19.8",\n  "compiler": "gc",\n  "platform": "linux/amd64"\n}'
+    expect(parseServerVersion(version)).toBe('v1.20.2')
+    const ns =
+      '{\n  "kind": "PartialObjectMetadata",\n  "apiVersion": "meta.k8s.io/v1",\n  "metadata": {\n    "name": "kube-system",\n    "uid": "2ff09ed9-35cb-4721-a79d-adf56a0188a7",\n    "resourceVersion": "8",\n    "creationTimestamp": "2026-12-02T05:55:31Z"\n  }\n}'
+    expect(parseUid(ns)).toBe('2ff09ed9-35cb-4721-a79d-adf56a0188a7')
+  })
+  it('names only the management clusters that carry an RKE1 config', () => {
+    const list = JSON.stringify({
+      apiVersion: 'management.cattle.io/v3',
+      kind: 'ClusterList',
+      items: [
+        { metadata: { name: 'local' }, spec: { displayName: 'local', internal: true } },
+        { metadata: { name: 'c-m-x7k2p' }, spec: { rancherKubernetesEngineConfig: {} } }
+      ]
+    })
+    expect(parseRke1ClusterNames(list)).toEqual(['c-m-x7k2p'])
+    expect(parseRke1ClusterNames('{"items":[]}')).toEqual([])
   })
   it('decodes the S3 credential secret, and needs both keys', () => {
     const b64 = (s: string) => Buffer.from(s).toString('base64')

@@ -44,16 +44,17 @@ describe('command builders', () => {
       cmd.getLease(),
       cmd.getDeployment('a', 'b'),
       cmd.listRestores(),
-      cmd.secretExists('n', 's')
+      cmd.secretExists('n', 's'),
+      cmd.listNamespaceNames()
     ]) {
       expect(c.mutating).toBe(false)
-      expect(c.args).toContain('--request-timeout=30s')
+      expect(c.args.join(' ')).toMatch(/--request-timeout=30s$|\?timeout=30s$/)
     }
   })
-  it('reads secret data only with secretOutput, presence without it', () => {
+  it('reads secret data only with secretOutput, presence as metadata only', () => {
     expect(cmd.readSecret('n', 's').secretOutput).toBe(true)
-    expect(cmd.secretExists('n', 's').args).toContain('name')
-    expect(cmd.secretExists('n', 's').secretOutput).toBeFalsy()
+    expect(cmd.readSecret('n', 's').metadataOnly).toBeFalsy()
+    expect(cmd.secretExists('n', 's').metadataOnly).toBe(true)
   })
   it('sends manifests on stdin, never on argv', () => {
     const c = cmd.createFromStdin('Secret s', '{"kind":"Secret","stringData":{"secretKey":"x"}}')
@@ -110,15 +111,54 @@ describe('operator log lines', () => {
   })
 })
 
-describe('jsonpath templates', () => {
+describe("API requests (through the run's kubectl proxy)", () => {
   it.each([
-    ['listCrdStoredVersions', cmd.listCrdStoredVersions()],
-    ['rke1ClusterNames', cmd.rke1ClusterNames()],
-    ['clusterUid', cmd.clusterUid()]
-  ])('%s passes escapes for kubectl to expand, never raw control characters', (_name, c) => {
-    // kubectl's jsonpath parser expands "\t" and "\n" itself; a raw newline ends its template.
-    // eslint-disable-next-line no-control-regex
-    expect(c.args.join(' ')).not.toMatch(/[\x00-\x1f]/)
+    [cmd.kubeServerVersion(), 'GET /version?timeout=30s'],
+    [
+      cmd.getDeployment('cattle-system', 'rancher'),
+      'GET /apis/apps/v1/namespaces/cattle-system/deployments/rancher?timeout=30s'
+    ],
+    [
+      cmd.listCrdStoredVersions(),
+      'GET /apis/apiextensions.k8s.io/v1/customresourcedefinitions?timeout=30s'
+    ],
+    [cmd.clusterUid(), 'GET /api/v1/namespaces/kube-system?timeout=30s (metadata only)'],
+    [cmd.listManagementClusters(), 'GET /apis/management.cattle.io/v3/clusters?timeout=30s'],
+    [
+      cmd.secretExists('default', 's3-creds'),
+      'GET /api/v1/namespaces/default/secrets/s3-creds?timeout=30s (metadata only)'
+    ],
+    [
+      cmd.readSaved(),
+      'GET /api/v1/namespaces/kube-system/secrets/rancher-rollback-saved?timeout=30s'
+    ],
+    [cmd.getRestore('r-1'), 'GET /apis/resources.cattle.io/v1/restores/r-1?timeout=30s'],
+    [
+      cmd.getLeaseForRenewal(),
+      'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=10s'
+    ],
+    [
+      cmd.deleteLease(),
+      'DELETE /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
+    ]
+  ])('%o is %s', (c, described) => {
+    expect(c.tool).toBe('api')
+    expect(describeCommand(c)).toBe(described)
+    // The request's own limit and the server's (`?timeout=`) agree.
+    expect(c.args[1]).toContain(`?timeout=${c.timeoutMs / 1000}s`)
+  })
+
+  it('never carries a Secret where it could be printed: reads of one are secret output', () => {
+    expect(cmd.secretExists('default', 's3-creds').secretOutput).toBe(true)
+    expect(cmd.readSecret('default', 's3-creds').secretOutput).toBe(true)
+  })
+
+  it('marks writes as mutating, so a dry run refuses them', () => {
+    expect(cmd.createLease('x').mutating).toBe(true)
+    expect(cmd.replaceLease('x').mutating).toBe(true)
+    expect(cmd.deleteLease().mutating).toBe(true)
+    expect(cmd.createRestore('x', '{}').mutating).toBe(true)
+    expect(cmd.getLease().mutating).toBe(false)
   })
 })
 

@@ -54,11 +54,17 @@ function environment(
   world: WorldOptions,
   objects: S3Object[] = [
     { key: `prod/${BACKUP}`, lastModified: '2026-11-21T02:00:05Z', size: 1234 }
-  ]
+  ],
+  /** The helm the installer verified. */
+  helmVersion = '3.17.2'
 ) {
   const { runner, state } = fakeRancher(world)
   const env: Environment = {
-    install: async () => ({ helmPath: '/bin/helm', kubectlPath: '/bin/kubectl' }),
+    install: async () => ({
+      helmPath: '/bin/helm',
+      kubectlPath: '/bin/kubectl',
+      helmVersion
+    }),
     runner: () => runner,
     s3: {
       headObject: async (_t, key) => objects.find(o => o.key === key),
@@ -93,6 +99,10 @@ const inPlaceWorld: WorldOptions = {
   capiNamespace: true
 }
 
+const LEASE_POST = 'POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s'
+const LEASE_PUT =
+  'PUT /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
+
 describe('in-place 2.8.5 → 2.8.4', () => {
   it('restores, rolls back to the revision of 2.8.4 and verifies, in this exact order', async () => {
     setInputs({ 'target-version': 'previous', 'backup-filename': BACKUP })
@@ -102,42 +112,40 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.error).toBe('')
     expect(report.status).toBe('succeeded')
     expect(runner.mutating()).toEqual([
-      'kubectl create -f - --request-timeout=30s', // lease
+      'POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s', // lease
       'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
       'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s',
-      'kubectl create -f - --request-timeout=30s', // restore
+      'POST /apis/resources.cattle.io/v1/restores?timeout=30s', // restore
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
-      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+      'DELETE /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
     ])
     const lines = runner.lines()
     const afterFacts = lines.slice(
-      lines.indexOf(
-        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
-      )
+      lines.indexOf('POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s')
     )
     expect(afterFacts).toEqual([
-      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
-      'kubectl create -f - --request-timeout=30s',
+      // no Lease: taken in one call
+      'POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s',
       // remove-webhook: Rancher first, or it would reinstall the webhook at once
       'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
       'kubectl wait pod -l app=rancher -n cattle-system --for=delete --timeout=1800s',
       'helm history rancher-webhook -n cattle-system -o json --max 256',
       'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s',
-      'kubectl create -f - --request-timeout=30s',
+      'POST /apis/resources.cattle.io/v1/restores?timeout=30s',
       'kubectl wait restores.resources.cattle.io/rollback-2-8-5-to-2-8-4-20261124t090000 --for=condition=Ready=True --timeout=1200s',
-      'kubectl get restores.resources.cattle.io rollback-2-8-5-to-2-8-4-20261124t090000 -o json --request-timeout=30s',
+      'GET /apis/resources.cattle.io/v1/restores/rollback-2-8-5-to-2-8-4-20261124t090000?timeout=30s',
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
-      'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
+      'GET /apis/apps/v1/namespaces/cattle-system/deployments/rancher?timeout=30s',
       'kubectl rollout status deployment/rancher -n cattle-system --timeout=1800s',
       'helm history rancher -n cattle-system -o json --max 256',
       'helm get manifest rancher -n cattle-system',
-      'kubectl get deployment rancher -n cattle-system -o json --ignore-not-found --request-timeout=30s',
+      'GET /apis/apps/v1/namespaces/cattle-system/deployments/rancher?timeout=30s',
       // Rancher, running again, has reinstalled its webhook
       'kubectl wait deployment/rancher-webhook -n cattle-system --for=create --timeout=1800s',
       'kubectl rollout status deployment/rancher-webhook -n cattle-system --timeout=1800s',
       'helm history rancher-webhook -n cattle-system -o json --max 256',
-      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
-      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+      'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s',
+      'DELETE /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
     ])
     // The Restore sent on stdin is the documented one, pointing at the chosen backup.
     const restore = JSON.parse(runner.calls.find(c => c.stdin?.includes('"Restore"'))!.stdin!)
@@ -166,8 +174,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
 
   it('uses Helm 4 spelling of --wait when helm is 4', async () => {
     setInputs({ 'backup-filename': BACKUP })
-    const { env, runner } = environment(inPlaceWorld)
-    runner.on(/^helm version/, { stdout: 'v4.1.4' })
+    const { env, runner } = environment(inPlaceWorld, undefined, '4.1.4')
     await run(env)
     expect(runner.mutating()).toContain(
       'helm rollback rancher 1 -n cattle-system --wait=watcher --timeout 1800s'
@@ -212,7 +219,9 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(runner.lines().some(l => l.startsWith('helm rollback'))).toBe(false)
     expect(summary()).toContain('storedVersions')
     // the lock is released even on failure
-    expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
+    expect(runner.mutating().at(-1)).toMatch(
+      /^DELETE \/apis\/coordination.k8s.io\/v1\/namespaces\/kube-system\/leases\/rancher-rollback\?timeout=30s$/
+    )
     expect(process.exitCode).toBe(1)
   })
 
@@ -235,8 +244,8 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       .lines()
       .slice(runner.lines().findIndex(l => l.startsWith('kubectl wait restores')) + 1)
     expect(after).toEqual([
-      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s',
-      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+      'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s',
+      'DELETE /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
     ])
     expect(report.error).toMatch(
       /^Cancelled by SIGINT at .*, in step "Restore .*"\. The Restore was created and the backup operator keeps working on it/
@@ -286,7 +295,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     const { env, runner } = environment({ ...inPlaceWorld, restores: [done] })
     const report = await run(env)
     expect(report.status).toBe('succeeded')
-    expect(runner.lines().filter(l => l.startsWith('kubectl create'))).toHaveLength(1) // lease only
+    expect(runner.lines().filter(l => l.startsWith('POST '))).toHaveLength(1) // lease only
     expect(report.steps.find(s => s.id === 'restore')?.detail).toMatch(/already Completed/)
   })
 
@@ -322,7 +331,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     // one watch of the Lease, no longer than a renewal interval, showed it renewed
     expect(watches(runner)).toHaveLength(1)
     expect(state.clock - started).toBeLessThanOrEqual(15_000)
-    expect(runner.mutating()).toEqual([])
+    expect(runner.mutating()).toEqual([LEASE_POST]) // the one-call take, refused
     expect(state.lease?.spec).toMatchObject({ holderIdentity: otherRun })
   })
 
@@ -340,8 +349,10 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.steps.find(s => s.id === 'lock')?.detail).toBe(
       `taken over from expired holder ${otherRun} after waiting 40s for ${otherRun}, who stopped renewing it; renewed every 15s`
     )
-    expect(runner.mutating()[0]).toBe('kubectl replace -f - --request-timeout=30s')
-    expect(runner.mutating().at(-1)).toMatch(/^kubectl delete lease/)
+    expect(runner.mutating().slice(0, 2)).toEqual([LEASE_POST, LEASE_PUT])
+    expect(runner.mutating().at(-1)).toMatch(
+      /^DELETE \/apis\/coordination.k8s.io\/v1\/namespaces\/kube-system\/leases\/rancher-rollback\?timeout=30s$/
+    )
   })
 
   it('a re-run (attempt 2 of the same run) takes over the lock of attempt 1 at once: that attempt has ended', async () => {
@@ -358,7 +369,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.steps.find(s => s.id === 'lock')?.detail).toBe(
       `took over the lock of attempt 1 of this run, which ended (${attempt1}), at once; renewed every 15s`
     )
-    expect(runner.mutating()[0]).toBe('kubectl replace -f - --request-timeout=30s')
+    expect(runner.mutating().slice(0, 2)).toEqual([LEASE_POST, LEASE_PUT])
     expect(state.clock - started).toBeLessThan(5_000)
   })
 
@@ -375,7 +386,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.error).toContain('it released the lock while this run waited')
     expect(report.nextStep).toBe('Re-run: it plans from what that run left.')
     expect(state.clock - started).toBe(4_000) // the watch ended with the release
-    expect(runner.mutating()).toEqual([])
+    expect(runner.mutating()).toEqual([LEASE_POST])
   })
 
   it("takes the lock once a dead holder's Lease is deleted by hand, and says for whom it waited", async () => {
@@ -391,7 +402,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.steps.find(s => s.id === 'lock')?.detail).toMatch(
       /^taken by .* for 60s after waiting 25s for https:\/\/github\.com\/acme\/platform\/actions\/runs\/41\/attempts\/1 job rollback, whose Lease was deleted after it stopped renewing it; renewed every 15s$/
     )
-    expect(runner.mutating()[0]).toBe('kubectl create -f - --request-timeout=30s')
+    expect(runner.mutating().slice(0, 2)).toEqual([LEASE_POST, LEASE_POST])
   })
 
   describe('while later steps run', () => {
@@ -420,7 +431,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       expect(report.status, report.error).toBe('succeeded')
       const lines = world.runner.lines()
       const renewRead =
-        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s'
+        'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=10s'
       expect(lines.filter(l => l === renewRead)).toHaveLength(1)
       expect(lines.indexOf(renewRead)).toBeGreaterThan(
         lines.findIndex(l => l.startsWith('kubectl wait restores'))
@@ -447,9 +458,9 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       slowRestore(world, () => (world.state.lease = other))
       const report = await run(world.env)
       expect(report.status, report.error).toBe('succeeded')
-      expect(world.runner.lines().some(l => l.includes('replace -f - --request-timeout=10s'))).toBe(
-        false
-      )
+      expect(
+        world.runner.lines().some(l => l.startsWith('PUT ') && l.includes('renewed by this run'))
+      ).toBe(false)
       const log = vi
         .mocked(process.stdout.write)
         .mock.calls.map(c => String(c[0]))
@@ -477,7 +488,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     )
     expect(report.nextStep).toContain('kubectl -n kube-system delete lease rancher-rollback')
     expect(watches(runner)).toEqual([])
-    expect(runner.mutating()).toEqual([])
+    expect(runner.mutating()).toEqual([LEASE_POST])
   })
 })
 
@@ -511,7 +522,7 @@ describe('cleanup-and-reinstall 2.7.9 → 2.7.6', () => {
     const order = [
       "helm show chart rancher-backup --repo https://charts.rancher.io --version '>=102.0.0 <103.0.0'",
       'helm get values rancher -n cattle-system -o yaml',
-      'kubectl get secret tls-rancher-ingress -n cattle-system -o json --ignore-not-found --request-timeout=30s',
+      'GET /api/v1/namespaces/cattle-system/secrets/tls-rancher-ingress?timeout=30s',
       'kubectl delete job cleanup-job -n kube-system --ignore-not-found --wait=true --request-timeout=30s',
       'kubectl wait job/cleanup-job -n kube-system --for=condition=Complete --timeout=1800s',
       'kubectl wait job/verify-job -n kube-system --for=condition=Complete --timeout=1800s',
@@ -825,7 +836,7 @@ describe('an interrupted cleanup-and-reinstall', () => {
       l.startsWith('helm upgrade --install rancher-backup ')
     )
     // the Lease, then the Restore: after cleanup and the operator's install, before Rancher's
-    const creates = mutating.flatMap((l, i) => (l.startsWith('kubectl create -f -') ? [i] : []))
+    const creates = mutating.flatMap((l, i) => (l.startsWith('POST ') ? [i] : []))
     expect(cleanupAt, mutating.join('\n')).toBeGreaterThanOrEqual(0)
     expect(creates).toHaveLength(2)
     expect(creates[1]).toBeGreaterThan(installAt)
@@ -971,8 +982,9 @@ describe('evidence and refusals', () => {
  * not list, and what it leaves out is only what a step skips by design.
  */
 describe('the plan is what runs', () => {
-  const LEASE_READ =
-    'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
+  /** The first command of the first step: the lock, taken in one call. */
+  const LEASE_CREATE =
+    'POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s < (Lease kube-system/rancher-rollback naming this run)'
 
   /** A dry run, then the real run on an identical fresh world. */
   async function planThenRun(world: WorldOptions, inputs: Record<string, string>) {
@@ -991,7 +1003,7 @@ describe('the plan is what runs', () => {
     // Each run has its own private work directory: the one thing that differs by design.
     const work = (c: string) => c.replace(/rancher-rollback-\w+\//g, '<work>/')
     const issued = real.runner.described().map(work)
-    const steps = issued.slice(issued.indexOf(LEASE_READ))
+    const steps = issued.slice(issued.indexOf(LEASE_CREATE))
     const listed = new Set(plan.flatMap(s => s.commands).map(work))
     return { plan, steps, listed, report }
   }
@@ -1003,15 +1015,15 @@ describe('the plan is what runs', () => {
     const { steps, listed } = await planThenRun(inPlaceWorld, { 'backup-filename': BACKUP })
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
-      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
+      'PUT /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
       // no other holder to watch, and the runs end before the first renewal is due
       'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
-      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
-      'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
+      'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=10s',
+      'PUT /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
       // the operator did not jam on its own lock (no API server outage)
-      'kubectl get lease restore-controller -n cattle-resources-system -o json --ignore-not-found --request-timeout=30s',
-      "kubectl replace -f - --request-timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
+      'GET /apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases/restore-controller?timeout=30s',
+      "PUT /apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases/restore-controller?timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
       // helm rollback already brought the release's 3 replicas back
       'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
     ])
@@ -1087,17 +1099,17 @@ describe('the plan is what runs', () => {
     })
     expect(steps.filter(c => !listed.has(c))).toEqual([])
     expect(notIssued(listed, steps)).toEqual([
-      'kubectl replace -f - --request-timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
+      'PUT /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s < (Lease kube-system/rancher-rollback taken over from an expired holder or an ended attempt of this run)',
       // no other holder to watch, and the runs end before the first renewal is due
       'kubectl wait lease/rancher-rollback -n kube-system --for=delete --timeout=10s',
-      'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=10s',
-      'kubectl replace -f - --request-timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
+      'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=10s',
+      'PUT /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=10s < (Lease kube-system/rancher-rollback renewed by this run)',
       // this world has none of the Secrets cleanup would delete: nothing to recreate
       'kubectl apply -f - --request-timeout=30s < (the saved Secrets and their namespaces)',
       'kubectl logs -n cattle-resources-system -l app.kubernetes.io/name=rancher-backup --tail=1000 --prefix --request-timeout=30s',
       // the operator did not jam on its own lock (no API server outage)
-      'kubectl get lease restore-controller -n cattle-resources-system -o json --ignore-not-found --request-timeout=30s',
-      "kubectl replace -f - --request-timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
+      'GET /apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases/restore-controller?timeout=30s',
+      "PUT /apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases/restore-controller?timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
       // the Restore brought no ServiceAccount back: nothing to adopt
       'kubectl patch serviceaccount rancher -n cattle-system --type=merge -p \'{"metadata":{"labels":{"app.kubernetes.io/managed-by":"Helm"},"annotations":{"meta.helm.sh/release-name":"rancher","meta.helm.sh/release-namespace":"cattle-system"}}}\' --request-timeout=30s'
     ])
@@ -1112,7 +1124,7 @@ describe('the plan is what runs', () => {
       ])
     )
     expect(commands('release-lock')).toContain(
-      'kubectl delete lease rancher-rollback -n kube-system --ignore-not-found --wait=true --request-timeout=30s'
+      'DELETE /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
     )
   })
 
@@ -1213,7 +1225,7 @@ describe('the plan is what runs', () => {
     }
     const allowed = new Set(report.steps.flatMap(s => s.commands))
     const issued = runner.described()
-    expect(issued.slice(issued.indexOf(LEASE_READ)).filter(c => !allowed.has(c))).toEqual([])
+    expect(issued.slice(issued.indexOf(LEASE_CREATE)).filter(c => !allowed.has(c))).toEqual([])
   })
 })
 
@@ -1245,7 +1257,7 @@ describe('a re-run adopts the work an earlier run left in flight', () => {
     expect(report.error).toBe('')
     expect(report.status).toBe('succeeded')
     // the lease is the only object created
-    expect(runner.lines().filter(l => l.startsWith('kubectl create'))).toHaveLength(1)
+    expect(runner.lines().filter(l => l.startsWith('POST '))).toHaveLength(1)
     expect(runner.lines()).toContain(
       'kubectl wait restores.resources.cattle.io/rollback-2-8-5-to-2-8-4-20261124t080000 --for=condition=Ready=True --timeout=1200s'
     )
@@ -1276,7 +1288,7 @@ describe('a re-run adopts the work an earlier run left in flight', () => {
     const issued = real.runner.described()
     const steps = issued.slice(
       issued.indexOf(
-        'kubectl get lease rancher-rollback -n kube-system -o json --ignore-not-found --request-timeout=30s'
+        'GET /apis/coordination.k8s.io/v1/namespaces/kube-system/leases/rancher-rollback?timeout=30s'
       )
     )
     expect(steps.filter(c => !listed.has(c))).toEqual([])
@@ -1322,7 +1334,7 @@ describe('a re-run adopts the work an earlier run left in flight', () => {
     expect(report.error).toBe('')
     expect(report.decision).toMatchObject({ procedure: 'in-place', from: '2.8.5', to: '2.8.4' })
     expect(report.status).toBe('succeeded')
-    expect(runner.lines().filter(l => l.startsWith('kubectl create'))).toHaveLength(1) // lease
+    expect(runner.lines().filter(l => l.startsWith('POST '))).toHaveLength(1) // lease
     expect(runner.mutating()).toContain(
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s'
     )
@@ -1360,7 +1372,7 @@ describe('a re-run adopts the work an earlier run left in flight', () => {
       expect(lines).toContain(
         'kubectl wait restores.resources.cattle.io/rollback-2-7-9-to-2-7-6-20261124t080000 --for=condition=Ready=True --timeout=1200s'
       )
-      expect(lines.filter(l => l.startsWith('kubectl create'))).toHaveLength(1) // lease
+      expect(lines.filter(l => l.startsWith('POST '))).toHaveLength(1) // lease
       expect(second.state.image).toBe('rancher/rancher:v2.7.6')
     })
 

@@ -28,6 +28,8 @@ export interface ActionRun {
   /** The signal main died of, if any (null: it exited by itself). */
   exitSignal: NodeJS.Signals | null
   runnerTemp: string
+  /** When main started (epoch ms): `timeline` and `durationMs` count from here. */
+  startedAtMs: number
   durationMs: number
   /** Main was killed (SIGKILL) because its log matched `killOn` or reached `killAt`. */
   killed: boolean
@@ -301,6 +303,18 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const postEnv = { ...env }
   for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v
   const leftovers = trackedProcesses(env[TRACKING_ID]!).map(p => `${p.pid} ${p.command}`)
+  // The job's end kills its orphans (JobExtension.cs "Cleaning up orphan processes"). A killed
+  // main's kubectl proxy, unlike its `kubectl wait`, never ends by itself: end it as that would.
+  if (opts.killOn) {
+    for (const p of trackedProcesses(env[TRACKING_ID]!)) {
+      if (!/ proxy --unix-socket=/.test(p.command)) continue
+      try {
+        process.kill(p.pid, 'SIGKILL')
+      } catch {
+        // gone already
+      }
+    }
+  }
   // A runner that died (killOn, killAt) runs no post step; a cancelled job still runs it (post-if: always()).
   const post =
     main.killedAt !== undefined || opts.killOn?.test(main.log)
@@ -317,6 +331,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     signals: main.signals,
     exitSignal: main.exitSignal,
     runnerTemp,
+    startedAtMs: started,
     durationMs,
     killed: main.signals.some(s => s.signal === 'SIGKILL'),
     killedAt: main.killedAt,

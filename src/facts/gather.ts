@@ -15,7 +15,9 @@ import {
   parseHelmHistory,
   parseHelmList,
   parseHelmMajor,
-  parseServerVersion
+  parseRke1ClusterNames,
+  parseServerVersion,
+  parseUid
 } from './parsers.js'
 import * as cmd from '../kube/commands.js'
 import type { HelmMajor } from '../kube/commands.js'
@@ -58,16 +60,17 @@ export interface FactsDeps {
   mask: (secret: string) => void
 }
 
-/** The reading stage: the helm major (its flags differ) and the cluster facts, in parallel. */
+/**
+ * The reading stage: the helm major (its flags differ), from the version the installer verified
+ * against its checksum, and the cluster facts.
+ */
 export async function readCluster(
   settings: Settings,
+  helmVersion: string,
   deps: FactsDeps
 ): Promise<{ helmMajor: HelmMajor; facts: ClusterFacts }> {
-  const [helmMajor, facts] = await Promise.all([
-    deps.runner.run(cmd.helmVersion()).then(r => parseHelmMajor(r.stdout)),
-    gatherFacts(settings, deps)
-  ])
-  return { helmMajor, facts }
+  const helmMajor = parseHelmMajor(helmVersion)
+  return { helmMajor, facts: await gatherFacts(settings, deps) }
 }
 
 async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<ClusterFacts> {
@@ -83,7 +86,8 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
     deployment,
     crds,
     capiNamespace,
-    turtlesNamespaces,
+    turtlesNamespace,
+    capiCoreNamespace,
     operatorDeployment,
     restoresResult,
     credentialSecret,
@@ -98,7 +102,8 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
     run(cmd.getDeployment(settings.namespace, settings.releaseName)),
     run(cmd.listCrdStoredVersions()),
     run(cmd.getNamespace(CAPI_NAMESPACE)),
-    run(cmd.getNamespace(TURTLES_NAMESPACE, CAPI_CORE_NAMESPACE)),
+    run(cmd.getNamespace(TURTLES_NAMESPACE)),
+    run(cmd.getNamespace(CAPI_CORE_NAMESPACE)),
     run(cmd.getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
     runner.run(cmd.listRestores()),
     s3.credentialSecretName === ''
@@ -114,9 +119,10 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
       : run(cmd.secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
     run(cmd.readSaved()),
     run(cmd.clusterUid()),
-    runner.run(cmd.rke1ClusterNames())
+    runner.run(cmd.listManagementClusters())
   ])
 
+  const clusterUid = parseUid(kubeSystemUid)
   const record = parseSavedState(saved)?.record
   const interrupted =
     record?.release === settings.releaseName && record.namespace === settings.namespace
@@ -145,10 +151,10 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
       ...capiStoredVersions(storedVersions),
       provisioningNamespaceExists: capiNamespace.trim() !== '',
       provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE),
-      turtlesNamespaces: turtlesNamespaces
-        .split(/\s+/)
-        .filter(n => n !== '')
-        .map(n => n.replace(/^namespace\//, ''))
+      turtlesNamespaces: [
+        ...(turtlesNamespace.trim() !== '' ? [TURTLES_NAMESPACE] : []),
+        ...(capiCoreNamespace.trim() !== '' ? [CAPI_CORE_NAMESPACE] : [])
+      ]
     },
     webhookReleaseExists: webhook !== undefined,
     webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
@@ -167,15 +173,15 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
             exists: encryptionSecret.trim() !== ''
           },
     interrupted,
-    clusterUid: kubeSystemUid.trim(),
+    clusterUid,
     // No management CRD (Rancher already deleted) is an answer: no RKE1 clusters to read.
-    rke1Clusters: rke1.exitCode === 0 ? rke1.stdout.split(/\s+/).filter(n => n !== '') : [],
+    rke1Clusters: rke1.exitCode === 0 ? parseRke1ClusterNames(rke1.stdout) : [],
     backup: await checkBackup(
       settings,
       history,
       keys,
       deps.s3,
-      kubeSystemUid.trim(),
+      clusterUid,
       interrupted?.backupFilename
     )
   }

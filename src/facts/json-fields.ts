@@ -15,3 +15,7 @@ export function asString(v: unknown): string {
 export function asNumber(v: unknown): number {
   return typeof v === 'number' && Number.isFinite(v) ? v : 0
 }
+
+export function asArray(v: unknown): unknown[] {
+  return Array.isArray(v) ? v : []
+}

@@ -1,7 +1,7 @@
 /** Pure parsers from kubectl/helm JSON output to the fact types. */
 import { loadAll } from 'js-yaml'
 import type { BackupOperatorFacts, HelmRevision, RancherDeploymentFacts } from './cluster-facts.js'
-import { asNumber, asObject, asString } from './json-fields.js'
+import { asArray, asNumber, asObject, asString } from './json-fields.js'
 import { normalizeVersion } from '../decide/versions.js'
 import { BACKUP_CHART, BACKUP_NAMESPACE, RESTORE_CRD } from '../kube/names.js'
 
@@ -122,25 +122,35 @@ export function deploymentReady(text: string): boolean {
 }
 
 /** `listCrdStoredVersions` output (`<name>\t["v1","v2"]` lines) → name → status.storedVersions. */
+/** Each CRD's name → status.storedVersions, from the API's CustomResourceDefinitionList. */
 export function parseCrdStoredVersions(text: string): Map<string, string[]> {
   const out = new Map<string, string[]>()
-  for (const line of text.split('\n')) {
-    const [name = '', stored = ''] = line.split('\t')
-    if (name.trim() === '') continue
-    let versions: unknown
-    try {
-      versions = stored.trim() === '' ? [] : JSON.parse(stored)
-    } catch {
-      versions = []
-    }
-    out.set(name.trim(), Array.isArray(versions) ? versions.map(asString).filter(Boolean) : [])
+  for (const item of asArray(asObject(parseJson(text, 'CRD list')).items)) {
+    const crd = asObject(item)
+    const name = asString(asObject(crd.metadata).name)
+    if (name === '') continue
+    out.set(name, asArray(asObject(crd.status).storedVersions).map(asString).filter(Boolean))
   }
   return out
 }
 
+/** The API server's `/version`: its gitVersion (`v1.20.15`). */
 export function parseServerVersion(text: string): string {
-  const o = asObject(parseJson(text, 'kubectl version'))
-  return asString(asObject(o.serverVersion).gitVersion)
+  return asString(asObject(parseJson(text, 'API server version')).gitVersion)
+}
+
+/** An object's metadata.uid (the kube-system namespace's names the cluster's backups). */
+export function parseUid(text: string): string {
+  return asString(asObject(asObject(parseJson(text, 'object')).metadata).uid)
+}
+
+/** Names of the management clusters Rancher provisions with RKE1: they carry an RKE config. */
+export function parseRke1ClusterNames(text: string): string[] {
+  return asArray(asObject(parseJson(text, 'cluster list')).items)
+    .map(asObject)
+    .filter(c => asObject(c.spec).rancherKubernetesEngineConfig !== undefined)
+    .map(c => asString(asObject(c.metadata).name))
+    .filter(Boolean)
 }
 
 export function operatorFacts(

@@ -3,7 +3,11 @@
  * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
  */
 
-export type Tool = 'kubectl' | 'helm'
+/**
+ * `api`: one request to the Kubernetes API through the run's `kubectl proxy` (api-proxy.ts), so it
+ * authenticates exactly as kubectl does. Its `args` are `[method, path]`.
+ */
+export type Tool = 'kubectl' | 'helm' | 'api'
 
 export interface Command {
   tool: Tool
@@ -29,6 +33,13 @@ export interface Command {
   secretOutput?: boolean
   /** May still start once the run is cancelled: releasing the lock. */
   duringCancel?: boolean
+  /** `api` only: a 404 is an answer, an empty stdout (kubectl's `--ignore-not-found`). */
+  notFoundEmpty?: boolean
+  /**
+   * `api` only: ask for the object's metadata alone (PartialObjectMetadata): a Secret's data never
+   * leaves the API server.
+   */
+  metadataOnly?: boolean
 }
 
 export interface CommandResult {
@@ -40,6 +51,8 @@ export interface CommandResult {
 
 export interface CommandRunner {
   run(command: Command): Promise<CommandResult>
+  /** Ends what the runner keeps open between commands (the API proxy). */
+  close?(): Promise<void>
 }
 
 /** Thrown for a failed command; its message ends with the last lines of stderr. */
@@ -65,8 +78,12 @@ export function isAlreadyExists(e: unknown): boolean {
 
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 export function describeCommand(
-  command: Pick<Command, 'tool' | 'args' | 'stdin' | 'about'>
+  command: Pick<Command, 'tool' | 'args' | 'stdin' | 'about' | 'metadataOnly'>
 ): string {
+  if (command.tool === 'api') {
+    const line = `${command.args.join(' ')}${command.metadataOnly ? ' (metadata only)' : ''}`
+    return command.stdin === undefined ? line : `${line} < (${command.about ?? 'body'})`
+  }
   const quoted = command.args.map(a =>
     /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`
   )

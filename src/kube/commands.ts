@@ -42,6 +42,33 @@ function helmRead(args: string[], extra: Partial<Command> = {}): Command {
   return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra }
 }
 
+/** An API request's own limit, as kubectl's `--request-timeout=30s`. */
+const API_TIMEOUT_MS = 30_000
+
+/** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
+function api(
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  path: string,
+  extra: Partial<Command> = {}
+): Command {
+  const timeoutMs = extra.timeoutMs ?? API_TIMEOUT_MS
+  return {
+    tool: 'api',
+    args: [method, `${path}?timeout=${seconds(timeoutMs)}`],
+    mutating: method !== 'GET',
+    ...extra,
+    timeoutMs
+  }
+}
+
+/** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
+const core = (namespace: string | undefined, plural: string, name = ''): string =>
+  `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`
+const group = (gv: string, namespace: string | undefined, plural: string, name = ''): string =>
+  `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`
+const LEASES = 'coordination.k8s.io/v1'
+const RESOURCES = 'resources.cattle.io/v1'
+
 /**
  * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to
  * Helm 3's readiness wait. Helm 3 rejects `--wait=watcher`, Helm 4 accepts bare `--wait` only
@@ -59,9 +86,7 @@ function helmWrite(args: string[], timeoutMs: number): Command {
 
 // ---- reads -------------------------------------------------------------------------------
 
-export const kubeServerVersion = (): Command => kubectlRead(['version', '-o', 'json'])
-
-export const helmVersion = (): Command => helmRead(['version', '--template', '{{.Version}}'])
+export const kubeServerVersion = (): Command => api('GET', '/version')
 
 export const helmHistory = (release: string, namespace: string): Command =>
   helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
@@ -76,57 +101,51 @@ export const helmListAll = (): Command =>
   helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json'])
 
 export const getDeployment = (namespace: string, name: string): Command =>
-  kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found'])
+  api('GET', group('apps/v1', namespace, 'deployments', name), { notFoundEmpty: true })
 
-/** Every CRD's name and status.storedVersions, one per line (the schemas stay on the server side). */
+/** Every CRD, for its name and status.storedVersions. */
 export const listCrdStoredVersions = (): Command =>
-  kubectlRead([
-    'get',
-    'crd',
-    '-o',
-    'jsonpath={range .items[*]}{.metadata.name}{"\\t"}{.status.storedVersions}{"\\n"}{end}'
-  ])
+  api('GET', group('apiextensions.k8s.io/v1', undefined, 'customresourcedefinitions'))
 
 export const listNamespaceNames = (): Command =>
   kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}'])
 
 /** Backups are named after the kube-system UID, which survives rancher-cleanup. */
 export const clusterUid = (): Command =>
-  kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}'])
+  api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true })
 
 export const scaleDeployment = (namespace: string, name: string, replicas: number): Command =>
   kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`])
 
-/** Names of the downstream clusters Rancher provisions with RKE1 (they carry an RKE config). */
-export const rke1ClusterNames = (): Command =>
-  kubectlRead(
-    [
-      'get',
-      'clusters.management.cattle.io',
-      '-o',
-      'jsonpath={range .items[?(@.spec.rancherKubernetesEngineConfig)]}{.metadata.name}{" "}{end}'
-    ],
-    { allowFailure: true }
-  )
+/** The downstream clusters (those Rancher provisions with RKE1 carry an RKE config). */
+export const listManagementClusters = (): Command =>
+  api('GET', group('management.cattle.io/v3', undefined, 'clusters'), { allowFailure: true })
 
-export const getNamespace = (...names: string[]): Command =>
-  kubectlRead(['get', 'namespace', ...names, '-o', 'name', '--ignore-not-found'])
+/** The namespace's metadata, or nothing when it does not exist. */
+export const getNamespace = (name: string): Command =>
+  api('GET', core(undefined, 'namespaces', name), { notFoundEmpty: true, metadataOnly: true })
 
 export const listRestores = (): Command =>
-  kubectlRead(['get', RESTORE_CRD, '-o', 'json'], { allowFailure: true })
+  api('GET', group(RESOURCES, undefined, 'restores'), { allowFailure: true })
 
 export const getRestore = (name: string): Command =>
-  kubectlRead(['get', RESTORE_CRD, name, '-o', 'json'])
+  api('GET', group(RESOURCES, undefined, 'restores', name))
 
-/** Presence only: `-o name` never prints the data. */
+export const createRestore = (about: string, manifest: string): Command =>
+  api('POST', group(RESOURCES, undefined, 'restores'), { stdin: manifest, about })
+
+/** Presence only: metadata, so the data never leaves the API server. */
 export const secretExists = (namespace: string, name: string): Command =>
-  kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'name', '--ignore-not-found'])
+  api('GET', core(namespace, 'secrets', name), {
+    notFoundEmpty: true,
+    metadataOnly: true,
+    // Metadata still holds annotations, and `kubectl apply` copies a Secret into one.
+    secretOutput: true
+  })
 
 /** Full Secret, data included: the output is secret. */
 export const readSecret = (namespace: string, name: string): Command =>
-  kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
-    secretOutput: true
-  })
+  api('GET', core(namespace, 'secrets', name), { notFoundEmpty: true, secretOutput: true })
 
 export const readSaved = (): Command => readSecret(SAVED_NAMESPACE, SAVED_NAME)
 
@@ -149,39 +168,31 @@ export const helmOwnership = (kind: string, name: string, namespace: string): Co
     `jsonpath={.metadata.name}{"\\t"}{.metadata.labels.${jsonpathKey(HELM_MANAGED_BY.key)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAME)}}{"\\t"}{.metadata.annotations.${jsonpathKey(HELM_RELEASE_NAMESPACE)}}`
   ])
 
-const LEASE_GET = [
-  'get',
-  'lease',
-  LOCK_NAME,
-  '-n',
-  LOCK_NAMESPACE,
-  '-o',
-  'json',
-  '--ignore-not-found'
-]
+const LEASE_PATH = group(LEASES, LOCK_NAMESPACE, 'leases', LOCK_NAME)
 
-export const getLease = (): Command => kubectlRead(LEASE_GET)
+export const getLease = (): Command => api('GET', LEASE_PATH, { notFoundEmpty: true })
+
+/** Atomic: two runs creating it at once cannot both succeed. */
+export const createLease = (about: string): Command =>
+  api('POST', group(LEASES, LOCK_NAMESPACE, 'leases'), { stdin: '', about })
+
+/** Optimistic concurrency: the manifest carries the resourceVersion it was read at. */
+export const replaceLease = (about: string): Command => api('PUT', LEASE_PATH, { stdin: '', about })
+
+/** Gone already is fine: a lock is given back once. */
+export const deleteLease = (): Command => api('DELETE', LEASE_PATH, { notFoundEmpty: true })
 
 /**
  * The lock's renewal, in the background: quick or not at all. A renewal that fails is not retried
  * (the next one is a few seconds away, and a retry would only arrive later than it).
  */
-function renewal(mutating: boolean, args: string[], extra: Partial<Command> = {}): Command {
-  return {
-    tool: 'kubectl',
-    args: [...args, '--request-timeout=10s'],
-    timeoutMs: 15_000,
-    mutating,
-    retry: 'never',
-    ...extra
-  }
-}
+const RENEWAL = { timeoutMs: 10_000, retry: 'never' } as const
 
-export const getLeaseForRenewal = (): Command => renewal(false, LEASE_GET)
+export const getLeaseForRenewal = (): Command =>
+  api('GET', LEASE_PATH, { notFoundEmpty: true, ...RENEWAL })
 
-/** Optimistic concurrency: the manifest carries the resourceVersion the renewal read. */
-export const renewLease = (about: string, manifest: string): Command =>
-  renewal(true, ['replace', '-f', '-'], { stdin: manifest, about })
+export const renewLease = (about: string): Command =>
+  api('PUT', LEASE_PATH, { stdin: '', about, ...RENEWAL })
 
 /** User-supplied values: these hold the bootstrap password, so the output is secret. */
 export const helmGetValues = (release: string, namespace: string): Command =>
@@ -205,17 +216,14 @@ export const helmGetManifest = (release: string, namespace: string, revision?: n
 export const helmShowChart = (repo: string, chart: string, version: string): Command =>
   helmRead(['show', 'chart', chart, '--repo', repo, '--version', version], { timeoutMs: 120_000 })
 
+const OPERATOR_LOCK_PATH = group(LEASES, BACKUP_NAMESPACE, 'leases', OPERATOR_LOCK_LEASE)
+
 export const getOperatorLock = (): Command =>
-  kubectlRead([
-    'get',
-    'lease',
-    OPERATOR_LOCK_LEASE,
-    '-n',
-    BACKUP_NAMESPACE,
-    '-o',
-    'json',
-    '--ignore-not-found'
-  ])
+  api('GET', OPERATOR_LOCK_PATH, { notFoundEmpty: true })
+
+/** At the resourceVersion read: a Lease the operator changed since is left to it. */
+export const replaceOperatorLock = (about: string): Command =>
+  api('PUT', OPERATOR_LOCK_PATH, { stdin: '', about })
 
 export const operatorLogs = (lines: number): Command =>
   kubectlRead(

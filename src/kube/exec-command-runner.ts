@@ -3,7 +3,9 @@
  * retries on transient API errors, and never echoes stdin or (secret) stdout.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { constants as osConstants } from 'node:os'
+import { mkdtempSync } from 'node:fs'
+import { constants as osConstants, tmpdir } from 'node:os'
+import { join } from 'node:path'
 import * as core from '@actions/core'
 import {
   CommandError,
@@ -13,6 +15,8 @@ import {
   type CommandRunner
 } from './command-runner.js'
 import { CancelledError } from '../run/cancellation.js'
+import { ApiRequestError, KubectlProxy, type ApiTransport } from './api-proxy.js'
+import { apiErrorText } from './api-status.js'
 import { backoffDelayMs, formatSeconds, isTransientError } from './transient-errors.js'
 
 export interface ExecRunnerOptions {
@@ -55,6 +59,13 @@ export interface ExecRunnerOptions {
    * reads and waits are stopped; mutating commands are stopped only at `urgent`.
    */
   cancellation?: { signal: AbortSignal; urgent: AbortSignal }
+  /**
+   * Where the `kubectl proxy` for `api` commands listens: a path in the run's private directory.
+   * Default: a socket in a new private temporary directory.
+   */
+  apiSocketPath?: string
+  /** Replaces kubectl proxy for `api` commands (unit tests). */
+  apiTransport?: ApiTransport
 }
 
 /** A command the API server (or the network to it) failed for a while. */
@@ -102,6 +113,7 @@ export class ExecCommandRunner implements CommandRunner {
   private readonly killGraceMs: number
   private readonly now: () => number
   private readonly outageToleranceMs: number
+  private transport: ApiTransport | undefined
 
   constructor(private readonly opts: ExecRunnerOptions) {
     this.log = opts.log ?? (line => core.info(line))
@@ -113,6 +125,23 @@ export class ExecCommandRunner implements CommandRunner {
     this.killGraceMs = opts.killGraceMs ?? 5000
     this.now = opts.now ?? Date.now
     this.outageToleranceMs = opts.outageToleranceMs ?? 120_000
+    this.transport = opts.apiTransport
+  }
+
+  /** The API proxy, started with the first `api` command. */
+  private api(): ApiTransport {
+    this.transport ??= new KubectlProxy({
+      kubectlPath: this.opts.kubectlPath,
+      globalArgs: this.argv({ tool: 'kubectl', args: [] }),
+      env: () => this.env(),
+      socketPath:
+        this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+    })
+    return this.transport
+  }
+
+  async close(): Promise<void> {
+    await this.transport?.close()
   }
 
   /** The children's environment, read when each command starts. */
@@ -126,7 +155,7 @@ export class ExecCommandRunner implements CommandRunner {
   /** The argv actually passed to the tool: the context flag first, then the command's args. */
   argv(command: Pick<Command, 'tool' | 'args'>): string[] {
     const ctx = this.opts.context
-    if (ctx === undefined || ctx === '') return [...command.args]
+    if (command.tool === 'api' || ctx === undefined || ctx === '') return [...command.args]
     const flag = command.tool === 'kubectl' ? '--context' : '--kube-context'
     return [flag, ctx, ...command.args]
   }
@@ -169,8 +198,13 @@ export class ExecCommandRunner implements CommandRunner {
           ? command.timeoutMs
           : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()))
       this.log(`[command] ${described}`)
-      const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described)
+      const a =
+        command.tool === 'api'
+          ? await this.requestOnce({ ...command, timeoutMs: attemptMs })
+          : await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described)
       const result: CommandResult = { ...a.result, durationMs: Date.now() - started }
+      // When each command ended, for the benchmark's timeline and for reading a slow run.
+      this.debug(`[end] ${described}: exit ${a.result.exitCode} after ${a.result.durationMs}ms`)
       this.debugOutput(command, a.result)
       if (a.cancelled) {
         tell(false)
@@ -235,6 +269,49 @@ export class ExecCommandRunner implements CommandRunner {
       this.debug(`[stdout] ${out}`)
     }
     if (result.stderr !== '') this.debug(`[stderr] ${result.stderr}`)
+  }
+
+  /** One API request, answered as a kubectl process would: exit code, stdout, stderr. */
+  private async requestOnce(command: Command): Promise<Attempt> {
+    const started = Date.now()
+    const [method = 'GET', path = '/'] = command.args
+    const stopOn =
+      command.mutating || command.duringCancel
+        ? this.opts.cancellation?.urgent
+        : this.opts.cancellation?.signal
+    const answer = (exitCode: number, stdout: string, stderr: string, more = {}): Attempt => ({
+      result: { exitCode, stdout, stderr, durationMs: Date.now() - started },
+      timedOut: false,
+      signal: null,
+      cancelled: false,
+      ...more
+    })
+    try {
+      const r = await this.api().request({
+        method,
+        path,
+        body: command.stdin,
+        // A manifest may be YAML or JSON: the API server reads both.
+        contentType: command.stdin?.trimStart().startsWith('{')
+          ? 'application/json'
+          : 'application/yaml',
+        accept: command.metadataOnly
+          ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+          : 'application/json',
+        timeoutMs: command.timeoutMs,
+        signal: stopOn
+      })
+      if (r.status >= 200 && r.status < 300) return answer(0, r.body, '')
+      if (r.status === 404 && command.notFoundEmpty) return answer(0, '', '')
+      return answer(1, '', apiErrorText(r.status, r.body))
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e)
+      if (e instanceof ApiRequestError && e.aborted)
+        return answer(-1, '', message, { cancelled: true })
+      if (e instanceof ApiRequestError && e.timedOut)
+        return answer(-1, '', message, { timedOut: true })
+      return answer(1, '', message)
+    }
   }
 
   private spawnOnce(

@@ -40,6 +40,9 @@ const TRANSIENT: readonly RegExp[] = [
   /http2: client connection lost/i,
   /http2: server sent GOAWAY/i,
   /use of closed network connection/i,
+  // Node's socket errors for the run's API proxy (it is started again for the retry)
+  /\b(?:ECONNREFUSED|ECONNRESET|EPIPE)\b/,
+  /socket hang up/i,
   // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
   /the server is currently unable to handle the request/i,
   /the server has received too many requests/i,

@@ -12,7 +12,7 @@ export const LEASE = `${LOCK_NAMESPACE}/${LOCK_NAME}`
 
 export const releaseCommands = (): { read: Command; remove: Command } => ({
   read: cmd.getLease(),
-  remove: cmd.deleteObject('lease', LOCK_NAME, LOCK_NAMESPACE)
+  remove: cmd.deleteLease()
 })
 
 /** One line on what happened; never throws (the Lease expires by itself). */

@@ -135,11 +135,7 @@ export function fakeRancher(opts: WorldOptions) {
   ]
 
   runner
-    .on(
-      /^kubectl version/,
-      json({ serverVersion: { gitVersion: opts.kubernetesVersion ?? 'v1.20.2' } })
-    )
-    .on(/^helm version/, { stdout: 'v3.17.2' })
+    .on(/^GET \/version\?timeout=\d+s$/, json({ gitVersion: opts.kubernetesVersion ?? 'v1.20.2' }))
     .on(/^helm history/, () =>
       state.releaseExists
         ? json(state.history)
@@ -172,50 +168,79 @@ export function fakeRancher(opts: WorldOptions) {
       return {}
     })
     .on(/^helm list -A/, () => json(releases()))
-    .on(/^kubectl get deployment rancher -n cattle-system/, () =>
-      state.releaseExists
-        ? json({
-            metadata: { name: 'rancher' },
-            spec: {
-              replicas: state.replicas,
-              template: { spec: { containers: [{ image: state.image }] } }
-            },
-            status: { readyReplicas: state.replicas, updatedReplicas: state.replicas }
-          })
+    .on(
+      /^GET \/apis\/apps\/v1\/namespaces\/cattle-system\/deployments\/rancher\?timeout=\d+s$/,
+      () =>
+        state.releaseExists
+          ? json({
+              metadata: { name: 'rancher' },
+              spec: {
+                replicas: state.replicas,
+                template: { spec: { containers: [{ image: state.image }] } }
+              },
+              status: { readyReplicas: state.replicas, updatedReplicas: state.replicas }
+            })
+          : { stdout: '' }
+    )
+    .on(
+      /^GET \/apis\/apps\/v1\/namespaces\/cattle-resources-system\/deployments\/rancher-backup\?timeout=\d+s$/,
+      () =>
+        state.operatorInstalled
+          ? json({
+              metadata: { name: 'rancher-backup' },
+              spec: { replicas: 1 },
+              status: { readyReplicas: 1, updatedReplicas: 1 }
+            })
+          : { stdout: '' }
+    )
+    .on(/^GET \/apis\/apiextensions.k8s.io\/v1\/customresourcedefinitions\?timeout=\d+s$/, () => {
+      const crd = (name: string, storedVersions: string[]) => ({
+        metadata: { name },
+        status: { storedVersions }
+      })
+      return json({
+        kind: 'CustomResourceDefinitionList',
+        items: [
+          crd('clusters.cluster.x-k8s.io', opts.storedVersions ?? ['v1beta1']),
+          ...(opts.ipamStoredVersions
+            ? [crd('ipaddresses.ipam.cluster.x-k8s.io', opts.ipamStoredVersions)]
+            : []),
+          ...(state.operatorInstalled ? [crd('restores.resources.cattle.io', ['v1'])] : [])
+        ]
+      })
+    })
+    .on(
+      /^GET \/api\/v1\/namespaces\/kube-system\?timeout=\d+s \(metadata only\)$/,
+      json({
+        kind: 'PartialObjectMetadata',
+        metadata: {
+          name: 'kube-system',
+          uid: opts.clusterUid ?? 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
+        }
+      })
+    )
+    .on(/^GET \/apis\/management.cattle.io\/v3\/clusters\?timeout=\d+s$/, json({ items: [] }))
+    .on(/^GET \/api\/v1\/namespaces\/(cattle-turtles-system|cattle-capi-system)\?/, (c: Command) =>
+      opts.turtles ? json({ metadata: { name: c.args[1]!.split('/').at(-1) } }) : { stdout: '' }
+    )
+    .on(/^GET \/api\/v1\/namespaces\/cattle-provisioning-capi-system\?/, () =>
+      opts.capiNamespace
+        ? json({ metadata: { name: 'cattle-provisioning-capi-system' } })
         : { stdout: '' }
     )
-    .on(/^kubectl get deployment rancher-backup -n cattle-resources-system/, () =>
-      state.operatorInstalled
-        ? json({
-            metadata: { name: 'rancher-backup' },
-            spec: { replicas: 1 },
-            status: { readyReplicas: 1, updatedReplicas: 1 }
-          })
-        : { stdout: '' }
+    .on(
+      /^GET \/apis\/resources.cattle.io\/v1\/restores\?timeout=\d+s$/,
+      json({ items: opts.restores ?? [] })
     )
-    .on(/^kubectl get crd -o/, () => ({
-      stdout:
-        `clusters.cluster.x-k8s.io\t${JSON.stringify(opts.storedVersions ?? ['v1beta1'])}\n` +
-        (opts.ipamStoredVersions
-          ? `ipaddresses.ipam.cluster.x-k8s.io\t${JSON.stringify(opts.ipamStoredVersions)}\n`
-          : '') +
-        (state.operatorInstalled ? 'restores.resources.cattle.io\t["v1"]\n' : '')
-    }))
-    .on(/^kubectl get namespace kube-system -o 'jsonpath=\{\.metadata\.uid\}'/, {
-      stdout: opts.clusterUid ?? 'b0450532-cee1-4aa1-a881-f5f48a007b1c'
-    })
-    .on(/^kubectl get clusters.management.cattle.io/, { stdout: '' })
-    .on(/^kubectl get namespace cattle-turtles-system cattle-capi-system/, {
-      stdout: opts.turtles ? 'namespace/cattle-turtles-system\nnamespace/cattle-capi-system' : ''
-    })
-    .on(/^kubectl get namespace cattle-provisioning-capi-system/, {
-      stdout: opts.capiNamespace ? 'namespace/cattle-provisioning-capi-system' : ''
-    })
-    .on(/^kubectl get restores.resources.cattle.io -o json/, json({ items: opts.restores ?? [] }))
-    .on(/^kubectl get secret s3-creds -n default -o name/, {
-      stdout: opts.s3SecretExists === false ? '' : 'secret/s3-creds'
-    })
-    .on(/^kubectl get lease/, () => (state.lease ? json(state.lease) : { stdout: '' }))
+    .on(
+      /^GET \/api\/v1\/namespaces\/default\/secrets\/s3-creds\?timeout=\d+s \(metadata only\)$/,
+      () =>
+        opts.s3SecretExists === false ? { stdout: '' } : json({ metadata: { name: 's3-creds' } })
+    )
+    .on(
+      /^GET \/apis\/coordination.k8s.io\/v1\/namespaces\/kube-system\/leases\/rancher-rollback\?timeout=\d+s$/,
+      () => (state.lease ? json(state.lease) : { stdout: '' })
+    )
     // A watch on the lock lasts its timeout, during which the holder renews or releases it.
     .on(/^kubectl wait lease\/rancher-rollback -n kube-system --for=delete/, (c: Command) => {
       if (!state.lease) return {}
@@ -240,41 +265,48 @@ export function fakeRancher(opts: WorldOptions) {
         stderr: 'error: timed out waiting for the condition on leases/rancher-rollback'
       }
     })
-    .on(/^kubectl replace -f -/, (c: Command) => {
-      const obj = JSON.parse(c.stdin ?? '{}')
-      if (!state.lease)
-        return {
-          exitCode: 1,
-          stderr: `Error from server (NotFound): error when replacing "STDIN": leases.coordination.k8s.io "rancher-rollback" not found`
-        }
-      if (obj.metadata.resourceVersion !== state.lease.metadata.resourceVersion)
-        return {
-          exitCode: 1,
-          stderr: `Error from server (Conflict): error when replacing "STDIN": Operation cannot be fulfilled on leases.coordination.k8s.io "rancher-rollback": the object has been modified; please apply your changes to the latest version and try again`
-        }
-      state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
-      return {}
-    })
-    .on(/^kubectl create -f -/, (c: Command) => {
-      const obj = JSON.parse(c.stdin ?? '{}')
-      if (obj.kind === 'Lease') {
+    // The API server's own words (apiErrorText turns its Status into these).
+    .on(
+      /^PUT \/apis\/coordination.k8s.io\/v1\/namespaces\/kube-system\/leases\/rancher-rollback\?timeout=\d+s /,
+      (c: Command) => {
+        const obj = JSON.parse(c.stdin ?? '{}')
+        if (!state.lease)
+          return {
+            exitCode: 1,
+            stderr: `Error from server (NotFound): leases.coordination.k8s.io "rancher-rollback" not found`
+          }
+        if (obj.metadata.resourceVersion !== state.lease.metadata.resourceVersion)
+          return {
+            exitCode: 1,
+            stderr: `Error from server (Conflict): Operation cannot be fulfilled on leases.coordination.k8s.io "rancher-rollback": the object has been modified; please apply your changes to the latest version and try again`
+          }
+        state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
+        return {}
+      }
+    )
+    .on(
+      /^POST \/apis\/coordination.k8s.io\/v1\/namespaces\/kube-system\/leases\?timeout=\d+s /,
+      (c: Command) => {
+        const obj = JSON.parse(c.stdin ?? '{}')
         if (state.lease)
           return {
             exitCode: 1,
-            stderr: `Error from server (AlreadyExists): error when creating "STDIN": leases.coordination.k8s.io "rancher-rollback" already exists`
+            stderr: `Error from server (AlreadyExists): leases.coordination.k8s.io "rancher-rollback" already exists`
           }
         state.lease = { ...obj, metadata: { ...obj.metadata, resourceVersion: nextVersion() } }
-      } else if (obj.kind === 'Restore') {
-        state.restore = obj
+        return json(state.lease)
       }
-      return {}
+    )
+    .on(/^POST \/apis\/resources.cattle.io\/v1\/restores\?timeout=\d+s /, (c: Command) => {
+      state.restore = JSON.parse(c.stdin ?? '{}')
+      return json(state.restore)
     })
     .on(/^kubectl wait restores.resources.cattle.io/, () =>
       opts.restoreOutcome === 'error'
         ? { exitCode: 1, stderr: 'error: timed out waiting for the condition' }
         : {}
     )
-    .on(/^kubectl get restores.resources.cattle.io rollback-/, () => {
+    .on(/^GET \/apis\/resources.cattle.io\/v1\/restores\/rollback-/, () => {
       const base = state.restore as { metadata: object; spec: object }
       return json({
         ...base,
@@ -326,15 +358,21 @@ export function fakeRancher(opts: WorldOptions) {
     .on(/^helm get values rancher/, {
       stdout: opts.values ?? 'hostname: rancher.example.com\nbootstrapPassword: s3cr3t-bootstrap\n'
     })
-    .on(/^kubectl get secret .* -o json/, { stdout: '' })
-    .on(/^kubectl get secret rancher-rollback-saved -n kube-system -o json/, () => ({
-      stdout: state.saved ?? ''
-    }))
+    .on(/^GET \/api\/v1\/namespaces\/[^/]+\/secrets\/[^/ ]+\?timeout=\d+s$/, { stdout: '' })
+    .on(
+      /^GET \/api\/v1\/namespaces\/kube-system\/secrets\/rancher-rollback-saved\?timeout=\d+s$/,
+      () => ({
+        stdout: state.saved ?? ''
+      })
+    )
     .on(/^kubectl delete /, {})
-    .on(/^kubectl delete lease/, () => {
-      state.lease = undefined
-      return {}
-    })
+    .on(
+      /^DELETE \/apis\/coordination.k8s.io\/v1\/namespaces\/kube-system\/leases\/rancher-rollback\?timeout=\d+s$/,
+      () => {
+        state.lease = undefined
+        return {}
+      }
+    )
     .on(/^kubectl delete secret rancher-rollback-saved -n kube-system/, () => {
       state.saved = undefined
       return {}

@@ -88,15 +88,14 @@ type LockCommands = ReturnType<typeof lockCommands>
 
 function lockCommands(waitMs: number) {
   return {
+    create: cmd.createLease(`Lease ${LEASE} naming this run`),
     read: cmd.getLease(),
-    create: cmd.createFromStdin(`Lease ${LEASE} naming this run`, ''),
-    takeOver: cmd.replaceFromStdin(
-      `Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`,
-      ''
+    takeOver: cmd.replaceLease(
+      `Lease ${LEASE} taken over from an expired holder or an ended attempt of this run`
     ),
     watch: cmd.waitLeaseDeleted(waitMs),
     renewRead: cmd.getLeaseForRenewal(),
-    renew: cmd.renewLease(`Lease ${LEASE} renewed by this run`, '')
+    renew: cmd.renewLease(`Lease ${LEASE} renewed by this run`)
   }
 }
 
@@ -153,6 +152,22 @@ export const takeLock = defineStep({
       if (v.action === 'released') throw releasedByLive(v.holder, v.since)
       return ` after waiting ${waited()} for ${v.holder}, whose Lease was deleted after it stopped renewing it`
     }
+    const create = async (): Promise<boolean> => {
+      const manifest = leaseManifest({
+        holder: ctx.holder,
+        durationSeconds: LEASE_DURATION_S,
+        now: ctx.now()
+      })
+      try {
+        await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) })
+        return true
+      } catch (e) {
+        if (!isAlreadyExists(e)) throw e
+        return false // held, or another run won the race: read who it is
+      }
+    }
+    // The usual case, no Lease at all, in one call; only a Lease already there is read and judged.
+    if (await create()) return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s`)
     let races = 0
     while (races < 2) {
       const lease = parseJson((await ctx.runner.run(c.read)).stdout, 'lease')
@@ -183,21 +198,13 @@ export const takeLock = defineStep({
           }
           continue
         }
-        case 'create':
-          try {
-            const after = afterRelease()
-            const manifest = leaseManifest({
-              holder: ctx.holder,
-              durationSeconds: LEASE_DURATION_S,
-              now: ctx.now()
-            })
-            await ctx.runner.run({ ...c.create, stdin: JSON.stringify(manifest) })
+        case 'create': {
+          const after = afterRelease()
+          if (await create())
             return taken(`taken by ${ctx.holder} for ${LEASE_DURATION_S}s${after}`)
-          } catch (e) {
-            if (!isAlreadyExists(e)) throw e
-            races++ // another run won the race: read who it is
-            continue
-          }
+          races++
+          continue
+        }
         case 'take-over': {
           const from = verdict.previousHolder
           const after = from === '' ? afterRelease() : ''

@@ -108,7 +108,7 @@ export const restore = defineStep({
       ...(adopted
         ? {}
         : {
-            create: cmd.createFromStdin(
+            create: cmd.createRestore(
               `Restore ${name} of ${input.facts.backup.filename} (prune: ${restorePrune(input)})`,
               JSON.stringify(manifest)
             )
@@ -121,9 +121,8 @@ export const restore = defineStep({
       operatorLog: cmd.operatorLogs(OPERATOR_LOG_LINES),
       // Only if the operator jams on its own lock after an API server outage (operator-lock.ts).
       operatorLock: cmd.getOperatorLock(),
-      releaseOperatorLock: cmd.replaceFromStdin(
-        `Lease ${BACKUP_NAMESPACE}/${OPERATOR_LOCK_LEASE} with its holder cleared, as the operator's own failed unlock would have left it`,
-        ''
+      releaseOperatorLock: cmd.replaceOperatorLock(
+        `Lease ${BACKUP_NAMESPACE}/${OPERATOR_LOCK_LEASE} with its holder cleared, as the operator's own failed unlock would have left it`
       )
     }
   },
