@@ -388,7 +388,7 @@ describe('plan and manifest', () => {
       ['prove-upload', false]
     ])
     expect(plan[0]?.commands).toEqual([
-      'kubectl create -f - --request-timeout=30s < (Backup pre-upgrade-42-2 (one-time, ResourceSet rancher-resource-set, encrypted))'
+      'POST /apis/resources.cattle.io/v1/backups?timeout=30s < (Backup pre-upgrade-42-2 (one-time, ResourceSet rancher-resource-set, encrypted))'
     ])
     expect(plan[1]?.commands[0]).toMatch(
       /^kubectl wait backups\.resources\.cattle\.io\/pre-upgrade-42-2 --for=condition=Ready=True --timeout=20s/

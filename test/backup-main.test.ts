@@ -39,6 +39,8 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true })
 })
 
+const names = (...n: string[]) => JSON.stringify({ items: n.map(name => ({ metadata: { name } })) })
+
 function cluster(backupStatus: () => Record<string, unknown>): ScriptedRunner {
   const deployment = (replicas: number) =>
     JSON.stringify({
@@ -47,7 +49,9 @@ function cluster(backupStatus: () => Record<string, unknown>): ScriptedRunner {
       status: { readyReplicas: replicas, updatedReplicas: replicas }
     })
   return new ScriptedRunner()
-    .on(/get namespace kube-system/, { stdout: UID })
+    .on(/^GET \/api\/v1\/namespaces\/kube-system/, {
+      stdout: JSON.stringify({ metadata: { name: 'kube-system', uid: UID } })
+    })
     .on(/^helm history rancher/, {
       stdout: JSON.stringify([
         { revision: 1, status: 'deployed', chart: 'rancher-2.8.4', app_version: 'v2.8.4' }
@@ -64,14 +68,16 @@ function cluster(backupStatus: () => Record<string, unknown>): ScriptedRunner {
         }
       ])
     })
-    .on(/get deployment/, { stdout: deployment(1) })
-    .on(/get crd backups/, { stdout: 'customresourcedefinition/backups.resources.cattle.io' })
-    .on(/get resourcesets/, { stdout: 'rancher-resource-set' })
-    .on(/get backups\.resources\.cattle\.io -o json/, { stdout: '{"items":[]}' })
-    .on(/get secret s3-creds/, { stdout: 'secret/s3-creds' })
-    .on(/^kubectl create -f -/, {})
+    .on(/\/deployments\//, { stdout: deployment(1) })
+    .on(/customresourcedefinitions\/backups\.resources\.cattle\.io/, {
+      stdout: '{"metadata":{"name":"backups.resources.cattle.io"}}'
+    })
+    .on(/^GET \S*\/resourcesets/, { stdout: names('rancher-resource-set') })
+    .on(/^GET \S*\/backups\?/, { stdout: '{"items":[]}' })
+    .on(/\/secrets\/s3-creds/, { stdout: '{"metadata":{"name":"s3-creds"}}' })
+    .on(/^POST \S*\/backups\?/, {})
     .on(/^kubectl wait /, {})
-    .on(/get backups\.resources\.cattle\.io pre-upgrade-9-1 -o json/, () => ({
+    .on(/^GET \S*\/backups\/pre-upgrade-9-1\?/, () => ({
       stdout: JSON.stringify({ metadata: { name: 'pre-upgrade-9-1' }, status: backupStatus() })
     }))
 }
@@ -110,7 +116,7 @@ describe('runBackup', () => {
       status: 'succeeded'
     })
     expect(summary()).toContain(`<code>${FILE}</code>`)
-    expect(runner.mutating()).toEqual(['kubectl create -f - --request-timeout=30s'])
+    expect(runner.mutating()).toEqual(['POST /apis/resources.cattle.io/v1/backups?timeout=30s'])
     // The keys never reach argv, the summary or outputs.
     for (const line of [...runner.lines(), summary(), readFileSync(files.output, 'utf8')]) {
       expect(line).not.toContain('secret-example-key')
@@ -128,7 +134,7 @@ describe('runBackup', () => {
   })
 
   it('refused: says why and what to do, nothing created', async () => {
-    const runner = cluster(completed).on(/get resourcesets/, { stdout: '' })
+    const runner = cluster(completed).on(/^GET \S*\/resourcesets/, { stdout: names() })
     const report = await runBackup(env(runner))
     expect(report.status).toBe('refused')
     expect(runner.mutating()).toEqual([])

@@ -73,13 +73,13 @@ function setup(reads: string[], objects: Record<string, S3Object> = {}) {
   let clock = Date.parse('2026-12-02T06:00:00Z')
   const now = () => new Date(clock)
   const runner = new ScriptedRunner()
-    .on(/^kubectl create -f -/, {})
+    .on(/^POST \S*\/backups\?/, {})
     // Each watch round lasts its whole limit when nothing happens.
     .on(/^kubectl wait /, c => {
       clock += c.timeoutMs - 30_000
       return { exitCode: 1, stderr: 'error: timed out waiting for the condition' }
     })
-    .on(/^kubectl get backups\.resources\.cattle\.io pre-upgrade-42-1 -o json/, () => ({
+    .on(/^GET \S*\/backups\/pre-upgrade-42-1\?/, () => ({
       stdout: reads.length > 1 ? (reads.shift() ?? '') : (reads[0] ?? '')
     }))
     .on(/^kubectl logs /, {
@@ -117,11 +117,11 @@ describe('takeBackup', () => {
     })
     await takeBackup(ctx)
     expect(runner.lines()).toEqual([
-      'kubectl create -f - --request-timeout=30s',
+      'POST /apis/resources.cattle.io/v1/backups?timeout=30s',
       `kubectl wait backups.resources.cattle.io/${NAME} --for=condition=Ready=True --timeout=20s`,
-      `kubectl get backups.resources.cattle.io ${NAME} -o json --request-timeout=30s`,
+      `GET /apis/resources.cattle.io/v1/backups/${NAME}?timeout=30s`,
       `kubectl wait backups.resources.cattle.io/${NAME} --for=condition=Ready=True --timeout=20s`,
-      `kubectl get backups.resources.cattle.io ${NAME} -o json --request-timeout=30s`
+      `GET /apis/resources.cattle.io/v1/backups/${NAME}?timeout=30s`
     ])
     expect(heads).toEqual([`prod/${FILE}`])
     expect(report.filename).toBe(FILE)

@@ -18,7 +18,7 @@ import require$$6__default from 'util';
 import require$$0$1 from 'node:assert';
 import require$$0$3, { isIPv6 } from 'node:net';
 import * as require$$2 from 'node:http';
-import require$$2__default from 'node:http';
+import require$$2__default, { Agent, request as request$2 } from 'node:http';
 import require$$0$2 from 'node:stream';
 import require$$0 from 'node:buffer';
 import require$$0$4 from 'node:util';
@@ -42,10 +42,10 @@ import { join } from 'node:path';
 import { createHash, createHmac, X509Certificate, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
 import { spawn } from 'node:child_process';
-import { constants as constants$6, tmpdir } from 'node:os';
+import { rmSync, mkdtempSync, createReadStream } from 'node:fs';
+import { tmpdir, constants as constants$6 } from 'node:os';
 import * as fs$1 from 'node:fs/promises';
 import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1 } from 'node:fs/promises';
-import { createReadStream } from 'node:fs';
 import * as stream from 'stream';
 
 // We use any as a valid input type
@@ -13788,7 +13788,7 @@ function requireRetryAgent () {
 	return retryAgent;
 }
 
-var api = {};
+var api$1 = {};
 
 var apiRequest = {exports: {}};
 
@@ -15294,15 +15294,15 @@ function requireApiConnect () {
 var hasRequiredApi;
 
 function requireApi () {
-	if (hasRequiredApi) return api;
+	if (hasRequiredApi) return api$1;
 	hasRequiredApi = 1;
 
-	api.request = requireApiRequest();
-	api.stream = requireApiStream();
-	api.pipeline = requireApiPipeline();
-	api.upgrade = requireApiUpgrade();
-	api.connect = requireApiConnect();
-	return api;
+	api$1.request = requireApiRequest();
+	api$1.stream = requireApiStream();
+	api$1.pipeline = requireApiPipeline();
+	api$1.upgrade = requireApiUpgrade();
+	api$1.connect = requireApiConnect();
+	return api$1;
 }
 
 var mockErrors;
@@ -30441,7 +30441,7 @@ function endGroup() {
  * @param name The name of the group
  * @param fn The function to wrap in the group
  */
-function group(name, fn) {
+function group$1(name, fn) {
     return __awaiter$2(this, void 0, void 0, function* () {
         startGroup(name);
         let result;
@@ -38217,6 +38217,10 @@ function isAlreadyExists(e) {
 }
 /** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
 function describeCommand(command) {
+    if (command.tool === 'api') {
+        const line = `${command.args.join(' ')}${command.metadataOnly ? ' (metadata only)' : ''}`;
+        return command.stdin === undefined ? line : `${line} < (${command.about ?? 'body'})`;
+    }
     const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
     const line = [command.tool, ...quoted].join(' ');
     return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
@@ -38297,6 +38301,181 @@ function cancellableRunner(inner, signal) {
 }
 
 /**
+ * The run's one connection to the API server for reads and small writes: a `kubectl proxy` on a
+ * unix socket in the run's private directory (mode 0700, so no other user can connect).
+ *
+ * Why kubectl proxy rather than a client library such as @kubernetes/client-node: kubectl then
+ * authenticates these requests exactly as it does the kubectl commands of the same run (client
+ * certificates, tokens, exec plugins such as `aws eks get-token`, OIDC, `proxy-url`,
+ * `tls-server-name`), with no second reading of the kubeconfig to drift from it and no credential
+ * in this process; and it costs one process for the whole run instead of one process, one TLS
+ * handshake and (cold) one API discovery per read. See the README's "Benchmark".
+ */
+/** A request that ran out of time (`timedOut`) or was stopped (`aborted`), as opposed to a refusal. */
+class ApiRequestError extends Error {
+    timedOut;
+    aborted;
+    constructor(message, timedOut = false, aborted = false) {
+        super(message);
+        this.timedOut = timedOut;
+        this.aborted = aborted;
+        this.name = 'ApiRequestError';
+    }
+}
+/** kubectl proxy's line once it listens (staging/src/k8s.io/kubectl/pkg/cmd/proxy/proxy.go). */
+const SERVING = 'Starting to serve on';
+class KubectlProxy {
+    opts;
+    child;
+    serving;
+    agent = new Agent({ keepAlive: true });
+    constructor(opts) {
+        this.opts = opts;
+    }
+    /** The proxy's argv, as the plan names it. */
+    argv() {
+        return [...this.opts.globalArgs, 'proxy', `--unix-socket=${this.opts.socketPath}`];
+    }
+    /** Starts kubectl proxy once, and again after it died; resolves once it serves. */
+    start() {
+        if (this.serving)
+            return this.serving;
+        // A proxy that died leaves its socket file behind, and a new one cannot listen over it.
+        rmSync(this.opts.socketPath, { force: true });
+        const child = spawn(this.opts.kubectlPath, this.argv(), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: this.opts.env(),
+            shell: false
+        });
+        this.child = child;
+        let stderr = '';
+        child.stderr?.on('data', (b) => {
+            stderr = (stderr + String(b)).slice(-4096);
+        });
+        const serving = new Promise((resolve, reject) => {
+            let stdout = '';
+            const ms = this.opts.startTimeoutMs ?? 30_000;
+            const timer = setTimeout(() => {
+                reject(new ApiRequestError(`kubectl proxy did not start serving within ${ms}ms`, true));
+                child.kill('SIGKILL');
+            }, ms);
+            child.stdout?.on('data', (b) => {
+                stdout += String(b);
+                if (stdout.includes(SERVING)) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+            child.on('error', e => {
+                clearTimeout(timer);
+                reject(new ApiRequestError(`kubectl proxy could not be started: ${e.message}`));
+            });
+            child.on('exit', (code, signal) => {
+                clearTimeout(timer);
+                if (this.child === child) {
+                    this.child = undefined;
+                    this.serving = undefined;
+                }
+                const why = stderr.trim().split('\n').slice(-3).join(' ');
+                reject(new ApiRequestError(`kubectl proxy exited (${signal ?? code})${why ? `: ${why}` : ''}`));
+            });
+        });
+        this.serving = serving;
+        // A start that failed is tried again by the next request.
+        serving.catch(() => {
+            if (this.serving === serving)
+                this.serving = undefined;
+        });
+        return serving;
+    }
+    async request(r) {
+        await this.start();
+        return new Promise((resolve, reject) => {
+            const headers = {
+                host: 'localhost',
+                accept: r.accept ?? 'application/json'
+            };
+            if (r.body !== undefined) {
+                headers['content-type'] = r.contentType ?? 'application/json';
+                headers['content-length'] = String(Buffer.byteLength(r.body));
+            }
+            let done = false;
+            const settle = (f) => {
+                if (done)
+                    return;
+                done = true;
+                clearTimeout(timer);
+                r.signal?.removeEventListener('abort', onAbort);
+                f();
+            };
+            const req = request$2({
+                socketPath: this.opts.socketPath,
+                path: r.path,
+                method: r.method,
+                headers,
+                agent: this.agent
+            });
+            const timer = setTimeout(() => {
+                settle(() => reject(new ApiRequestError(`no answer within ${r.timeoutMs}ms`, true)));
+                req.destroy();
+            }, r.timeoutMs);
+            const onAbort = () => {
+                settle(() => reject(new ApiRequestError('stopped: the run was cancelled', false, true)));
+                req.destroy();
+            };
+            if (r.signal?.aborted)
+                queueMicrotask(onAbort);
+            else
+                r.signal?.addEventListener('abort', onAbort, { once: true });
+            req.on('response', res => {
+                const chunks = [];
+                res.on('data', (b) => chunks.push(b));
+                res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
+                res.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            });
+            req.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            req.end(r.body);
+        });
+    }
+    /** Stops the proxy; resolves once it has exited (at most ~2 s). */
+    async close() {
+        this.agent.destroy();
+        const child = this.child;
+        this.child = undefined;
+        this.serving = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null)
+            return;
+        await new Promise(resolve => {
+            const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+            child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+            });
+            child.kill('SIGTERM');
+        });
+    }
+}
+
+/**
+ * A refused API request in kubectl's words (`Error from server (Reason): message`), so that the
+ * same rules (transient-errors.ts, isAlreadyExists, conflicts) judge a request and a kubectl run.
+ */
+function apiErrorText(status, body) {
+    try {
+        const s = JSON.parse(body);
+        if (s.kind === 'Status' && typeof s.message === 'string') {
+            const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : String(status);
+            return `Error from server (${reason}): ${s.message}`;
+        }
+    }
+    catch {
+        // Not a Status: kubectl proxy's own errors are plain text ("dial tcp …: connection refused").
+    }
+    const text = body.trim().slice(0, 2000);
+    return `Error from server (${status})${text ? `: ${text}` : ''}`;
+}
+
+/**
  * Pure classification of kubectl/helm failures, and the retry backoff schedule.
  *
  * A failure is transient when retrying the very same command may succeed: the API server or
@@ -38336,6 +38515,9 @@ const TRANSIENT = [
     /http2: client connection lost/i,
     /http2: server sent GOAWAY/i,
     /use of closed network connection/i,
+    // Node's socket errors for the run's API proxy (it is started again for the retry)
+    /\b(?:ECONNREFUSED|ECONNRESET|EPIPE)\b/,
+    /socket hang up/i,
     // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
     /the server is currently unable to handle the request/i,
     /the server has received too many requests/i,
@@ -38408,6 +38590,7 @@ class ExecCommandRunner {
     killGraceMs;
     now;
     outageToleranceMs;
+    transport;
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info$1(line));
@@ -38419,6 +38602,20 @@ class ExecCommandRunner {
         this.killGraceMs = opts.killGraceMs ?? 5000;
         this.now = opts.now ?? Date.now;
         this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
+        this.transport = opts.apiTransport;
+    }
+    /** The API proxy, started with the first `api` command. */
+    api() {
+        this.transport ??= new KubectlProxy({
+            kubectlPath: this.opts.kubectlPath,
+            globalArgs: this.argv({ tool: 'kubectl', args: [] }),
+            env: () => this.env(),
+            socketPath: this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+        });
+        return this.transport;
+    }
+    async close() {
+        await this.transport?.close();
     }
     /** The children's environment, read when each command starts. */
     env() {
@@ -38430,7 +38627,7 @@ class ExecCommandRunner {
     /** The argv actually passed to the tool: the context flag first, then the command's args. */
     argv(command) {
         const ctx = this.opts.context;
-        if (ctx === undefined || ctx === '')
+        if (command.tool === 'api' || ctx === undefined || ctx === '')
             return [...command.args];
         const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
         return [flag, ctx, ...command.args];
@@ -38465,8 +38662,12 @@ class ExecCommandRunner {
                 ? command.timeoutMs
                 : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
             this.log(`[command] ${described}`);
-            const a = await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
+            const a = command.tool === 'api'
+                ? await this.requestOnce({ ...command, timeoutMs: attemptMs })
+                : await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
             const result = { ...a.result, durationMs: Date.now() - started };
+            // When each command ended, for the benchmark's timeline and for reading a slow run.
+            this.debug(`[end] ${described}: exit ${a.result.exitCode} after ${a.result.durationMs}ms`);
             this.debugOutput(command, a.result);
             if (a.cancelled) {
                 tell(false);
@@ -38523,6 +38724,50 @@ class ExecCommandRunner {
         }
         if (result.stderr !== '')
             this.debug(`[stderr] ${result.stderr}`);
+    }
+    /** One API request, answered as a kubectl process would: exit code, stdout, stderr. */
+    async requestOnce(command) {
+        const started = Date.now();
+        const [method = 'GET', path = '/'] = command.args;
+        const stopOn = command.mutating || command.duringCancel
+            ? this.opts.cancellation?.urgent
+            : this.opts.cancellation?.signal;
+        const answer = (exitCode, stdout, stderr, more = {}) => ({
+            result: { exitCode, stdout, stderr, durationMs: Date.now() - started },
+            timedOut: false,
+            signal: null,
+            cancelled: false,
+            ...more
+        });
+        try {
+            const r = await this.api().request({
+                method,
+                path,
+                body: command.stdin,
+                // A manifest may be YAML or JSON: the API server reads both.
+                contentType: command.stdin?.trimStart().startsWith('{')
+                    ? 'application/json'
+                    : 'application/yaml',
+                accept: command.metadataOnly
+                    ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+                    : 'application/json',
+                timeoutMs: command.timeoutMs,
+                signal: stopOn
+            });
+            if (r.status >= 200 && r.status < 300)
+                return answer(0, r.body, '');
+            if (r.status === 404 && command.notFoundEmpty)
+                return answer(0, '', '');
+            return answer(1, '', apiErrorText(r.status, r.body));
+        }
+        catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            if (e instanceof ApiRequestError && e.aborted)
+                return answer(-1, '', message, { cancelled: true });
+            if (e instanceof ApiRequestError && e.timedOut)
+                return answer(-1, '', message, { timedOut: true });
+            return answer(1, '', message);
+        }
     }
     spawnOnce(path, args, command, described) {
         return new Promise((resolve, reject) => {
@@ -38759,10 +39004,26 @@ function kubectl(mutating, args, extra = {}) {
     };
 }
 const kubectlRead = (args, extra) => kubectl(false, args, extra);
-const kubectlWrite = (args, extra) => kubectl(true, args, extra);
 function helmRead(args, extra = {}) {
     return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
 }
+/** An API request's own limit, as kubectl's `--request-timeout=30s`. */
+const API_TIMEOUT_MS = 30_000;
+/** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
+function api(method, path, extra = {}) {
+    const timeoutMs = extra.timeoutMs ?? API_TIMEOUT_MS;
+    return {
+        tool: 'api',
+        args: [method, `${path}?timeout=${seconds(timeoutMs)}`],
+        mutating: method !== 'GET',
+        ...extra,
+        timeoutMs
+    };
+}
+/** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
+const core = (namespace, plural, name = '') => `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const group = (gv, namespace, plural, name = '') => `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const RESOURCES = 'resources.cattle.io/v1';
 const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
     allowFailure: true
 });
@@ -38771,15 +39032,18 @@ const helmHistory = (release, namespace) => helmRead(['history', release, '-n', 
  * Explicit status filters rather than `--all`, which Helm 4 removed.
  */
 const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
-const getDeployment = (namespace, name) => kubectlRead(['get', 'deployment', name, '-n', namespace, '-o', 'json', '--ignore-not-found']);
+const getDeployment = (namespace, name) => api('GET', group('apps/v1', namespace, 'deployments', name), { notFoundEmpty: true });
 /** Backups are named after the kube-system UID, which survives rancher-cleanup. */
-const clusterUid = () => kubectlRead(['get', 'namespace', 'kube-system', '-o', 'jsonpath={.metadata.uid}']);
-/** Presence only: `-o name` never prints the data. */
-const secretExists = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'name', '--ignore-not-found']);
-/** Full Secret, data included: the output is secret. */
-const readSecret = (namespace, name) => kubectlRead(['get', 'secret', name, '-n', namespace, '-o', 'json', '--ignore-not-found'], {
+const clusterUid = () => api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true });
+/** Presence only: metadata, so the data never leaves the API server. */
+const secretExists = (namespace, name) => api('GET', core(namespace, 'secrets', name), {
+    notFoundEmpty: true,
+    metadataOnly: true,
+    // Metadata still holds annotations, and `kubectl apply` copies a Secret into one.
     secretOutput: true
 });
+/** Full Secret, data included: the output is secret. */
+const readSecret = (namespace, name) => api('GET', core(namespace, 'secrets', name), { notFoundEmpty: true, secretOutput: true });
 const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
 // ---- waits (watches with a deadline) --------------------------------------------------------
 const waitCommand = (args, timeoutMs) => ({
@@ -38789,13 +39053,6 @@ const waitCommand = (args, timeoutMs) => ({
     mutating: false,
     allowFailure: true
 });
-// ---- writes --------------------------------------------------------------------------------
-/*
- * Manifests go on stdin, never argv. `about` names what they hold for the plan; a manifest only
- * known at run time (a Lease's times) is planned as '' and filled in by the step.
- */
-/** Creates exactly the objects on stdin; fails on AlreadyExists (the caller decides). */
-const createFromStdin = (about, manifest) => kubectlWrite(['create', '-f', '-'], { stdin: manifest, about });
 
 /** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
 function asObject(v) {
@@ -38891,6 +39148,10 @@ function deploymentReady(text) {
     const want = asNumber(asObject(d.spec).replicas);
     const status = asObject(d.status);
     return (want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want);
+}
+/** An object's metadata.uid (the kube-system namespace's names the cluster's backups). */
+function parseUid(text) {
+    return asString(asObject(asObject(parseJson(text, 'object')).metadata).uid);
 }
 /** Decodes an S3 credential Secret's `accessKey` / `secretKey` (base64 `data`). */
 function parseCredentialSecret(text) {
@@ -39914,7 +40175,6 @@ function withDeadline(work, ms, what, signal) {
  * rollback went through, the re-run takes a new one under its own attempt's name.
  */
 const BACKUP_CRD = 'backups.resources.cattle.io';
-const RESOURCE_SET_CRD = 'resourcesets.resources.cattle.io';
 /** On the Backup: the release revision and Rancher version it was taken from. */
 const REVISION_LABEL = 'rancher-rollback/helm-revision';
 const VERSION_LABEL = 'rancher-rollback/rancher-version';
@@ -40105,16 +40365,20 @@ function decideBackup(settings, facts, run, ownName) {
     };
 }
 
-/** The operator's CRDs: `backups.resources.cattle.io` names itself when installed. */
-const backupCrdExists = () => kubectlRead(['get', 'crd', BACKUP_CRD, '-o', 'name', '--ignore-not-found']);
-/** Names of the ResourceSets (cluster-scoped); fails when the CRD is missing (an answer). */
-const listResourceSets = () => kubectlRead(['get', RESOURCE_SET_CRD, '-o', 'jsonpath={.items[*].metadata.name}'], {
-    allowFailure: true
+/** The Backup CRD's metadata, or nothing when the operator's CRDs are not installed. */
+const backupCrdExists = () => api('GET', group('apiextensions.k8s.io/v1', undefined, 'customresourcedefinitions', BACKUP_CRD), {
+    notFoundEmpty: true,
+    metadataOnly: true
 });
-/** Every Backup: an earlier attempt's is found by its name and labels. */
-const listBackups = () => kubectlRead(['get', BACKUP_CRD, '-o', 'json'], { allowFailure: true });
-const getBackup = (name) => kubectlRead(['get', BACKUP_CRD, name, '-o', 'json']);
-const createBackup = (about, manifest) => createFromStdin(about, manifest);
+/** The ResourceSets (cluster-scoped); fails when their CRD is missing (an answer). */
+const listResourceSets = () => api('GET', group(RESOURCES, undefined, 'resourcesets'), {
+    allowFailure: true,
+    metadataOnly: true
+});
+/** Every Backup: an earlier attempt's is found by its name, labels and spec. */
+const listBackups = () => api('GET', group(RESOURCES, undefined, 'backups'), { allowFailure: true });
+const getBackup = (name) => api('GET', group(RESOURCES, undefined, 'backups', name));
+const createBackup = (about, manifest) => api('POST', group(RESOURCES, undefined, 'backups'), { stdin: manifest, about });
 /**
  * One round of the wait: a watch until the operator marks the Backup Ready=True, at most
  * `timeoutMs`. The step repeats it (reading the Backup between rounds) until the run's deadline.
@@ -40158,7 +40422,7 @@ async function gatherBackupFacts(settings, runner, mask) {
         }
     }
     return {
-        clusterUid: uid.trim(),
+        clusterUid: parseUid(uid),
         release: {
             exists: newest !== undefined,
             revision: newest?.revision ?? 0,
@@ -40172,9 +40436,7 @@ async function gatherBackupFacts(settings, runner, mask) {
             backupCrdExists: crd.trim() !== '',
             deploymentReady: deploymentReady(operatorDeployment)
         },
-        resourceSets: resourceSets.exitCode === 0
-            ? resourceSets.stdout.split(/\s+/).filter(n => n !== '')
-            : undefined,
+        resourceSets: resourceSets.exitCode === 0 ? namesOf(resourceSets.stdout) : undefined,
         backups: backups.exitCode === 0 ? parseBackupList(backups.stdout) : [],
         credentialSecretExists: credentialSecret === undefined ? undefined : credentialSecret.trim() !== '',
         encryptionSecretExists: encryptionSecret === undefined ? undefined : encryptionSecret.trim() !== '',
@@ -40208,7 +40470,14 @@ function parseBackup(item) {
         filename: asString(asObject(o.status).filename)
     };
 }
-/** `kubectl get backups.resources.cattle.io -o json` → the Backups; '' → []. */
+/** The names in a list (`{"items":[{"metadata":{"name":…}}]}`). */
+function namesOf(text) {
+    const list = asObject(parseJson(text, 'a list'));
+    return (Array.isArray(list.items) ? list.items : [])
+        .map(item => asString(asObject(asObject(item).metadata).name))
+        .filter(name => name !== '');
+}
+/** The Backup list (`GET …/backups`, or `kubectl get … -o json`) → the Backups; '' → []. */
 function parseBackupList(text) {
     const list = asObject(parseJson(text, 'the Backup list'));
     return Array.isArray(list.items) ? list.items.map(parseBackup) : [];
@@ -40603,6 +40872,7 @@ const realBackupEnvironment = {
         dryRun: o.settings.dryRun,
         cancellation: realBackupEnvironment.cancellation,
         deadline: o.deadline,
+        apiSocketPath: o.apiSocketPath,
         log: info,
         warn: warning,
         debug
@@ -40666,9 +40936,26 @@ async function backup(settings, env, report) {
         kubeconfigPath = join(workDir, 'kubeconfig');
         await writePrivateFile(kubeconfigPath, settings.kubeconfig);
     }
-    const tools = await group('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
-    const runner = cancellableRunner(maskingRunner(env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline }), setSecret), env.cancellation.signal);
-    const facts = await group('Read the cluster', () => gatherBackupFacts(settings, runner, setSecret));
+    const tools = await group$1('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
+    const commands = env.runner({
+        helmPath: tools.helmPath,
+        kubectlPath: tools.kubectlPath,
+        kubeconfigPath,
+        settings,
+        deadline: budget.deadline,
+        apiSocketPath: join(workDir, 'api.sock')
+    });
+    try {
+        // Credentials a command reads from the cluster are masked before anything can print them.
+        const runner = cancellableRunner(maskingRunner(commands, setSecret), env.cancellation.signal);
+        await backupWith(settings, env, report, budget, runner);
+    }
+    finally {
+        await commands.close?.();
+    }
+}
+async function backupWith(settings, env, report, budget, runner) {
+    const facts = await group$1('Read the cluster', () => gatherBackupFacts(settings, runner, setSecret));
     report.clusterUid = facts.clusterUid;
     report.rancherVersion = facts.release.version;
     report.helmRevision = facts.release.revision;

@@ -1,31 +1,36 @@
 /**
- * The companion's own kubectl commands, as data (built with the command layer's builders in
- * kube/commands.ts, which holds the ones it shares with the main action: the kube-system UID, Helm
- * history and releases, Deployments, Secrets, the operator's log).
+ * The companion's own commands, as data, built with the command layer's builders in
+ * kube/commands.ts (which holds those it shares with the main action: the kube-system UID, Helm
+ * history and releases, Deployments, Secrets, the operator's log). Reads and the create are API
+ * requests over the run's kubectl proxy, as the main action's; the wait is a `kubectl wait` watch.
  */
 import type { Command } from '../kube/command-runner.js'
-import { createFromStdin, kubectlRead, waitCommand } from '../kube/commands.js'
-import { BACKUP_CRD, RESOURCE_SET_CRD } from './names.js'
+import { api, group, RESOURCES, waitCommand } from '../kube/commands.js'
+import { BACKUP_CRD } from './names.js'
 
-/** The operator's CRDs: `backups.resources.cattle.io` names itself when installed. */
+/** The Backup CRD's metadata, or nothing when the operator's CRDs are not installed. */
 export const backupCrdExists = (): Command =>
-  kubectlRead(['get', 'crd', BACKUP_CRD, '-o', 'name', '--ignore-not-found'])
-
-/** Names of the ResourceSets (cluster-scoped); fails when the CRD is missing (an answer). */
-export const listResourceSets = (): Command =>
-  kubectlRead(['get', RESOURCE_SET_CRD, '-o', 'jsonpath={.items[*].metadata.name}'], {
-    allowFailure: true
+  api('GET', group('apiextensions.k8s.io/v1', undefined, 'customresourcedefinitions', BACKUP_CRD), {
+    notFoundEmpty: true,
+    metadataOnly: true
   })
 
-/** Every Backup: an earlier attempt's is found by its name and labels. */
+/** The ResourceSets (cluster-scoped); fails when their CRD is missing (an answer). */
+export const listResourceSets = (): Command =>
+  api('GET', group(RESOURCES, undefined, 'resourcesets'), {
+    allowFailure: true,
+    metadataOnly: true
+  })
+
+/** Every Backup: an earlier attempt's is found by its name, labels and spec. */
 export const listBackups = (): Command =>
-  kubectlRead(['get', BACKUP_CRD, '-o', 'json'], { allowFailure: true })
+  api('GET', group(RESOURCES, undefined, 'backups'), { allowFailure: true })
 
 export const getBackup = (name: string): Command =>
-  kubectlRead(['get', BACKUP_CRD, name, '-o', 'json'])
+  api('GET', group(RESOURCES, undefined, 'backups', name))
 
 export const createBackup = (about: string, manifest: string): Command =>
-  createFromStdin(about, manifest)
+  api('POST', group(RESOURCES, undefined, 'backups'), { stdin: manifest, about })
 
 /**
  * One round of the wait: a watch until the operator marks the Backup Ready=True, at most

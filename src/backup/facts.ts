@@ -16,7 +16,8 @@ import {
   parseDeployment,
   parseHelmHistory,
   parseHelmList,
-  parseJson
+  parseJson,
+  parseUid
 } from '../facts/parsers.js'
 import type { RancherDeploymentFacts, RestoreCondition } from '../facts/cluster-facts.js'
 import { interpretRestore, type RestoreState } from '../facts/restore-status.js'
@@ -129,7 +130,7 @@ export async function gatherBackupFacts(
   }
 
   return {
-    clusterUid: uid.trim(),
+    clusterUid: parseUid(uid),
     release: {
       exists: newest !== undefined,
       revision: newest?.revision ?? 0,
@@ -143,10 +144,7 @@ export async function gatherBackupFacts(
       backupCrdExists: crd.trim() !== '',
       deploymentReady: deploymentReady(operatorDeployment)
     },
-    resourceSets:
-      resourceSets.exitCode === 0
-        ? resourceSets.stdout.split(/\s+/).filter(n => n !== '')
-        : undefined,
+    resourceSets: resourceSets.exitCode === 0 ? namesOf(resourceSets.stdout) : undefined,
     backups: backups.exitCode === 0 ? parseBackupList(backups.stdout) : [],
     credentialSecretExists:
       credentialSecret === undefined ? undefined : credentialSecret.trim() !== '',
@@ -186,7 +184,15 @@ export function parseBackup(item: unknown): ExistingBackup {
   }
 }
 
-/** `kubectl get backups.resources.cattle.io -o json` → the Backups; '' → []. */
+/** The names in a list (`{"items":[{"metadata":{"name":…}}]}`). */
+export function namesOf(text: string): string[] {
+  const list = asObject(parseJson(text, 'a list'))
+  return (Array.isArray(list.items) ? list.items : [])
+    .map(item => asString(asObject(asObject(item).metadata).name))
+    .filter(name => name !== '')
+}
+
+/** The Backup list (`GET …/backups`, or `kubectl get … -o json`) → the Backups; '' → []. */
 export function parseBackupList(text: string): ExistingBackup[] {
   const list = asObject(parseJson(text, 'the Backup list'))
   return Array.isArray(list.items) ? list.items.map(parseBackup) : []

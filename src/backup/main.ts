@@ -44,6 +44,8 @@ export interface BackupEnvironment {
     kubeconfigPath?: string
     settings: BackupSettings
     deadline: number
+    /** Where the run's kubectl proxy listens (in the private work directory). */
+    apiSocketPath: string
   }) => CommandRunner
   s3: Pick<S3Reader, 'headObject'>
   now: () => Date
@@ -62,6 +64,7 @@ export const realBackupEnvironment: BackupEnvironment = {
       dryRun: o.settings.dryRun,
       cancellation: realBackupEnvironment.cancellation,
       deadline: o.deadline,
+      apiSocketPath: o.apiSocketPath,
       log: info,
       warn: warning,
       debug
@@ -137,14 +140,33 @@ async function backup(
       env.cancellation.signal
     )
   )
-  const runner = cancellableRunner(
-    maskingRunner(
-      env.runner({ ...tools, kubeconfigPath, settings, deadline: budget.deadline }),
-      core.setSecret
-    ),
-    env.cancellation.signal
-  )
+  const commands = env.runner({
+    helmPath: tools.helmPath,
+    kubectlPath: tools.kubectlPath,
+    kubeconfigPath,
+    settings,
+    deadline: budget.deadline,
+    apiSocketPath: join(workDir, 'api.sock')
+  })
+  try {
+    // Credentials a command reads from the cluster are masked before anything can print them.
+    const runner = cancellableRunner(
+      maskingRunner(commands, core.setSecret),
+      env.cancellation.signal
+    )
+    await backupWith(settings, env, report, budget, runner)
+  } finally {
+    await commands.close?.()
+  }
+}
 
+async function backupWith(
+  settings: BackupSettings,
+  env: BackupEnvironment,
+  report: BackupReport,
+  budget: Budget,
+  runner: CommandRunner
+): Promise<void> {
   const facts = await core.group('Read the cluster', () =>
     gatherBackupFacts(settings, runner, core.setSecret)
   )

@@ -46,7 +46,7 @@ function helmRead(args: string[], extra: Partial<Command> = {}): Command {
 const API_TIMEOUT_MS = 30_000
 
 /** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
-function api(
+export function api(
   method: 'GET' | 'POST' | 'PUT' | 'DELETE',
   path: string,
   extra: Partial<Command> = {}
@@ -64,10 +64,15 @@ function api(
 /** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
 const core = (namespace: string | undefined, plural: string, name = ''): string =>
   `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`
-const group = (gv: string, namespace: string | undefined, plural: string, name = ''): string =>
+export const group = (
+  gv: string,
+  namespace: string | undefined,
+  plural: string,
+  name = ''
+): string =>
   `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`
 const LEASES = 'coordination.k8s.io/v1'
-const RESOURCES = 'resources.cattle.io/v1'
+export const RESOURCES = 'resources.cattle.io/v1'
 
 /**
  * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to

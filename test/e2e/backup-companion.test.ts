@@ -44,8 +44,8 @@ describe('backup companion: back up, a failed upgrade, roll back with that very 
     })
     // The line's default ResourceSet: chart 103 (operator v4) has only rancher-resource-set.
     expect(r.summary).toContain('(ResourceSet rancher-resource-set)')
-    expect(r.summary).toContain('kubectl create -f -')
-    expect(r.log).not.toMatch(/\[command\] kubectl create/)
+    expect(r.summary).toContain('POST /apis/resources.cattle.io/v1/backups')
+    expect(r.log).not.toMatch(/\[command\] POST/)
     expect(await backups(w)).toEqual([])
     expect(await w.s3.listKeys()).toEqual([])
   })
@@ -125,7 +125,7 @@ describe('backup companion: back up, a failed upgrade, roll back with that very 
       'backup-name': 'pre-upgrade-7003-1'
     })
     expect(again.outputs['backup-filename']).toMatch(new RegExp(`^pre-upgrade-7003-1-${uid}-`))
-    expect(again.log).not.toMatch(/\[command\] kubectl create/)
+    expect(again.log).not.toMatch(/\[command\] POST/)
     expect(again.summary).toContain('earlier attempt')
     expect((await backups(w)).filter(b => b.startsWith('pre-upgrade-7003-'))).toEqual([
       'pre-upgrade-7003-1'
