@@ -40371,10 +40371,7 @@ const backupCrdExists = () => api('GET', group('apiextensions.k8s.io/v1', undefi
     metadataOnly: true
 });
 /** The ResourceSets (cluster-scoped); fails when their CRD is missing (an answer). */
-const listResourceSets = () => api('GET', group(RESOURCES, undefined, 'resourcesets'), {
-    allowFailure: true,
-    metadataOnly: true
-});
+const listResourceSets = () => api('GET', group(RESOURCES, undefined, 'resourcesets'), { allowFailure: true });
 /** Every Backup: an earlier attempt's is found by its name, labels and spec. */
 const listBackups = () => api('GET', group(RESOURCES, undefined, 'backups'), { allowFailure: true });
 const getBackup = (name) => api('GET', group(RESOURCES, undefined, 'backups', name));

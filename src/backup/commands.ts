@@ -17,10 +17,7 @@ export const backupCrdExists = (): Command =>
 
 /** The ResourceSets (cluster-scoped); fails when their CRD is missing (an answer). */
 export const listResourceSets = (): Command =>
-  api('GET', group(RESOURCES, undefined, 'resourcesets'), {
-    allowFailure: true,
-    metadataOnly: true
-  })
+  api('GET', group(RESOURCES, undefined, 'resourcesets'), { allowFailure: true })
 
 /** Every Backup: an earlier attempt's is found by its name, labels and spec. */
 export const listBackups = (): Command =>
