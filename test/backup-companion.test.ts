@@ -28,6 +28,7 @@ import {
 } from '../src/backup/settings.js'
 import { ERROR_GRACE_MS, filenameProblem, waitVerdict } from '../src/backup/steps.js'
 import { InputError } from '../src/inputs/input-helper.js'
+import { CLUSTER_UID, readyFacts } from './support/backup-facts.js'
 
 type ActionYaml = {
   inputs: Record<string, { default?: string; description?: string }>
@@ -61,7 +62,7 @@ function problems(given: Record<string, string>): string[] {
   throw new Error('expected problems')
 }
 
-const UID = '6984797d-f889-4a6d-90a0-07ce08946501'
+const UID = CLUSTER_UID
 const OTHER_UID = '11111111-2222-3333-4444-555555555555'
 
 describe('backup/action.yml and its inputs', () => {
@@ -196,31 +197,7 @@ describe('the default ResourceSet of each chart line (backup-restore-operator ch
   })
 })
 
-function facts(over: Partial<BackupFacts> = {}): BackupFacts {
-  return {
-    clusterUid: UID,
-    release: { exists: true, revision: 3, status: 'deployed', version: '2.8.4' },
-    deployment: {
-      exists: true,
-      image: 'rancher/rancher:v2.8.4',
-      imageVersion: '2.8.4',
-      replicas: 1,
-      readyReplicas: 1
-    },
-    operator: {
-      releaseExists: true,
-      chartVersion: '103.0.2+up4.0.2',
-      backupCrdExists: true,
-      deploymentReady: true
-    },
-    resourceSets: ['rancher-resource-set'],
-    backups: [],
-    credentialSecretExists: true,
-    encryptionSecretExists: undefined,
-    s3Keys: { accessKey: 'AK', secretKey: 'SK' },
-    ...over
-  }
-}
+const facts = readyFacts
 
 function existing(name: string, over: Partial<ExistingBackup> = {}): ExistingBackup {
   return {

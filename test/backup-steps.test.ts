@@ -1,7 +1,6 @@
 /** The companion's steps against a scripted command layer and S3: create, wait by watch, prove. */
 import { describe, expect, it } from 'vitest'
 import { decideBackup } from '../src/backup/decide.js'
-import type { BackupFacts } from '../src/backup/facts.js'
 import { backupLabels } from '../src/backup/names.js'
 import { buildBackupPlan } from '../src/backup/plan.js'
 import { emptyBackupReport } from '../src/backup/report.js'
@@ -10,9 +9,10 @@ import { takeBackup } from '../src/backup/steps.js'
 import type { S3Object } from '../src/facts/s3-client.js'
 import { Budget } from '../src/run/budget.js'
 import { StepFailure } from '../src/run/step.js'
+import { CLUSTER_UID, readyFacts } from './support/backup-facts.js'
 import { ScriptedRunner } from './support/scripted-runner.js'
 
-const UID = '6984797d-f889-4a6d-90a0-07ce08946501'
+const UID = CLUSTER_UID
 const NAME = 'pre-upgrade-42-1'
 const FILE = `${NAME}-${UID}-2026-12-02T06-00-00Z.tar.gz`
 
@@ -25,22 +25,7 @@ const settings = getBackupSettings(
     })[name] ?? ''
 )
 
-const facts: BackupFacts = {
-  clusterUid: UID,
-  release: { exists: true, revision: 3, status: 'deployed', version: '2.8.4' },
-  deployment: { exists: true, image: '', imageVersion: '', replicas: 1, readyReplicas: 1 },
-  operator: {
-    releaseExists: true,
-    chartVersion: '103.0.2+up4.0.2',
-    backupCrdExists: true,
-    deploymentReady: true
-  },
-  resourceSets: ['rancher-resource-set'],
-  backups: [],
-  credentialSecretExists: true,
-  encryptionSecretExists: undefined,
-  s3Keys: { accessKey: 'AK', secretKey: 'SK' }
-}
+const facts = readyFacts()
 
 function backupJson(status: Record<string, unknown>): string {
   return JSON.stringify({
