@@ -37790,7 +37790,11 @@ const listCrdStoredVersions = () => api('GET', group('apiextensions.k8s.io/v1', 
 const listNamespaceNames = () => kubectlRead(['get', 'namespaces', '-o', 'jsonpath={.items[*].metadata.name}']);
 /** Backups are named after the kube-system UID, which survives rancher-cleanup. */
 const clusterUid = () => api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true });
-const scaleDeployment = (namespace, name, replicas) => kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`]);
+/** The scale subresource, as `kubectl scale` sets it: only the replica count changes. */
+const scaleDeployment = (namespace, name, replicas) => api('PATCH', `${group('apps/v1', namespace, 'deployments', name)}/scale`, {
+    stdin: JSON.stringify({ spec: { replicas } }),
+    about: `replicas: ${replicas}`
+});
 /** The downstream clusters (those Rancher provisions with RKE1 carry an RKE config). */
 const listManagementClusters = () => api('GET', group('management.cattle.io/v3', undefined, 'clusters'), { allowFailure: true });
 /** The namespace's metadata, or nothing when it does not exist. */
@@ -40932,10 +40936,12 @@ class ExecCommandRunner {
                 method,
                 path,
                 body: command.stdin,
-                // A manifest may be YAML or JSON: the API server reads both.
-                contentType: command.stdin?.trimStart().startsWith('{')
-                    ? 'application/json'
-                    : 'application/yaml',
+                // A PATCH is a JSON merge patch; a manifest may be YAML or JSON (the API server reads both).
+                contentType: method === 'PATCH'
+                    ? 'application/merge-patch+json'
+                    : command.stdin?.trimStart().startsWith('{')
+                        ? 'application/json'
+                        : 'application/yaml',
                 accept: command.metadataOnly
                     ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
                     : 'application/json',

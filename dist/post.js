@@ -29223,10 +29223,12 @@ class ExecCommandRunner {
                 method,
                 path,
                 body: command.stdin,
-                // A manifest may be YAML or JSON: the API server reads both.
-                contentType: command.stdin?.trimStart().startsWith('{')
-                    ? 'application/json'
-                    : 'application/yaml',
+                // A PATCH is a JSON merge patch; a manifest may be YAML or JSON (the API server reads both).
+                contentType: method === 'PATCH'
+                    ? 'application/merge-patch+json'
+                    : command.stdin?.trimStart().startsWith('{')
+                        ? 'application/json'
+                        : 'application/yaml',
                 accept: command.metadataOnly
                     ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
                     : 'application/json',

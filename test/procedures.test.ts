@@ -113,7 +113,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
     expect(report.status).toBe('succeeded')
     expect(runner.mutating()).toEqual([
       'POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s', // lease
-      'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
+      'PATCH /apis/apps/v1/namespaces/cattle-system/deployments/rancher/scale?timeout=30s',
       'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s',
       'POST /apis/resources.cattle.io/v1/restores?timeout=30s', // restore
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
@@ -127,7 +127,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       // no Lease: taken in one call
       'POST /apis/coordination.k8s.io/v1/namespaces/kube-system/leases?timeout=30s',
       // remove-webhook: Rancher first, or it would reinstall the webhook at once
-      'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
+      'PATCH /apis/apps/v1/namespaces/cattle-system/deployments/rancher/scale?timeout=30s',
       'kubectl wait pod -l app=rancher -n cattle-system --for=delete --timeout=1800s',
       'helm history rancher-webhook -n cattle-system -o json --max 256',
       'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s',
@@ -199,7 +199,7 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'release-lock'
     ])
     expect(plan[1].commands).toEqual([
-      'kubectl scale deployment/rancher -n cattle-system --replicas=0 --request-timeout=30s',
+      'PATCH /apis/apps/v1/namespaces/cattle-system/deployments/rancher/scale?timeout=30s < (replicas: 0)',
       'kubectl wait pod -l app=rancher -n cattle-system --for=delete --timeout=1800s',
       'helm history rancher-webhook -n cattle-system -o json --max 256',
       'helm uninstall rancher-webhook -n cattle-system --wait --timeout 1800s'
@@ -1025,7 +1025,7 @@ describe('the plan is what runs', () => {
       'GET /apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases/restore-controller?timeout=30s',
       "PUT /apis/coordination.k8s.io/v1/namespaces/cattle-resources-system/leases/restore-controller?timeout=30s < (Lease cattle-resources-system/restore-controller with its holder cleared, as the operator's own failed unlock would have left it)",
       // helm rollback already brought the release's 3 replicas back
-      'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
+      'PATCH /apis/apps/v1/namespaces/cattle-system/deployments/rancher/scale?timeout=30s < (replicas: 3)'
     ])
   })
 
@@ -1189,8 +1189,8 @@ describe('the plan is what runs', () => {
     const { env, runner, state } = environment({ ...inPlaceWorld, replicas: 0 })
     const report = await run(env)
     expect(report.status, report.error).toBe('succeeded')
-    expect(runner.mutating()).toContain(
-      'kubectl scale deployment/rancher -n cattle-system --replicas=3 --request-timeout=30s'
+    expect(runner.described()).toContain(
+      'PATCH /apis/apps/v1/namespaces/cattle-system/deployments/rancher/scale?timeout=30s < (replicas: 3)'
     )
     expect(state.replicas).toBe(3)
     expect(report.steps.find(s => s.id === 'scale-rancher')?.detail).toBe(
@@ -1201,7 +1201,7 @@ describe('the plan is what runs', () => {
   it('verify fails at 0 replicas even though rollout status passes at 0/0', async () => {
     setInputs({ 'target-version': '2.8.5', 'backup-filename': BACKUP })
     const { env, runner } = environment({ ...inPlaceWorld, replicas: 0 })
-    runner.on(/^kubectl scale/, {}) // the scale is lost
+    runner.on(/^PATCH .*\/deployments\/rancher\/scale/, {}) // the scale is lost
     const report = await run(env)
     expect(report.status).toBe('failed')
     expect(report.error).toContain('0/0 replicas ready, the release asks for 3')

@@ -47,7 +47,7 @@ const API_TIMEOUT_MS = 30_000
 
 /** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
 export function api(
-  method: 'GET' | 'POST' | 'PUT' | 'DELETE',
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   extra: Partial<Command> = {}
 ): Command {
@@ -119,8 +119,12 @@ export const listNamespaceNames = (): Command =>
 export const clusterUid = (): Command =>
   api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true })
 
+/** The scale subresource, as `kubectl scale` sets it: only the replica count changes. */
 export const scaleDeployment = (namespace: string, name: string, replicas: number): Command =>
-  kubectlWrite(['scale', `deployment/${name}`, '-n', namespace, `--replicas=${replicas}`])
+  api('PATCH', `${group('apps/v1', namespace, 'deployments', name)}/scale`, {
+    stdin: JSON.stringify({ spec: { replicas } }),
+    about: `replicas: ${replicas}`
+  })
 
 /** The downstream clusters (those Rancher provisions with RKE1 carry an RKE config). */
 export const listManagementClusters = (): Command =>

@@ -351,10 +351,13 @@ export function fakeRancher(opts: WorldOptions) {
       stdout:
         '---\n# Source: rancher/templates/serviceAccount.yaml\nkind: ServiceAccount\nmetadata:\n  name: rancher\n---\n# Source: rancher/templates/deployment.yaml\nkind: Deployment\napiVersion: apps/v1\nmetadata:\n  name: rancher\nspec:\n  replicas: 3\n'
     })
-    .on(/^kubectl scale deployment\/rancher -n cattle-system --replicas=(\d+)/, (c: Command) => {
-      state.replicas = Number(c.args.find(a => a.startsWith('--replicas='))!.split('=')[1])
-      return {}
-    })
+    .on(
+      /^PATCH \/apis\/apps\/v1\/namespaces\/cattle-system\/deployments\/rancher\/scale\?timeout=\d+s /,
+      (c: Command) => {
+        state.replicas = JSON.parse(c.stdin!).spec.replicas
+        return json({ kind: 'Scale', spec: { replicas: state.replicas } })
+      }
+    )
     .on(/^helm get values rancher/, {
       stdout: opts.values ?? 'hostname: rancher.example.com\nbootstrapPassword: s3cr3t-bootstrap\n'
     })
