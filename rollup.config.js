@@ -1,4 +1,4 @@
-// Two self-contained ESM bundles (no shared chunks), as the typescript-action template does:
+// Self-contained ESM bundles (no shared chunks), as the typescript-action template does:
 // the toolkit packages are ESM-only, so a CommonJS bundler cannot take them.
 import commonjs from '@rollup/plugin-commonjs'
 import nodeResolve from '@rollup/plugin-node-resolve'
@@ -27,5 +27,7 @@ const bundle = (input, file) => ({
 
 export default [
   bundle('src/index.ts', 'dist/index.js'),
-  bundle('src/post-index.ts', 'dist/post.js')
+  bundle('src/post-index.ts', 'dist/post.js'),
+  // The backup companion, backup/action.yml (runs.main '../dist/backup/index.js').
+  bundle('src/backup-index.ts', 'dist/backup/index.js')
 ]

@@ -38668,6 +38668,18 @@ function upgradeTime(all) {
         return undefined;
     return first ? parseHelmTime(first.updated) : undefined;
 }
+/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
+function s3Target(s3, keys) {
+    return {
+        scheme: 'https',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: s3.bucketName,
+        caPem: s3.endpointCA,
+        insecureSkipVerify: s3.insecureTLSSkipVerify,
+        ...keys
+    };
+}
 async function checkBackup(settings, history, keys, s3, clusterUid, 
 /** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
 interruptedBackup = '') {
@@ -38680,15 +38692,7 @@ interruptedBackup = '') {
             note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
         };
     }
-    const target = {
-        scheme: 'https',
-        endpoint: settings.s3.endpoint,
-        region: settings.s3.region,
-        bucket: settings.s3.bucketName,
-        caPem: settings.s3.endpointCA,
-        insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
-        ...keys
-    };
+    const target = s3Target(settings.s3, keys);
     const where = s3Location(settings.s3.bucketName, settings.s3.folder);
     if (given !== '') {
         const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS);
@@ -40030,7 +40034,10 @@ const ACCEPTS = {
     prune: 'true or false',
     timeout: 'a duration such as 30m',
     'restore-timeout': 'a duration such as 20m',
-    'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3'
+    'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3',
+    // The backup companion's own inputs (src/backup/settings.ts).
+    'resource-set-name': 'a ResourceSet name such as rancher-resource-set-basic',
+    'backup-name-prefix': 'a name prefix such as pre-upgrade'
 };
 /**
  * Parses a Go-style duration (`90s`, `30m`, `1h30m`, `1.5h`, `500ms`; units h, m, s, ms) or a bare
@@ -40074,17 +40081,12 @@ function getSettings(read = name => getInput(name)) {
     const encryptionConfigSecretName = inputs.optional('encryption-config-secret-name', value => subdomainProblem(value));
     const backup = parseBackupSelector(inputs, encryptionConfigSecretName);
     const s3 = parseS3(inputs);
-    const context = inputs.optional('context', () => undefined);
-    const kubeconfig = parseKubeconfig(inputs, context);
-    const namespace = inputs.text('namespace', value => labelProblem(value, 63));
-    const releaseName = inputs.text('release-name', value => labelProblem(value, 53));
+    const { context, kubeconfig } = parseCluster(inputs);
+    const { namespace, releaseName } = parseRelease(inputs);
     const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL');
     const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL');
     const backupChartVersion = parseChartVersion(inputs);
-    const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm');
-    const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl');
-    const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true);
-    const kubectlMirror = inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true);
+    const { helmVersion, kubectlVersion, helmMirror, kubectlMirror } = parseTools(inputs);
     const dryRun = inputs.boolean('dry-run');
     const allowDowntime = inputs.boolean('allow-downtime');
     const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup');
@@ -40125,22 +40127,48 @@ function getSettings(read = name => getInput(name)) {
         cleanupImage
     };
 }
+/** `context` and `kubeconfig` (which must hold that context). */
+function parseCluster(inputs) {
+    const context = inputs.optional('context', () => undefined);
+    return { context, kubeconfig: parseKubeconfig(inputs, context) };
+}
+/** Where the Rancher Helm release is: `namespace` and `release-name`. */
+function parseRelease(inputs) {
+    return {
+        namespace: inputs.text('namespace', value => labelProblem(value, 63)),
+        releaseName: inputs.text('release-name', value => labelProblem(value, 53))
+    };
+}
+/** The tool versions and mirrors (the tool installer's rules). */
+function parseTools(inputs) {
+    return {
+        helmVersion: parseToolVersion(inputs, 'helm-version', 'helm'),
+        kubectlVersion: parseToolVersion(inputs, 'kubectl-version', 'kubectl'),
+        helmMirror: inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true),
+        kubectlMirror: inputs.url('kubectl-mirror', 'a base URL serving the kubectl release binaries', true)
+    };
+}
 /** Shows a value in a problem message: quoted, control characters escaped (report/escape.ts). */
 const show$1 = quote;
 /** `Input 'x' is "v": [why; ]expected …` */
 function problem(name, value, expected, why) {
     return `Input '${name}' is ${show$1(value)}: ${why === undefined ? '' : `${why}; `}expected ${expected}.`;
 }
-/** Reads each input once, applies the default when it arrives empty, and records problems. */
+/**
+ * Reads each input once, applies the default when it arrives empty, and records problems. The
+ * backup companion (src/backup/settings.ts) reads its inputs through it too, with its own defaults.
+ */
 class Inputs {
     read;
     problems;
+    defaults;
     values = new Map();
     /** Inputs already found bad: one problem each. */
     refused = new Set();
-    constructor(read, problems) {
+    constructor(read, problems, defaults = INPUT_DEFAULTS) {
         this.read = read;
         this.problems = problems;
+        this.defaults = defaults;
     }
     /** Records the problem of an input, unless it already has one. */
     fail(name, message) {
@@ -40183,7 +40211,7 @@ class Inputs {
     /** Trimmed value, or the default when the trimmed value is empty. */
     value(name) {
         const value = this.raw(name).trim();
-        return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value;
+        return value === '' ? (this.defaults[name] ?? '') : value;
     }
     /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
     text(name, check) {
@@ -41511,10 +41539,10 @@ function stepsSection(steps) {
     const header = ['Step', 'Status', 'Duration', 'Detail'];
     return `### Steps\n\n${table(header, steps, cells, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`;
 }
-function restoreSection(name, conditions) {
+function restoreSection(name, conditions, kind = 'Restore') {
     if (name === '' && conditions.length === 0)
         return '';
-    const title = name === '' ? '### Restore' : `### Restore ${code(name)}`;
+    const title = name === '' ? `### ${kind}` : `### ${kind} ${code(name)}`;
     if (conditions.length === 0)
         return `${title}\n\nNo conditions reported yet.`;
     const cells = (c) => [
@@ -41632,7 +41660,11 @@ function renderSummary(report) {
 
 /** The report, where a person and a later step read it: the outputs and the job summary. */
 async function writeReport(report) {
-    for (const [name, value] of Object.entries(buildOutputs(report)))
+    await writeOutputsAndSummary(buildOutputs(report), () => renderSummary(report));
+}
+/** Sets every output, then appends the summary to $GITHUB_STEP_SUMMARY (also the companion's). */
+async function writeOutputsAndSummary(outputs, summary) {
+    for (const [name, value] of Object.entries(outputs))
         setOutput(name, value);
     if (!process.env.GITHUB_STEP_SUMMARY) {
         info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
@@ -41640,7 +41672,7 @@ async function writeReport(report) {
     }
     try {
         // Appended directly: core.summary caches the file path of its first write.
-        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, renderSummary(report) + '\n');
+        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, summary() + '\n');
     }
     catch (e) {
         warning(`Could not write the job summary: ${e.message}`);

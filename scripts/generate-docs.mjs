@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * Keeps README.md's input and output tables generated from action.yml.
+ * Keeps README.md's input and output tables generated from action.yml, and those of the backup
+ * companion from backup/action.yml (sections `backup-inputs`, `backup-outputs`).
  *
  *   node scripts/generate-docs.mjs          rewrite the sections between the markers
  *   node scripts/generate-docs.mjs --check  write nothing; exit 1 naming each section that drifted
@@ -14,10 +15,17 @@ import { load } from 'js-yaml'
 import * as prettier from 'prettier'
 
 export const ACTION_PATH = fileURLToPath(new URL('../action.yml', import.meta.url))
+export const BACKUP_ACTION_PATH = fileURLToPath(new URL('../backup/action.yml', import.meta.url))
 export const README_PATH = fileURLToPath(new URL('../README.md', import.meta.url))
 
-/** The generated sections, in README order. */
+/** The generated sections of one action, in README order. */
 export const SECTIONS = ['inputs', 'outputs']
+
+/** Each action and the prefix of its sections' markers (`<!-- start backup-inputs -->`). */
+export const ACTIONS = [
+  { path: ACTION_PATH, prefix: '' },
+  { path: BACKUP_ACTION_PATH, prefix: 'backup-' }
+]
 
 /** Escapes text for one markdown table cell: pipes escaped, newlines as <br>. */
 export function escapeCell(text) {
@@ -96,30 +104,36 @@ function findSection(readme, section) {
   return { from: startAt + start.length, to: endAt }
 }
 
-/** README text with every generated section replaced by the rendering of `actionYaml`. */
-export async function renderReadme(readme, actionYaml, options = {}) {
+/**
+ * README text with every generated section of one action (markers named `<prefix>inputs`,
+ * `<prefix>outputs`) replaced by the rendering of `actionYaml`.
+ */
+export async function renderReadme(readme, actionYaml, options = {}, prefix = '') {
   const sections = await renderSections(actionYaml, options)
   let result = readme
   for (const section of SECTIONS) {
-    const { from, to } = findSection(result, section)
+    const { from, to } = findSection(result, prefix + section)
     result = `${result.slice(0, from)}\n\n${sections[section]}\n\n${result.slice(to)}`
   }
   return result
 }
 
-/** Names of the README sections whose content differs from what action.yml generates. */
-export async function driftedSections(readme, actionYaml, options = {}) {
-  const expected = await renderReadme(readme, actionYaml, options)
-  return SECTIONS.filter(section => {
+/** Names of the README sections (with the prefix) that differ from what `actionYaml` generates. */
+export async function driftedSections(readme, actionYaml, options = {}, prefix = '') {
+  const expected = await renderReadme(readme, actionYaml, options, prefix)
+  return SECTIONS.map(section => prefix + section).filter(section => {
     const current = findSection(readme, section)
     const wanted = findSection(expected, section)
     return readme.slice(current.from, current.to) !== expected.slice(wanted.from, wanted.to)
   })
 }
 
-/** CLI entry point; returns the process exit code. */
+/**
+ * CLI entry point; returns the process exit code. `paths.action` alone stands for one action with
+ * unprefixed sections (tests); `paths.actions` for any list; the default is ACTIONS.
+ */
 export async function main(argv = process.argv.slice(2), paths = {}) {
-  const actionPath = paths.action ?? ACTION_PATH
+  const actions = paths.actions ?? (paths.action ? [{ path: paths.action, prefix: '' }] : ACTIONS)
   const readmePath = paths.readme ?? README_PATH
   const check = argv.includes('--check')
   const unknown = argv.filter(arg => arg !== '--check')
@@ -127,19 +141,26 @@ export async function main(argv = process.argv.slice(2), paths = {}) {
     console.error(`Unknown argument(s): ${unknown.join(' ')}. Usage: generate-docs.mjs [--check]`)
     return 2
   }
-  const actionYaml = readFileSync(actionPath, 'utf8')
   const readme = readFileSync(readmePath, 'utf8')
   const options = await prettierOptions(readmePath)
   if (check) {
-    const drifted = await driftedSections(readme, actionYaml, options)
-    for (const section of drifted) {
-      console.error(
-        `README.md section '${section}' is out of date with action.yml: run npm run docs`
-      )
+    let drifted = 0
+    for (const { path, prefix } of actions) {
+      const sections = await driftedSections(readme, readFileSync(path, 'utf8'), options, prefix)
+      const name = prefix === '' ? 'action.yml' : `${prefix.replace(/-$/, '')}/action.yml`
+      for (const section of sections) {
+        console.error(
+          `README.md section '${section}' is out of date with ${name}: run npm run docs`
+        )
+      }
+      drifted += sections.length
     }
-    return drifted.length === 0 ? 0 : 1
+    return drifted === 0 ? 0 : 1
   }
-  const updated = await renderReadme(readme, actionYaml, options)
+  let updated = readme
+  for (const { path, prefix } of actions) {
+    updated = await renderReadme(updated, readFileSync(path, 'utf8'), options, prefix)
+  }
   if (updated !== readme) writeFileSync(readmePath, updated)
   console.log(updated === readme ? 'README.md is up to date' : 'README.md updated')
   return 0

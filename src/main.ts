@@ -260,7 +260,7 @@ async function proceed(
   report.status = 'succeeded'
 }
 
-function withDeadline<T>(
+export function withDeadline<T>(
   work: Promise<T>,
   ms: number,
   what: string,

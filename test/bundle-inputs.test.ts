@@ -10,7 +10,12 @@
 import { readFileSync } from 'node:fs'
 import { load } from 'js-yaml'
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest'
-import { BundleHarness, commandLines, type BundleRun } from './support/bundle-harness.js'
+import {
+  BACKUP_BUNDLE,
+  BundleHarness,
+  commandLines,
+  type BundleRun
+} from './support/bundle-harness.js'
 import { CA_A, CA_B, KEY_A } from './support/certs.js'
 
 const harness = new BundleHarness()
@@ -32,8 +37,8 @@ const DIGEST = 'sha256:' + 'a'.repeat(64)
 // eslint-disable-next-line no-control-regex -- looking for them is the point
 const RAW_CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/u
 
-/** What every refused run shows. */
-function expectRefused(run: BundleRun, input: string): string {
+/** What every refused run shows (of the main action, or of the companion with its harness). */
+function expectRefused(run: BundleRun, input: string, h: BundleHarness = harness): string {
   expect(run.code).toBe(1)
   const commands = commandLines(run.out)
   const errors = commands.filter(line => line.startsWith('::error::'))
@@ -54,7 +59,7 @@ function expectRefused(run: BundleRun, input: string): string {
   expect(shown).not.toContain('\r')
   expect(run.summary).not.toMatch(RAW_CONTROL)
   expect(run.summary).not.toContain('\r')
-  expect(harness.untouched()).toEqual({ started: false, connections: 0, cached: [] })
+  expect(h.untouched()).toEqual({ started: false, connections: 0, cached: [] })
   return error
 }
 
@@ -516,5 +521,66 @@ describe('legitimate unusual values pass validation', () => {
         l => !/^::(add-mask|error|group|endgroup|debug|save-state)[ :]/.test(l)
       )
     ).toEqual([])
+  })
+})
+
+// ---- the backup companion (dist/backup/index.js): the same rules, through the same reader ------
+
+describe('the backup companion refuses bad inputs the same way', () => {
+  const companion = new BundleHarness(BACKUP_BUNDLE)
+  beforeAll(() => companion.start())
+  afterAll(() => companion.stop())
+  beforeEach(() => companion.reset())
+
+  test.each<[string, Record<string, string>, string, string | undefined]>([
+    [
+      'a prefix with a workflow command',
+      { 'backup-name-prefix': 'a\n::warning::x' },
+      'backup-name-prefix',
+      '"a\\n::warning::x"'
+    ],
+    [
+      'a prefix that is no DNS label',
+      { 'backup-name-prefix': 'Pre_Upgrade' },
+      'backup-name-prefix',
+      '"Pre_Upgrade"'
+    ],
+    [
+      'a ResourceSet name with ESC',
+      { 'resource-set-name': 'rs\x1b[31m' },
+      'resource-set-name',
+      '"rs\\x1b[31m"'
+    ],
+    [
+      'a plain-HTTP S3 endpoint',
+      { 's3-endpoint': 'http://minio.local:9000' },
+      's3-endpoint',
+      'only over TLS'
+    ],
+    [
+      'a secret key with a control character',
+      { 's3-access-key': 'ak', 's3-secret-key': 'sk-s3cret\x1b' },
+      's3-secret-key',
+      undefined
+    ],
+    ['no duration', { timeout: 'soon' }, 'timeout', '"soon"'],
+    ['Helm 2', { 'helm-version': 'v2.17.0' }, 'helm-version', 'Helm 2 is not supported']
+  ])('%s', async (_what, inputs, input, shown) => {
+    const run = await companion.run(inputs)
+    const error = expectRefused(run, input, companion)
+    if (shown !== undefined) expect(error).toContain(shown)
+    else {
+      expect(error).toContain('not shown')
+      const visible = run.out.split('\n').filter(line => !line.startsWith('::add-mask::'))
+      expect(visible.join('\n')).not.toContain('sk-s3cret')
+    }
+    expect(run.outputs).toMatch(/status<<ghadelimiter_[\w-]+\nfailed\n/)
+    expect(run.outputs).toMatch(/backup-filename<<ghadelimiter_[\w-]+\n\n/)
+  })
+
+  test('valid inputs pass validation: it asks the mirror for the tools', async () => {
+    const run = await companion.run({ 'resource-set-name': 'rancher-resource-set-full' })
+    expect(run.out).not.toMatch(/Input '[^']+' /)
+    expect(companion.requests.length).toBeGreaterThan(0)
   })
 })

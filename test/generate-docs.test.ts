@@ -9,15 +9,33 @@ type Options = Record<string, unknown>
 /** The shape of scripts/generate-docs.mjs (plain JavaScript, so typed here). */
 interface GenerateDocs {
   ACTION_PATH: string
+  BACKUP_ACTION_PATH: string
   README_PATH: string
   escapeCell(text: string): string
   parseAction(actionYaml: string): Action
   renderInputs(action: Action): string
   renderOutputs(action: Action): string
   prettierOptions(filePath?: string): Promise<Options>
-  renderReadme(readme: string, actionYaml: string, options?: Options): Promise<string>
-  driftedSections(readme: string, actionYaml: string, options?: Options): Promise<string[]>
-  main(argv: string[], paths?: { action?: string; readme?: string }): Promise<number>
+  renderReadme(
+    readme: string,
+    actionYaml: string,
+    options?: Options,
+    prefix?: string
+  ): Promise<string>
+  driftedSections(
+    readme: string,
+    actionYaml: string,
+    options?: Options,
+    prefix?: string
+  ): Promise<string[]>
+  main(
+    argv: string[],
+    paths?: {
+      action?: string
+      actions?: { path: string; prefix: string }[]
+      readme?: string
+    }
+  ): Promise<number>
 }
 
 const modulePath = new URL('../scripts/generate-docs.mjs', import.meta.url).href
@@ -157,13 +175,72 @@ describe('command line', () => {
   })
 })
 
+describe('a second action, with prefixed sections', () => {
+  const TWO = `${README}
+<!-- start backup-inputs -->
+<!-- end backup-inputs -->
+
+<!-- start backup-outputs -->
+<!-- end backup-outputs -->
+`
+  const SECOND = ACTION.replace('The first | input.', 'The companion’s first input.').replace(
+    'result:',
+    'backup-filename:'
+  )
+
+  it('renders each action into its own sections, leaving the other’s alone', async () => {
+    const one = await docs.renderReadme(TWO, ACTION, options)
+    const both = await docs.renderReadme(one, SECOND, options, 'backup-')
+    expect(await docs.driftedSections(both, ACTION, options)).toEqual([])
+    expect(await docs.driftedSections(both, SECOND, options, 'backup-')).toEqual([])
+    const companion = both.slice(both.indexOf('<!-- start backup-inputs -->'))
+    expect(companion).toContain('The companion’s first input.')
+    expect(companion).toContain('`backup-filename`')
+    expect(both.slice(0, both.indexOf('<!-- start backup-inputs -->'))).not.toContain('companion')
+  })
+
+  it('--check names the companion’s section and its action.yml', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'generate-docs-'))
+    const paths = {
+      readme: join(dir, 'README.md'),
+      actions: [
+        { path: join(dir, 'action.yml'), prefix: '' },
+        { path: join(dir, 'backup-action.yml'), prefix: 'backup-' }
+      ]
+    }
+    writeFileSync(paths.actions[0]!.path, ACTION)
+    writeFileSync(paths.actions[1]!.path, SECOND)
+    writeFileSync(paths.readme, TWO)
+    const errors = vi.spyOn(console, 'error').mockImplementation(() => {})
+    vi.spyOn(console, 'log').mockImplementation(() => {})
+    expect(await docs.main([], paths)).toBe(0)
+    expect(await docs.main(['--check'], paths)).toBe(0)
+    writeFileSync(paths.actions[1]!.path, SECOND.replace('Optional.', 'Optional, reworded.'))
+    expect(await docs.main(['--check'], paths)).toBe(1)
+    expect(errors.mock.calls.map(call => String(call[0]))).toEqual([
+      "README.md section 'backup-inputs' is out of date with backup/action.yml: run npm run docs"
+    ])
+  })
+
+  let dir: string | undefined
+  afterEach(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true })
+    dir = undefined
+  })
+})
+
 describe('the real README', () => {
-  it('is current with action.yml (run npm run docs if this fails)', async () => {
+  it('is current with action.yml and backup/action.yml (run npm run docs if this fails)', async () => {
     const readme = readFileSync(docs.README_PATH, 'utf8')
-    const actionYaml = readFileSync(docs.ACTION_PATH, 'utf8')
-    expect(await docs.driftedSections(readme, actionYaml, options)).toEqual([])
-    for (const name of Object.keys(docs.parseAction(actionYaml).inputs)) {
-      expect(readme).toContain(`\`${name}\``)
+    for (const [path, prefix] of [
+      [docs.ACTION_PATH, ''],
+      [docs.BACKUP_ACTION_PATH, 'backup-']
+    ] as const) {
+      const actionYaml = readFileSync(path, 'utf8')
+      expect(await docs.driftedSections(readme, actionYaml, options, prefix)).toEqual([])
+      for (const name of Object.keys(docs.parseAction(actionYaml).inputs)) {
+        expect(readme).toContain(`\`${name}\``)
+      }
     }
   })
 })

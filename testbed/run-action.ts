@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { load } from 'js-yaml'
 import { paths } from './paths.js'
@@ -65,6 +65,12 @@ export const inCommand = (commandPrefix: string, afterMs: number): KillPoint => 
 
 export interface RunActionOptions {
   inputs: Record<string, string>
+  /**
+   * The action's metadata file, relative to the repository root (default `action.yml`; the
+   * companion's is `backup/action.yml`): its input defaults are filled in and its `runs.main` /
+   * `runs.post` run, resolved against its own directory as the runner does.
+   */
+  action?: string
   /** Shared between runs to prove cache hits; default: a fresh directory. */
   toolCache?: string
   /** Extra environment (e.g. GITHUB_RUN_ID to tell two runs apart). */
@@ -97,13 +103,26 @@ export interface RunActionOptions {
 const SIGINT_TIMEOUT_MS = 7_500
 const SIGTERM_TIMEOUT_MS = 2_500
 
-function actionDefaults(): Record<string, string> {
-  const action = load(readFileSync(join(REPO_ROOT, 'action.yml'), 'utf8')) as {
+interface ActionMetadata {
+  defaults: Record<string, string>
+  main: string
+  post: string | undefined
+}
+
+function readAction(file: string): ActionMetadata {
+  const path = join(REPO_ROOT, file)
+  const action = load(readFileSync(path, 'utf8')) as {
     inputs: Record<string, { default?: string }>
+    runs: { main: string; post?: string }
   }
-  return Object.fromEntries(
-    Object.entries(action.inputs).map(([name, spec]) => [name, String(spec.default ?? '')])
-  )
+  const dir = dirname(path)
+  return {
+    defaults: Object.fromEntries(
+      Object.entries(action.inputs).map(([name, spec]) => [name, String(spec.default ?? '')])
+    ),
+    main: resolve(dir, action.runs.main),
+    post: action.runs.post === undefined ? undefined : resolve(dir, action.runs.post)
+  }
 }
 
 /** GITHUB_OUTPUT / GITHUB_STATE use `name<<delimiter` heredocs. */
@@ -261,7 +280,8 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   }
   for (const f of Object.values(files)) writeFileSync(f, '')
 
-  const inputs = { ...actionDefaults(), ...opts.inputs }
+  const action = readAction(opts.action ?? 'action.yml')
+  const inputs = { ...action.defaults, ...opts.inputs }
   const env: Record<string, string> = {
     PATH: '/usr/local/bin:/usr/bin:/bin',
     HOME: home,
@@ -288,7 +308,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
 
   const started = Date.now()
   const timeout = opts.timeoutMs ?? 15 * 60_000
-  const main = await runNode(join(REPO_ROOT, 'dist', 'index.js'), env, timeout, opts)
+  const main = await runNode(action.main, env, timeout, opts)
   const durationMs = Date.now() - started
   const state = parseFileCommands(readFileSync(files.state, 'utf8'))
   const postEnv = { ...env }
@@ -310,7 +330,9 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
   const post =
     main.killedAt !== undefined || opts.killOn?.test(main.log)
       ? { exitCode: -1, log: 'not run: the runner died with main' }
-      : await runNode(join(REPO_ROOT, 'dist', 'post.js'), postEnv, 60_000)
+      : action.post === undefined
+        ? { exitCode: 0, log: 'no post step' }
+        : await runNode(action.post, postEnv, 60_000)
   return {
     exitCode: main.exitCode,
     log: main.log,

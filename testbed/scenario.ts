@@ -72,7 +72,7 @@ export interface World {
   stop(): Promise<void>
 }
 
-const ENCRYPTION_CONFIG = `apiVersion: apiserver.config.k8s.io/v1
+export const ENCRYPTION_CONFIG = `apiVersion: apiserver.config.k8s.io/v1
 kind: EncryptionConfiguration
 resources:
   - resources: ["secrets"]

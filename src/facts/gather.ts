@@ -45,7 +45,7 @@ import {
   isCapiCrd
 } from '../kube/names.js'
 
-const S3_TIMEOUT_MS = 30_000
+export const S3_TIMEOUT_MS = 30_000
 
 /** The S3 calls, as an interface so component tests can script them. */
 export interface S3Reader {
@@ -228,6 +228,22 @@ export function upgradeTime(all: HelmRevision[]): Date | undefined {
   return first ? parseHelmTime(first.updated) : undefined
 }
 
+/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
+export function s3Target(
+  s3: Settings['s3'],
+  keys: { accessKey: string; secretKey: string }
+): S3Target {
+  return {
+    scheme: 'https',
+    endpoint: s3.endpoint,
+    region: s3.region,
+    bucket: s3.bucketName,
+    caPem: s3.endpointCA,
+    insecureSkipVerify: s3.insecureTLSSkipVerify,
+    ...keys
+  }
+}
+
 async function checkBackup(
   settings: Settings,
   history: HelmRevision[],
@@ -246,15 +262,7 @@ async function checkBackup(
       note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
     }
   }
-  const target: S3Target = {
-    scheme: 'https',
-    endpoint: settings.s3.endpoint,
-    region: settings.s3.region,
-    bucket: settings.s3.bucketName,
-    caPem: settings.s3.endpointCA,
-    insecureSkipVerify: settings.s3.insecureTLSSkipVerify,
-    ...keys
-  }
+  const target = s3Target(settings.s3, keys)
   const where = s3Location(settings.s3.bucketName, settings.s3.folder)
   if (given !== '') {
     const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS)

@@ -116,7 +116,10 @@ const ACCEPTS: Readonly<Record<string, string>> = {
   prune: 'true or false',
   timeout: 'a duration such as 30m',
   'restore-timeout': 'a duration such as 20m',
-  'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3'
+  'cleanup-image': 'an image reference such as rancher/rancher-cleanup:v1.0.3',
+  // The backup companion's own inputs (src/backup/settings.ts).
+  'resource-set-name': 'a ResourceSet name such as rancher-resource-set-basic',
+  'backup-name-prefix': 'a name prefix such as pre-upgrade'
 }
 
 /**
@@ -169,21 +172,12 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   )
   const backup = parseBackupSelector(inputs, encryptionConfigSecretName)
   const s3 = parseS3(inputs)
-  const context = inputs.optional('context', () => undefined)
-  const kubeconfig = parseKubeconfig(inputs, context)
-  const namespace = inputs.text('namespace', value => labelProblem(value, 63))
-  const releaseName = inputs.text('release-name', value => labelProblem(value, 53))
+  const { context, kubeconfig } = parseCluster(inputs)
+  const { namespace, releaseName } = parseRelease(inputs)
   const rancherChartRepo = inputs.url('rancher-chart-repo', 'a Helm repository URL')
   const backupChartRepo = inputs.url('backup-chart-repo', 'a Helm repository URL')
   const backupChartVersion = parseChartVersion(inputs)
-  const helmVersion = parseToolVersion(inputs, 'helm-version', 'helm')
-  const kubectlVersion = parseToolVersion(inputs, 'kubectl-version', 'kubectl')
-  const helmMirror = inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true)
-  const kubectlMirror = inputs.url(
-    'kubectl-mirror',
-    'a base URL serving the kubectl release binaries',
-    true
-  )
+  const { helmVersion, kubectlVersion, helmMirror, kubectlMirror } = parseTools(inputs)
   const dryRun = inputs.boolean('dry-run')
   const allowDowntime = inputs.boolean('allow-downtime')
   const allowOtherClusterBackup = inputs.boolean('allow-other-cluster-backup')
@@ -228,23 +222,60 @@ export function getSettings(read: InputReader = name => core.getInput(name)): Se
   }
 }
 
+/** `context` and `kubeconfig` (which must hold that context). */
+export function parseCluster(inputs: Inputs): { context: string; kubeconfig: string } {
+  const context = inputs.optional('context', () => undefined)
+  return { context, kubeconfig: parseKubeconfig(inputs, context) }
+}
+
+/** Where the Rancher Helm release is: `namespace` and `release-name`. */
+export function parseRelease(inputs: Inputs): { namespace: string; releaseName: string } {
+  return {
+    namespace: inputs.text('namespace', value => labelProblem(value, 63)),
+    releaseName: inputs.text('release-name', value => labelProblem(value, 53))
+  }
+}
+
+/** The tool versions and mirrors (the tool installer's rules). */
+export function parseTools(inputs: Inputs): {
+  helmVersion: string
+  kubectlVersion: string
+  helmMirror: string
+  kubectlMirror: string
+} {
+  return {
+    helmVersion: parseToolVersion(inputs, 'helm-version', 'helm'),
+    kubectlVersion: parseToolVersion(inputs, 'kubectl-version', 'kubectl'),
+    helmMirror: inputs.url('helm-mirror', 'a base URL serving the Helm release archives', true),
+    kubectlMirror: inputs.url(
+      'kubectl-mirror',
+      'a base URL serving the kubectl release binaries',
+      true
+    )
+  }
+}
+
 /** Shows a value in a problem message: quoted, control characters escaped (report/escape.ts). */
-const show = quote
+export const show = quote
 
 /** `Input 'x' is "v": [why; ]expected …` */
-function problem(name: string, value: string, expected: string, why?: string): string {
+export function problem(name: string, value: string, expected: string, why?: string): string {
   return `Input '${name}' is ${show(value)}: ${why === undefined ? '' : `${why}; `}expected ${expected}.`
 }
 
-/** Reads each input once, applies the default when it arrives empty, and records problems. */
-class Inputs {
+/**
+ * Reads each input once, applies the default when it arrives empty, and records problems. The
+ * backup companion (src/backup/settings.ts) reads its inputs through it too, with its own defaults.
+ */
+export class Inputs {
   private readonly values = new Map<string, string>()
   /** Inputs already found bad: one problem each. */
   private readonly refused = new Set<string>()
 
   constructor(
     private readonly read: InputReader,
-    readonly problems: string[]
+    readonly problems: string[],
+    private readonly defaults: Readonly<Record<string, string>> = INPUT_DEFAULTS
   ) {}
 
   /** Records the problem of an input, unless it already has one. */
@@ -301,7 +332,7 @@ class Inputs {
   /** Trimmed value, or the default when the trimmed value is empty. */
   value(name: string): string {
     const value = this.raw(name).trim()
-    return value === '' ? (INPUT_DEFAULTS[name] ?? '') : value
+    return value === '' ? (this.defaults[name] ?? '') : value
   }
 
   /** A value that must satisfy `check` (returns what is expected, or undefined when fine). */
@@ -374,7 +405,7 @@ class Inputs {
   }
 }
 
-function labelProblem(value: string, max: number): string | undefined {
+export function labelProblem(value: string, max: number): string | undefined {
   if (value.length <= max && DNS1123_LABEL.test(value)) return undefined
   return (
     `a DNS-1123 label: at most ${max} lowercase letters, digits and hyphens, ` +
@@ -382,7 +413,7 @@ function labelProblem(value: string, max: number): string | undefined {
   )
 }
 
-function subdomainProblem(value: string): string | undefined {
+export function subdomainProblem(value: string): string | undefined {
   if (value.length <= 253 && DNS1123_SUBDOMAIN.test(value)) return undefined
   return (
     'a Kubernetes object name (DNS-1123 subdomain): at most 253 lowercase letters, digits, ' +
@@ -453,7 +484,7 @@ function parseBackupSelector(inputs: Inputs, encryptionConfigSecretName: string)
   return { kind: 'file', filename: value }
 }
 
-function parseS3(inputs: Inputs): S3Settings {
+export function parseS3(inputs: Inputs): S3Settings {
   const bucketName = parseBucketName(inputs)
   const folder = parseFolder(inputs)
   const region = inputs.optional('s3-region', value =>

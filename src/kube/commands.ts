@@ -35,8 +35,8 @@ function kubectl(mutating: boolean, args: string[], extra: Partial<Command> = {}
   }
 }
 
-const kubectlRead = (args: string[], extra?: Partial<Command>) => kubectl(false, args, extra)
-const kubectlWrite = (args: string[], extra?: Partial<Command>) => kubectl(true, args, extra)
+export const kubectlRead = (args: string[], extra?: Partial<Command>) => kubectl(false, args, extra)
+export const kubectlWrite = (args: string[], extra?: Partial<Command>) => kubectl(true, args, extra)
 
 function helmRead(args: string[], extra: Partial<Command> = {}): Command {
   return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra }
@@ -46,7 +46,7 @@ function helmRead(args: string[], extra: Partial<Command> = {}): Command {
 const API_TIMEOUT_MS = 30_000
 
 /** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
-function api(
+export function api(
   method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   extra: Partial<Command> = {}
@@ -64,10 +64,15 @@ function api(
 /** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
 const core = (namespace: string | undefined, plural: string, name = ''): string =>
   `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`
-const group = (gv: string, namespace: string | undefined, plural: string, name = ''): string =>
+export const group = (
+  gv: string,
+  namespace: string | undefined,
+  plural: string,
+  name = ''
+): string =>
   `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`
 const LEASES = 'coordination.k8s.io/v1'
-const RESOURCES = 'resources.cattle.io/v1'
+export const RESOURCES = 'resources.cattle.io/v1'
 
 /**
  * Helm 4 turned `--wait` into a strategy; `watcher` (kstatus) is its default and the closest to
@@ -240,7 +245,7 @@ export const jobLogs = (namespace: string, job: string): Command =>
 
 // ---- waits (watches with a deadline) --------------------------------------------------------
 
-const waitCommand = (args: string[], timeoutMs: number): Command => ({
+export const waitCommand = (args: string[], timeoutMs: number): Command => ({
   tool: 'kubectl',
   args: [...args, `--timeout=${seconds(timeoutMs)}`],
   timeoutMs: timeoutMs + 30_000,

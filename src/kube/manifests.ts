@@ -61,7 +61,7 @@ export interface RestoreManifestInput {
 }
 
 /** The S3 location as the backup-restore operator wants it. Access keys never appear here. */
-function restoreS3Location(s3: S3Settings): RestoreS3Location {
+export function restoreS3Location(s3: S3Settings): RestoreS3Location {
   const location: RestoreS3Location = { bucketName: s3.bucketName, endpoint: s3.endpoint }
   if (s3.folder !== '') location.folder = s3.folder
   if (s3.region !== '') location.region = s3.region

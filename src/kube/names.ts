@@ -69,7 +69,7 @@ export type CleanupMode = keyof typeof CLEANUP_JOBS
 export const MANAGED_BY_LABELS = { 'app.kubernetes.io/managed-by': 'rancher-rollback' } as const
 
 /** Label values allow [A-Za-z0-9._-]: `2.8.5-rc1+b` → `2.8.5-rc1-b`. */
-const labelValue = (version: string): string => version.replace(/[^\w.-]/g, '-')
+export const labelValue = (version: string): string => version.replace(/[^\w.-]/g, '-')
 
 /** On a Restore: which move it belongs to, for the person who finds it. */
 export function restoreLabels(from: string, to: string): Record<string, string> {
@@ -87,7 +87,7 @@ function dashed(version: string): string {
   return version.replace(/[^a-z0-9]+/gi, '-').toLowerCase()
 }
 
-function stamp(now: Date): string {
+export function stamp(now: Date): string {
   // 2026-11-24T08:00:00.000Z → 20261124t080000
   return now
     .toISOString()

@@ -70,7 +70,7 @@ function clip(s: string, max: number): string {
  * start a heading, list or fence; `code spans` become `<code>` (markdown code spans would show
  * the entities literally).
  */
-function inline(s: string, max: number = LIMITS.textChars): string {
+export function inline(s: string, max: number = LIMITS.textChars): string {
   return escapeControls(escapeHtml(clip(s.trim(), max)).replace(/\r?\n/g, '<br>')).replace(
     /`([^`]+)`/g,
     '<code>$1</code>'
@@ -78,12 +78,12 @@ function inline(s: string, max: number = LIMITS.textChars): string {
 }
 
 /** A markdown table cell: escaped, `|` neutralised, one line. */
-function cell(s: string): string {
+export function cell(s: string): string {
   const text = inline(s, LIMITS.cellChars).replace(/\|/g, '&#124;')
   return text === '' ? '—' : text
 }
 
-function code(s: string): string {
+export function code(s: string): string {
   return `<code>${inline(s, LIMITS.cellChars).replace(/\|/g, '&#124;')}</code>`
 }
 
@@ -159,11 +159,11 @@ function preBlock(
   return `<pre><code>${body.join('\n')}</code></pre>`
 }
 
-function details(summary: string, body: string, open = false): string {
+export function details(summary: string, body: string, open = false): string {
   return `<details${open ? ' open' : ''}><summary>${summary}</summary>\n\n${body}\n\n</details>`
 }
 
-function list(items: string[]): string {
+export function list(items: string[]): string {
   const render = (i: string) => `- ${inline(i)}`
   const { kept, dropped } = keepWithin(items, render, LIMITS.listItems, LIMITS.listBytes, 'head')
   if (dropped > 0) kept.push(`- _${omitted(dropped, dropped === 1 ? 'item' : 'items')}_`)
@@ -185,7 +185,7 @@ export function formatDuration(ms: number): string {
 
 // ---- sections -----------------------------------------------------------------------------
 
-const OUTCOME: Record<RunStatus, { icon: string; word: string }> = {
+export const OUTCOME: Record<RunStatus, { icon: string; word: string }> = {
   succeeded: { icon: '✅', word: 'succeeded' },
   failed: { icon: '❌', word: 'failed' },
   refused: { icon: '⛔', word: 'refused' },
@@ -293,7 +293,7 @@ function outcome(report: RunReport): string {
   return body + reasons
 }
 
-function stepsSection(steps: StepRecord[]): string {
+export function stepsSection(steps: StepRecord[]): string {
   if (steps.length === 0) return ''
   const cells = (s: StepRecord) => [
     cell(s.title === '' ? s.id : s.title),
@@ -305,9 +305,13 @@ function stepsSection(steps: StepRecord[]): string {
   return `### Steps\n\n${table(header, steps, cells, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`
 }
 
-function restoreSection(name: string, conditions: RestoreCondition[]): string {
+export function restoreSection(
+  name: string,
+  conditions: RestoreCondition[],
+  kind: 'Restore' | 'Backup' = 'Restore'
+): string {
   if (name === '' && conditions.length === 0) return ''
-  const title = name === '' ? '### Restore' : `### Restore ${code(name)}`
+  const title = name === '' ? `### ${kind}` : `### ${kind} ${code(name)}`
   if (conditions.length === 0) return `${title}\n\nNo conditions reported yet.`
   const cells = (c: RestoreCondition) => [
     cell(c.type),
@@ -340,7 +344,10 @@ function interruptionSection(items: InterruptionRecord[]): string {
   return `### API server interruptions\n\n${intro}\n\n${table(header, items, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`
 }
 
-function planSection(plan: PlannedStep[], open: boolean): string {
+export function planSection(
+  plan: readonly Pick<PlannedStep, 'title' | 'commands' | 'mutating'>[],
+  open: boolean
+): string {
   if (plan.length === 0) return ''
   const lines: string[] = []
   plan.forEach((step, i) => {
@@ -353,7 +360,7 @@ function planSection(plan: PlannedStep[], open: boolean): string {
   return details(summary, preBlock(lines, LIMITS.commandLines, LIMITS.commandBytes, 'head'), open)
 }
 
-function logSection(log: string[]): string {
+export function logSection(log: string[]): string {
   if (log.length === 0) return ''
   return details(
     log.includes('…')

@@ -26,7 +26,10 @@ export async function act(
   more: Partial<RunActionOptions> = {}
 ): Promise<ActionRun> {
   const r = await runAction({ toolCache, ...more, inputs: { ...w.inputs, ...inputs } })
-  const run = more.env?.GITHUB_RUN_ID ? ` run ${more.env.GITHUB_RUN_ID}` : ''
+  const run =
+    (more.action ? ` ${more.action}` : '') +
+    (more.env?.GITHUB_RUN_ID ? ` run ${more.env.GITHUB_RUN_ID}` : '') +
+    (more.env?.GITHUB_RUN_ATTEMPT ? ` attempt ${more.env.GITHUB_RUN_ATTEMPT}` : '')
   const signals = r.signals.length > 0 ? `, signals ${r.signals.map(s => s.signal).join(' ')}` : ''
   log(
     `action${run} ${JSON.stringify(inputs)} → exit ${r.exitCode}${r.exitSignal ? ` (${r.exitSignal})` : ''}, status ${r.outputs.status ?? '(none)'}${signals}, ${Math.round(r.durationMs / 1000)}s`
@@ -57,9 +60,9 @@ export async function history(
 export const storedVersions = (w: World, crd: string): Promise<string> =>
   w.kubectl(['get', 'crd', crd, '-o', 'jsonpath={.status.storedVersions}'])
 
-/** Upgrades Rancher back to `version` (the world's backup still applies) for another rollback. */
-export async function upgradeAgain(w: World, version: string): Promise<void> {
-  await w.helm([
+/** `helm upgrade` of the rancher release to `version`, waiting up to `timeout` (e.g. `60s`). */
+export function helmUpgrade(w: World, version: string, timeout: string): Promise<string> {
+  return w.helm([
     'upgrade',
     'rancher',
     'rancher',
@@ -72,7 +75,12 @@ export async function upgradeAgain(w: World, version: string): Promise<void> {
     '--reuse-values',
     '--wait',
     '--timeout',
-    '60s'
+    timeout
   ])
+}
+
+/** Upgrades Rancher back to `version` (the world's backup still applies) for another rollback. */
+export async function upgradeAgain(w: World, version: string): Promise<void> {
+  await helmUpgrade(w, version, '60s')
   await w.settled(version)
 }

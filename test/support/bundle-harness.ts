@@ -20,6 +20,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
 const BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'index.js')
+export const BACKUP_BUNDLE = join(import.meta.dirname, '..', '..', 'dist', 'backup', 'index.js')
 
 export interface BundleRun {
   code: number
@@ -40,6 +41,9 @@ export class BundleHarness {
   connections = 0
   private server: Server | undefined
   private runs = 0
+
+  /** `bundle`: the entry to run (default dist/index.js; the companion's is BACKUP_BUNDLE). */
+  constructor(private readonly bundle: string = BUNDLE) {}
 
   async start(): Promise<void> {
     this.dir = mkdtempSync(join(tmpdir(), 'rr-bundle-'))
@@ -128,14 +132,19 @@ users:
     }
     for (const [k, v] of Object.entries(inputs)) env[`INPUT_${k.toUpperCase()}`] = v
     return new Promise(resolve => {
-      execFile(process.execPath, [BUNDLE], { env, timeout: 30_000 }, (error, stdout, stderr) => {
-        resolve({
-          code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
-          out: stdout + stderr,
-          summary: readFileSync(summaryFile, 'utf8'),
-          outputs: readFileSync(outputFile, 'utf8')
-        })
-      })
+      execFile(
+        process.execPath,
+        [this.bundle],
+        { env, timeout: 30_000 },
+        (error, stdout, stderr) => {
+          resolve({
+            code: error ? (typeof error.code === 'number' ? error.code : 1) : 0,
+            out: stdout + stderr,
+            summary: readFileSync(summaryFile, 'utf8'),
+            outputs: readFileSync(outputFile, 'utf8')
+          })
+        }
+      )
     })
   }
 }
