@@ -137,8 +137,8 @@ describe('in-place 2.8.5 → 2.8.4', () => {
       'helm rollback rancher 1 -n cattle-system --wait --timeout 1800s',
       'GET /apis/apps/v1/namespaces/cattle-system/deployments/rancher?timeout=30s',
       'kubectl rollout status deployment/rancher -n cattle-system --timeout=1800s',
+      // the replicas to expect were planned from revision 1's manifest: no second read
       'helm history rancher -n cattle-system -o json --max 256',
-      'helm get manifest rancher -n cattle-system',
       'GET /apis/apps/v1/namespaces/cattle-system/deployments/rancher?timeout=30s',
       // Rancher, running again, has reinstalled its webhook
       'kubectl wait deployment/rancher-webhook -n cattle-system --for=create --timeout=1800s',

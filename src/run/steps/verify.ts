@@ -15,7 +15,7 @@ export const verify = defineStep({
   title: ({ settings, decision }) =>
     `Verify: deployment ${settings.releaseName} runs rancher v${decision.to}, rolled out, and Helm shows ${decision.to} deployed` +
     (removesWebhook(decision, settings) ? `; Rancher has reinstalled ${WEBHOOK_RELEASE}` : ''),
-  commands: ({ settings, decision }, limits) => ({
+  commands: ({ settings, decision, rancherReplicas }, limits) => ({
     rollout: {
       ...cmd.rolloutStatus(
         settings.namespace,
@@ -26,7 +26,10 @@ export const verify = defineStep({
     },
     deployment: cmd.getDeployment(settings.namespace, settings.releaseName),
     history: cmd.helmHistory(settings.releaseName, settings.namespace),
-    manifest: cmd.helmGetManifest(settings.releaseName, settings.namespace),
+    // The count the release asks for: planned from the target revision's manifest (in place,
+    // restore-only), read from the installed release's after a reinstall.
+    manifest:
+      rancherReplicas > 0 ? [] : [cmd.helmGetManifest(settings.releaseName, settings.namespace)],
     /** In order: Rancher creates the webhook's Deployment, it rolls out, Helm shows the release. */
     webhook: removesWebhook(decision, settings)
       ? [
@@ -53,7 +56,7 @@ export const verify = defineStep({
     const [rollout, history, manifest] = await Promise.all([
       ctx.runner.run(c.rollout),
       ctx.runner.run(c.history),
-      ctx.runner.run(c.manifest)
+      c.manifest[0] ? ctx.runner.run(c.manifest[0]) : undefined
     ])
     const deployment = await ctx.runner.run(c.deployment)
     const revisions = parseHelmHistory(history.exitCode === 0 ? history.stdout : '[]')
@@ -69,7 +72,9 @@ export const verify = defineStep({
       problems.push(`deployment runs ${d.image}, not v${decision.to}`)
     }
     // rollout status passes at 0/0: the count the release asks for must be there, all ready.
-    const want = deploymentReplicas(manifest.stdout, settings.releaseName) ?? 1
+    const want = manifest
+      ? (deploymentReplicas(manifest.stdout, settings.releaseName) ?? 1)
+      : ctx.rancherReplicas
     if (d.exists && (d.replicas < Math.max(1, want) || d.readyReplicas < Math.max(1, want))) {
       problems.push(
         `deployment has ${d.readyReplicas}/${d.replicas} replicas ready, the release asks for ${want}`
