@@ -39,13 +39,13 @@ import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
 import * as path$1 from 'node:path';
 import { join } from 'node:path';
-import { createHash, createHmac, X509Certificate, randomBytes } from 'node:crypto';
+import { X509Certificate, createHash, createHmac, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
-import { spawn } from 'node:child_process';
-import { rmSync, mkdtempSync, createReadStream } from 'node:fs';
-import { tmpdir, constants as constants$6, hostname } from 'node:os';
 import * as fs$1 from 'node:fs/promises';
 import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1, readFile } from 'node:fs/promises';
+import { hostname, tmpdir, constants as constants$6 } from 'node:os';
+import { spawn } from 'node:child_process';
+import { rmSync, mkdtempSync, createReadStream } from 'node:fs';
 import * as stream from 'stream';
 
 // We use any as a valid input type
@@ -38281,860 +38281,6 @@ function afterCancel(procedure, steps) {
 }
 
 /**
- * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
- * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
- */
-/** Thrown for a failed command; its message ends with the last lines of stderr. */
-class CommandError extends Error {
-    command;
-    result;
-    timedOut;
-    constructor(message, command, result, timedOut = false) {
-        super(message);
-        this.command = command;
-        this.result = result;
-        this.timedOut = timedOut;
-        this.name = 'CommandError';
-    }
-}
-/**
- * The API server answered "already exists": for a create that may have gone through on an earlier
- * (retried) attempt, or that another run won, this is an answer rather than a failure.
- */
-function isAlreadyExists(e) {
-    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
-}
-/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
-function describeCommand(command) {
-    if (command.tool === 'api') {
-        const line = `${command.args.join(' ')}${command.metadataOnly ? ' (metadata only)' : ''}`;
-        return command.stdin === undefined ? line : `${line} < (${command.about ?? 'body'})`;
-    }
-    const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
-    const line = [command.tool, ...quoted].join(' ');
-    return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
-}
-
-/**
- * Cancellation as the runner does it (actions/runner src/Runner.Sdk/ProcessInvoker.cs,
- * CancelAndKillProcessTree): SIGINT to the action's process, SIGTERM 7.5 s later (_sigintTimeout),
- * SIGKILL 2.5 s after that (_sigtermTimeout). A `timeout-minutes` ends a job the same way.
- *
- * The first signal cancels: no new command starts (but the lock release), waits and reads end at
- * once. A mutating Helm command already running keeps going, because killing Helm half-way leaves
- * the release `pending-*`; it is stopped only when the run turns urgent: at the second signal,
- * or URGENT_AFTER_MS after the first, leaving time to report, release the lock and exit before
- * SIGKILL.
- */
-const URGENT_AFTER_MS = 6_000;
-class Cancellation {
-    urgentAfterMs;
-    now;
-    cancelled = new AbortController();
-    urgency = new AbortController();
-    timer;
-    /** The signal that cancelled the run, and when ('' until then). */
-    cause = '';
-    at;
-    constructor(urgentAfterMs = URGENT_AFTER_MS, now = () => new Date()) {
-        this.urgentAfterMs = urgentAfterMs;
-        this.now = now;
-    }
-    /** Aborts at the first signal. */
-    get signal() {
-        return this.cancelled.signal;
-    }
-    /** Aborts at the second signal, or URGENT_AFTER_MS after the first. */
-    get urgent() {
-        return this.urgency.signal;
-    }
-    cancel(cause) {
-        if (this.cancelled.signal.aborted) {
-            this.urgency.abort();
-            return;
-        }
-        this.cause = cause;
-        this.at = this.now();
-        this.cancelled.abort();
-        this.timer = setTimeout(() => this.urgency.abort(), this.urgentAfterMs);
-        this.timer.unref();
-    }
-    /** SIGINT and SIGTERM cancel instead of killing the process at once (Node's default). */
-    listen(proc = process) {
-        const onInt = () => this.cancel('SIGINT');
-        const onTerm = () => this.cancel('SIGTERM');
-        proc.on('SIGINT', onInt);
-        proc.on('SIGTERM', onTerm);
-        return () => {
-            proc.off('SIGINT', onInt);
-            proc.off('SIGTERM', onTerm);
-            if (this.timer)
-                clearTimeout(this.timer);
-        };
-    }
-}
-/** What a step was doing when the run was cancelled, for the report and the next run. */
-class CancelledError extends Error {
-    name = 'CancelledError';
-}
-/** Once cancelled, a command starts only if it may run during a cancel (the lock release). */
-function cancellableRunner(inner, signal) {
-    return {
-        run(command) {
-            if (signal.aborted && !command.duringCancel) {
-                return Promise.reject(new CancelledError(`${describeCommand(command)} was not started: the run was cancelled`));
-            }
-            return inner.run(command);
-        }
-    };
-}
-
-function same(a, b) {
-    return a.trim().toLowerCase() === b.toLowerCase();
-}
-function parseConditions(v) {
-    if (!Array.isArray(v))
-        return [];
-    return v.map(item => {
-        const c = asObject(item);
-        return {
-            type: asString(c.type),
-            status: asString(c.status),
-            reason: asString(c.reason),
-            message: asString(c.message),
-            lastUpdateTime: asString(c.lastUpdateTime) || asString(c.lastTransitionTime)
-        };
-    });
-}
-function interpretRestore(obj) {
-    const status = asObject(asObject(obj).status);
-    const conditions = parseConditions(status.conditions);
-    const ready = conditions.find(c => same(c.type, 'Ready'));
-    const completionTs = asString(status.restoreCompletionTs);
-    const readyCompleted = ready !== undefined && same(ready.status, 'True') && same(ready.message, 'Completed');
-    if (readyCompleted || completionTs !== '') {
-        return {
-            state: 'completed',
-            conditions,
-            message: completionTs === '' ? 'Completed' : `Completed at ${completionTs}`
-        };
-    }
-    const failed = conditions.find(c => same(c.type, 'Reconciling') && same(c.status, 'False') && same(c.reason, 'Error'));
-    if (failed !== undefined) {
-        return {
-            state: 'error',
-            conditions,
-            message: failed.message || 'the operator reports an error'
-        };
-    }
-    if (ready !== undefined && same(ready.message, 'Retrying')) {
-        const other = conditions.find(c => c !== ready && c.message !== '');
-        return {
-            state: 'error',
-            conditions,
-            message: other?.message || 'the operator is retrying the restore'
-        };
-    }
-    const said = conditions.find(c => c.message !== '');
-    return {
-        state: 'pending',
-        conditions,
-        message: said?.message ||
-            'in progress: the operator writes no status until the restore finishes or fails'
-    };
-}
-function restoreFacts(item) {
-    const o = asObject(item);
-    const metadata = asObject(o.metadata);
-    const spec = asObject(o.spec);
-    const status = interpretRestore(o);
-    const completed = status.state === 'completed';
-    const labels = Object.fromEntries(Object.entries(asObject(metadata.labels)).map(([k, v]) => [k, asString(v)]));
-    return {
-        name: asString(metadata.name),
-        labels,
-        backupFilename: asString(spec.backupFilename),
-        conditions: status.conditions,
-        completed,
-        inProgress: !completed
-    };
-}
-/**
- * `kubectl get restores.resources.cattle.io -o json` (a List; a single Restore is accepted too)
- * → facts, in the order given. '' → []. Anything that is not JSON throws: not knowing whether a
- * Restore is running must not read as "none".
- */
-function parseRestoreList(kubectlJson) {
-    if (kubectlJson.trim() === '')
-        return [];
-    let parsed;
-    try {
-        parsed = JSON.parse(kubectlJson);
-    }
-    catch {
-        throw new Error(`Could not parse the Restore list as JSON: ${kubectlJson.slice(0, 200)}`);
-    }
-    const o = asObject(parsed);
-    if (Array.isArray(o.items))
-        return o.items.map(restoreFacts);
-    if (asString(o.kind) === 'Restore')
-        return [restoreFacts(o)];
-    return [];
-}
-
-const VALUES_KEY = 'values.yaml';
-const SECRETS_KEY = 'secrets.json';
-const RECORD_KEY = 'record.json';
-const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
-function savedStateManifest(state) {
-    return {
-        apiVersion: 'v1',
-        kind: 'Secret',
-        type: 'Opaque',
-        metadata: {
-            name: SAVED_NAME,
-            namespace: SAVED_NAMESPACE,
-            labels: { ...MANAGED_BY_LABELS },
-            annotations: {
-                'rancher-rollback/purpose': 'Values and Secrets saved before rancher-cleanup; re-run the rancher-rollback action to finish the rollback.'
-            }
-        },
-        data: {
-            [RECORD_KEY]: b64(JSON.stringify(state.record)),
-            [VALUES_KEY]: b64(state.values),
-            [SECRETS_KEY]: b64(state.secrets)
-        }
-    };
-}
-/** `kubectl get secret -o json` output → the saved state; undefined when absent or not ours. */
-function parseSavedState(text) {
-    if (text.trim() === '')
-        return undefined;
-    const obj = JSON.parse(text);
-    const data = obj.data ?? {};
-    const read = (key) => (data[key] ? Buffer.from(data[key], 'base64').toString('utf8') : '');
-    let record;
-    try {
-        record = JSON.parse(read(RECORD_KEY));
-    }
-    catch {
-        return undefined;
-    }
-    if (!record.from || !record.to || !record.release || !record.namespace)
-        return undefined;
-    return {
-        record: {
-            from: record.from,
-            to: record.to,
-            backupFilename: record.backupFilename ?? '',
-            release: record.release,
-            namespace: record.namespace,
-            savedAt: record.savedAt ?? '',
-            holder: record.holder ?? ''
-        },
-        values: read(VALUES_KEY),
-        secrets: read(SECRETS_KEY) || '[]'
-    };
-}
-
-const S3_TIMEOUT_MS = 30_000;
-/**
- * The reading stage: the helm major (its flags differ), from the version the installer verified
- * against its checksum, and the cluster facts.
- */
-async function readCluster(settings, helmVersion, deps) {
-    const helmMajor = parseHelmMajor(helmVersion);
-    return { helmMajor, facts: await gatherFacts(settings, deps) };
-}
-async function gatherFacts(settings, deps) {
-    const { runner } = deps;
-    const run = async (c) => (await runner.run(c)).stdout;
-    const s3 = settings.s3;
-    const haveKeys = s3.accessKey !== '';
-    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, turtlesNamespace, capiCoreNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
-        run(kubeServerVersion()),
-        runner.run(helmHistory(settings.releaseName, settings.namespace)),
-        run(helmListAll()),
-        run(getDeployment(settings.namespace, settings.releaseName)),
-        run(listCrdStoredVersions()),
-        run(getNamespace(CAPI_NAMESPACE)),
-        run(getNamespace(TURTLES_NAMESPACE)),
-        run(getNamespace(CAPI_CORE_NAMESPACE)),
-        run(getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
-        runner.run(listRestores()),
-        s3.credentialSecretName === ''
-            ? Promise.resolve('')
-            : // Read the data only when we need the keys from it; otherwise presence is enough.
-                run(haveKeys
-                    ? secretExists(s3.credentialSecretNamespace, s3.credentialSecretName)
-                    : readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)),
-        settings.encryptionConfigSecretName === ''
-            ? Promise.resolve(undefined)
-            : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
-        run(readSaved()),
-        run(clusterUid()),
-        runner.run(listManagementClusters())
-    ]);
-    const clusterUid$1 = parseUid(kubeSystemUid);
-    const record = parseSavedState(saved)?.record;
-    const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
-        ? record
-        : undefined;
-    const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : [];
-    const releases = parseHelmList(releaseList);
-    const storedVersions = parseCrdStoredVersions(crds);
-    const webhook = findRelease(releases, WEBHOOK_RELEASE, settings.namespace);
-    let keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined;
-    if (!keys && credentialSecret !== '') {
-        keys = parseCredentialSecret(credentialSecret);
-        if (keys) {
-            deps.mask(keys.accessKey);
-            deps.mask(keys.secretKey);
-        }
-    }
-    return {
-        kubernetesVersion: parseServerVersion(serverVersion),
-        release: { exists: history.length > 0, history },
-        deployment: parseDeployment(deployment),
-        backupOperator: operatorFacts(releases, storedVersions, deploymentReady(operatorDeployment)),
-        capi: {
-            ...capiStoredVersions(storedVersions),
-            provisioningNamespaceExists: capiNamespace.trim() !== '',
-            provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE),
-            turtlesNamespaces: [
-                ...(turtlesNamespace.trim() !== '' ? [TURTLES_NAMESPACE] : []),
-                ...(capiCoreNamespace.trim() !== '' ? [CAPI_CORE_NAMESPACE] : [])
-            ]
-        },
-        webhookReleaseExists: webhook !== undefined,
-        webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
-        restores: restoresResult.exitCode === 0 ? parseRestoreList(restoresResult.stdout) : [],
-        s3CredentialSecret: {
-            namespace: s3.credentialSecretNamespace,
-            name: s3.credentialSecretName,
-            exists: credentialSecret.trim() !== ''
-        },
-        encryptionSecret: encryptionSecret === undefined
-            ? undefined
-            : {
-                namespace: BACKUP_NAMESPACE,
-                name: settings.encryptionConfigSecretName,
-                exists: encryptionSecret.trim() !== ''
-            },
-        interrupted,
-        clusterUid: clusterUid$1,
-        // No management CRD (Rancher already deleted) is an answer: no RKE1 clusters to read.
-        rke1Clusters: rke1.exitCode === 0 ? parseRke1ClusterNames(rke1.stdout) : [],
-        backup: await checkBackup(settings, history, keys, deps.s3, clusterUid$1, interrupted?.backupFilename)
-    };
-}
-/**
- * Every cluster.x-k8s.io CRD counts (clusters, but also ipaddresses.ipam…, clusterclasses…: the
- * 2.14 → 2.13 failures named those), whatever Rancher installed it.
- */
-function capiStoredVersions(all) {
-    const byCrd = Object.fromEntries([...all].filter(([name]) => isCapiCrd(name)));
-    const union = new Set(Object.values(byCrd).flat());
-    return { storedVersions: [...union].sort(), storedVersionsByCrd: byCrd };
-}
-/** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
-function historyExists(result) {
-    if (result.exitCode === 0)
-        return true;
-    if (/release: not found/i.test(result.stderr))
-        return false;
-    throw new Error(`helm history failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
-}
-/**
- * When the current version was first installed: backups taken after it may already hold state
- * written by the version we are leaving.
- */
-function upgradeTime(all) {
-    // A failed rollback carries T's version: the upgrade to cut off at is the one before it.
-    const history = settledHistory(all).settled;
-    const newest = history[history.length - 1];
-    if (!newest)
-        return undefined;
-    const current = revisionVersion(newest);
-    let first;
-    for (let i = history.length - 1; i >= 0; i--) {
-        const r = history[i];
-        if (!r || revisionVersion(r) !== current)
-            break;
-        first = r;
-    }
-    // The whole history is one version: there was no upgrade to cut off at.
-    if (first === history[0])
-        return undefined;
-    return first ? parseHelmTime(first.updated) : undefined;
-}
-/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
-function s3Target(s3, keys) {
-    return {
-        scheme: 'https',
-        endpoint: s3.endpoint,
-        region: s3.region,
-        bucket: s3.bucketName,
-        caPem: s3.endpointCA,
-        insecureSkipVerify: s3.insecureTLSSkipVerify,
-        ...keys
-    };
-}
-async function checkBackup(settings, history, keys, s3, clusterUid, 
-/** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
-interruptedBackup = '') {
-    const given = settings.backup.kind === 'file' ? settings.backup.filename : interruptedBackup;
-    if (!keys) {
-        return {
-            checked: false,
-            filename: given,
-            exists: false,
-            note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
-        };
-    }
-    const target = s3Target(settings.s3, keys);
-    const where = s3Location(settings.s3.bucketName, settings.s3.folder);
-    if (given !== '') {
-        const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS);
-        return {
-            checked: true,
-            filename: given,
-            exists: found !== undefined,
-            note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
-        };
-    }
-    const objects = await s3.listObjects(target, folderPrefix(settings.s3.folder), S3_TIMEOUT_MS);
-    const choice = pickLatestBackup(objects, settings.s3.folder, {
-        takenBefore: upgradeTime(history),
-        encryptionConfigured: settings.encryptionConfigSecretName !== '',
-        clusterUid
-    });
-    return {
-        checked: true,
-        filename: choice.filename ?? '',
-        exists: choice.filename !== undefined,
-        note: `${choice.reason} (in ${where})`
-    };
-}
-
-/**
- * A small read-only S3 client: HEAD an object and list a prefix (ListObjectsV2), signed with AWS
- * Signature V4 using node:crypto and sent with node:https / node:http, so a custom CA and
- * insecure TLS work. Path-style addressing (`/<bucket>/<key>`) works with AWS, MinIO and s3rver.
- *
- * Secrets: the secret key, the signing key and the signature inputs never appear in an error
- * message or a log line.
- */
-/** A failed S3 call. `message` says what to fix; it never holds a credential. */
-class S3Error extends Error {
-    /** HTTP status; 0 when no answer came (network, TLS, timeout). */
-    status;
-    /** S3 error code (`AccessDenied`, `NoSuchBucket`, ...), a Node error code, or `Timeout`. */
-    code;
-    constructor(message, status, code) {
-        super(message);
-        this.name = 'S3Error';
-        this.status = status;
-        this.code = code;
-    }
-}
-/** RFC 3986 percent-encoding, as SigV4 wants it (unreserved: A-Z a-z 0-9 - _ . ~). */
-function uriEncode(s) {
-    return encodeURIComponent(s).replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
-}
-/** The canonical query string: names and values encoded, sorted by name then value. */
-function canonicalQuery(query) {
-    return query
-        .map(([k, v]) => [uriEncode(k), uriEncode(v)])
-        .sort((a, b) => (a[0] === b[0] ? cmp(a[1], b[1]) : cmp(a[0], b[0])))
-        .map(([k, v]) => `${k}=${v}`)
-        .join('&');
-}
-function cmp(a, b) {
-    return a < b ? -1 : a > b ? 1 : 0;
-}
-function sha256Hex(data) {
-    return createHash('sha256').update(data, 'utf8').digest('hex');
-}
-function hmac(key, data) {
-    return createHmac('sha256', key).update(data, 'utf8').digest();
-}
-function amzDate(d) {
-    return d
-        .toISOString()
-        .replace(/\.\d{3}Z$/, 'Z')
-        .replace(/[-:]/g, '');
-}
-/** Pure AWS Signature V4 (header form). */
-function signRequest(req, params) {
-    const date = amzDate(params.date);
-    const day = date.slice(0, 8);
-    const headers = {};
-    for (const [name, value] of Object.entries(req.headers))
-        headers[name.toLowerCase()] = value;
-    headers['x-amz-date'] = date;
-    if (req.contentSha256Header !== false)
-        headers['x-amz-content-sha256'] = req.payloadHash;
-    const names = Object.keys(headers).sort();
-    const canonicalHeaders = names
-        .map(n => `${n}:${(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`)
-        .join('');
-    const signedHeaders = names.join(';');
-    const canonicalRequest = [
-        req.method.toUpperCase(),
-        req.path,
-        canonicalQuery(req.query),
-        canonicalHeaders,
-        signedHeaders,
-        req.payloadHash
-    ].join('\n');
-    const scope = `${day}/${params.region}/${params.service}/aws4_request`;
-    const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256Hex(canonicalRequest)].join('\n');
-    const kDate = hmac('AWS4' + params.secretKey, day);
-    const kRegion = hmac(kDate, params.region);
-    const kService = hmac(kRegion, params.service);
-    const kSigning = hmac(kService, 'aws4_request');
-    const signature = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
-    headers['authorization'] =
-        `AWS4-HMAC-SHA256 Credential=${params.accessKey}/${scope}, ` +
-            `SignedHeaders=${signedHeaders}, Signature=${signature}`;
-    return { headers, canonicalRequest, stringToSign, signature };
-}
-// ---------------------------------------------------------------------------------------------
-// Transport
-// ---------------------------------------------------------------------------------------------
-/** Largest response body read (a ListObjectsV2 page of 1000 keys is well under 1 MB). */
-const MAX_BODY_BYTES = 32 * 1024 * 1024;
-/** Splits host[:port]; accepts `[v6]:port`; tolerates a scheme or trailing slash by mistake. */
-function parseEndpoint$1(endpoint, scheme) {
-    const bare = endpoint
-        .trim()
-        .replace(/^[a-z]+:\/\//i, '')
-        .replace(/\/.*$/, '');
-    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bare);
-    if (!m || !m[1]) {
-        throw new S3Error(`S3 endpoint '${endpoint}' is not host[:port]: check the endpoint input.`, 0, 'InvalidEndpoint');
-    }
-    const host = m[1];
-    const defaultPort = scheme === 'https' ? 443 : 80;
-    const port = m[2] ? Number(m[2]) : defaultPort;
-    const hostHeader = port === defaultPort ? host : `${host}:${port}`;
-    const hostname = host.startsWith('[') ? host.slice(1, -1) : host;
-    return { hostname, port, hostHeader };
-}
-function objectPath(bucket, key) {
-    if (key === '')
-        return '/' + uriEncode(bucket);
-    return '/' + [bucket, ...key.split('/')].map(uriEncode).join('/');
-}
-function describeTarget(t) {
-    return `bucket '${t.bucket}' at ${t.scheme}://${t.endpoint}`;
-}
-/** Sends one signed request. Network, TLS and timeout failures become S3Error (status 0). */
-async function s3Request(t, spec, timeoutMs) {
-    const { hostname, port, hostHeader } = parseEndpoint$1(t.endpoint, t.scheme);
-    const region = t.region.trim() === '' ? 'us-east-1' : t.region.trim();
-    const path = objectPath(t.bucket, spec.key);
-    const body = spec.body ?? Buffer.alloc(0);
-    const payloadHash = createHash('sha256').update(body).digest('hex');
-    const headersIn = { host: hostHeader, ...(spec.headers ?? {}) };
-    if (spec.body)
-        headersIn['content-length'] = String(body.length);
-    const signed = signRequest({ method: spec.method, path, query: spec.query, headers: headersIn, payloadHash }, {
-        accessKey: t.accessKey,
-        secretKey: t.secretKey,
-        region,
-        service: 's3',
-        date: new Date()
-    });
-    const qs = canonicalQuery(spec.query);
-    const options = {
-        method: spec.method,
-        hostname,
-        port,
-        path: qs ? `${path}?${qs}` : path,
-        headers: signed.headers,
-        agent: false
-    };
-    if (t.scheme === 'https') {
-        options.rejectUnauthorized = !t.insecureSkipVerify;
-        if (t.caPem.trim() !== '')
-            options.ca = t.caPem;
-        if (!/^[\d.]+$/.test(hostname) && !hostname.includes(':'))
-            options.servername = hostname;
-    }
-    const mod = t.scheme === 'https' ? https$1 : require$$2;
-    return await new Promise((resolve, reject) => {
-        let settled = false;
-        const finish = (err, res) => {
-            if (settled)
-                return;
-            settled = true;
-            clearTimeout(timer);
-            if (err)
-                reject(err);
-            else if (res)
-                resolve(res);
-        };
-        const req = mod.request(options, res => {
-            const chunks = [];
-            let total = 0;
-            res.on('data', (c) => {
-                total += c.length;
-                if (total > MAX_BODY_BYTES) {
-                    req.destroy();
-                    finish(new S3Error(`S3 answer from ${describeTarget(t)} is larger than ${MAX_BODY_BYTES} bytes: ` +
-                        'check that the endpoint is an S3 server.', res.statusCode ?? 0, 'ResponseTooLarge'));
-                    return;
-                }
-                chunks.push(c);
-            });
-            res.on('end', () => finish(undefined, {
-                status: res.statusCode ?? 0,
-                headers: res.headers,
-                body: Buffer.concat(chunks).toString('utf8')
-            }));
-            res.on('error', e => finish(networkError(t, e)));
-        });
-        const timer = setTimeout(() => {
-            req.destroy();
-            finish(new S3Error(`S3 request to ${describeTarget(t)} timed out after ${timeoutMs} ms: check the ` +
-                'endpoint (host[:port], scheme) and that the runner can reach it.', 0, 'Timeout'));
-        }, timeoutMs);
-        req.on('error', e => finish(networkError(t, e)));
-        req.end(spec.body);
-    });
-}
-const TLS_CODES = new Set([
-    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
-    'UNABLE_TO_GET_ISSUER_CERT',
-    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
-    'SELF_SIGNED_CERT_IN_CHAIN',
-    'DEPTH_ZERO_SELF_SIGNED_CERT',
-    'CERT_HAS_EXPIRED',
-    'CERT_NOT_YET_VALID',
-    'CERT_UNTRUSTED',
-    'ERR_TLS_CERT_ALTNAME_INVALID',
-    'EPROTO',
-    'ERR_SSL_WRONG_VERSION_NUMBER'
-]);
-function networkError(t, e) {
-    const code = e.code ?? 'NetworkError';
-    const what = `could not talk to S3 ${describeTarget(t)} (${code}: ${e.message})`;
-    if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(e.message)) {
-        return new S3Error(`${what}: TLS failed. The endpoint must serve HTTPS (the rancher-backup operator talks ` +
-            'to S3 only over TLS); give the endpoint CA (PEM) if the server uses a private CA, or ' +
-            'enable insecure TLS skip-verify.', 0, code);
-    }
-    return new S3Error(`${what}: check the endpoint (host[:port], no scheme) and that the runner can reach it.`, 0, code);
-}
-// ---------------------------------------------------------------------------------------------
-// XML (tiny, regex based)
-// ---------------------------------------------------------------------------------------------
-/** Decodes the five XML entities and numeric character references. */
-function decodeXmlEntities(s) {
-    return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (whole, ent) => {
-        const e = ent.toLowerCase();
-        if (e.startsWith('#x'))
-            return safeCodePoint(parseInt(e.slice(2), 16), whole);
-        if (e.startsWith('#'))
-            return safeCodePoint(parseInt(e.slice(1), 10), whole);
-        switch (e) {
-            case 'amp':
-                return '&';
-            case 'lt':
-                return '<';
-            case 'gt':
-                return '>';
-            case 'quot':
-                return '"';
-            default:
-                return "'";
-        }
-    });
-}
-function safeCodePoint(n, fallback) {
-    try {
-        return String.fromCodePoint(n);
-    }
-    catch {
-        return fallback;
-    }
-}
-/** Text of the first `<tag>` element in `xml` (entities decoded), or undefined. */
-function xmlTag(xml, tag) {
-    const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml);
-    if (!m)
-        return new RegExp(`<${tag}(?:\\s[^>]*)?/>`).test(xml) ? '' : undefined;
-    const raw = m[1] ?? '';
-    const cdata = /^<!\[CDATA\[([\s\S]*)\]\]>$/.exec(raw);
-    return cdata ? (cdata[1] ?? '') : decodeXmlEntities(raw);
-}
-function isoOrRaw(s) {
-    const ms = Date.parse(s);
-    return Number.isNaN(ms) ? s : new Date(ms).toISOString();
-}
-/** Parses one ListObjectsV2 answer. */
-function parseListObjectsV2(xml) {
-    const objects = [];
-    for (const m of xml.matchAll(/<Contents(?:\s[^>]*)?>([\s\S]*?)<\/Contents>/g)) {
-        const part = m[1] ?? '';
-        const key = xmlTag(part, 'Key');
-        if (key === undefined)
-            continue;
-        objects.push({
-            key,
-            lastModified: isoOrRaw(xmlTag(part, 'LastModified') ?? ''),
-            size: Number(xmlTag(part, 'Size') ?? '0') || 0
-        });
-    }
-    const token = xmlTag(xml, 'NextContinuationToken');
-    return {
-        objects,
-        isTruncated: (xmlTag(xml, 'IsTruncated') ?? 'false').trim().toLowerCase() === 'true',
-        nextContinuationToken: token === undefined || token === '' ? undefined : token
-    };
-}
-/** Turns a non-2xx S3 answer into an S3Error whose message says what to fix. */
-function s3ErrorFromResponse(t, res, ctx) {
-    const code = xmlTag(res.body, 'Code') ?? headerValue(res, 'x-amz-error-code') ?? httpCode(res.status);
-    const serverMessage = xmlTag(res.body, 'Message') ?? headerValue(res, 'x-amz-error-message');
-    const where = ctx.operation === 'list'
-        ? `listing '${ctx.key}' in ${describeTarget(t)}`
-        : `${ctx.operation === 'head' ? 'reading' : 'writing'} '${ctx.key}' in ${describeTarget(t)}`;
-    const detail = serverMessage ? ` (${serverMessage})` : '';
-    const head = `S3 answered ${res.status} ${code} when ${where}${detail}`;
-    const bucketRegion = headerValue(res, 'x-amz-bucket-region') ?? xmlTag(res.body, 'Region');
-    let advice;
-    if (code === 'NoSuchBucket') {
-        advice = `the bucket does not exist there: check the bucket name (and the endpoint and region).`;
-    }
-    else if (code === 'SignatureDoesNotMatch') {
-        advice = 'the secret key does not match the access key: check the S3 secret key.';
-    }
-    else if (code === 'InvalidAccessKeyId') {
-        advice = 'the access key is unknown to this server: check the S3 access key (and endpoint).';
-    }
-    else if (code === 'RequestTimeTooSkewed') {
-        advice = "the runner's clock differs too much from the server's: fix the clock.";
-    }
-    else if (code === 'AuthorizationHeaderMalformed' ||
-        code === 'PermanentRedirect' ||
-        code === 'IllegalLocationConstraintException' ||
-        res.status === 301) {
-        advice = bucketRegion
-            ? `the bucket lives in region '${bucketRegion}': set the region (and a matching endpoint).`
-            : 'the region or endpoint does not match the bucket: check both.';
-    }
-    else if (res.status === 403) {
-        advice =
-            'check the access key and secret key, and that they may list and read the bucket ' +
-                '(s3:ListBucket, s3:GetObject)' +
-                (ctx.operation === 'head'
-                    ? '; without s3:ListBucket, a missing object also answers 403.'
-                    : '.');
-    }
-    else if (res.status === 404) {
-        advice = 'not found: check the bucket name, folder and file name.';
-    }
-    else if (res.status >= 500) {
-        advice = 'the S3 server failed: try again later.';
-    }
-    else {
-        advice = 'check the S3 settings (endpoint, region, bucket).';
-    }
-    return new S3Error(`${head}: ${advice}`, res.status, code);
-}
-function headerValue(res, name) {
-    const v = res.headers[name];
-    const s = Array.isArray(v) ? v[0] : v;
-    return s === undefined || s === '' ? undefined : s;
-}
-function httpCode(status) {
-    switch (status) {
-        case 301:
-            return 'PermanentRedirect';
-        case 400:
-            return 'BadRequest';
-        case 403:
-            return 'AccessDenied';
-        case 404:
-            return 'NotFound';
-        default:
-            return require$$2.STATUS_CODES[status]?.replace(/\s+/g, '') ?? `HTTP${status}`;
-    }
-}
-function ok(status) {
-    return status >= 200 && status < 300;
-}
-// ---------------------------------------------------------------------------------------------
-// Operations
-// ---------------------------------------------------------------------------------------------
-/**
- * HEAD one object. Returns undefined when it does not exist. A HEAD 404 has no body, so a
- * missing bucket is told apart with one small list request (NoSuchBucket then throws).
- */
-async function headObject(t, key, timeoutMs) {
-    const res = await s3Request(t, { method: 'HEAD', key, query: [] }, timeoutMs);
-    if (ok(res.status)) {
-        const lm = headerValue(res, 'last-modified') ?? '';
-        return {
-            key,
-            lastModified: isoOrRaw(lm),
-            size: Number(headerValue(res, 'content-length') ?? '0') || 0
-        };
-    }
-    if (res.status === 404) {
-        try {
-            await listPage(t, key, timeoutMs, 1, undefined);
-        }
-        catch (e) {
-            if (e instanceof S3Error && e.code === 'NoSuchBucket')
-                throw e;
-        }
-        return undefined;
-    }
-    throw s3ErrorFromResponse(t, res, { operation: 'head', key });
-}
-async function listPage(t, prefix, timeoutMs, maxKeys, token) {
-    const query = [
-        ['list-type', '2'],
-        ['prefix', prefix]
-    ];
-    if (maxKeys !== undefined)
-        query.push(['max-keys', String(maxKeys)]);
-    if (token !== undefined)
-        query.push(['continuation-token', token]);
-    const res = await s3Request(t, { method: 'GET', key: '', query }, timeoutMs);
-    if (!ok(res.status))
-        throw s3ErrorFromResponse(t, res, { operation: 'list', key: prefix });
-    if (!/<ListBucketResult[\s>]/.test(res.body)) {
-        throw new S3Error(`S3 list of '${prefix}' in ${describeTarget(t)} did not return a ListBucketResult: ` +
-            'check that the endpoint is an S3 server (path-style addressing).', res.status, 'InvalidResponse');
-    }
-    return parseListObjectsV2(res.body);
-}
-/** ListObjectsV2 of every key under `prefix` (all pages). `timeoutMs` applies to each request. */
-async function listObjects(t, prefix, timeoutMs, opts = {}) {
-    const out = [];
-    const maxPages = opts.maxPages ?? 10000;
-    let token;
-    for (let page = 0; page < maxPages; page++) {
-        const p = await listPage(t, prefix, timeoutMs, opts.maxKeys, token);
-        out.push(...p.objects);
-        if (!p.isTruncated)
-            return out;
-        if (p.nextContinuationToken === undefined || p.nextContinuationToken === token) {
-            throw new S3Error(`S3 list of '${prefix}' in ${describeTarget(t)} is truncated but gave no new ` +
-                'continuation token: the server does not support ListObjectsV2 paging.', 200, 'InvalidResponse');
-        }
-        token = p.nextContinuationToken;
-    }
-    throw new S3Error(`S3 list of '${prefix}' in ${describeTarget(t)} has more than ${maxPages} pages: ` +
-        'use a folder that holds only the backups.', 200, 'TooManyPages');
-}
-
-/**
  * The one place text is made safe to print (pure). Everything the action prints goes through one
  * of these rules:
  *
@@ -40336,7 +39482,7 @@ function parseS3(inputs) {
     const region = inputs.optional('s3-region', value => REGION.test(value)
         ? undefined
         : 'a region such as us-east-1 (lowercase letters, digits, hyphens)');
-    const endpoint = parseEndpoint(inputs, region);
+    const endpoint = parseEndpoint$1(inputs, region);
     const endpointCA = parseEndpointCA(inputs);
     const insecureTLSSkipVerify = inputs.boolean('s3-insecure-tls-skip-verify');
     const credentialSecretName = inputs.optional('s3-credential-secret-name', subdomainProblem);
@@ -40393,7 +39539,7 @@ function parseFolder(inputs) {
  * `CATTLE_DEV_MODE` sets and the chart never does), so `http://` is refused here: a Restore from a
  * plain-HTTP endpoint would retry forever, on the cleanup path after Rancher is gone.
  */
-function parseEndpoint(inputs, region) {
+function parseEndpoint$1(inputs, region) {
     const name = 's3-endpoint';
     if (inputs.isRefused(name))
         return '';
@@ -40493,695 +39639,950 @@ function imageProblem(value) {
 }
 
 /**
- * The run's one connection to the API server for reads and small writes: a `kubectl proxy` on a
- * unix socket in the run's private directory (mode 0700, so no other user can connect).
- *
- * Why kubectl proxy rather than a client library such as @kubernetes/client-node: kubectl then
- * authenticates these requests exactly as it does the kubectl commands of the same run (client
- * certificates, tokens, exec plugins such as `aws eks get-token`, OIDC, `proxy-url`,
- * `tls-server-name`), with no second reading of the kubeconfig to drift from it and no credential
- * in this process; and it costs one process for the whole run instead of one process, one TLS
- * handshake and (cold) one API discovery per read. See the README's "Benchmark".
+ * The one door to kubectl and helm. Pure code builds `Command` values; only an implementation
+ * of `CommandRunner` (exec-command-runner.ts, or a scripted fake in tests) runs them.
  */
-/** A request that ran out of time (`timedOut`) or was stopped (`aborted`), as opposed to a refusal. */
-class ApiRequestError extends Error {
+/** Thrown for a failed command; its message ends with the last lines of stderr. */
+class CommandError extends Error {
+    command;
+    result;
     timedOut;
-    aborted;
-    constructor(message, timedOut = false, aborted = false) {
+    constructor(message, command, result, timedOut = false) {
         super(message);
+        this.command = command;
+        this.result = result;
         this.timedOut = timedOut;
-        this.aborted = aborted;
-        this.name = 'ApiRequestError';
+        this.name = 'CommandError';
     }
 }
-/** kubectl proxy's line once it listens (staging/src/k8s.io/kubectl/pkg/cmd/proxy/proxy.go). */
-const SERVING = 'Starting to serve on';
-class KubectlProxy {
-    opts;
-    child;
-    serving;
-    agent = new Agent({ keepAlive: true });
-    constructor(opts) {
-        this.opts = opts;
+/**
+ * The API server answered "already exists": for a create that may have gone through on an earlier
+ * (retried) attempt, or that another run won, this is an answer rather than a failure.
+ */
+function isAlreadyExists(e) {
+    return e instanceof CommandError && /AlreadyExists|already exists/i.test(e.result?.stderr ?? '');
+}
+/** A printable form of a command for logs, plans and the summary. Arguments are never secret. */
+function describeCommand(command) {
+    if (command.tool === 'api') {
+        const line = `${command.args.join(' ')}${command.metadataOnly ? ' (metadata only)' : ''}`;
+        return command.stdin === undefined ? line : `${line} < (${command.about ?? 'body'})`;
     }
-    /** The proxy's argv, as the plan names it. */
-    argv() {
-        return [...this.opts.globalArgs, 'proxy', `--unix-socket=${this.opts.socketPath}`];
+    const quoted = command.args.map(a => /^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replace(/'/g, `'\\''`)}'`);
+    const line = [command.tool, ...quoted].join(' ');
+    return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
+}
+
+const CONFIGURED_LIMITS = { limit: ms => ms };
+/** Declares a step kind; the type parameter ties `run` to the commands `commands` declared. */
+function defineStep(kind) {
+    return kind;
+}
+function commandList(set) {
+    return Object.values(set).flatMap(c => (Array.isArray(c) ? [...c] : [c]));
+}
+/** The printed form, as the plan and the run's log show it. */
+const showCommand = describeCommand;
+/**
+ * Two commands are the same when everything but the content of stdin agrees: a manifest built at
+ * run time (the Lease's times, the saved values) fills in what the plan could only describe.
+ */
+function commandKey(c) {
+    return JSON.stringify([
+        c.tool,
+        c.args,
+        c.stdin !== undefined,
+        c.about ?? '',
+        c.timeoutMs,
+        c.mutating,
+        c.retry ?? 'transient',
+        c.allowFailure ?? false,
+        c.secretOutput ?? false
+    ]);
+}
+/** A failure that knows the operator's next move. */
+class StepFailure extends Error {
+    nextStep;
+    constructor(message, nextStep) {
+        super(message);
+        this.nextStep = nextStep;
+        this.name = 'StepFailure';
     }
-    /** Starts kubectl proxy once, and again after it died; resolves once it serves. */
-    start() {
-        if (this.serving)
-            return this.serving;
-        // A proxy that died leaves its socket file behind, and a new one cannot listen over it.
-        rmSync(this.opts.socketPath, { force: true });
-        const child = spawn(this.opts.kubectlPath, this.argv(), {
-            stdio: ['ignore', 'pipe', 'pipe'],
-            env: this.opts.env(),
-            shell: false
-        });
-        this.child = child;
-        let stderr = '';
-        child.stderr?.on('data', (b) => {
-            stderr = (stderr + String(b)).slice(-4096);
-        });
-        const serving = new Promise((resolve, reject) => {
-            let stdout = '';
-            const ms = this.opts.startTimeoutMs ?? 30_000;
-            const timer = setTimeout(() => {
-                reject(new ApiRequestError(`kubectl proxy did not start serving within ${ms}ms`, true));
-                child.kill('SIGKILL');
-            }, ms);
-            child.stdout?.on('data', (b) => {
-                stdout += String(b);
-                if (stdout.includes(SERVING)) {
-                    clearTimeout(timer);
-                    resolve();
-                }
-            });
-            child.on('error', e => {
-                clearTimeout(timer);
-                reject(new ApiRequestError(`kubectl proxy could not be started: ${e.message}`));
-            });
-            child.on('exit', (code, signal) => {
-                clearTimeout(timer);
-                if (this.child === child) {
-                    this.child = undefined;
-                    this.serving = undefined;
-                }
-                const why = stderr.trim().split('\n').slice(-3).join(' ');
-                reject(new ApiRequestError(`kubectl proxy exited (${signal ?? code})${why ? `: ${why}` : ''}`));
-            });
-        });
-        this.serving = serving;
-        // A start that failed is tried again by the next request.
-        serving.catch(() => {
-            if (this.serving === serving)
-                this.serving = undefined;
-        });
-        return serving;
-    }
-    async request(r) {
-        await this.start();
-        return new Promise((resolve, reject) => {
-            const headers = {
-                host: 'localhost',
-                accept: r.accept ?? 'application/json'
-            };
-            if (r.body !== undefined) {
-                headers['content-type'] = r.contentType ?? 'application/json';
-                headers['content-length'] = String(Buffer.byteLength(r.body));
+}
+/** The runner a step gets: the planned commands go through, anything else is refused. */
+function plannedRunner(inner, step, planned) {
+    const allowed = new Set(planned.map(commandKey));
+    return {
+        run(command) {
+            if (!allowed.has(commandKey(command))) {
+                const message = `Step ${step} tried to run a command its plan does not list: ${showCommand(command)}. Nothing was run; this is a bug in rancher-rollback.`;
+                return Promise.reject(new CommandError(message, command, undefined));
             }
-            let done = false;
-            const settle = (f) => {
-                if (done)
-                    return;
-                done = true;
-                clearTimeout(timer);
-                r.signal?.removeEventListener('abort', onAbort);
-                f();
-            };
-            const req = request$2({
-                socketPath: this.opts.socketPath,
-                path: r.path,
-                method: r.method,
-                headers,
-                agent: this.agent
-            });
-            const timer = setTimeout(() => {
-                settle(() => reject(new ApiRequestError(`no answer within ${r.timeoutMs}ms`, true)));
-                req.destroy();
-            }, r.timeoutMs);
-            const onAbort = () => {
-                settle(() => reject(new ApiRequestError('stopped: the run was cancelled', false, true)));
-                req.destroy();
-            };
-            if (r.signal?.aborted)
-                queueMicrotask(onAbort);
-            else
-                r.signal?.addEventListener('abort', onAbort, { once: true });
-            req.on('response', res => {
-                const chunks = [];
-                res.on('data', (b) => chunks.push(b));
-                res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
-                res.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
-            });
-            req.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
-            req.end(r.body);
-        });
-    }
-    /** Stops the proxy; resolves once it has exited (at most ~2 s). */
-    async close() {
-        this.agent.destroy();
-        const child = this.child;
-        this.child = undefined;
-        this.serving = undefined;
-        if (!child || child.exitCode !== null || child.signalCode !== null)
-            return;
-        await new Promise(resolve => {
-            const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
-            child.once('exit', () => {
-                clearTimeout(kill);
-                resolve();
-            });
-            child.kill('SIGTERM');
-        });
-    }
+            return inner.run(command);
+        }
+    };
 }
 
 /**
- * A refused API request in kubectl's words (`Error from server (Reason): message`), so that the
- * same rules (transient-errors.ts, isAlreadyExists, conflicts) judge a request and a kubectl run.
+ * How a run that threw ends, for both actions: cancelled (the signal came, and the error is not a
+ * refusal or a bad input that would have stopped it anyway), refused (a rule said no, with what to
+ * do instead), or failed (with the next step when the error knows it); and the line to print.
  */
-function apiErrorText(status, body) {
-    try {
-        const s = JSON.parse(body);
-        if (s.kind === 'Status' && typeof s.message === 'string') {
-            const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : String(status);
-            return `Error from server (${reason}): ${s.message}`;
+function endedByCancel(e, signal) {
+    return signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError);
+}
+function failure(e) {
+    const error = e instanceof Error ? e.message : String(e);
+    if (e instanceof Refusal) {
+        return {
+            status: 'refused',
+            error,
+            nextStep: e.instead,
+            line: `${error}\nInstead: ${e.instead}`
+        };
+    }
+    const nextStep = e instanceof StepFailure
+        ? e.nextStep
+        : e instanceof InputError
+            ? 'Fix the inputs named above; nothing was run.'
+            : '';
+    return {
+        status: 'failed',
+        error,
+        nextStep,
+        line: nextStep ? `${error}\nNext: ${nextStep}` : error
+    };
+}
+
+/**
+ * Cancellation as the runner does it (actions/runner src/Runner.Sdk/ProcessInvoker.cs,
+ * CancelAndKillProcessTree): SIGINT to the action's process, SIGTERM 7.5 s later (_sigintTimeout),
+ * SIGKILL 2.5 s after that (_sigtermTimeout). A `timeout-minutes` ends a job the same way.
+ *
+ * The first signal cancels: no new command starts (but the lock release), waits and reads end at
+ * once. A mutating Helm command already running keeps going, because killing Helm half-way leaves
+ * the release `pending-*`; it is stopped only when the run turns urgent: at the second signal,
+ * or URGENT_AFTER_MS after the first, leaving time to report, release the lock and exit before
+ * SIGKILL.
+ */
+const URGENT_AFTER_MS = 6_000;
+class Cancellation {
+    urgentAfterMs;
+    now;
+    cancelled = new AbortController();
+    urgency = new AbortController();
+    timer;
+    /** The signal that cancelled the run, and when ('' until then). */
+    cause = '';
+    at;
+    constructor(urgentAfterMs = URGENT_AFTER_MS, now = () => new Date()) {
+        this.urgentAfterMs = urgentAfterMs;
+        this.now = now;
+    }
+    /** Aborts at the first signal. */
+    get signal() {
+        return this.cancelled.signal;
+    }
+    /** Aborts at the second signal, or URGENT_AFTER_MS after the first. */
+    get urgent() {
+        return this.urgency.signal;
+    }
+    cancel(cause) {
+        if (this.cancelled.signal.aborted) {
+            this.urgency.abort();
+            return;
         }
+        this.cause = cause;
+        this.at = this.now();
+        this.cancelled.abort();
+        this.timer = setTimeout(() => this.urgency.abort(), this.urgentAfterMs);
+        this.timer.unref();
+    }
+    /** SIGINT and SIGTERM cancel instead of killing the process at once (Node's default). */
+    listen(proc = process) {
+        const onInt = () => this.cancel('SIGINT');
+        const onTerm = () => this.cancel('SIGTERM');
+        proc.on('SIGINT', onInt);
+        proc.on('SIGTERM', onTerm);
+        return () => {
+            proc.off('SIGINT', onInt);
+            proc.off('SIGTERM', onTerm);
+            if (this.timer)
+                clearTimeout(this.timer);
+        };
+    }
+}
+/** What a step was doing when the run was cancelled, for the report and the next run. */
+class CancelledError extends Error {
+    name = 'CancelledError';
+}
+/** Once cancelled, a command starts only if it may run during a cancel (the lock release). */
+function cancellableRunner(inner, signal) {
+    return {
+        run(command) {
+            if (signal.aborted && !command.duringCancel) {
+                return Promise.reject(new CancelledError(`${describeCommand(command)} was not started: the run was cancelled`));
+            }
+            return inner.run(command);
+        }
+    };
+}
+
+function same(a, b) {
+    return a.trim().toLowerCase() === b.toLowerCase();
+}
+function parseConditions(v) {
+    if (!Array.isArray(v))
+        return [];
+    return v.map(item => {
+        const c = asObject(item);
+        return {
+            type: asString(c.type),
+            status: asString(c.status),
+            reason: asString(c.reason),
+            message: asString(c.message),
+            lastUpdateTime: asString(c.lastUpdateTime) || asString(c.lastTransitionTime)
+        };
+    });
+}
+function interpretRestore(obj) {
+    const status = asObject(asObject(obj).status);
+    const conditions = parseConditions(status.conditions);
+    const ready = conditions.find(c => same(c.type, 'Ready'));
+    const completionTs = asString(status.restoreCompletionTs);
+    const readyCompleted = ready !== undefined && same(ready.status, 'True') && same(ready.message, 'Completed');
+    if (readyCompleted || completionTs !== '') {
+        return {
+            state: 'completed',
+            conditions,
+            message: completionTs === '' ? 'Completed' : `Completed at ${completionTs}`
+        };
+    }
+    const failed = conditions.find(c => same(c.type, 'Reconciling') && same(c.status, 'False') && same(c.reason, 'Error'));
+    if (failed !== undefined) {
+        return {
+            state: 'error',
+            conditions,
+            message: failed.message || 'the operator reports an error'
+        };
+    }
+    if (ready !== undefined && same(ready.message, 'Retrying')) {
+        const other = conditions.find(c => c !== ready && c.message !== '');
+        return {
+            state: 'error',
+            conditions,
+            message: other?.message || 'the operator is retrying the restore'
+        };
+    }
+    const said = conditions.find(c => c.message !== '');
+    return {
+        state: 'pending',
+        conditions,
+        message: said?.message ||
+            'in progress: the operator writes no status until the restore finishes or fails'
+    };
+}
+function restoreFacts(item) {
+    const o = asObject(item);
+    const metadata = asObject(o.metadata);
+    const spec = asObject(o.spec);
+    const status = interpretRestore(o);
+    const completed = status.state === 'completed';
+    const labels = Object.fromEntries(Object.entries(asObject(metadata.labels)).map(([k, v]) => [k, asString(v)]));
+    return {
+        name: asString(metadata.name),
+        labels,
+        backupFilename: asString(spec.backupFilename),
+        conditions: status.conditions,
+        completed,
+        inProgress: !completed
+    };
+}
+/**
+ * `kubectl get restores.resources.cattle.io -o json` (a List; a single Restore is accepted too)
+ * → facts, in the order given. '' → []. Anything that is not JSON throws: not knowing whether a
+ * Restore is running must not read as "none".
+ */
+function parseRestoreList(kubectlJson) {
+    if (kubectlJson.trim() === '')
+        return [];
+    let parsed;
+    try {
+        parsed = JSON.parse(kubectlJson);
     }
     catch {
-        // Not a Status: kubectl proxy's own errors are plain text ("dial tcp …: connection refused").
+        throw new Error(`Could not parse the Restore list as JSON: ${kubectlJson.slice(0, 200)}`);
     }
-    const text = body.trim().slice(0, 2000);
-    return `Error from server (${status})${text ? `: ${text}` : ''}`;
+    const o = asObject(parsed);
+    if (Array.isArray(o.items))
+        return o.items.map(restoreFacts);
+    if (asString(o.kind) === 'Restore')
+        return [restoreFacts(o)];
+    return [];
 }
 
-/**
- * Pure classification of kubectl/helm failures, and the retry backoff schedule.
- *
- * A failure is transient when retrying the very same command may succeed: the API server or
- * etcd was briefly unreachable, overloaded or electing a leader. Anything that names the request
- * itself as wrong (not found, forbidden, invalid, conflict, unknown flag...) is deterministic and
- * is never retried, even when the same stderr also mentions a transient phrase.
- */
-/** Phrases that mean "the request itself is wrong": retrying cannot help. Checked first. */
-const DETERMINISTIC = [
-    /\((?:NotFound|AlreadyExists|Forbidden|Unauthorized|Invalid|BadRequest|Conflict|MethodNotAllowed|Gone)\)/,
-    /You must be logged in to the server/i,
-    /the server has asked for the client to provide credentials/i,
-    /\bis invalid: /,
-    /error validating/i,
-    /the object has been modified/i,
-    /has no deployed releases/i,
-    /release: not found/i,
-    /unknown (?:shorthand )?flag/i,
-    /unknown command/i,
-    // kubectl wait reached its own --timeout: the condition is what failed, not the connection
-    /timed out waiting for the condition/i
-];
-/** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */
-const TRANSIENT = [
-    // Network
-    /connection refused/i,
-    /The connection to the server \S+ was refused/i,
-    /connection reset/i,
-    /connection timed out/i,
-    /broken pipe/i,
-    /i\/o timeout/i,
-    /TLS handshake timeout/i,
-    /context deadline exceeded/i,
-    /Client\.Timeout exceeded/i,
-    /unexpected EOF/i,
-    /(?:^|: )EOF\s*$/m,
-    /http2: client connection lost/i,
-    /http2: server sent GOAWAY/i,
-    /use of closed network connection/i,
-    // Node's socket errors for the run's API proxy (it is started again for the retry)
-    /\b(?:ECONNREFUSED|ECONNRESET|EPIPE)\b/,
-    /socket hang up/i,
-    // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
-    /the server is currently unable to handle the request/i,
-    /the server has received too many requests/i,
-    /the server was unable to return a response in the time allotted/i,
-    /has prevented the request from succeeding/i,
-    /Internal error occurred/i,
-    /\((?:InternalError|ServiceUnavailable|TooManyRequests|Timeout|ServerTimeout)\)/,
-    /Too Many Requests/i,
-    /\(429\)/,
-    /\b50[0234] (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i,
-    /\bstatus(?: code)?:? ?50[0234]\b/i,
-    /\(50[0234]\)/,
-    // etcd
-    /etcdserver: (?:leader changed|request timed out|no leader|too many requests)/i
-];
-/**
- * Whether a failed command is worth retrying. `exitCode` 0 is never an error. Deterministic
- * errors win over transient phrases found in the same stderr.
- */
-function isTransientError(stderr, exitCode) {
-    if (exitCode === 0)
-        return false;
-    if (DETERMINISTIC.some(re => re.test(stderr)))
-        return false;
-    return TRANSIENT.some(re => re.test(stderr));
-}
-const BACKOFF_BASE_MS = 1000;
-const BACKOFF_MAX_MS = 10_000;
-/** Jitter adds up to this fraction of the base delay (the result never exceeds the cap). */
-const BACKOFF_JITTER = 0.1;
-/**
- * Delay before retry number `retry` (1 = the first retry, i.e. before attempt 2):
- * 1 s, 2 s, 4 s, 8 s, then 10 s, each plus up to 10 % jitter, never above 10 s.
- * `random` returns a number in [0, 1) (injectable for tests).
- */
-function backoffDelayMs(retry, random = Math.random) {
-    const n = Math.max(1, Math.floor(retry));
-    const base = Math.min(BACKOFF_BASE_MS * 2 ** (n - 1), BACKOFF_MAX_MS);
-    const r = Math.min(Math.max(random(), 0), 1);
-    const jitter = Math.floor(base * BACKOFF_JITTER * r);
-    return Math.min(base + jitter, BACKOFF_MAX_MS);
-}
-/** `1000` → `1s`, `1500` → `1.5s`, `300` → `0.3s`. */
-function formatSeconds(ms) {
-    return `${Math.round(ms / 100) / 10}s`;
-}
-
-/**
- * The one real `CommandRunner`: spawns kubectl / helm directly (no shell), with a hard timeout,
- * retries on transient API errors, and never echoes stdin or (secret) stdout.
- */
-/** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
-const CANCEL_KILL_GRACE_MS = 1000;
-/** A retry is not worth starting with less time than this left. */
-const MIN_ATTEMPT_MS = 1000;
-/** Lines of stderr quoted in an error message. */
-const STDERR_TAIL_LINES = 10;
-/** At most this much stdout goes to the debug log. */
-const DEBUG_STDOUT_LIMIT = 64 * 1024;
-/** After the process exits, wait this long for its pipes to close (a grandchild may hold them). */
-const PIPE_CLOSE_GRACE_MS = 1000;
-class ExecCommandRunner {
-    opts;
-    log;
-    debug;
-    warn;
-    sleep;
-    random;
-    maxAttempts;
-    killGraceMs;
-    now;
-    outageToleranceMs;
-    transport;
-    constructor(opts) {
-        this.opts = opts;
-        this.log = opts.log ?? (line => info$1(line));
-        this.debug = opts.debug ?? (line => debug$1(line));
-        this.warn = opts.warn ?? (line => warning$1(line));
-        this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
-        this.random = opts.random ?? Math.random;
-        this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
-        this.killGraceMs = opts.killGraceMs ?? 5000;
-        this.now = opts.now ?? Date.now;
-        this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
-        this.transport = opts.apiTransport;
-    }
-    /** The API proxy, started with the first `api` command. */
-    api() {
-        this.transport ??= new KubectlProxy({
-            kubectlPath: this.opts.kubectlPath,
-            globalArgs: this.argv({ tool: 'kubectl', args: [] }),
-            env: () => this.env(),
-            socketPath: this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
-        });
-        return this.transport;
-    }
-    async close() {
-        await this.transport?.close();
-    }
-    /** The children's environment, read when each command starts. */
-    env() {
-        const kubeconfig = this.opts.kubeconfigPath;
-        return kubeconfig === undefined
-            ? { ...process.env }
-            : { ...process.env, KUBECONFIG: kubeconfig };
-    }
-    /** The argv actually passed to the tool: the context flag first, then the command's args. */
-    argv(command) {
-        const ctx = this.opts.context;
-        if (command.tool === 'api' || ctx === undefined || ctx === '')
-            return [...command.args];
-        const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
-        return [flag, ctx, ...command.args];
-    }
-    async run(command) {
-        const args = this.argv(command);
-        const described = describeCommand({ ...command, args });
-        if (this.opts.dryRun && command.mutating) {
-            throw new CommandError(`dry run: refusing to run mutating command ${described}`, command, undefined);
+const VALUES_KEY = 'values.yaml';
+const SECRETS_KEY = 'secrets.json';
+const RECORD_KEY = 'record.json';
+const b64 = (s) => Buffer.from(s, 'utf8').toString('base64');
+function savedStateManifest(state) {
+    return {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'Opaque',
+        metadata: {
+            name: SAVED_NAME,
+            namespace: SAVED_NAMESPACE,
+            labels: { ...MANAGED_BY_LABELS },
+            annotations: {
+                'rancher-rollback/purpose': 'Values and Secrets saved before rancher-cleanup; re-run the rancher-rollback action to finish the rollback.'
+            }
+        },
+        data: {
+            [RECORD_KEY]: b64(JSON.stringify(state.record)),
+            [VALUES_KEY]: b64(state.values),
+            [SECRETS_KEY]: b64(state.secrets)
         }
-        const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath;
-        const retryable = command.retry !== 'never';
-        const started = Date.now();
-        // Retries stop at the later of the command's own limit and the outage tolerance, never past
-        // the run's deadline; a retried attempt gets only the time left, so a long wait that has to
-        // be started again still ends when it was planned to.
-        const giveUpAt = Math.min(this.now() + Math.max(command.timeoutMs, this.outageToleranceMs), this.opts.deadline ?? Number.POSITIVE_INFINITY);
-        let outage;
-        const tell = (recovered) => {
-            if (outage === undefined)
-                return;
-            this.opts.onInterruption?.({
-                command: describeCommand(command),
-                error: outage.error,
-                retries: outage.retries,
-                outageMs: this.now() - outage.since,
-                recovered
-            });
+    };
+}
+/** `kubectl get secret -o json` output → the saved state; undefined when absent or not ours. */
+function parseSavedState(text) {
+    if (text.trim() === '')
+        return undefined;
+    const obj = JSON.parse(text);
+    const data = obj.data ?? {};
+    const read = (key) => (data[key] ? Buffer.from(data[key], 'base64').toString('utf8') : '');
+    let record;
+    try {
+        record = JSON.parse(read(RECORD_KEY));
+    }
+    catch {
+        return undefined;
+    }
+    if (!record.from || !record.to || !record.release || !record.namespace)
+        return undefined;
+    return {
+        record: {
+            from: record.from,
+            to: record.to,
+            backupFilename: record.backupFilename ?? '',
+            release: record.release,
+            namespace: record.namespace,
+            savedAt: record.savedAt ?? '',
+            holder: record.holder ?? ''
+        },
+        values: read(VALUES_KEY),
+        secrets: read(SECRETS_KEY) || '[]'
+    };
+}
+
+const S3_TIMEOUT_MS = 30_000;
+/**
+ * The reading stage: the helm major (its flags differ), from the version the installer verified
+ * against its checksum, and the cluster facts.
+ */
+async function readCluster(settings, helmVersion, deps) {
+    const helmMajor = parseHelmMajor(helmVersion);
+    return { helmMajor, facts: await gatherFacts(settings, deps) };
+}
+async function gatherFacts(settings, deps) {
+    const { runner } = deps;
+    const run = async (c) => (await runner.run(c)).stdout;
+    const s3 = settings.s3;
+    const [serverVersion, historyResult, releaseList, deployment, crds, capiNamespace, turtlesNamespace, capiCoreNamespace, operatorDeployment, restoresResult, credentialSecret, encryptionSecret, saved, kubeSystemUid, rke1] = await Promise.all([
+        run(kubeServerVersion()),
+        runner.run(helmHistory(settings.releaseName, settings.namespace)),
+        run(helmListAll()),
+        run(getDeployment(settings.namespace, settings.releaseName)),
+        run(listCrdStoredVersions()),
+        run(getNamespace(CAPI_NAMESPACE)),
+        run(getNamespace(TURTLES_NAMESPACE)),
+        run(getNamespace(CAPI_CORE_NAMESPACE)),
+        run(getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
+        runner.run(listRestores()),
+        readCredentialSecret(runner, s3),
+        settings.encryptionConfigSecretName === ''
+            ? Promise.resolve(undefined)
+            : run(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
+        run(readSaved()),
+        run(clusterUid()),
+        runner.run(listManagementClusters())
+    ]);
+    const clusterUid$1 = parseUid(kubeSystemUid);
+    const record = parseSavedState(saved)?.record;
+    const interrupted = record?.release === settings.releaseName && record.namespace === settings.namespace
+        ? record
+        : undefined;
+    const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : [];
+    const releases = parseHelmList(releaseList);
+    const storedVersions = parseCrdStoredVersions(crds);
+    const webhook = findRelease(releases, WEBHOOK_RELEASE, settings.namespace);
+    const keys = s3Keys(s3, credentialSecret, deps.mask);
+    return {
+        kubernetesVersion: parseServerVersion(serverVersion),
+        release: { exists: history.length > 0, history },
+        deployment: parseDeployment(deployment),
+        backupOperator: operatorFacts(releases, storedVersions, deploymentReady(operatorDeployment)),
+        capi: {
+            ...capiStoredVersions(storedVersions),
+            provisioningNamespaceExists: capiNamespace.trim() !== '',
+            provisioningReleaseExists: releases.some(r => r.name === CAPI_RELEASE),
+            turtlesNamespaces: [
+                ...(turtlesNamespace.trim() !== '' ? [TURTLES_NAMESPACE] : []),
+                ...(capiCoreNamespace.trim() !== '' ? [CAPI_CORE_NAMESPACE] : [])
+            ]
+        },
+        webhookReleaseExists: webhook !== undefined,
+        webhookChartVersion: webhook ? chartVersionOf(webhook.chart, WEBHOOK_RELEASE) : '',
+        restores: restoresResult.exitCode === 0 ? parseRestoreList(restoresResult.stdout) : [],
+        s3CredentialSecret: {
+            namespace: s3.credentialSecretNamespace,
+            name: s3.credentialSecretName,
+            exists: credentialSecret.trim() !== ''
+        },
+        encryptionSecret: encryptionSecret === undefined
+            ? undefined
+            : {
+                namespace: BACKUP_NAMESPACE,
+                name: settings.encryptionConfigSecretName,
+                exists: encryptionSecret.trim() !== ''
+            },
+        interrupted,
+        clusterUid: clusterUid$1,
+        // No management CRD (Rancher already deleted) is an answer: no RKE1 clusters to read.
+        rke1Clusters: rke1.exitCode === 0 ? parseRke1ClusterNames(rke1.stdout) : [],
+        backup: await checkBackup(settings, history, keys, deps.s3, clusterUid$1, interrupted?.backupFilename)
+    };
+}
+/**
+ * Every cluster.x-k8s.io CRD counts (clusters, but also ipaddresses.ipam…, clusterclasses…: the
+ * 2.14 → 2.13 failures named those), whatever Rancher installed it.
+ */
+function capiStoredVersions(all) {
+    const byCrd = Object.fromEntries([...all].filter(([name]) => isCapiCrd(name)));
+    const union = new Set(Object.values(byCrd).flat());
+    return { storedVersions: [...union].sort(), storedVersionsByCrd: byCrd };
+}
+/**
+ * The S3 credential Secret ('' when there is none to read): its data only when the keys must come
+ * from it; otherwise presence is enough.
+ */
+async function readCredentialSecret(runner, s3) {
+    if (s3.credentialSecretName === '')
+        return '';
+    const ns = s3.credentialSecretNamespace;
+    const name = s3.credentialSecretName;
+    const read = s3.accessKey !== '' ? secretExists(ns, name) : readSecret(ns, name);
+    return (await runner.run(read)).stdout;
+}
+/** The S3 keys: the inputs', else the credential Secret's (masked at once); none without either. */
+function s3Keys(s3, credentialSecret, mask) {
+    if (s3.accessKey !== '')
+        return { accessKey: s3.accessKey, secretKey: s3.secretKey };
+    if (credentialSecret.trim() === '')
+        return undefined;
+    const keys = parseCredentialSecret(credentialSecret);
+    if (keys) {
+        mask(keys.accessKey);
+        mask(keys.secretKey);
+    }
+    return keys;
+}
+/** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
+function historyExists(result) {
+    if (result.exitCode === 0)
+        return true;
+    if (/release: not found/i.test(result.stderr))
+        return false;
+    throw new Error(`helm history failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
+}
+/**
+ * When the current version was first installed: backups taken after it may already hold state
+ * written by the version we are leaving.
+ */
+function upgradeTime(all) {
+    // A failed rollback carries T's version: the upgrade to cut off at is the one before it.
+    const history = settledHistory(all).settled;
+    const newest = history[history.length - 1];
+    if (!newest)
+        return undefined;
+    const current = revisionVersion(newest);
+    let first;
+    for (let i = history.length - 1; i >= 0; i--) {
+        const r = history[i];
+        if (!r || revisionVersion(r) !== current)
+            break;
+        first = r;
+    }
+    // The whole history is one version: there was no upgrade to cut off at.
+    if (first === history[0])
+        return undefined;
+    return first ? parseHelmTime(first.updated) : undefined;
+}
+/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
+function s3Target(s3, keys) {
+    return {
+        scheme: 'https',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: s3.bucketName,
+        caPem: s3.endpointCA,
+        insecureSkipVerify: s3.insecureTLSSkipVerify,
+        ...keys
+    };
+}
+async function checkBackup(settings, history, keys, s3, clusterUid, 
+/** An interrupted run's backup: `latest` cannot be worked out again once Helm history is gone. */
+interruptedBackup = '') {
+    const given = settings.backup.kind === 'file' ? settings.backup.filename : interruptedBackup;
+    if (!keys) {
+        return {
+            checked: false,
+            filename: given,
+            exists: false,
+            note: 'No S3 credentials (inputs s3-access-key/s3-secret-key, or a readable credential Secret): the backup could not be checked.'
         };
-        for (let attempt = 1;; attempt++) {
-            const attemptMs = attempt === 1
-                ? command.timeoutMs
-                : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
-            this.log(`[command] ${described}`);
-            const a = command.tool === 'api'
-                ? await this.requestOnce({ ...command, timeoutMs: attemptMs })
-                : await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
-            const result = { ...a.result, durationMs: Date.now() - started };
-            // When each command ended, for the benchmark's timeline and for reading a slow run.
-            this.debug(`[end] ${described}: exit ${a.result.exitCode} after ${a.result.durationMs}ms`);
-            this.debugOutput(command, a.result);
-            if (a.cancelled) {
-                tell(false);
-                throw new CancelledError(`${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`);
-            }
-            const transient = !a.timedOut && isTransientError(result.stderr, result.exitCode);
-            if (!a.timedOut && !transient && (result.exitCode === 0 || command.allowFailure)) {
-                tell(true);
-                return result;
-            }
-            const lastLine = lastLines(result.stderr, 1)[0] ?? '';
-            const delay = backoffDelayMs(attempt, this.random);
-            const timeLeft = this.now() + delay + MIN_ATTEMPT_MS <= giveUpAt;
-            const shouldRetry = retryable &&
-                timeLeft &&
-                (a.timedOut ? !command.mutating && attempt < this.maxAttempts : transient);
-            if (transient) {
-                outage ??= { since: this.now(), error: lastLine, retries: 0 };
-            }
-            if (shouldRetry) {
-                if (outage !== undefined && transient)
-                    outage.retries++;
-                const why = a.timedOut ? `timed out after ${formatSeconds(attemptMs)}` : lastLine;
-                const left = Math.max(0, Math.round((giveUpAt - this.now()) / 1000));
-                this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
-                    `(attempt ${attempt + 1}, up to ${left}s more): ${why}`);
-                await this.sleep(delay);
-                if (this.opts.cancellation?.signal.aborted) {
-                    tell(false);
-                    throw new CancelledError(`${described} was not retried: the run was cancelled`);
+    }
+    const target = s3Target(settings.s3, keys);
+    const where = s3Location(settings.s3.bucketName, settings.s3.folder);
+    if (given !== '') {
+        const found = await s3.headObject(target, objectKey(settings.s3.folder, given), S3_TIMEOUT_MS);
+        return {
+            checked: true,
+            filename: given,
+            exists: found !== undefined,
+            note: found ? `Found ${where}${given}.` : `${where}${given} does not exist.`
+        };
+    }
+    const objects = await s3.listObjects(target, folderPrefix(settings.s3.folder), S3_TIMEOUT_MS);
+    const choice = pickLatestBackup(objects, settings.s3.folder, {
+        takenBefore: upgradeTime(history),
+        encryptionConfigured: settings.encryptionConfigSecretName !== '',
+        clusterUid
+    });
+    return {
+        checked: true,
+        filename: choice.filename ?? '',
+        exists: choice.filename !== undefined,
+        note: `${choice.reason} (in ${where})`
+    };
+}
+
+/**
+ * A small read-only S3 client: HEAD an object and list a prefix (ListObjectsV2), signed with AWS
+ * Signature V4 using node:crypto and sent with node:https / node:http, so a custom CA and
+ * insecure TLS work. Path-style addressing (`/<bucket>/<key>`) works with AWS, MinIO and s3rver.
+ *
+ * Secrets: the secret key, the signing key and the signature inputs never appear in an error
+ * message or a log line.
+ */
+/** A failed S3 call. `message` says what to fix; it never holds a credential. */
+class S3Error extends Error {
+    /** HTTP status; 0 when no answer came (network, TLS, timeout). */
+    status;
+    /** S3 error code (`AccessDenied`, `NoSuchBucket`, ...), a Node error code, or `Timeout`. */
+    code;
+    constructor(message, status, code) {
+        super(message);
+        this.name = 'S3Error';
+        this.status = status;
+        this.code = code;
+    }
+}
+/** RFC 3986 percent-encoding, as SigV4 wants it (unreserved: A-Z a-z 0-9 - _ . ~). */
+function uriEncode(s) {
+    return encodeURIComponent(s).replace(/[!'()*]/g, c => '%' + c.charCodeAt(0).toString(16).toUpperCase());
+}
+/** The canonical query string: names and values encoded, sorted by name then value. */
+function canonicalQuery(query) {
+    return query
+        .map(([k, v]) => [uriEncode(k), uriEncode(v)])
+        .sort((a, b) => (a[0] === b[0] ? cmp(a[1], b[1]) : cmp(a[0], b[0])))
+        .map(([k, v]) => `${k}=${v}`)
+        .join('&');
+}
+function cmp(a, b) {
+    return a < b ? -1 : a > b ? 1 : 0;
+}
+function sha256Hex(data) {
+    return createHash('sha256').update(data, 'utf8').digest('hex');
+}
+function hmac(key, data) {
+    return createHmac('sha256', key).update(data, 'utf8').digest();
+}
+function amzDate(d) {
+    return d
+        .toISOString()
+        .replace(/\.\d{3}Z$/, 'Z')
+        .replace(/[-:]/g, '');
+}
+/** Pure AWS Signature V4 (header form). */
+function signRequest(req, params) {
+    const date = amzDate(params.date);
+    const day = date.slice(0, 8);
+    const headers = {};
+    for (const [name, value] of Object.entries(req.headers))
+        headers[name.toLowerCase()] = value;
+    headers['x-amz-date'] = date;
+    if (req.contentSha256Header !== false)
+        headers['x-amz-content-sha256'] = req.payloadHash;
+    const names = Object.keys(headers).sort();
+    const canonicalHeaders = names
+        .map(n => `${n}:${(headers[n] ?? '').trim().replace(/\s+/g, ' ')}\n`)
+        .join('');
+    const signedHeaders = names.join(';');
+    const canonicalRequest = [
+        req.method.toUpperCase(),
+        req.path,
+        canonicalQuery(req.query),
+        canonicalHeaders,
+        signedHeaders,
+        req.payloadHash
+    ].join('\n');
+    const scope = `${day}/${params.region}/${params.service}/aws4_request`;
+    const stringToSign = ['AWS4-HMAC-SHA256', date, scope, sha256Hex(canonicalRequest)].join('\n');
+    const kDate = hmac('AWS4' + params.secretKey, day);
+    const kRegion = hmac(kDate, params.region);
+    const kService = hmac(kRegion, params.service);
+    const kSigning = hmac(kService, 'aws4_request');
+    const signature = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest('hex');
+    headers['authorization'] =
+        `AWS4-HMAC-SHA256 Credential=${params.accessKey}/${scope}, ` +
+            `SignedHeaders=${signedHeaders}, Signature=${signature}`;
+    return { headers, canonicalRequest, stringToSign, signature };
+}
+// ---------------------------------------------------------------------------------------------
+// Transport
+// ---------------------------------------------------------------------------------------------
+/** Largest response body read (a ListObjectsV2 page of 1000 keys is well under 1 MB). */
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+/** Splits host[:port]; accepts `[v6]:port`; tolerates a scheme or trailing slash by mistake. */
+function parseEndpoint(endpoint, scheme) {
+    const bare = endpoint
+        .trim()
+        .replace(/^[a-z]+:\/\//i, '')
+        .replace(/\/.*$/, '');
+    const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(bare);
+    if (!m || !m[1]) {
+        throw new S3Error(`S3 endpoint '${endpoint}' is not host[:port]: check the endpoint input.`, 0, 'InvalidEndpoint');
+    }
+    const host = m[1];
+    const defaultPort = scheme === 'https' ? 443 : 80;
+    const port = m[2] ? Number(m[2]) : defaultPort;
+    const hostHeader = port === defaultPort ? host : `${host}:${port}`;
+    const hostname = host.startsWith('[') ? host.slice(1, -1) : host;
+    return { hostname, port, hostHeader };
+}
+function objectPath(bucket, key) {
+    if (key === '')
+        return '/' + uriEncode(bucket);
+    return '/' + [bucket, ...key.split('/')].map(uriEncode).join('/');
+}
+function describeTarget(t) {
+    return `bucket '${t.bucket}' at ${t.scheme}://${t.endpoint}`;
+}
+/** Sends one signed request. Network, TLS and timeout failures become S3Error (status 0). */
+async function s3Request(t, spec, timeoutMs) {
+    const { hostname, port, hostHeader } = parseEndpoint(t.endpoint, t.scheme);
+    const region = t.region.trim() === '' ? 'us-east-1' : t.region.trim();
+    const path = objectPath(t.bucket, spec.key);
+    const body = spec.body ?? Buffer.alloc(0);
+    const payloadHash = createHash('sha256').update(body).digest('hex');
+    const headersIn = { host: hostHeader, ...(spec.headers ?? {}) };
+    if (spec.body)
+        headersIn['content-length'] = String(body.length);
+    const signed = signRequest({ method: spec.method, path, query: spec.query, headers: headersIn, payloadHash }, {
+        accessKey: t.accessKey,
+        secretKey: t.secretKey,
+        region,
+        service: 's3',
+        date: new Date()
+    });
+    const qs = canonicalQuery(spec.query);
+    const options = {
+        method: spec.method,
+        hostname,
+        port,
+        path: qs ? `${path}?${qs}` : path,
+        headers: signed.headers,
+        agent: false
+    };
+    if (t.scheme === 'https') {
+        options.rejectUnauthorized = !t.insecureSkipVerify;
+        if (t.caPem.trim() !== '')
+            options.ca = t.caPem;
+        if (!/^[\d.]+$/.test(hostname) && !hostname.includes(':'))
+            options.servername = hostname;
+    }
+    const mod = t.scheme === 'https' ? https$1 : require$$2;
+    return await new Promise((resolve, reject) => {
+        let settled = false;
+        const finish = (err, res) => {
+            if (settled)
+                return;
+            settled = true;
+            clearTimeout(timer);
+            if (err)
+                reject(err);
+            else if (res)
+                resolve(res);
+        };
+        const req = mod.request(options, res => {
+            const chunks = [];
+            let total = 0;
+            res.on('data', (c) => {
+                total += c.length;
+                if (total > MAX_BODY_BYTES) {
+                    req.destroy();
+                    finish(new S3Error(`S3 answer from ${describeTarget(t)} is larger than ${MAX_BODY_BYTES} bytes: ` +
+                        'check that the endpoint is an S3 server.', res.statusCode ?? 0, 'ResponseTooLarge'));
+                    return;
                 }
-                continue;
-            }
-            tell(false);
-            const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
-            const head = a.timedOut
-                ? `${described} timed out after ${formatSeconds(attemptMs)}${after}`
-                : a.signal !== null
-                    ? `${described} was killed by ${a.signal}${after}`
-                    : `${described} failed with exit code ${result.exitCode}${after}`;
-            const tail = lastLines(result.stderr, STDERR_TAIL_LINES);
-            const message = tail.length > 0 ? `${head}\n${tail.join('\n')}` : head;
-            // A secret's stdout must not travel with the error (someone may log the whole object).
-            const carried = command.secretOutput ? { ...result, stdout: '' } : result;
-            throw new CommandError(message, command, carried, a.timedOut);
-        }
-    }
-    debugOutput(command, result) {
-        if (!command.secretOutput && result.stdout !== '') {
-            const out = result.stdout.length > DEBUG_STDOUT_LIMIT
-                ? `${result.stdout.slice(0, DEBUG_STDOUT_LIMIT)}\n... (${result.stdout.length - DEBUG_STDOUT_LIMIT} more characters)`
-                : result.stdout;
-            this.debug(`[stdout] ${out}`);
-        }
-        if (result.stderr !== '')
-            this.debug(`[stderr] ${result.stderr}`);
-    }
-    /** One API request, answered as a kubectl process would: exit code, stdout, stderr. */
-    async requestOnce(command) {
-        const started = Date.now();
-        const [method = 'GET', path = '/'] = command.args;
-        const stopOn = command.mutating || command.duringCancel
-            ? this.opts.cancellation?.urgent
-            : this.opts.cancellation?.signal;
-        const answer = (exitCode, stdout, stderr, more = {}) => ({
-            result: { exitCode, stdout, stderr, durationMs: Date.now() - started },
-            timedOut: false,
-            signal: null,
-            cancelled: false,
-            ...more
-        });
-        try {
-            const r = await this.api().request({
-                method,
-                path,
-                body: command.stdin,
-                // A PATCH is a JSON merge patch; a manifest may be YAML or JSON (the API server reads both).
-                contentType: method === 'PATCH'
-                    ? 'application/merge-patch+json'
-                    : command.stdin?.trimStart().startsWith('{')
-                        ? 'application/json'
-                        : 'application/yaml',
-                accept: command.metadataOnly
-                    ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
-                    : 'application/json',
-                timeoutMs: command.timeoutMs,
-                signal: stopOn
+                chunks.push(c);
             });
-            if (r.status >= 200 && r.status < 300)
-                return answer(0, r.body, '');
-            if (r.status === 404 && command.notFoundEmpty)
-                return answer(0, '', '');
-            return answer(1, '', apiErrorText(r.status, r.body));
+            res.on('end', () => finish(undefined, {
+                status: res.statusCode ?? 0,
+                headers: res.headers,
+                body: Buffer.concat(chunks).toString('utf8')
+            }));
+            res.on('error', e => finish(networkError(t, e)));
+        });
+        const timer = setTimeout(() => {
+            req.destroy();
+            finish(new S3Error(`S3 request to ${describeTarget(t)} timed out after ${timeoutMs} ms: check the ` +
+                'endpoint (host[:port], scheme) and that the runner can reach it.', 0, 'Timeout'));
+        }, timeoutMs);
+        req.on('error', e => finish(networkError(t, e)));
+        req.end(spec.body);
+    });
+}
+const TLS_CODES = new Set([
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'UNABLE_TO_GET_ISSUER_CERT',
+    'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'CERT_UNTRUSTED',
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'EPROTO',
+    'ERR_SSL_WRONG_VERSION_NUMBER'
+]);
+function networkError(t, e) {
+    const code = e.code ?? 'NetworkError';
+    const what = `could not talk to S3 ${describeTarget(t)} (${code}: ${e.message})`;
+    if (TLS_CODES.has(code) || /certificate|ssl|tls/i.test(e.message)) {
+        return new S3Error(`${what}: TLS failed. The endpoint must serve HTTPS (the rancher-backup operator talks ` +
+            'to S3 only over TLS); give the endpoint CA (PEM) if the server uses a private CA, or ' +
+            'enable insecure TLS skip-verify.', 0, code);
+    }
+    return new S3Error(`${what}: check the endpoint (host[:port], no scheme) and that the runner can reach it.`, 0, code);
+}
+// ---------------------------------------------------------------------------------------------
+// XML (tiny, regex based)
+// ---------------------------------------------------------------------------------------------
+/** Decodes the five XML entities and numeric character references. */
+function decodeXmlEntities(s) {
+    return s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (whole, ent) => {
+        const e = ent.toLowerCase();
+        if (e.startsWith('#x'))
+            return safeCodePoint(parseInt(e.slice(2), 16), whole);
+        if (e.startsWith('#'))
+            return safeCodePoint(parseInt(e.slice(1), 10), whole);
+        switch (e) {
+            case 'amp':
+                return '&';
+            case 'lt':
+                return '<';
+            case 'gt':
+                return '>';
+            case 'quot':
+                return '"';
+            default:
+                return "'";
+        }
+    });
+}
+function safeCodePoint(n, fallback) {
+    try {
+        return String.fromCodePoint(n);
+    }
+    catch {
+        return fallback;
+    }
+}
+/** Text of the first `<tag>` element in `xml` (entities decoded), or undefined. */
+function xmlTag(xml, tag) {
+    const m = new RegExp(`<${tag}(?:\\s[^>]*)?>([\\s\\S]*?)</${tag}>`).exec(xml);
+    if (!m)
+        return new RegExp(`<${tag}(?:\\s[^>]*)?/>`).test(xml) ? '' : undefined;
+    const raw = m[1] ?? '';
+    const cdata = /^<!\[CDATA\[([\s\S]*)\]\]>$/.exec(raw);
+    return cdata ? (cdata[1] ?? '') : decodeXmlEntities(raw);
+}
+function isoOrRaw(s) {
+    const ms = Date.parse(s);
+    return Number.isNaN(ms) ? s : new Date(ms).toISOString();
+}
+/** Parses one ListObjectsV2 answer. */
+function parseListObjectsV2(xml) {
+    const objects = [];
+    for (const m of xml.matchAll(/<Contents(?:\s[^>]*)?>([\s\S]*?)<\/Contents>/g)) {
+        const part = m[1] ?? '';
+        const key = xmlTag(part, 'Key');
+        if (key === undefined)
+            continue;
+        objects.push({
+            key,
+            lastModified: isoOrRaw(xmlTag(part, 'LastModified') ?? ''),
+            size: Number(xmlTag(part, 'Size') ?? '0') || 0
+        });
+    }
+    const token = xmlTag(xml, 'NextContinuationToken');
+    return {
+        objects,
+        isTruncated: (xmlTag(xml, 'IsTruncated') ?? 'false').trim().toLowerCase() === 'true',
+        nextContinuationToken: token === undefined || token === '' ? undefined : token
+    };
+}
+/** Turns a non-2xx S3 answer into an S3Error whose message says what to fix. */
+function s3ErrorFromResponse(t, res, ctx) {
+    const code = xmlTag(res.body, 'Code') ?? headerValue(res, 'x-amz-error-code') ?? httpCode(res.status);
+    const serverMessage = xmlTag(res.body, 'Message') ?? headerValue(res, 'x-amz-error-message');
+    const where = ctx.operation === 'list'
+        ? `listing '${ctx.key}' in ${describeTarget(t)}`
+        : `${ctx.operation === 'head' ? 'reading' : 'writing'} '${ctx.key}' in ${describeTarget(t)}`;
+    const detail = serverMessage ? ` (${serverMessage})` : '';
+    const head = `S3 answered ${res.status} ${code} when ${where}${detail}`;
+    const bucketRegion = headerValue(res, 'x-amz-bucket-region') ?? xmlTag(res.body, 'Region');
+    let advice;
+    if (code === 'NoSuchBucket') {
+        advice = `the bucket does not exist there: check the bucket name (and the endpoint and region).`;
+    }
+    else if (code === 'SignatureDoesNotMatch') {
+        advice = 'the secret key does not match the access key: check the S3 secret key.';
+    }
+    else if (code === 'InvalidAccessKeyId') {
+        advice = 'the access key is unknown to this server: check the S3 access key (and endpoint).';
+    }
+    else if (code === 'RequestTimeTooSkewed') {
+        advice = "the runner's clock differs too much from the server's: fix the clock.";
+    }
+    else if (code === 'AuthorizationHeaderMalformed' ||
+        code === 'PermanentRedirect' ||
+        code === 'IllegalLocationConstraintException' ||
+        res.status === 301) {
+        advice = bucketRegion
+            ? `the bucket lives in region '${bucketRegion}': set the region (and a matching endpoint).`
+            : 'the region or endpoint does not match the bucket: check both.';
+    }
+    else if (res.status === 403) {
+        advice =
+            'check the access key and secret key, and that they may list and read the bucket ' +
+                '(s3:ListBucket, s3:GetObject)' +
+                (ctx.operation === 'head'
+                    ? '; without s3:ListBucket, a missing object also answers 403.'
+                    : '.');
+    }
+    else if (res.status === 404) {
+        advice = 'not found: check the bucket name, folder and file name.';
+    }
+    else if (res.status >= 500) {
+        advice = 'the S3 server failed: try again later.';
+    }
+    else {
+        advice = 'check the S3 settings (endpoint, region, bucket).';
+    }
+    return new S3Error(`${head}: ${advice}`, res.status, code);
+}
+function headerValue(res, name) {
+    const v = res.headers[name];
+    const s = Array.isArray(v) ? v[0] : v;
+    return s === undefined || s === '' ? undefined : s;
+}
+function httpCode(status) {
+    switch (status) {
+        case 301:
+            return 'PermanentRedirect';
+        case 400:
+            return 'BadRequest';
+        case 403:
+            return 'AccessDenied';
+        case 404:
+            return 'NotFound';
+        default:
+            return require$$2.STATUS_CODES[status]?.replace(/\s+/g, '') ?? `HTTP${status}`;
+    }
+}
+function ok(status) {
+    return status >= 200 && status < 300;
+}
+// ---------------------------------------------------------------------------------------------
+// Operations
+// ---------------------------------------------------------------------------------------------
+/**
+ * HEAD one object. Returns undefined when it does not exist. A HEAD 404 has no body, so a
+ * missing bucket is told apart with one small list request (NoSuchBucket then throws).
+ */
+async function headObject(t, key, timeoutMs) {
+    const res = await s3Request(t, { method: 'HEAD', key, query: [] }, timeoutMs);
+    if (ok(res.status)) {
+        const lm = headerValue(res, 'last-modified') ?? '';
+        return {
+            key,
+            lastModified: isoOrRaw(lm),
+            size: Number(headerValue(res, 'content-length') ?? '0') || 0
+        };
+    }
+    if (res.status === 404) {
+        try {
+            await listPage(t, key, timeoutMs, 1, undefined);
         }
         catch (e) {
-            const message = e instanceof Error ? e.message : String(e);
-            if (e instanceof ApiRequestError && e.aborted)
-                return answer(-1, '', message, { cancelled: true });
-            if (e instanceof ApiRequestError && e.timedOut)
-                return answer(-1, '', message, { timedOut: true });
-            return answer(1, '', message);
+            if (e instanceof S3Error && e.code === 'NoSuchBucket')
+                throw e;
         }
+        return undefined;
     }
-    spawnOnce(path, args, command, described) {
-        return new Promise((resolve, reject) => {
-            const started = Date.now();
-            const stdout = [];
-            const stderr = [];
-            let timedOut = false;
-            let cancelled = false;
-            let settled = false;
-            let exitCode = null;
-            let exitSignal = null;
-            const timers = [];
-            let child;
-            try {
-                child = spawn(path, args, {
-                    stdio: ['pipe', 'pipe', 'pipe'],
-                    env: this.env(),
-                    shell: false
-                });
-            }
-            catch (err) {
-                const why = err instanceof Error ? err.message : String(err);
-                reject(new CommandError(`${described} could not be started: ${why}`, command, undefined));
-                return;
-            }
-            const deadline = setTimeout(() => {
-                timedOut = true;
-                child.kill('SIGTERM');
-                timers.push(setTimeout(() => child.kill('SIGKILL'), this.killGraceMs));
-            }, command.timeoutMs);
-            timers.push(deadline);
-            // A change half-made by a killed Helm is worse than one finished: those go only when urgent.
-            const stopOn = command.mutating || command.duringCancel
-                ? this.opts.cancellation?.urgent
-                : this.opts.cancellation?.signal;
-            const stop = () => {
-                if (settled || exitCode !== null || exitSignal !== null)
-                    return;
-                cancelled = true;
-                child.kill('SIGTERM');
-                timers.push(setTimeout(() => child.kill('SIGKILL'), CANCEL_KILL_GRACE_MS));
-            };
-            const unlisten = () => stopOn?.removeEventListener('abort', stop);
-            if (stopOn?.aborted)
-                queueMicrotask(stop);
-            else
-                stopOn?.addEventListener('abort', stop, { once: true });
-            const finish = () => {
-                if (settled)
-                    return;
-                settled = true;
-                unlisten();
-                timers.forEach(t => clearTimeout(t));
-                child.stdout.destroy();
-                child.stderr.destroy();
-                let code = exitCode ?? -1;
-                if (exitCode === null && exitSignal !== null) {
-                    code = 128 + (constants$6.signals[exitSignal] ?? 0);
-                }
-                resolve({
-                    result: {
-                        exitCode: code,
-                        stdout: Buffer.concat(stdout).toString('utf8'),
-                        stderr: Buffer.concat(stderr).toString('utf8'),
-                        durationMs: Date.now() - started
-                    },
-                    timedOut,
-                    signal: exitSignal,
-                    cancelled
-                });
-            };
-            child.stdout.on('data', (b) => stdout.push(b));
-            child.stderr.on('data', (b) => stderr.push(b));
-            // The child may exit without reading its stdin: EPIPE is not our failure.
-            child.stdin.on('error', () => undefined);
-            child.on('error', err => {
-                if (settled)
-                    return;
-                settled = true;
-                unlisten();
-                timers.forEach(t => clearTimeout(t));
-                const what = child.pid === undefined ? 'could not be started' : 'failed';
-                reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined));
-            });
-            child.on('exit', (code, signal) => {
-                exitCode = code;
-                exitSignal = signal;
-                clearTimeout(deadline);
-                timers.push(setTimeout(finish, PIPE_CLOSE_GRACE_MS));
-            });
-            child.on('close', (code, signal) => {
-                exitCode = exitCode ?? code;
-                exitSignal = exitSignal ?? signal;
-                finish();
-            });
-            if (command.stdin !== undefined)
-                child.stdin.end(command.stdin);
-            else
-                child.stdin.end();
-        });
+    throw s3ErrorFromResponse(t, res, { operation: 'head', key });
+}
+async function listPage(t, prefix, timeoutMs, maxKeys, token) {
+    const query = [
+        ['list-type', '2'],
+        ['prefix', prefix]
+    ];
+    if (maxKeys !== undefined)
+        query.push(['max-keys', String(maxKeys)]);
+    if (token !== undefined)
+        query.push(['continuation-token', token]);
+    const res = await s3Request(t, { method: 'GET', key: '', query }, timeoutMs);
+    if (!ok(res.status))
+        throw s3ErrorFromResponse(t, res, { operation: 'list', key: prefix });
+    if (!/<ListBucketResult[\s>]/.test(res.body)) {
+        throw new S3Error(`S3 list of '${prefix}' in ${describeTarget(t)} did not return a ListBucketResult: ` +
+            'check that the endpoint is an S3 server (path-style addressing).', res.status, 'InvalidResponse');
     }
+    return parseListObjectsV2(res.body);
 }
-/** The last `n` non-empty lines of `text`, right-trimmed. */
-function lastLines(text, n) {
-    return text
-        .split(/\r?\n/)
-        .map(l => l.trimEnd())
-        .filter(l => l.trim() !== '')
-        .slice(-n);
-}
-
-/**
- * Secrets read from the cluster are masked the moment a command returns them: the output of every
- * command marked `secretOutput` (`kubectl get secret -o json`, `helm get values`, `helm get
- * manifest`) is searched for credentials, which go to `core.setSecret` before the caller sees the
- * output. Found: the data of each Secret (as stored, base64, and decoded, a multi-line value such
- * as a TLS key also line by line), the release's `bootstrapPassword` and values under
- * password-, token- or key-like names, also inside decoded Secret data (the saved-state Secret
- * holds the release values and the saved Secrets).
- */
-/** Keys whose string value is a credential (compared without `-` and `_`, case-insensitively). */
-const SECRET_KEY = /^(bootstrappassword|password|passwd|secret|token|accesskey|secretkey|apikey|privatekey|clientsecret|sessiontoken)$|password$|token$|secretkey$/;
-/** Shorter strings are not masked: masking `on` or `1` would garble the whole log. */
-const MIN_LENGTH = 4;
-/** Lines of a multi-line secret (a PEM body is 64 characters a line) masked one by one. */
-const MIN_LINE_LENGTH = 16;
-const MAX_DEPTH = 4;
-function isMapping(value) {
-    return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-function parseDocuments(text) {
-    const trimmed = text.trim();
-    if (trimmed === '')
-        return [];
-    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
-        try {
-            return [JSON.parse(trimmed)];
+/** ListObjectsV2 of every key under `prefix` (all pages). `timeoutMs` applies to each request. */
+async function listObjects(t, prefix, timeoutMs, opts = {}) {
+    const out = [];
+    const maxPages = opts.maxPages ?? 10000;
+    let token;
+    for (let page = 0; page < maxPages; page++) {
+        const p = await listPage(t, prefix, timeoutMs, opts.maxKeys, token);
+        out.push(...p.objects);
+        if (!p.isTruncated)
+            return out;
+        if (p.nextContinuationToken === undefined || p.nextContinuationToken === token) {
+            throw new S3Error(`S3 list of '${prefix}' in ${describeTarget(t)} is truncated but gave no new ` +
+                'continuation token: the server does not support ListObjectsV2 paging.', 200, 'InvalidResponse');
         }
-        catch {
-            // not JSON: try YAML
-        }
+        token = p.nextContinuationToken;
     }
-    try {
-        return loadAll(text);
-    }
-    catch {
-        return [];
-    }
-}
-/** The credentials in a secret command output, each once; never throws. */
-function secretsInOutput(stdout) {
-    const found = new Set();
-    const add = (value) => {
-        if (value.trim().length < MIN_LENGTH)
-            return;
-        found.add(value);
-        if (!/[\r\n]/.test(value))
-            return;
-        for (const line of value.split(/\r?\n/)) {
-            const text = line.trim();
-            if (text.length >= MIN_LINE_LENGTH && !text.startsWith('-----'))
-                found.add(text);
-        }
-    };
-    const walkText = (text, depth) => {
-        if (depth > MAX_DEPTH)
-            return;
-        for (const document of parseDocuments(text))
-            walk(document, depth);
-    };
-    const walk = (node, depth) => {
-        if (Array.isArray(node)) {
-            for (const item of node)
-                walk(item, depth);
-            return;
-        }
-        if (!isMapping(node))
-            return;
-        if (node['kind'] === 'Secret') {
-            for (const [field, encoded] of [
-                ['data', true],
-                ['stringData', false]
-            ]) {
-                const data = node[field];
-                if (!isMapping(data))
-                    continue;
-                for (const value of Object.values(data)) {
-                    if (typeof value !== 'string')
-                        continue;
-                    add(value);
-                    const plain = encoded ? Buffer.from(value, 'base64').toString('utf8') : value;
-                    add(plain);
-                    walkText(plain, depth + 1);
-                }
-            }
-        }
-        for (const [key, value] of Object.entries(node)) {
-            if (typeof value === 'string') {
-                if (SECRET_KEY.test(key.replace(/[-_]/g, '').toLowerCase()))
-                    add(value);
-            }
-            else {
-                walk(value, depth);
-            }
-        }
-    };
-    walkText(stdout, 0);
-    return [...found];
-}
-/** A runner that masks the credentials of every secret output before returning it. */
-function maskingRunner(inner, mask) {
-    return {
-        async run(command) {
-            const result = await inner.run(command);
-            if (command.secretOutput)
-                for (const secret of secretsInOutput(result.stdout))
-                    mask(secret);
-            return result;
-        }
-    };
+    throw new S3Error(`S3 list of '${prefix}' in ${describeTarget(t)} has more than ${maxPages} pages: ` +
+        'use a folder that holds only the backups.', 200, 'TooManyPages');
 }
 
 const FOLLOW_UP_LINKS = {
@@ -41704,56 +41105,6 @@ class Budget {
         const left = this.remaining();
         return { limit: (stepMs, what) => limitWithin(stepMs, left, what) };
     }
-}
-
-const CONFIGURED_LIMITS = { limit: ms => ms };
-/** Declares a step kind; the type parameter ties `run` to the commands `commands` declared. */
-function defineStep(kind) {
-    return kind;
-}
-function commandList(set) {
-    return Object.values(set).flatMap(c => (Array.isArray(c) ? [...c] : [c]));
-}
-/** The printed form, as the plan and the run's log show it. */
-const showCommand = describeCommand;
-/**
- * Two commands are the same when everything but the content of stdin agrees: a manifest built at
- * run time (the Lease's times, the saved values) fills in what the plan could only describe.
- */
-function commandKey(c) {
-    return JSON.stringify([
-        c.tool,
-        c.args,
-        c.stdin !== undefined,
-        c.about ?? '',
-        c.timeoutMs,
-        c.mutating,
-        c.retry ?? 'transient',
-        c.allowFailure ?? false,
-        c.secretOutput ?? false
-    ]);
-}
-/** A failure that knows the operator's next move. */
-class StepFailure extends Error {
-    nextStep;
-    constructor(message, nextStep) {
-        super(message);
-        this.nextStep = nextStep;
-        this.name = 'StepFailure';
-    }
-}
-/** The runner a step gets: the planned commands go through, anything else is refused. */
-function plannedRunner(inner, step, planned) {
-    const allowed = new Set(planned.map(commandKey));
-    return {
-        run(command) {
-            if (!allowed.has(commandKey(command))) {
-                const message = `Step ${step} tried to run a command its plan does not list: ${showCommand(command)}. Nothing was run; this is a bug in rancher-rollback.`;
-                return Promise.reject(new CommandError(message, command, undefined));
-            }
-            return inner.run(command);
-        }
-    };
 }
 
 /**
@@ -43376,6 +42727,698 @@ function saveLockState(state) {
 }
 
 /**
+ * The run's one connection to the API server for reads and small writes: a `kubectl proxy` on a
+ * unix socket in the run's private directory (mode 0700, so no other user can connect).
+ *
+ * Why kubectl proxy rather than a client library such as @kubernetes/client-node: kubectl then
+ * authenticates these requests exactly as it does the kubectl commands of the same run (client
+ * certificates, tokens, exec plugins such as `aws eks get-token`, OIDC, `proxy-url`,
+ * `tls-server-name`), with no second reading of the kubeconfig to drift from it and no credential
+ * in this process; and it costs one process for the whole run instead of one process, one TLS
+ * handshake and (cold) one API discovery per read. See the README's "Benchmark".
+ */
+/** A request that ran out of time (`timedOut`) or was stopped (`aborted`), as opposed to a refusal. */
+class ApiRequestError extends Error {
+    timedOut;
+    aborted;
+    constructor(message, timedOut = false, aborted = false) {
+        super(message);
+        this.timedOut = timedOut;
+        this.aborted = aborted;
+        this.name = 'ApiRequestError';
+    }
+}
+/** kubectl proxy's line once it listens (staging/src/k8s.io/kubectl/pkg/cmd/proxy/proxy.go). */
+const SERVING = 'Starting to serve on';
+class KubectlProxy {
+    opts;
+    child;
+    serving;
+    agent = new Agent({ keepAlive: true });
+    constructor(opts) {
+        this.opts = opts;
+    }
+    /** The proxy's argv, as the plan names it. */
+    argv() {
+        return [...this.opts.globalArgs, 'proxy', `--unix-socket=${this.opts.socketPath}`];
+    }
+    /** Starts kubectl proxy once, and again after it died; resolves once it serves. */
+    start() {
+        if (this.serving)
+            return this.serving;
+        // A proxy that died leaves its socket file behind, and a new one cannot listen over it.
+        rmSync(this.opts.socketPath, { force: true });
+        const child = spawn(this.opts.kubectlPath, this.argv(), {
+            stdio: ['ignore', 'pipe', 'pipe'],
+            env: this.opts.env(),
+            shell: false
+        });
+        this.child = child;
+        let stderr = '';
+        child.stderr?.on('data', (b) => {
+            stderr = (stderr + String(b)).slice(-4096);
+        });
+        const serving = new Promise((resolve, reject) => {
+            let stdout = '';
+            const ms = this.opts.startTimeoutMs ?? 30_000;
+            const timer = setTimeout(() => {
+                reject(new ApiRequestError(`kubectl proxy did not start serving within ${ms}ms`, true));
+                child.kill('SIGKILL');
+            }, ms);
+            child.stdout?.on('data', (b) => {
+                stdout += String(b);
+                if (stdout.includes(SERVING)) {
+                    clearTimeout(timer);
+                    resolve();
+                }
+            });
+            child.on('error', e => {
+                clearTimeout(timer);
+                reject(new ApiRequestError(`kubectl proxy could not be started: ${e.message}`));
+            });
+            child.on('exit', (code, signal) => {
+                clearTimeout(timer);
+                if (this.child === child) {
+                    this.child = undefined;
+                    this.serving = undefined;
+                }
+                const why = stderr.trim().split('\n').slice(-3).join(' ');
+                reject(new ApiRequestError(`kubectl proxy exited (${signal ?? code})${why ? `: ${why}` : ''}`));
+            });
+        });
+        this.serving = serving;
+        // A start that failed is tried again by the next request.
+        serving.catch(() => {
+            if (this.serving === serving)
+                this.serving = undefined;
+        });
+        return serving;
+    }
+    async request(r) {
+        await this.start();
+        return new Promise((resolve, reject) => {
+            const headers = {
+                host: 'localhost',
+                accept: r.accept ?? 'application/json'
+            };
+            if (r.body !== undefined) {
+                headers['content-type'] = r.contentType ?? 'application/json';
+                headers['content-length'] = String(Buffer.byteLength(r.body));
+            }
+            let done = false;
+            const settle = (f) => {
+                if (done)
+                    return;
+                done = true;
+                clearTimeout(timer);
+                r.signal?.removeEventListener('abort', onAbort);
+                f();
+            };
+            const req = request$2({
+                socketPath: this.opts.socketPath,
+                path: r.path,
+                method: r.method,
+                headers,
+                agent: this.agent
+            });
+            const timer = setTimeout(() => {
+                settle(() => reject(new ApiRequestError(`no answer within ${r.timeoutMs}ms`, true)));
+                req.destroy();
+            }, r.timeoutMs);
+            const onAbort = () => {
+                settle(() => reject(new ApiRequestError('stopped: the run was cancelled', false, true)));
+                req.destroy();
+            };
+            if (r.signal?.aborted)
+                queueMicrotask(onAbort);
+            else
+                r.signal?.addEventListener('abort', onAbort, { once: true });
+            req.on('response', res => {
+                const chunks = [];
+                res.on('data', (b) => chunks.push(b));
+                res.on('end', () => settle(() => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') })));
+                res.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            });
+            req.on('error', e => settle(() => reject(new ApiRequestError(e.message))));
+            req.end(r.body);
+        });
+    }
+    /** Stops the proxy; resolves once it has exited (at most ~2 s). */
+    async close() {
+        this.agent.destroy();
+        const child = this.child;
+        this.child = undefined;
+        this.serving = undefined;
+        if (!child || child.exitCode !== null || child.signalCode !== null)
+            return;
+        await new Promise(resolve => {
+            const kill = setTimeout(() => child.kill('SIGKILL'), 2000);
+            child.once('exit', () => {
+                clearTimeout(kill);
+                resolve();
+            });
+            child.kill('SIGTERM');
+        });
+    }
+}
+
+/**
+ * A refused API request in kubectl's words (`Error from server (Reason): message`), so that the
+ * same rules (transient-errors.ts, isAlreadyExists, conflicts) judge a request and a kubectl run.
+ */
+function apiErrorText(status, body) {
+    try {
+        const s = JSON.parse(body);
+        if (s.kind === 'Status' && typeof s.message === 'string') {
+            const reason = typeof s.reason === 'string' && s.reason !== '' ? s.reason : String(status);
+            return `Error from server (${reason}): ${s.message}`;
+        }
+    }
+    catch {
+        // Not a Status: kubectl proxy's own errors are plain text ("dial tcp …: connection refused").
+    }
+    const text = body.trim().slice(0, 2000);
+    return `Error from server (${status})${text ? `: ${text}` : ''}`;
+}
+
+/**
+ * Pure classification of kubectl/helm failures, and the retry backoff schedule.
+ *
+ * A failure is transient when retrying the very same command may succeed: the API server or
+ * etcd was briefly unreachable, overloaded or electing a leader. Anything that names the request
+ * itself as wrong (not found, forbidden, invalid, conflict, unknown flag...) is deterministic and
+ * is never retried, even when the same stderr also mentions a transient phrase.
+ */
+/** Phrases that mean "the request itself is wrong": retrying cannot help. Checked first. */
+const DETERMINISTIC = [
+    /\((?:NotFound|AlreadyExists|Forbidden|Unauthorized|Invalid|BadRequest|Conflict|MethodNotAllowed|Gone)\)/,
+    /You must be logged in to the server/i,
+    /the server has asked for the client to provide credentials/i,
+    /\bis invalid: /,
+    /error validating/i,
+    /the object has been modified/i,
+    /has no deployed releases/i,
+    /release: not found/i,
+    /unknown (?:shorthand )?flag/i,
+    /unknown command/i,
+    // kubectl wait reached its own --timeout: the condition is what failed, not the connection
+    /timed out waiting for the condition/i
+];
+/** Phrases that kubectl, helm and client-go print for passing network / API server trouble. */
+const TRANSIENT = [
+    // Network
+    /connection refused/i,
+    /The connection to the server \S+ was refused/i,
+    /connection reset/i,
+    /connection timed out/i,
+    /broken pipe/i,
+    /i\/o timeout/i,
+    /TLS handshake timeout/i,
+    /context deadline exceeded/i,
+    /Client\.Timeout exceeded/i,
+    /unexpected EOF/i,
+    /(?:^|: )EOF\s*$/m,
+    /http2: client connection lost/i,
+    /http2: server sent GOAWAY/i,
+    /use of closed network connection/i,
+    // Node's socket errors for the run's API proxy (it is started again for the retry)
+    /\b(?:ECONNREFUSED|ECONNRESET|EPIPE)\b/,
+    /socket hang up/i,
+    // API server availability (client-go's messages for 429 / 5xx, with their status reasons)
+    /the server is currently unable to handle the request/i,
+    /the server has received too many requests/i,
+    /the server was unable to return a response in the time allotted/i,
+    /has prevented the request from succeeding/i,
+    /Internal error occurred/i,
+    /\((?:InternalError|ServiceUnavailable|TooManyRequests|Timeout|ServerTimeout)\)/,
+    /Too Many Requests/i,
+    /\(429\)/,
+    /\b50[0234] (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b/i,
+    /\bstatus(?: code)?:? ?50[0234]\b/i,
+    /\(50[0234]\)/,
+    // etcd
+    /etcdserver: (?:leader changed|request timed out|no leader|too many requests)/i
+];
+/**
+ * Whether a failed command is worth retrying. `exitCode` 0 is never an error. Deterministic
+ * errors win over transient phrases found in the same stderr.
+ */
+function isTransientError(stderr, exitCode) {
+    if (exitCode === 0)
+        return false;
+    if (DETERMINISTIC.some(re => re.test(stderr)))
+        return false;
+    return TRANSIENT.some(re => re.test(stderr));
+}
+const BACKOFF_BASE_MS = 1000;
+const BACKOFF_MAX_MS = 10_000;
+/** Jitter adds up to this fraction of the base delay (the result never exceeds the cap). */
+const BACKOFF_JITTER = 0.1;
+/**
+ * Delay before retry number `retry` (1 = the first retry, i.e. before attempt 2):
+ * 1 s, 2 s, 4 s, 8 s, then 10 s, each plus up to 10 % jitter, never above 10 s.
+ * `random` returns a number in [0, 1) (injectable for tests).
+ */
+function backoffDelayMs(retry, random = Math.random) {
+    const n = Math.max(1, Math.floor(retry));
+    const base = Math.min(BACKOFF_BASE_MS * 2 ** (n - 1), BACKOFF_MAX_MS);
+    const r = Math.min(Math.max(random(), 0), 1);
+    const jitter = Math.floor(base * BACKOFF_JITTER * r);
+    return Math.min(base + jitter, BACKOFF_MAX_MS);
+}
+/** `1000` → `1s`, `1500` → `1.5s`, `300` → `0.3s`. */
+function formatSeconds(ms) {
+    return `${Math.round(ms / 100) / 10}s`;
+}
+
+/**
+ * The one real `CommandRunner`: spawns kubectl / helm directly (no shell), with a hard timeout,
+ * retries on transient API errors, and never echoes stdin or (secret) stdout.
+ */
+/** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
+const CANCEL_KILL_GRACE_MS = 1000;
+/** A retry is not worth starting with less time than this left. */
+const MIN_ATTEMPT_MS = 1000;
+/** Lines of stderr quoted in an error message. */
+const STDERR_TAIL_LINES = 10;
+/** At most this much stdout goes to the debug log. */
+const DEBUG_STDOUT_LIMIT = 64 * 1024;
+/** After the process exits, wait this long for its pipes to close (a grandchild may hold them). */
+const PIPE_CLOSE_GRACE_MS = 1000;
+class ExecCommandRunner {
+    opts;
+    log;
+    debug;
+    warn;
+    sleep;
+    random;
+    maxAttempts;
+    killGraceMs;
+    now;
+    outageToleranceMs;
+    transport;
+    constructor(opts) {
+        this.opts = opts;
+        this.log = opts.log ?? (line => info$1(line));
+        this.debug = opts.debug ?? (line => debug$1(line));
+        this.warn = opts.warn ?? (line => warning$1(line));
+        this.sleep = opts.sleep ?? (ms => new Promise(resolve => setTimeout(resolve, ms)));
+        this.random = opts.random ?? Math.random;
+        this.maxAttempts = Math.max(1, Math.floor(opts.maxAttempts ?? 4));
+        this.killGraceMs = opts.killGraceMs ?? 5000;
+        this.now = opts.now ?? Date.now;
+        this.outageToleranceMs = opts.outageToleranceMs ?? 120_000;
+        this.transport = opts.apiTransport;
+    }
+    /** The API proxy, started with the first `api` command. */
+    api() {
+        this.transport ??= new KubectlProxy({
+            kubectlPath: this.opts.kubectlPath,
+            globalArgs: this.argv({ tool: 'kubectl', args: [] }),
+            env: () => this.env(),
+            socketPath: this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+        });
+        return this.transport;
+    }
+    async close() {
+        await this.transport?.close();
+    }
+    /** The children's environment, read when each command starts. */
+    env() {
+        const kubeconfig = this.opts.kubeconfigPath;
+        return kubeconfig === undefined
+            ? { ...process.env }
+            : { ...process.env, KUBECONFIG: kubeconfig };
+    }
+    /** The argv actually passed to the tool: the context flag first, then the command's args. */
+    argv(command) {
+        const ctx = this.opts.context;
+        if (command.tool === 'api' || ctx === undefined || ctx === '')
+            return [...command.args];
+        const flag = command.tool === 'kubectl' ? '--context' : '--kube-context';
+        return [flag, ctx, ...command.args];
+    }
+    async run(command) {
+        const args = this.argv(command);
+        const described = describeCommand({ ...command, args });
+        if (this.opts.dryRun && command.mutating) {
+            throw new CommandError(`dry run: refusing to run mutating command ${described}`, command, undefined);
+        }
+        const path = command.tool === 'kubectl' ? this.opts.kubectlPath : this.opts.helmPath;
+        const retryable = command.retry !== 'never';
+        const started = Date.now();
+        // Retries stop at the later of the command's own limit and the outage tolerance, never past
+        // the run's deadline; a retried attempt gets only the time left, so a long wait that has to
+        // be started again still ends when it was planned to.
+        const giveUpAt = Math.min(this.now() + Math.max(command.timeoutMs, this.outageToleranceMs), this.opts.deadline ?? Number.POSITIVE_INFINITY);
+        let outage;
+        const tell = (recovered) => {
+            if (outage === undefined)
+                return;
+            this.opts.onInterruption?.({
+                command: describeCommand(command),
+                error: outage.error,
+                retries: outage.retries,
+                outageMs: this.now() - outage.since,
+                recovered
+            });
+        };
+        for (let attempt = 1;; attempt++) {
+            const attemptMs = attempt === 1
+                ? command.timeoutMs
+                : Math.max(1, Math.min(command.timeoutMs, giveUpAt - this.now()));
+            this.log(`[command] ${described}`);
+            const a = command.tool === 'api'
+                ? await this.requestOnce({ ...command, timeoutMs: attemptMs })
+                : await this.spawnOnce(path, args, { ...command, timeoutMs: attemptMs }, described);
+            const result = { ...a.result, durationMs: Date.now() - started };
+            // When each command ended, for the benchmark's timeline and for reading a slow run.
+            this.debug(`[end] ${described}: exit ${a.result.exitCode} after ${a.result.durationMs}ms`);
+            this.debugOutput(command, a.result);
+            if (a.cancelled) {
+                tell(false);
+                throw new CancelledError(`${described} was stopped after ${formatSeconds(result.durationMs)}: the run was cancelled`);
+            }
+            const transient = !a.timedOut && isTransientError(result.stderr, result.exitCode);
+            if (!a.timedOut && !transient && (result.exitCode === 0 || command.allowFailure)) {
+                tell(true);
+                return result;
+            }
+            const lastLine = lastLines(result.stderr, 1)[0] ?? '';
+            const delay = backoffDelayMs(attempt, this.random);
+            const timeLeft = this.now() + delay + MIN_ATTEMPT_MS <= giveUpAt;
+            const shouldRetry = retryable &&
+                timeLeft &&
+                (a.timedOut ? !command.mutating && attempt < this.maxAttempts : transient);
+            if (transient) {
+                outage ??= { since: this.now(), error: lastLine, retries: 0 };
+            }
+            if (shouldRetry) {
+                if (outage !== undefined && transient)
+                    outage.retries++;
+                const why = a.timedOut ? `timed out after ${formatSeconds(attemptMs)}` : lastLine;
+                const left = Math.max(0, Math.round((giveUpAt - this.now()) / 1000));
+                this.warn(`${a.timedOut ? 'timeout' : 'transient error'}, retrying in ${formatSeconds(delay)} ` +
+                    `(attempt ${attempt + 1}, up to ${left}s more): ${why}`);
+                await this.sleep(delay);
+                if (this.opts.cancellation?.signal.aborted) {
+                    tell(false);
+                    throw new CancelledError(`${described} was not retried: the run was cancelled`);
+                }
+                continue;
+            }
+            tell(false);
+            const after = attempt > 1 ? ` (after ${attempt} attempts)` : '';
+            const head = a.timedOut
+                ? `${described} timed out after ${formatSeconds(attemptMs)}${after}`
+                : a.signal !== null
+                    ? `${described} was killed by ${a.signal}${after}`
+                    : `${described} failed with exit code ${result.exitCode}${after}`;
+            const tail = lastLines(result.stderr, STDERR_TAIL_LINES);
+            const message = tail.length > 0 ? `${head}\n${tail.join('\n')}` : head;
+            // A secret's stdout must not travel with the error (someone may log the whole object).
+            const carried = command.secretOutput ? { ...result, stdout: '' } : result;
+            throw new CommandError(message, command, carried, a.timedOut);
+        }
+    }
+    debugOutput(command, result) {
+        if (!command.secretOutput && result.stdout !== '') {
+            const out = result.stdout.length > DEBUG_STDOUT_LIMIT
+                ? `${result.stdout.slice(0, DEBUG_STDOUT_LIMIT)}\n... (${result.stdout.length - DEBUG_STDOUT_LIMIT} more characters)`
+                : result.stdout;
+            this.debug(`[stdout] ${out}`);
+        }
+        if (result.stderr !== '')
+            this.debug(`[stderr] ${result.stderr}`);
+    }
+    /** One API request, answered as a kubectl process would: exit code, stdout, stderr. */
+    async requestOnce(command) {
+        const started = Date.now();
+        const [method = 'GET', path = '/'] = command.args;
+        const stopOn = command.mutating || command.duringCancel
+            ? this.opts.cancellation?.urgent
+            : this.opts.cancellation?.signal;
+        const answer = (exitCode, stdout, stderr, more = {}) => ({
+            result: { exitCode, stdout, stderr, durationMs: Date.now() - started },
+            timedOut: false,
+            signal: null,
+            cancelled: false,
+            ...more
+        });
+        try {
+            const r = await this.api().request({
+                method,
+                path,
+                body: command.stdin,
+                // A PATCH is a JSON merge patch; a manifest may be YAML or JSON (the API server reads both).
+                contentType: method === 'PATCH'
+                    ? 'application/merge-patch+json'
+                    : command.stdin?.trimStart().startsWith('{')
+                        ? 'application/json'
+                        : 'application/yaml',
+                accept: command.metadataOnly
+                    ? 'application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1,application/json'
+                    : 'application/json',
+                timeoutMs: command.timeoutMs,
+                signal: stopOn
+            });
+            if (r.status >= 200 && r.status < 300)
+                return answer(0, r.body, '');
+            if (r.status === 404 && command.notFoundEmpty)
+                return answer(0, '', '');
+            return answer(1, '', apiErrorText(r.status, r.body));
+        }
+        catch (e) {
+            const message = e instanceof Error ? e.message : String(e);
+            if (e instanceof ApiRequestError && e.aborted)
+                return answer(-1, '', message, { cancelled: true });
+            if (e instanceof ApiRequestError && e.timedOut)
+                return answer(-1, '', message, { timedOut: true });
+            return answer(1, '', message);
+        }
+    }
+    spawnOnce(path, args, command, described) {
+        return new Promise((resolve, reject) => {
+            const started = Date.now();
+            const stdout = [];
+            const stderr = [];
+            let timedOut = false;
+            let cancelled = false;
+            let settled = false;
+            let exitCode = null;
+            let exitSignal = null;
+            const timers = [];
+            let child;
+            try {
+                child = spawn(path, args, {
+                    stdio: ['pipe', 'pipe', 'pipe'],
+                    env: this.env(),
+                    shell: false
+                });
+            }
+            catch (err) {
+                const why = err instanceof Error ? err.message : String(err);
+                reject(new CommandError(`${described} could not be started: ${why}`, command, undefined));
+                return;
+            }
+            const deadline = setTimeout(() => {
+                timedOut = true;
+                child.kill('SIGTERM');
+                timers.push(setTimeout(() => child.kill('SIGKILL'), this.killGraceMs));
+            }, command.timeoutMs);
+            timers.push(deadline);
+            // A change half-made by a killed Helm is worse than one finished: those go only when urgent.
+            const stopOn = command.mutating || command.duringCancel
+                ? this.opts.cancellation?.urgent
+                : this.opts.cancellation?.signal;
+            const stop = () => {
+                if (settled || exitCode !== null || exitSignal !== null)
+                    return;
+                cancelled = true;
+                child.kill('SIGTERM');
+                timers.push(setTimeout(() => child.kill('SIGKILL'), CANCEL_KILL_GRACE_MS));
+            };
+            const unlisten = () => stopOn?.removeEventListener('abort', stop);
+            if (stopOn?.aborted)
+                queueMicrotask(stop);
+            else
+                stopOn?.addEventListener('abort', stop, { once: true });
+            const finish = () => {
+                if (settled)
+                    return;
+                settled = true;
+                unlisten();
+                timers.forEach(t => clearTimeout(t));
+                child.stdout.destroy();
+                child.stderr.destroy();
+                let code = exitCode ?? -1;
+                if (exitCode === null && exitSignal !== null) {
+                    code = 128 + (constants$6.signals[exitSignal] ?? 0);
+                }
+                resolve({
+                    result: {
+                        exitCode: code,
+                        stdout: Buffer.concat(stdout).toString('utf8'),
+                        stderr: Buffer.concat(stderr).toString('utf8'),
+                        durationMs: Date.now() - started
+                    },
+                    timedOut,
+                    signal: exitSignal,
+                    cancelled
+                });
+            };
+            child.stdout.on('data', (b) => stdout.push(b));
+            child.stderr.on('data', (b) => stderr.push(b));
+            // The child may exit without reading its stdin: EPIPE is not our failure.
+            child.stdin.on('error', () => undefined);
+            child.on('error', err => {
+                if (settled)
+                    return;
+                settled = true;
+                unlisten();
+                timers.forEach(t => clearTimeout(t));
+                const what = child.pid === undefined ? 'could not be started' : 'failed';
+                reject(new CommandError(`${described} ${what}: ${err.message}`, command, undefined));
+            });
+            child.on('exit', (code, signal) => {
+                exitCode = code;
+                exitSignal = signal;
+                clearTimeout(deadline);
+                timers.push(setTimeout(finish, PIPE_CLOSE_GRACE_MS));
+            });
+            child.on('close', (code, signal) => {
+                exitCode = exitCode ?? code;
+                exitSignal = exitSignal ?? signal;
+                finish();
+            });
+            if (command.stdin !== undefined)
+                child.stdin.end(command.stdin);
+            else
+                child.stdin.end();
+        });
+    }
+}
+/** The last `n` non-empty lines of `text`, right-trimmed. */
+function lastLines(text, n) {
+    return text
+        .split(/\r?\n/)
+        .map(l => l.trimEnd())
+        .filter(l => l.trim() !== '')
+        .slice(-n);
+}
+
+/**
+ * Secrets read from the cluster are masked the moment a command returns them: the output of every
+ * command marked `secretOutput` (`kubectl get secret -o json`, `helm get values`, `helm get
+ * manifest`) is searched for credentials, which go to `core.setSecret` before the caller sees the
+ * output. Found: the data of each Secret (as stored, base64, and decoded, a multi-line value such
+ * as a TLS key also line by line), the release's `bootstrapPassword` and values under
+ * password-, token- or key-like names, also inside decoded Secret data (the saved-state Secret
+ * holds the release values and the saved Secrets).
+ */
+/** Keys whose string value is a credential (compared without `-` and `_`, case-insensitively). */
+const SECRET_KEY = /^(bootstrappassword|password|passwd|secret|token|accesskey|secretkey|apikey|privatekey|clientsecret|sessiontoken)$|password$|token$|secretkey$/;
+/** Shorter strings are not masked: masking `on` or `1` would garble the whole log. */
+const MIN_LENGTH = 4;
+/** Lines of a multi-line secret (a PEM body is 64 characters a line) masked one by one. */
+const MIN_LINE_LENGTH = 16;
+const MAX_DEPTH = 4;
+function isMapping(value) {
+    return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+function parseDocuments(text) {
+    const trimmed = text.trim();
+    if (trimmed === '')
+        return [];
+    if (trimmed.startsWith('{') || trimmed.startsWith('[')) {
+        try {
+            return [JSON.parse(trimmed)];
+        }
+        catch {
+            // not JSON: try YAML
+        }
+    }
+    try {
+        return loadAll(text);
+    }
+    catch {
+        return [];
+    }
+}
+/** The credentials in a secret command output, each once; never throws. */
+function secretsInOutput(stdout) {
+    const found = new Set();
+    const add = (value) => {
+        if (value.trim().length < MIN_LENGTH)
+            return;
+        found.add(value);
+        if (!/[\r\n]/.test(value))
+            return;
+        for (const line of value.split(/\r?\n/)) {
+            const text = line.trim();
+            if (text.length >= MIN_LINE_LENGTH && !text.startsWith('-----'))
+                found.add(text);
+        }
+    };
+    const walkText = (text, depth) => {
+        if (depth > MAX_DEPTH)
+            return;
+        for (const document of parseDocuments(text))
+            walk(document, depth);
+    };
+    const walk = (node, depth) => {
+        if (Array.isArray(node)) {
+            for (const item of node)
+                walk(item, depth);
+            return;
+        }
+        if (!isMapping(node))
+            return;
+        if (node['kind'] === 'Secret') {
+            for (const [field, encoded] of [
+                ['data', true],
+                ['stringData', false]
+            ]) {
+                const data = node[field];
+                if (!isMapping(data))
+                    continue;
+                for (const value of Object.values(data)) {
+                    if (typeof value !== 'string')
+                        continue;
+                    add(value);
+                    const plain = encoded ? Buffer.from(value, 'base64').toString('utf8') : value;
+                    add(plain);
+                    walkText(plain, depth + 1);
+                }
+            }
+        }
+        for (const [key, value] of Object.entries(node)) {
+            if (typeof value === 'string') {
+                if (SECRET_KEY.test(key.replace(/[-_]/g, '').toLowerCase()))
+                    add(value);
+            }
+            else {
+                walk(value, depth);
+            }
+        }
+    };
+    walkText(stdout, 0);
+    return [...found];
+}
+/** A runner that masks the credentials of every secret output before returning it. */
+function maskingRunner(inner, mask) {
+    return {
+        async run(command) {
+            const result = await inner.run(command);
+            if (command.secretOutput)
+                for (const secret of secretsInOutput(result.stdout))
+                    mask(secret);
+            return result;
+        }
+    };
+}
+
+/**
  * The only files the action writes: one private directory under RUNNER_TEMP holding the
  * kubeconfig, the saved values and the saved Secrets. The post step removes exactly that directory.
  */
@@ -43391,6 +43434,74 @@ async function writePrivateFile(path, content) {
     await chmod$1(path, 0o600);
 }
 const readPrivateFile = (path) => readFile(path, 'utf8');
+
+/**
+ * What both actions (the rollback and the backup companion) set up before they read the cluster,
+ * and take down after: the run's private work directory (the kubeconfig in it, mode 0600; the
+ * post step removes it), helm and kubectl installed within the budget, and the command layer
+ * (with its kubectl proxy), masking what it reads and refusing to start anything once cancelled.
+ */
+/** Installing helm and kubectl never takes more than this of the run's budget. */
+const INSTALL_LIMIT_MS = 10 * 60_000;
+/** The real command layer of a run, logging through the action's log. */
+function execCommands(o) {
+    return new ExecCommandRunner({
+        helmPath: o.helmPath,
+        kubectlPath: o.kubectlPath,
+        kubeconfigPath: o.kubeconfigPath,
+        context: o.settings.context || undefined,
+        dryRun: o.settings.dryRun,
+        cancellation: o.cancellation,
+        deadline: o.deadline,
+        onInterruption: o.onInterruption,
+        apiSocketPath: o.apiSocketPath,
+        log: info,
+        warn: warning,
+        debug
+    });
+}
+async function withSession(o, work) {
+    const workDir = await createWorkDir();
+    saveWorkDir(workDir);
+    let kubeconfigPath;
+    if (o.settings.kubeconfig) {
+        kubeconfigPath = join(workDir, 'kubeconfig');
+        await writePrivateFile(kubeconfigPath, o.settings.kubeconfig);
+    }
+    const tools = await group$1('Install helm and kubectl', () => withDeadline(o.install(o.settings, join(workDir, 'bin')), o.budget.limit(INSTALL_LIMIT_MS, 'installing tools'), 'installing helm and kubectl', o.signal));
+    const commands = o.commands({
+        helmPath: tools.helmPath,
+        kubectlPath: tools.kubectlPath,
+        kubeconfigPath,
+        deadline: o.budget.deadline,
+        apiSocketPath: join(workDir, 'api.sock')
+    });
+    try {
+        // Credentials a command reads from the cluster are masked before anything can print them.
+        const runner = cancellableRunner(maskingRunner(commands, setSecret), o.signal);
+        return await work({ workDir, kubeconfigPath, tools, runner });
+    }
+    finally {
+        await commands.close?.();
+    }
+}
+function withDeadline(work, ms, what, signal) {
+    let timer;
+    let onAbort;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms);
+        onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`));
+        if (signal.aborted)
+            onAbort();
+        else
+            signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return Promise.race([work, deadline]).finally(() => {
+        clearTimeout(timer);
+        if (onAbort)
+            signal.removeEventListener('abort', onAbort);
+    });
+}
 
 (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
     function adopt(value) { return value instanceof P ? value : new P(function (resolve) { resolve(value); }); }
@@ -43967,20 +44078,7 @@ const realEnvironment = {
         kubectlMirror: s.kubectlMirror,
         binDir
     }),
-    runner: o => new ExecCommandRunner({
-        helmPath: o.helmPath,
-        kubectlPath: o.kubectlPath,
-        kubeconfigPath: o.kubeconfigPath,
-        context: o.settings.context || undefined,
-        dryRun: o.settings.dryRun,
-        cancellation: realEnvironment.cancellation,
-        deadline: o.deadline,
-        onInterruption: o.onInterruption,
-        apiSocketPath: o.apiSocketPath,
-        log: info,
-        warn: warning,
-        debug
-    }),
+    runner: o => execCommands({ ...o, cancellation: realEnvironment.cancellation }),
     s3: { headObject: headObject, listObjects: listObjects },
     now: () => new Date(),
     cancellation: new Cancellation()
@@ -43996,24 +44094,15 @@ async function run(env = realEnvironment) {
         await rollback(settings, env, report);
     }
     catch (e) {
-        const error = e;
-        if (env.cancellation.signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError)) {
+        if (endedByCancel(e, env.cancellation.signal)) {
             cancelled(report, env.cancellation);
             return report;
         }
-        report.status = e instanceof Refusal ? 'refused' : 'failed';
-        report.error = error.message;
-        if (e instanceof Refusal)
-            report.nextStep = e.instead;
-        else if (e instanceof StepFailure)
-            report.nextStep = e.nextStep;
-        else if (e instanceof InputError)
-            report.nextStep = 'Fix the inputs named above; nothing was run.';
-        fail(e instanceof Refusal
-            ? `${error.message}\nInstead: ${e.instead}`
-            : report.nextStep
-                ? `${error.message}\nNext: ${report.nextStep}`
-                : error.message);
+        const f = failure(e);
+        report.status = f.status;
+        report.error = f.error;
+        report.nextStep = f.nextStep;
+        fail(f.line);
     }
     finally {
         report.finishedAt = env.now();
@@ -44036,39 +44125,20 @@ function cancelled(report, cancellation) {
 }
 async function rollback(settings, env, report) {
     const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime());
-    const workDir = await createWorkDir();
-    saveWorkDir(workDir);
-    let kubeconfigPath;
-    if (settings.kubeconfig) {
-        kubeconfigPath = join(workDir, 'kubeconfig');
-        await writePrivateFile(kubeconfigPath, settings.kubeconfig);
-    }
-    const tools = await group$1('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
     const onInterruption = (i) => {
         // Steps run one at a time and are marked when they end: the first unmarked one is running.
         const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster';
         report.interruptions.push({ during, ...i });
     };
-    const commands = env.runner({
-        helmPath: tools.helmPath,
-        kubectlPath: tools.kubectlPath,
-        kubeconfigPath,
+    await withSession({
         settings,
-        deadline: budget.deadline,
-        onInterruption,
-        apiSocketPath: join(workDir, 'api.sock')
-    });
-    try {
-        await proceed(settings, env, report, budget, workDir, tools, commands);
-    }
-    finally {
-        await commands.close?.();
-    }
+        budget,
+        signal: env.cancellation.signal,
+        install: env.install,
+        commands: o => env.runner({ ...o, settings, onInterruption })
+    }, session => proceed(settings, env, report, budget, session));
 }
-async function proceed(settings, env, report, budget, workDir, tools, commands) {
-    const kubeconfigPath = settings.kubeconfig ? join(workDir, 'kubeconfig') : undefined;
-    // Credentials a command reads from the cluster are masked before anything can print them.
-    const runner = cancellableRunner(maskingRunner(commands, setSecret), env.cancellation.signal);
+async function proceed(settings, env, report, budget, { workDir, kubeconfigPath, tools, runner }) {
     const holder = holderIdentity();
     if (!settings.dryRun) {
         saveLockState({
@@ -44137,23 +44207,6 @@ async function proceed(settings, env, report, budget, workDir, tools, commands) 
         report.followUps = followUps(decision, report.steps.every(s => s.status === 'succeeded'), facts.rke1Clusters, webhookVerified);
     }
     report.status = 'succeeded';
-}
-function withDeadline(work, ms, what, signal) {
-    let timer;
-    let onAbort;
-    const deadline = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms);
-        onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`));
-        if (signal.aborted)
-            onAbort();
-        else
-            signal.addEventListener('abort', onAbort, { once: true });
-    });
-    return Promise.race([work, deadline]).finally(() => {
-        clearTimeout(timer);
-        if (onAbort)
-            signal.removeEventListener('abort', onAbort);
-    });
 }
 
 // SIGINT/SIGTERM cancel the run instead of ending the process at once: it stops its commands,

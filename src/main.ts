@@ -8,46 +8,44 @@ import { choose, FORCE_PROCEDURE_ENV, Refusal } from './decide/choose.js'
 import { removesWebhook } from './decide/preflight.js'
 import { readPlanFacts } from './facts/plan-facts.js'
 import { afterCancel } from './report/cancelled.js'
-import { Cancellation, CancelledError, cancellableRunner } from './run/cancellation.js'
+import { endedByCancel, failure } from './report/failure.js'
+import { Cancellation } from './run/cancellation.js'
 import { readCluster, type S3Reader } from './facts/gather.js'
 import * as s3 from './facts/s3-client.js'
-import { getSettings, InputError, secretInputValues } from './inputs/input-helper.js'
+import { getSettings, secretInputValues } from './inputs/input-helper.js'
 import type { Settings } from './inputs/settings.js'
 import type { CommandRunner } from './kube/command-runner.js'
-import { ExecCommandRunner, type Interruption } from './kube/exec-command-runner.js'
-import { maskingRunner } from './kube/secret-output.js'
+import type { Interruption } from './kube/exec-command-runner.js'
 import { restoreName } from './kube/names.js'
 import { followUps } from './report/follow-ups.js'
-import { debug, fail, info, warning } from './report/log.js'
+import { fail, info, warning } from './report/log.js'
 import { emptyReport, type RunReport } from './report/run-report.js'
 import { writeReport } from './report/write.js'
 import { Budget } from './run/budget.js'
 import { executeSteps, pendingRecords } from './run/executor.js'
 import { buildPlan, procedureSteps } from './run/plan.js'
-import { saveLockState, saveWorkDir } from './run/state-helper.js'
-import { StepFailure, type PlanInput } from './run/step.js'
+import { saveLockState } from './run/state-helper.js'
+import {
+  execCommands,
+  withSession,
+  type CommandsWhere,
+  type Session,
+  type ToolPaths
+} from './run/session.js'
+import type { PlanInput } from './run/step.js'
 import { holderIdentity, stopLockRenewal } from './run/steps/lock.js'
-import { createWorkDir, readPrivateFile, writePrivateFile } from './run/workspace.js'
+import { readPrivateFile, writePrivateFile } from './run/workspace.js'
 import { installTools } from './tools/tool-installer.js'
+
+/** The tools, and the helm version installed (verified against its checksum). */
+type Tools = ToolPaths & { helmVersion: string }
 
 /** The parts of the world main.ts talks to, replaceable in component tests. */
 export interface Environment {
-  /** The tools, and the helm version installed (verified against its checksum). */
-  install: (
-    s: Settings,
-    binDir: string
-  ) => Promise<{ helmPath: string; kubectlPath: string; helmVersion: string }>
-  runner: (opts: {
-    helmPath: string
-    kubectlPath: string
-    kubeconfigPath?: string
-    settings: Settings
-    /** The run's deadline (epoch ms): no retry starts after it. */
-    deadline: number
-    onInterruption: (i: Interruption) => void
-    /** Where the run's kubectl proxy listens (in the private work directory). */
-    apiSocketPath: string
-  }) => CommandRunner
+  install: (s: Settings, binDir: string) => Promise<Tools>
+  runner: (
+    o: CommandsWhere & { settings: Settings; onInterruption: (i: Interruption) => void }
+  ) => CommandRunner
   s3: S3Reader
   now: () => Date
   /** SIGINT/SIGTERM, as the runner sends them (index.ts listens). */
@@ -63,21 +61,7 @@ export const realEnvironment: Environment = {
       kubectlMirror: s.kubectlMirror,
       binDir
     }),
-  runner: o =>
-    new ExecCommandRunner({
-      helmPath: o.helmPath,
-      kubectlPath: o.kubectlPath,
-      kubeconfigPath: o.kubeconfigPath,
-      context: o.settings.context || undefined,
-      dryRun: o.settings.dryRun,
-      cancellation: realEnvironment.cancellation,
-      deadline: o.deadline,
-      onInterruption: o.onInterruption,
-      apiSocketPath: o.apiSocketPath,
-      log: info,
-      warn: warning,
-      debug
-    }),
+  runner: o => execCommands({ ...o, cancellation: realEnvironment.cancellation }),
   s3: { headObject: s3.headObject, listObjects: s3.listObjects },
   now: () => new Date(),
   cancellation: new Cancellation()
@@ -92,24 +76,15 @@ export async function run(env: Environment = realEnvironment): Promise<RunReport
     report.dryRun = settings.dryRun
     await rollback(settings, env, report)
   } catch (e) {
-    const error = e as Error
-    if (env.cancellation.signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError)) {
+    if (endedByCancel(e, env.cancellation.signal)) {
       cancelled(report, env.cancellation)
       return report
     }
-    report.status = e instanceof Refusal ? 'refused' : 'failed'
-    report.error = error.message
-    if (e instanceof Refusal) report.nextStep = e.instead
-    else if (e instanceof StepFailure) report.nextStep = e.nextStep
-    else if (e instanceof InputError)
-      report.nextStep = 'Fix the inputs named above; nothing was run.'
-    fail(
-      e instanceof Refusal
-        ? `${error.message}\nInstead: ${e.instead}`
-        : report.nextStep
-          ? `${error.message}\nNext: ${report.nextStep}`
-          : error.message
-    )
+    const f = failure(e)
+    report.status = f.status
+    report.error = f.error
+    report.nextStep = f.nextStep
+    fail(f.line)
   } finally {
     report.finishedAt = env.now()
     await writeReport(report)
@@ -133,41 +108,21 @@ function cancelled(report: RunReport, cancellation: Cancellation): void {
 
 async function rollback(settings: Settings, env: Environment, report: RunReport): Promise<void> {
   const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime())
-  const workDir = await createWorkDir()
-  saveWorkDir(workDir)
-  let kubeconfigPath: string | undefined
-  if (settings.kubeconfig) {
-    kubeconfigPath = join(workDir, 'kubeconfig')
-    await writePrivateFile(kubeconfigPath, settings.kubeconfig)
-  }
-
-  const tools = await core.group('Install helm and kubectl', () =>
-    withDeadline(
-      env.install(settings, join(workDir, 'bin')),
-      budget.limit(10 * 60_000, 'installing tools'),
-      'installing helm and kubectl',
-      env.cancellation.signal
-    )
-  )
   const onInterruption = (i: Interruption): void => {
     // Steps run one at a time and are marked when they end: the first unmarked one is running.
     const during = report.steps.find(s => s.status === 'not-run')?.title ?? 'reading the cluster'
     report.interruptions.push({ during, ...i })
   }
-  const commands = env.runner({
-    helmPath: tools.helmPath,
-    kubectlPath: tools.kubectlPath,
-    kubeconfigPath,
-    settings,
-    deadline: budget.deadline,
-    onInterruption,
-    apiSocketPath: join(workDir, 'api.sock')
-  })
-  try {
-    await proceed(settings, env, report, budget, workDir, tools, commands)
-  } finally {
-    await commands.close?.()
-  }
+  await withSession(
+    {
+      settings,
+      budget,
+      signal: env.cancellation.signal,
+      install: env.install,
+      commands: o => env.runner({ ...o, settings, onInterruption })
+    },
+    session => proceed(settings, env, report, budget, session)
+  )
 }
 
 async function proceed(
@@ -175,13 +130,8 @@ async function proceed(
   env: Environment,
   report: RunReport,
   budget: Budget,
-  workDir: string,
-  tools: { helmPath: string; kubectlPath: string; helmVersion: string },
-  commands: CommandRunner
+  { workDir, kubeconfigPath, tools, runner }: Session<Tools>
 ): Promise<void> {
-  const kubeconfigPath = settings.kubeconfig ? join(workDir, 'kubeconfig') : undefined
-  // Credentials a command reads from the cluster are masked before anything can print them.
-  const runner = cancellableRunner(maskingRunner(commands, core.setSecret), env.cancellation.signal)
   const holder = holderIdentity()
   if (!settings.dryRun) {
     saveLockState({
@@ -258,27 +208,4 @@ async function proceed(
     )
   }
   report.status = 'succeeded'
-}
-
-export function withDeadline<T>(
-  work: Promise<T>,
-  ms: number,
-  what: string,
-  signal: AbortSignal
-): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  let onAbort: (() => void) | undefined
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)),
-      ms
-    )
-    onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`))
-    if (signal.aborted) onAbort()
-    else signal.addEventListener('abort', onAbort, { once: true })
-  })
-  return Promise.race([work, deadline]).finally(() => {
-    clearTimeout(timer)
-    if (onAbort) signal.removeEventListener('abort', onAbort)
-  })
 }

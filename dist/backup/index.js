@@ -37,15 +37,15 @@ import require$$1$5 from 'node:dns';
 import require$$5$3 from 'string_decoder';
 import * as child from 'child_process';
 import { setTimeout as setTimeout$1 } from 'timers';
-import * as path$1 from 'node:path';
-import { join } from 'node:path';
 import { createHash, createHmac, X509Certificate, randomBytes } from 'node:crypto';
 import * as https$1 from 'node:https';
+import * as fs$1 from 'node:fs/promises';
+import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1 } from 'node:fs/promises';
+import * as path$1 from 'node:path';
+import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { rmSync, mkdtempSync, createReadStream } from 'node:fs';
 import { tmpdir, constants as constants$6 } from 'node:os';
-import * as fs$1 from 'node:fs/promises';
-import { appendFile as appendFile$1, mkdtemp, chmod as chmod$1, writeFile as writeFile$1 } from 'node:fs/promises';
 import * as stream from 'stream';
 
 // We use any as a valid input type
@@ -38226,6 +38226,312 @@ function describeCommand(command) {
     return command.stdin === undefined ? line : `${line} < (${command.about ?? 'stdin'})`;
 }
 
+/** A failure that knows the operator's next move. */
+class StepFailure extends Error {
+    nextStep;
+    constructor(message, nextStep) {
+        super(message);
+        this.nextStep = nextStep;
+        this.name = 'StepFailure';
+    }
+}
+
+/**
+ * How a run that threw ends, for both actions: cancelled (the signal came, and the error is not a
+ * refusal or a bad input that would have stopped it anyway), refused (a rule said no, with what to
+ * do instead), or failed (with the next step when the error knows it); and the line to print.
+ */
+function endedByCancel(e, signal) {
+    return signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError);
+}
+function failure(e) {
+    const error = e instanceof Error ? e.message : String(e);
+    if (e instanceof Refusal) {
+        return {
+            status: 'refused',
+            error,
+            nextStep: e.instead,
+            line: `${error}\nInstead: ${e.instead}`
+        };
+    }
+    const nextStep = e instanceof StepFailure
+        ? e.nextStep
+        : e instanceof InputError
+            ? 'Fix the inputs named above; nothing was run.'
+            : '';
+    return {
+        status: 'failed',
+        error,
+        nextStep,
+        line: nextStep ? `${error}\nNext: ${nextStep}` : error
+    };
+}
+
+/**
+ * The action's log. Every line it writes goes through `logLine` (escape.ts): `core.info` prints
+ * its text as it is; `core.warning` and `core.setFailed` escape only what the runner's command
+ * syntax needs (`%`, CR, LF), so the other control characters (ESC above all) are escaped here.
+ */
+function info(text) {
+    info$1(logLine(text));
+}
+function debug(text) {
+    debug$1(logLine(text));
+}
+function warning(text) {
+    warning$1(logLine(text));
+}
+/** `core.setFailed`: exit code 1 and an error annotation. */
+function fail(text) {
+    setFailed(logLine(text));
+}
+
+/** GitHub drops a step summary over 1 MiB; stay clearly below it. */
+const SUMMARY_MAX_BYTES = 1_000_000;
+const LIMITS = {
+    /** One free-text field (error, next step, a reason…). */
+    textChars: 8_000,
+    /** One table cell. */
+    cellChars: 1_000,
+    /** One log or command line. */
+    lineChars: 2_000,
+    logLines: 300,
+    logBytes: 200_000,
+    commandLines: 400,
+    commandBytes: 150_000,
+    stepRows: 200,
+    stepBytes: 100_000,
+    conditionRows: 50};
+const ENTITIES = {
+    '&': '&amp;',
+    '<': '&lt;',
+    '>': '&gt;',
+    '"': '&quot;',
+    "'": '&#39;'
+};
+/** Escapes the five HTML-significant characters: & < > " ' */
+function escapeHtml(s) {
+    return s.replace(/[&<>"']/g, c => ENTITIES[c] ?? c);
+}
+// ---- small text helpers -------------------------------------------------------------------
+function clip(s, max) {
+    if (s.length <= max)
+        return s;
+    return `${s.slice(0, max)}… (${s.length - max} more characters omitted)`;
+}
+/**
+ * Escaped text on one markdown source line: line breaks become `<br>`, so no line of the value can
+ * start a heading, list or fence; `code spans` become `<code>` (markdown code spans would show
+ * the entities literally).
+ */
+function inline(s, max = LIMITS.textChars) {
+    return escapeControls(escapeHtml(clip(s.trim(), max)).replace(/\r?\n/g, '<br>')).replace(/`([^`]+)`/g, '<code>$1</code>');
+}
+/** A markdown table cell: escaped, `|` neutralised, one line. */
+function cell(s) {
+    const text = inline(s, LIMITS.cellChars).replace(/\|/g, '&#124;');
+    return text === '' ? '—' : text;
+}
+function code(s) {
+    return `<code>${inline(s, LIMITS.cellChars).replace(/\|/g, '&#124;')}</code>`;
+}
+function bytes(s) {
+    return Buffer.byteLength(s, 'utf8');
+}
+function omitted(n, what = 'lines') {
+    return `… ${n} more ${what} omitted`;
+}
+/**
+ * Renders and keeps at most `maxItems` items and `maxBytes` bytes, from the head or from the tail.
+ * Lazy: items past the budget are never rendered (a huge input costs nothing).
+ */
+function keepWithin(items, render, maxItems, maxBytes, from) {
+    const kept = [];
+    let used = 0;
+    for (let n = 0; n < items.length && kept.length < maxItems; n++) {
+        const item = items[from === 'head' ? n : items.length - 1 - n];
+        const text = render(item);
+        const size = bytes(text) + 1;
+        if (used + size > maxBytes)
+            break;
+        kept.push(text);
+        used += size;
+    }
+    if (from === 'tail')
+        kept.reverse();
+    return { kept, dropped: items.length - kept.length };
+}
+function table(header, rows, cells, maxRows, maxBytes, from) {
+    const line = (values) => `| ${values.join(' | ')} |`;
+    const { kept, dropped } = keepWithin(rows, row => line(cells(row)), maxRows, maxBytes, from);
+    const out = [line(header), line(header.map(() => '---')), ...kept];
+    if (dropped > 0) {
+        const note = `_${omitted(dropped, dropped === 1 ? 'row' : 'rows')}${''}_`;
+        return from === 'tail' ? `${note}\n\n${out.join('\n')}` : `${out.join('\n')}\n\n${note}`;
+    }
+    return out.join('\n');
+}
+/** Lines in a `<pre><code>` block (an HTML block: blank lines and markdown inside are safe). */
+function preBlock(lines, maxLines, maxBytes, from) {
+    const render = (l) => escapeControls(escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars)));
+    const { kept, dropped } = keepWithin(lines, render, maxLines, maxBytes, from);
+    const body = dropped === 0
+        ? kept
+        : from === 'head'
+            ? [...kept, omitted(dropped)]
+            : [`${omitted(dropped)} (earlier lines)`, ...kept];
+    return `<pre><code>${body.join('\n')}</code></pre>`;
+}
+function details(summary, body, open = false) {
+    return `<details${open ? ' open' : ''}><summary>${summary}</summary>\n\n${body}\n\n</details>`;
+}
+function formatDuration(ms) {
+    if (!Number.isFinite(ms) || ms < 0)
+        return '—';
+    if (ms < 1000)
+        return `${Math.round(ms)} ms`;
+    const totalSeconds = ms / 1000;
+    if (totalSeconds < 60)
+        return `${totalSeconds.toFixed(1)} s`;
+    const s = Math.round(totalSeconds);
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const sec = s % 60;
+    const pad = (n) => String(n).padStart(2, '0');
+    return h > 0 ? `${h}h ${pad(m)}m ${pad(sec)}s` : `${m}m ${pad(sec)}s`;
+}
+// ---- sections -----------------------------------------------------------------------------
+const OUTCOME = {
+    succeeded: { icon: '✅', word: 'succeeded' },
+    failed: { icon: '❌', word: 'failed' },
+    refused: { icon: '⛔', word: 'refused' },
+    planned: { icon: '📝', word: 'planned (dry run)' },
+    cancelled: { icon: '🛑', word: 'cancelled' }
+};
+const STEP_ICON = {
+    succeeded: '✅ succeeded',
+    failed: '❌ failed',
+    cancelled: '🛑 cancelled',
+    skipped: '⏭️ skipped',
+    planned: '📝 planned',
+    'not-run': '⏸️ not run'
+};
+function stepsSection(steps) {
+    if (steps.length === 0)
+        return '';
+    const cells = (s) => [
+        cell(s.title === '' ? s.id : s.title),
+        STEP_ICON[s.status] ?? cell(s.status),
+        s.status === 'not-run' || s.status === 'planned' ? '—' : formatDuration(s.durationMs),
+        cell(s.detail)
+    ];
+    const header = ['Step', 'Status', 'Duration', 'Detail'];
+    return `### Steps\n\n${table(header, steps, cells, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`;
+}
+function restoreSection(name, conditions, kind = 'Restore') {
+    if (name === '' && conditions.length === 0)
+        return '';
+    const title = name === '' ? `### ${kind}` : `### ${kind} ${code(name)}`;
+    if (conditions.length === 0)
+        return `${title}\n\nNo conditions reported yet.`;
+    const cells = (c) => [
+        cell(c.type),
+        cell(c.status),
+        cell(c.reason),
+        cell(c.message),
+        cell(c.lastUpdateTime)
+    ];
+    const header = ['Condition', 'Status', 'Reason', 'Message', 'Last update'];
+    return `${title}\n\n${table(header, conditions, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`;
+}
+function planSection(plan, open) {
+    if (plan.length === 0)
+        return '';
+    const lines = [];
+    plan.forEach((step, i) => {
+        lines.push(`# ${i + 1}. ${step.title} (${step.mutating ? 'changes the cluster' : 'read-only'})`);
+        if (step.commands.length === 0)
+            lines.push('#    (no command)');
+        for (const command of step.commands)
+            lines.push(command);
+    });
+    const mutating = plan.filter(s => s.mutating).length;
+    const summary = `Plan: ${plan.length} step${plan.length === 1 ? '' : 's'}, ${mutating} changing the cluster`;
+    return details(summary, preBlock(lines, LIMITS.commandLines, LIMITS.commandBytes, 'head'), open);
+}
+function logSection(log) {
+    if (log.length === 0)
+        return '';
+    return details(log.includes('…')
+        ? `Backup operator log (its last errors, then the last ${log.length - log.indexOf('…') - 1} lines)`
+        : `Backup operator log (last ${log.length} line${log.length === 1 ? '' : 's'})`, preBlock(log, LIMITS.logLines, LIMITS.logBytes, 'tail'));
+}
+/** Cuts a finished summary to `max` bytes at a line boundary, closing open blocks, with a note. */
+function capSummary(text, max = SUMMARY_MAX_BYTES) {
+    if (bytes(text) <= max)
+        return text;
+    const note = '\n\n**… summary truncated to stay under the 1 MiB job summary limit.**\n';
+    let cut = Buffer.from(text, 'utf8')
+        .subarray(0, max - bytes(note) - 64) // room for the closing tags below
+        .toString('utf8')
+        .replace(/\uFFFD+$/, '');
+    const lastNewline = cut.lastIndexOf('\n');
+    if (lastNewline > 0)
+        cut = cut.slice(0, lastNewline);
+    // Close what the cut left open (dynamic text is escaped, so these tags are all ours).
+    const count = (tag) => cut.split(tag).length - 1;
+    if (count('<pre>') > count('</pre>'))
+        cut += '</code></pre>';
+    if (count('<details') > count('</details>'))
+        cut += '\n\n</details>';
+    return cut + note;
+}
+
+/** The report, where a person and a later step read it: the outputs and the job summary. */
+/** Sets every output, then appends the summary to $GITHUB_STEP_SUMMARY (also the companion's). */
+async function writeOutputsAndSummary(outputs, summary) {
+    for (const [name, value] of Object.entries(outputs))
+        setOutput(name, value);
+    if (!process.env.GITHUB_STEP_SUMMARY) {
+        info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
+        return;
+    }
+    try {
+        // Appended directly: core.summary caches the file path of its first write.
+        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, summary() + '\n');
+    }
+    catch (e) {
+        warning(`Could not write the job summary: ${e.message}`);
+    }
+}
+
+function limitWithin(stepMs, left, what) {
+    if (left < 1000) {
+        throw new Error(`The run's timeout was reached before ${what}; raise the 'timeout' input.`);
+    }
+    return Math.min(stepMs, left);
+}
+class Budget {
+    deadline;
+    now;
+    constructor(deadline, now = Date.now) {
+        this.deadline = deadline;
+        this.now = now;
+    }
+    remaining() {
+        return Math.max(0, this.deadline - this.now());
+    }
+    /** A step's own limit, never past the run's deadline; throws once the deadline has passed. */
+    limit(stepMs, what) {
+        return limitWithin(stepMs, this.remaining(), what);
+    }
+    /** The limits as they stand now, fixed: a step plans and runs with the same values. */
+    at() {
+        const left = this.remaining();
+        return { limit: (stepMs, what) => limitWithin(stepMs, left, what) };
+    }
+}
+
 /**
  * Cancellation as the runner does it (actions/runner src/Runner.Sdk/ProcessInvoker.cs,
  * CancelAndKillProcessTree): SIGINT to the action's process, SIGTERM 7.5 s later (_sigintTimeout),
@@ -38992,572 +39298,6 @@ function maskingRunner(inner, mask) {
     };
 }
 
-/** Per-request timeout for reads: a hung API server fails the call instead of the run. */
-const READ_TIMEOUT_MS = 60_000;
-const REQUEST_TIMEOUT = '--request-timeout=30s';
-const seconds = (ms) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
-function kubectl(mutating, args, extra = {}) {
-    return {
-        tool: 'kubectl',
-        args: [...args, REQUEST_TIMEOUT],
-        timeoutMs: READ_TIMEOUT_MS,
-        mutating,
-        ...extra
-    };
-}
-const kubectlRead = (args, extra) => kubectl(false, args, extra);
-function helmRead(args, extra = {}) {
-    return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
-}
-/** An API request's own limit, as kubectl's `--request-timeout=30s`. */
-const API_TIMEOUT_MS = 30_000;
-/** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
-function api(method, path, extra = {}) {
-    const timeoutMs = extra.timeoutMs ?? API_TIMEOUT_MS;
-    return {
-        tool: 'api',
-        args: [method, `${path}?timeout=${seconds(timeoutMs)}`],
-        mutating: method !== 'GET',
-        ...extra,
-        timeoutMs
-    };
-}
-/** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
-const core = (namespace, plural, name = '') => `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
-const group = (gv, namespace, plural, name = '') => `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
-const RESOURCES = 'resources.cattle.io/v1';
-const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
-    allowFailure: true
-});
-/**
- * One call gives every release we care about (backup operator, webhook, provisioning-capi).
- * Explicit status filters rather than `--all`, which Helm 4 removed.
- */
-const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
-const getDeployment = (namespace, name) => api('GET', group('apps/v1', namespace, 'deployments', name), { notFoundEmpty: true });
-/** Backups are named after the kube-system UID, which survives rancher-cleanup. */
-const clusterUid = () => api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true });
-/** Presence only: metadata, so the data never leaves the API server. */
-const secretExists = (namespace, name) => api('GET', core(namespace, 'secrets', name), {
-    notFoundEmpty: true,
-    metadataOnly: true,
-    // Metadata still holds annotations, and `kubectl apply` copies a Secret into one.
-    secretOutput: true
-});
-/** Full Secret, data included: the output is secret. */
-const readSecret = (namespace, name) => api('GET', core(namespace, 'secrets', name), { notFoundEmpty: true, secretOutput: true });
-const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
-// ---- waits (watches with a deadline) --------------------------------------------------------
-const waitCommand = (args, timeoutMs) => ({
-    tool: 'kubectl',
-    args: [...args, `--timeout=${seconds(timeoutMs)}`],
-    timeoutMs: timeoutMs + 30_000,
-    mutating: false,
-    allowFailure: true
-});
-
-/** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
-function asObject(v) {
-    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
-}
-function asString(v) {
-    if (typeof v === 'string')
-        return v;
-    if (typeof v === 'number' || typeof v === 'boolean')
-        return String(v);
-    return '';
-}
-function asNumber(v) {
-    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
-}
-
-/** Pure parsers from kubectl/helm JSON output to the fact types. */
-function parseJson(text, what) {
-    if (text.trim() === '')
-        return undefined;
-    try {
-        return JSON.parse(text);
-    }
-    catch {
-        throw new Error(`Could not parse ${what} as JSON: ${text.slice(0, 200)}`);
-    }
-}
-function parseHelmHistory(text) {
-    const list = parseJson(text, 'helm history');
-    if (!Array.isArray(list))
-        return [];
-    return list
-        .map(item => {
-        const o = asObject(item);
-        return {
-            revision: asNumber(o.revision),
-            updated: asString(o.updated),
-            status: asString(o.status),
-            chart: asString(o.chart),
-            appVersion: normalizeVersion(asString(o.app_version)),
-            description: asString(o.description)
-        };
-    })
-        .filter(r => r.revision > 0)
-        .sort((a, b) => a.revision - b.revision);
-}
-function parseHelmList(text) {
-    const list = parseJson(text, 'helm list');
-    if (!Array.isArray(list))
-        return [];
-    return list.map(item => {
-        const o = asObject(item);
-        return {
-            name: asString(o.name),
-            namespace: asString(o.namespace),
-            status: asString(o.status),
-            chart: asString(o.chart),
-            appVersion: normalizeVersion(asString(o.app_version))
-        };
-    });
-}
-/** `rancher-backup-103.0.2+up4.0.2` → `103.0.2+up4.0.2` given the chart name. */
-function chartVersionOf(chart, chartName) {
-    return chart.startsWith(`${chartName}-`) ? chart.slice(chartName.length + 1) : '';
-}
-function findRelease(list, name, namespace) {
-    return list.find(r => r.name === name && r.namespace === namespace);
-}
-function parseDeployment(text) {
-    const d = asObject(parseJson(text, 'deployment'));
-    if (!d.metadata) {
-        return { exists: false, image: '', imageVersion: '', replicas: 0, readyReplicas: 0 };
-    }
-    const spec = asObject(d.spec);
-    const containers = asObject(asObject(spec.template).spec).containers;
-    const first = Array.isArray(containers) ? asObject(containers[0]) : {};
-    const image = asString(first.image);
-    const tag = image.includes('@') ? '' : (image.split('/').pop()?.split(':')[1] ?? '');
-    const status = asObject(d.status);
-    return {
-        exists: true,
-        image,
-        imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? normalizeVersion(tag) : '',
-        replicas: asNumber(spec.replicas),
-        readyReplicas: asNumber(status.readyReplicas)
-    };
-}
-/** A Deployment is ready when every desired replica is updated and available. */
-function deploymentReady(text) {
-    const d = asObject(parseJson(text, 'deployment'));
-    if (!d.metadata)
-        return false;
-    const want = asNumber(asObject(d.spec).replicas);
-    const status = asObject(d.status);
-    return (want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want);
-}
-/** An object's metadata.uid (the kube-system namespace's names the cluster's backups). */
-function parseUid(text) {
-    return asString(asObject(asObject(parseJson(text, 'object')).metadata).uid);
-}
-/** Decodes an S3 credential Secret's `accessKey` / `secretKey` (base64 `data`). */
-function parseCredentialSecret(text) {
-    const data = asObject(asObject(parseJson(text, 'secret')).data);
-    const decode = (v) => Buffer.from(asString(v), 'base64').toString('utf8');
-    const accessKey = decode(data.accessKey);
-    const secretKey = decode(data.secretKey);
-    return accessKey && secretKey ? { accessKey, secretKey } : undefined;
-}
-
-function same(a, b) {
-    return a.trim().toLowerCase() === b.toLowerCase();
-}
-function parseConditions(v) {
-    if (!Array.isArray(v))
-        return [];
-    return v.map(item => {
-        const c = asObject(item);
-        return {
-            type: asString(c.type),
-            status: asString(c.status),
-            reason: asString(c.reason),
-            message: asString(c.message),
-            lastUpdateTime: asString(c.lastUpdateTime) || asString(c.lastTransitionTime)
-        };
-    });
-}
-function interpretRestore(obj) {
-    const status = asObject(asObject(obj).status);
-    const conditions = parseConditions(status.conditions);
-    const ready = conditions.find(c => same(c.type, 'Ready'));
-    const completionTs = asString(status.restoreCompletionTs);
-    const readyCompleted = ready !== undefined && same(ready.status, 'True') && same(ready.message, 'Completed');
-    if (readyCompleted || completionTs !== '') {
-        return {
-            state: 'completed',
-            conditions,
-            message: completionTs === '' ? 'Completed' : `Completed at ${completionTs}`
-        };
-    }
-    const failed = conditions.find(c => same(c.type, 'Reconciling') && same(c.status, 'False') && same(c.reason, 'Error'));
-    if (failed !== undefined) {
-        return {
-            state: 'error',
-            conditions,
-            message: failed.message || 'the operator reports an error'
-        };
-    }
-    if (ready !== undefined && same(ready.message, 'Retrying')) {
-        const other = conditions.find(c => c !== ready && c.message !== '');
-        return {
-            state: 'error',
-            conditions,
-            message: other?.message || 'the operator is retrying the restore'
-        };
-    }
-    const said = conditions.find(c => c.message !== '');
-    return {
-        state: 'pending',
-        conditions,
-        message: said?.message ||
-            'in progress: the operator writes no status until the restore finishes or fails'
-    };
-}
-
-const S3_TIMEOUT_MS = 30_000;
-/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
-function s3Target(s3, keys) {
-    return {
-        scheme: 'https',
-        endpoint: s3.endpoint,
-        region: s3.region,
-        bucket: s3.bucketName,
-        caPem: s3.endpointCA,
-        insecureSkipVerify: s3.insecureTLSSkipVerify,
-        ...keys
-    };
-}
-
-/**
- * The action's log. Every line it writes goes through `logLine` (escape.ts): `core.info` prints
- * its text as it is; `core.warning` and `core.setFailed` escape only what the runner's command
- * syntax needs (`%`, CR, LF), so the other control characters (ESC above all) are escaped here.
- */
-function info(text) {
-    info$1(logLine(text));
-}
-function debug(text) {
-    debug$1(logLine(text));
-}
-function warning(text) {
-    warning$1(logLine(text));
-}
-/** `core.setFailed`: exit code 1 and an error annotation. */
-function fail(text) {
-    setFailed(logLine(text));
-}
-
-/** GitHub drops a step summary over 1 MiB; stay clearly below it. */
-const SUMMARY_MAX_BYTES = 1_000_000;
-const LIMITS = {
-    /** One free-text field (error, next step, a reason…). */
-    textChars: 8_000,
-    /** One table cell. */
-    cellChars: 1_000,
-    /** One log or command line. */
-    lineChars: 2_000,
-    logLines: 300,
-    logBytes: 200_000,
-    commandLines: 400,
-    commandBytes: 150_000,
-    stepRows: 200,
-    stepBytes: 100_000,
-    conditionRows: 50};
-const ENTITIES = {
-    '&': '&amp;',
-    '<': '&lt;',
-    '>': '&gt;',
-    '"': '&quot;',
-    "'": '&#39;'
-};
-/** Escapes the five HTML-significant characters: & < > " ' */
-function escapeHtml(s) {
-    return s.replace(/[&<>"']/g, c => ENTITIES[c] ?? c);
-}
-// ---- small text helpers -------------------------------------------------------------------
-function clip(s, max) {
-    if (s.length <= max)
-        return s;
-    return `${s.slice(0, max)}… (${s.length - max} more characters omitted)`;
-}
-/**
- * Escaped text on one markdown source line: line breaks become `<br>`, so no line of the value can
- * start a heading, list or fence; `code spans` become `<code>` (markdown code spans would show
- * the entities literally).
- */
-function inline(s, max = LIMITS.textChars) {
-    return escapeControls(escapeHtml(clip(s.trim(), max)).replace(/\r?\n/g, '<br>')).replace(/`([^`]+)`/g, '<code>$1</code>');
-}
-/** A markdown table cell: escaped, `|` neutralised, one line. */
-function cell(s) {
-    const text = inline(s, LIMITS.cellChars).replace(/\|/g, '&#124;');
-    return text === '' ? '—' : text;
-}
-function code(s) {
-    return `<code>${inline(s, LIMITS.cellChars).replace(/\|/g, '&#124;')}</code>`;
-}
-function bytes(s) {
-    return Buffer.byteLength(s, 'utf8');
-}
-function omitted(n, what = 'lines') {
-    return `… ${n} more ${what} omitted`;
-}
-/**
- * Renders and keeps at most `maxItems` items and `maxBytes` bytes, from the head or from the tail.
- * Lazy: items past the budget are never rendered (a huge input costs nothing).
- */
-function keepWithin(items, render, maxItems, maxBytes, from) {
-    const kept = [];
-    let used = 0;
-    for (let n = 0; n < items.length && kept.length < maxItems; n++) {
-        const item = items[from === 'head' ? n : items.length - 1 - n];
-        const text = render(item);
-        const size = bytes(text) + 1;
-        if (used + size > maxBytes)
-            break;
-        kept.push(text);
-        used += size;
-    }
-    if (from === 'tail')
-        kept.reverse();
-    return { kept, dropped: items.length - kept.length };
-}
-function table(header, rows, cells, maxRows, maxBytes, from) {
-    const line = (values) => `| ${values.join(' | ')} |`;
-    const { kept, dropped } = keepWithin(rows, row => line(cells(row)), maxRows, maxBytes, from);
-    const out = [line(header), line(header.map(() => '---')), ...kept];
-    if (dropped > 0) {
-        const note = `_${omitted(dropped, dropped === 1 ? 'row' : 'rows')}${''}_`;
-        return from === 'tail' ? `${note}\n\n${out.join('\n')}` : `${out.join('\n')}\n\n${note}`;
-    }
-    return out.join('\n');
-}
-/** Lines in a `<pre><code>` block (an HTML block: blank lines and markdown inside are safe). */
-function preBlock(lines, maxLines, maxBytes, from) {
-    const render = (l) => escapeControls(escapeHtml(clip(l.replace(/\r?\n/g, ' ⏎ ').replace(/\r$/, ''), LIMITS.lineChars)));
-    const { kept, dropped } = keepWithin(lines, render, maxLines, maxBytes, from);
-    const body = dropped === 0
-        ? kept
-        : from === 'head'
-            ? [...kept, omitted(dropped)]
-            : [`${omitted(dropped)} (earlier lines)`, ...kept];
-    return `<pre><code>${body.join('\n')}</code></pre>`;
-}
-function details(summary, body, open = false) {
-    return `<details${open ? ' open' : ''}><summary>${summary}</summary>\n\n${body}\n\n</details>`;
-}
-function formatDuration(ms) {
-    if (!Number.isFinite(ms) || ms < 0)
-        return '—';
-    if (ms < 1000)
-        return `${Math.round(ms)} ms`;
-    const totalSeconds = ms / 1000;
-    if (totalSeconds < 60)
-        return `${totalSeconds.toFixed(1)} s`;
-    const s = Math.round(totalSeconds);
-    const h = Math.floor(s / 3600);
-    const m = Math.floor((s % 3600) / 60);
-    const sec = s % 60;
-    const pad = (n) => String(n).padStart(2, '0');
-    return h > 0 ? `${h}h ${pad(m)}m ${pad(sec)}s` : `${m}m ${pad(sec)}s`;
-}
-// ---- sections -----------------------------------------------------------------------------
-const OUTCOME = {
-    succeeded: { icon: '✅', word: 'succeeded' },
-    failed: { icon: '❌', word: 'failed' },
-    refused: { icon: '⛔', word: 'refused' },
-    planned: { icon: '📝', word: 'planned (dry run)' },
-    cancelled: { icon: '🛑', word: 'cancelled' }
-};
-const STEP_ICON = {
-    succeeded: '✅ succeeded',
-    failed: '❌ failed',
-    cancelled: '🛑 cancelled',
-    skipped: '⏭️ skipped',
-    planned: '📝 planned',
-    'not-run': '⏸️ not run'
-};
-function stepsSection(steps) {
-    if (steps.length === 0)
-        return '';
-    const cells = (s) => [
-        cell(s.title === '' ? s.id : s.title),
-        STEP_ICON[s.status] ?? cell(s.status),
-        s.status === 'not-run' || s.status === 'planned' ? '—' : formatDuration(s.durationMs),
-        cell(s.detail)
-    ];
-    const header = ['Step', 'Status', 'Duration', 'Detail'];
-    return `### Steps\n\n${table(header, steps, cells, LIMITS.stepRows, LIMITS.stepBytes, 'head')}`;
-}
-function restoreSection(name, conditions, kind = 'Restore') {
-    if (name === '' && conditions.length === 0)
-        return '';
-    const title = name === '' ? `### ${kind}` : `### ${kind} ${code(name)}`;
-    if (conditions.length === 0)
-        return `${title}\n\nNo conditions reported yet.`;
-    const cells = (c) => [
-        cell(c.type),
-        cell(c.status),
-        cell(c.reason),
-        cell(c.message),
-        cell(c.lastUpdateTime)
-    ];
-    const header = ['Condition', 'Status', 'Reason', 'Message', 'Last update'];
-    return `${title}\n\n${table(header, conditions, cells, LIMITS.conditionRows, LIMITS.stepBytes, 'head')}`;
-}
-function planSection(plan, open) {
-    if (plan.length === 0)
-        return '';
-    const lines = [];
-    plan.forEach((step, i) => {
-        lines.push(`# ${i + 1}. ${step.title} (${step.mutating ? 'changes the cluster' : 'read-only'})`);
-        if (step.commands.length === 0)
-            lines.push('#    (no command)');
-        for (const command of step.commands)
-            lines.push(command);
-    });
-    const mutating = plan.filter(s => s.mutating).length;
-    const summary = `Plan: ${plan.length} step${plan.length === 1 ? '' : 's'}, ${mutating} changing the cluster`;
-    return details(summary, preBlock(lines, LIMITS.commandLines, LIMITS.commandBytes, 'head'), open);
-}
-function logSection(log) {
-    if (log.length === 0)
-        return '';
-    return details(log.includes('…')
-        ? `Backup operator log (its last errors, then the last ${log.length - log.indexOf('…') - 1} lines)`
-        : `Backup operator log (last ${log.length} line${log.length === 1 ? '' : 's'})`, preBlock(log, LIMITS.logLines, LIMITS.logBytes, 'tail'));
-}
-/** Cuts a finished summary to `max` bytes at a line boundary, closing open blocks, with a note. */
-function capSummary(text, max = SUMMARY_MAX_BYTES) {
-    if (bytes(text) <= max)
-        return text;
-    const note = '\n\n**… summary truncated to stay under the 1 MiB job summary limit.**\n';
-    let cut = Buffer.from(text, 'utf8')
-        .subarray(0, max - bytes(note) - 64) // room for the closing tags below
-        .toString('utf8')
-        .replace(/\uFFFD+$/, '');
-    const lastNewline = cut.lastIndexOf('\n');
-    if (lastNewline > 0)
-        cut = cut.slice(0, lastNewline);
-    // Close what the cut left open (dynamic text is escaped, so these tags are all ours).
-    const count = (tag) => cut.split(tag).length - 1;
-    if (count('<pre>') > count('</pre>'))
-        cut += '</code></pre>';
-    if (count('<details') > count('</details>'))
-        cut += '\n\n</details>';
-    return cut + note;
-}
-
-/** The report, where a person and a later step read it: the outputs and the job summary. */
-/** Sets every output, then appends the summary to $GITHUB_STEP_SUMMARY (also the companion's). */
-async function writeOutputsAndSummary(outputs, summary) {
-    for (const [name, value] of Object.entries(outputs))
-        setOutput(name, value);
-    if (!process.env.GITHUB_STEP_SUMMARY) {
-        info('GITHUB_STEP_SUMMARY is not set: the job summary is not written.');
-        return;
-    }
-    try {
-        // Appended directly: core.summary caches the file path of its first write.
-        await appendFile$1(process.env.GITHUB_STEP_SUMMARY, summary() + '\n');
-    }
-    catch (e) {
-        warning(`Could not write the job summary: ${e.message}`);
-    }
-}
-
-function limitWithin(stepMs, left, what) {
-    if (left < 1000) {
-        throw new Error(`The run's timeout was reached before ${what}; raise the 'timeout' input.`);
-    }
-    return Math.min(stepMs, left);
-}
-class Budget {
-    deadline;
-    now;
-    constructor(deadline, now = Date.now) {
-        this.deadline = deadline;
-        this.now = now;
-    }
-    remaining() {
-        return Math.max(0, this.deadline - this.now());
-    }
-    /** A step's own limit, never past the run's deadline; throws once the deadline has passed. */
-    limit(stepMs, what) {
-        return limitWithin(stepMs, this.remaining(), what);
-    }
-    /** The limits as they stand now, fixed: a step plans and runs with the same values. */
-    at() {
-        const left = this.remaining();
-        return { limit: (stepMs, what) => limitWithin(stepMs, left, what) };
-    }
-}
-
-/** A failure that knows the operator's next move. */
-class StepFailure extends Error {
-    nextStep;
-    constructor(message, nextStep) {
-        super(message);
-        this.nextStep = nextStep;
-        this.name = 'StepFailure';
-    }
-}
-
-/** The S3 location as the backup-restore operator wants it. Access keys never appear here. */
-function restoreS3Location(s3) {
-    const location = { bucketName: s3.bucketName, endpoint: s3.endpoint };
-    if (s3.folder !== '')
-        location.folder = s3.folder;
-    if (s3.region !== '')
-        location.region = s3.region;
-    if (s3.endpointCA.trim() !== '')
-        location.endpointCA = Buffer.from(s3.endpointCA, 'utf8').toString('base64');
-    if (s3.insecureTLSSkipVerify)
-        location.insecureTLSSkipVerify = true;
-    if (s3.credentialSecretName !== '')
-        location.credentialSecretName = s3.credentialSecretName;
-    if (s3.credentialSecretNamespace !== '')
-        location.credentialSecretNamespace = s3.credentialSecretNamespace;
-    return location;
-}
-
-/**
- * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
- * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
- * the Restore's conditions and the operator's log.
- */
-/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
-function operatorLogLines(text, tail = SHOWN_LOG_LINES) {
-    // eslint-disable-next-line no-control-regex
-    const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
-    const lines = text
-        .split('\n')
-        .map(line => line.replace(ansi, '').trimEnd())
-        .filter(line => line.trim() !== '');
-    // A retrying Restore logs a whole pass of INFO lines after its error: the error that explains it
-    // (e.g. an admission webhook's denial) would fall out of the tail.
-    const shown = lines.slice(-tail);
-    const earlier = new Map();
-    for (const line of lines.slice(0, -tail)) {
-        if (!ERROR_LINE.test(line))
-            continue;
-        const key = line.replace(TIMESTAMP, '');
-        earlier.delete(key);
-        earlier.set(key, line);
-    }
-    const errors = [...earlier.values()].slice(-5);
-    return errors.length > 0 ? [...errors, '…', ...shown] : shown;
-}
-const SHOWN_LOG_LINES = 40;
-/** logrus text (`ERRO[2006/01/02 15:04:05]`, after kubectl's `--prefix`) or logfmt. */
-const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/;
-const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g;
-
 /** What the main step hands to the post step (actions/checkout's state-helper pattern). */
 const WORK_DIR = 'workDir';
 function saveWorkDir(path) {
@@ -39578,6 +39318,74 @@ async function writePrivateFile(path, content) {
     // mode applies on creation only; chmod covers a file left by an earlier attempt.
     await writeFile$1(path, content, { mode: 0o600 });
     await chmod$1(path, 0o600);
+}
+
+/**
+ * What both actions (the rollback and the backup companion) set up before they read the cluster,
+ * and take down after: the run's private work directory (the kubeconfig in it, mode 0600; the
+ * post step removes it), helm and kubectl installed within the budget, and the command layer
+ * (with its kubectl proxy), masking what it reads and refusing to start anything once cancelled.
+ */
+/** Installing helm and kubectl never takes more than this of the run's budget. */
+const INSTALL_LIMIT_MS = 10 * 60_000;
+/** The real command layer of a run, logging through the action's log. */
+function execCommands(o) {
+    return new ExecCommandRunner({
+        helmPath: o.helmPath,
+        kubectlPath: o.kubectlPath,
+        kubeconfigPath: o.kubeconfigPath,
+        context: o.settings.context || undefined,
+        dryRun: o.settings.dryRun,
+        cancellation: o.cancellation,
+        deadline: o.deadline,
+        onInterruption: o.onInterruption,
+        apiSocketPath: o.apiSocketPath,
+        log: info,
+        warn: warning,
+        debug
+    });
+}
+async function withSession(o, work) {
+    const workDir = await createWorkDir();
+    saveWorkDir(workDir);
+    let kubeconfigPath;
+    if (o.settings.kubeconfig) {
+        kubeconfigPath = join(workDir, 'kubeconfig');
+        await writePrivateFile(kubeconfigPath, o.settings.kubeconfig);
+    }
+    const tools = await group$1('Install helm and kubectl', () => withDeadline(o.install(o.settings, join(workDir, 'bin')), o.budget.limit(INSTALL_LIMIT_MS, 'installing tools'), 'installing helm and kubectl', o.signal));
+    const commands = o.commands({
+        helmPath: tools.helmPath,
+        kubectlPath: tools.kubectlPath,
+        kubeconfigPath,
+        deadline: o.budget.deadline,
+        apiSocketPath: join(workDir, 'api.sock')
+    });
+    try {
+        // Credentials a command reads from the cluster are masked before anything can print them.
+        const runner = cancellableRunner(maskingRunner(commands, setSecret), o.signal);
+        return await work({ workDir, kubeconfigPath, tools, runner });
+    }
+    finally {
+        await commands.close?.();
+    }
+}
+function withDeadline(work, ms, what, signal) {
+    let timer;
+    let onAbort;
+    const deadline = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms);
+        onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`));
+        if (signal.aborted)
+            onAbort();
+        else
+            signal.addEventListener('abort', onAbort, { once: true });
+    });
+    return Promise.race([work, deadline]).finally(() => {
+        clearTimeout(timer);
+        if (onAbort)
+            signal.removeEventListener('abort', onAbort);
+    });
 }
 
 (undefined && undefined.__awaiter) || function (thisArg, _arguments, P, generator) {
@@ -40144,31 +39952,6 @@ function message(err) {
 }
 
 /**
- * The imperative shell: inputs → tools → facts → decision → plan → steps → report. Everything it
- * calls is either pure or goes through the command layer; the summary is written in `finally`.
- */
-({
-    cancellation: new Cancellation()
-});
-function withDeadline(work, ms, what, signal) {
-    let timer;
-    let onAbort;
-    const deadline = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Timed out after ${Math.round(ms / 1000)}s ${what}.`)), ms);
-        onAbort = () => reject(new CancelledError(`the run was cancelled while ${what}`));
-        if (signal.aborted)
-            onAbort();
-        else
-            signal.addEventListener('abort', onAbort, { once: true });
-    });
-    return Promise.race([work, deadline]).finally(() => {
-        clearTimeout(timer);
-        if (onAbort)
-            signal.removeEventListener('abort', onAbort);
-    });
-}
-
-/**
  * The name of the Backup the companion creates, and the labels it carries. A re-run of the same
  * workflow run must find the Backup an earlier attempt created rather than take a second one, so
  * the name is deterministic: `<prefix>-<run id>-<attempt>` (run ids are unique per GitHub server;
@@ -40367,6 +40150,280 @@ function decideBackup(settings, facts, run, ownName) {
     };
 }
 
+/** Per-request timeout for reads: a hung API server fails the call instead of the run. */
+const READ_TIMEOUT_MS = 60_000;
+const REQUEST_TIMEOUT = '--request-timeout=30s';
+const seconds = (ms) => `${Math.max(1, Math.ceil(ms / 1000))}s`;
+function kubectl(mutating, args, extra = {}) {
+    return {
+        tool: 'kubectl',
+        args: [...args, REQUEST_TIMEOUT],
+        timeoutMs: READ_TIMEOUT_MS,
+        mutating,
+        ...extra
+    };
+}
+const kubectlRead = (args, extra) => kubectl(false, args, extra);
+function helmRead(args, extra = {}) {
+    return { tool: 'helm', args, timeoutMs: READ_TIMEOUT_MS, mutating: false, ...extra };
+}
+/** An API request's own limit, as kubectl's `--request-timeout=30s`. */
+const API_TIMEOUT_MS = 30_000;
+/** `?timeout=` is the API server's own limit for the request, as kubectl's `--request-timeout` sets it. */
+function api(method, path, extra = {}) {
+    const timeoutMs = extra.timeoutMs ?? API_TIMEOUT_MS;
+    return {
+        tool: 'api',
+        args: [method, `${path}?timeout=${seconds(timeoutMs)}`],
+        mutating: method !== 'GET',
+        ...extra,
+        timeoutMs
+    };
+}
+/** REST paths (the API's own URL scheme: `/apis/<group>/<version>/[namespaces/<ns>/]<plural>`). */
+const core = (namespace, plural, name = '') => `/api/v1${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const group = (gv, namespace, plural, name = '') => `/apis/${gv}${namespace ? `/namespaces/${namespace}` : ''}/${plural}${name ? `/${name}` : ''}`;
+const RESOURCES = 'resources.cattle.io/v1';
+const helmHistory = (release, namespace) => helmRead(['history', release, '-n', namespace, '-o', 'json', '--max', '256'], {
+    allowFailure: true
+});
+/**
+ * One call gives every release we care about (backup operator, webhook, provisioning-capi).
+ * Explicit status filters rather than `--all`, which Helm 4 removed.
+ */
+const helmListAll = () => helmRead(['list', '-A', '--deployed', '--failed', '--pending', '-o', 'json']);
+const getDeployment = (namespace, name) => api('GET', group('apps/v1', namespace, 'deployments', name), { notFoundEmpty: true });
+/** Backups are named after the kube-system UID, which survives rancher-cleanup. */
+const clusterUid = () => api('GET', core(undefined, 'namespaces', 'kube-system'), { metadataOnly: true });
+/** Presence only: metadata, so the data never leaves the API server. */
+const secretExists = (namespace, name) => api('GET', core(namespace, 'secrets', name), {
+    notFoundEmpty: true,
+    metadataOnly: true,
+    // Metadata still holds annotations, and `kubectl apply` copies a Secret into one.
+    secretOutput: true
+});
+/** Full Secret, data included: the output is secret. */
+const readSecret = (namespace, name) => api('GET', core(namespace, 'secrets', name), { notFoundEmpty: true, secretOutput: true });
+const operatorLogs = (lines) => kubectlRead(['logs', '-n', BACKUP_NAMESPACE, '-l', OPERATOR_LOG_SELECTOR, `--tail=${lines}`, '--prefix'], { allowFailure: true });
+// ---- waits (watches with a deadline) --------------------------------------------------------
+const waitCommand = (args, timeoutMs) => ({
+    tool: 'kubectl',
+    args: [...args, `--timeout=${seconds(timeoutMs)}`],
+    timeoutMs: timeoutMs + 30_000,
+    mutating: false,
+    allowFailure: true
+});
+
+/** Reading fields of kubectl/helm JSON without trusting its shape: a wrong type reads as empty. */
+function asObject(v) {
+    return typeof v === 'object' && v !== null && !Array.isArray(v) ? v : {};
+}
+function asString(v) {
+    if (typeof v === 'string')
+        return v;
+    if (typeof v === 'number' || typeof v === 'boolean')
+        return String(v);
+    return '';
+}
+function asNumber(v) {
+    return typeof v === 'number' && Number.isFinite(v) ? v : 0;
+}
+
+/** Pure parsers from kubectl/helm JSON output to the fact types. */
+function parseJson(text, what) {
+    if (text.trim() === '')
+        return undefined;
+    try {
+        return JSON.parse(text);
+    }
+    catch {
+        throw new Error(`Could not parse ${what} as JSON: ${text.slice(0, 200)}`);
+    }
+}
+function parseHelmHistory(text) {
+    const list = parseJson(text, 'helm history');
+    if (!Array.isArray(list))
+        return [];
+    return list
+        .map(item => {
+        const o = asObject(item);
+        return {
+            revision: asNumber(o.revision),
+            updated: asString(o.updated),
+            status: asString(o.status),
+            chart: asString(o.chart),
+            appVersion: normalizeVersion(asString(o.app_version)),
+            description: asString(o.description)
+        };
+    })
+        .filter(r => r.revision > 0)
+        .sort((a, b) => a.revision - b.revision);
+}
+function parseHelmList(text) {
+    const list = parseJson(text, 'helm list');
+    if (!Array.isArray(list))
+        return [];
+    return list.map(item => {
+        const o = asObject(item);
+        return {
+            name: asString(o.name),
+            namespace: asString(o.namespace),
+            status: asString(o.status),
+            chart: asString(o.chart),
+            appVersion: normalizeVersion(asString(o.app_version))
+        };
+    });
+}
+/** `rancher-backup-103.0.2+up4.0.2` → `103.0.2+up4.0.2` given the chart name. */
+function chartVersionOf(chart, chartName) {
+    return chart.startsWith(`${chartName}-`) ? chart.slice(chartName.length + 1) : '';
+}
+function findRelease(list, name, namespace) {
+    return list.find(r => r.name === name && r.namespace === namespace);
+}
+function parseDeployment(text) {
+    const d = asObject(parseJson(text, 'deployment'));
+    if (!d.metadata) {
+        return { exists: false, image: '', imageVersion: '', replicas: 0, readyReplicas: 0 };
+    }
+    const spec = asObject(d.spec);
+    const containers = asObject(asObject(spec.template).spec).containers;
+    const first = Array.isArray(containers) ? asObject(containers[0]) : {};
+    const image = asString(first.image);
+    const tag = image.includes('@') ? '' : (image.split('/').pop()?.split(':')[1] ?? '');
+    const status = asObject(d.status);
+    return {
+        exists: true,
+        image,
+        imageVersion: /^v?\d+\.\d+\.\d+/.test(tag) ? normalizeVersion(tag) : '',
+        replicas: asNumber(spec.replicas),
+        readyReplicas: asNumber(status.readyReplicas)
+    };
+}
+/** A Deployment is ready when every desired replica is updated and available. */
+function deploymentReady(text) {
+    const d = asObject(parseJson(text, 'deployment'));
+    if (!d.metadata)
+        return false;
+    const want = asNumber(asObject(d.spec).replicas);
+    const status = asObject(d.status);
+    return (want > 0 && asNumber(status.readyReplicas) >= want && asNumber(status.updatedReplicas) >= want);
+}
+/** An object's metadata.uid (the kube-system namespace's names the cluster's backups). */
+function parseUid(text) {
+    return asString(asObject(asObject(parseJson(text, 'object')).metadata).uid);
+}
+/** Decodes an S3 credential Secret's `accessKey` / `secretKey` (base64 `data`). */
+function parseCredentialSecret(text) {
+    const data = asObject(asObject(parseJson(text, 'secret')).data);
+    const decode = (v) => Buffer.from(asString(v), 'base64').toString('utf8');
+    const accessKey = decode(data.accessKey);
+    const secretKey = decode(data.secretKey);
+    return accessKey && secretKey ? { accessKey, secretKey } : undefined;
+}
+
+function same(a, b) {
+    return a.trim().toLowerCase() === b.toLowerCase();
+}
+function parseConditions(v) {
+    if (!Array.isArray(v))
+        return [];
+    return v.map(item => {
+        const c = asObject(item);
+        return {
+            type: asString(c.type),
+            status: asString(c.status),
+            reason: asString(c.reason),
+            message: asString(c.message),
+            lastUpdateTime: asString(c.lastUpdateTime) || asString(c.lastTransitionTime)
+        };
+    });
+}
+function interpretRestore(obj) {
+    const status = asObject(asObject(obj).status);
+    const conditions = parseConditions(status.conditions);
+    const ready = conditions.find(c => same(c.type, 'Ready'));
+    const completionTs = asString(status.restoreCompletionTs);
+    const readyCompleted = ready !== undefined && same(ready.status, 'True') && same(ready.message, 'Completed');
+    if (readyCompleted || completionTs !== '') {
+        return {
+            state: 'completed',
+            conditions,
+            message: completionTs === '' ? 'Completed' : `Completed at ${completionTs}`
+        };
+    }
+    const failed = conditions.find(c => same(c.type, 'Reconciling') && same(c.status, 'False') && same(c.reason, 'Error'));
+    if (failed !== undefined) {
+        return {
+            state: 'error',
+            conditions,
+            message: failed.message || 'the operator reports an error'
+        };
+    }
+    if (ready !== undefined && same(ready.message, 'Retrying')) {
+        const other = conditions.find(c => c !== ready && c.message !== '');
+        return {
+            state: 'error',
+            conditions,
+            message: other?.message || 'the operator is retrying the restore'
+        };
+    }
+    const said = conditions.find(c => c.message !== '');
+    return {
+        state: 'pending',
+        conditions,
+        message: said?.message ||
+            'in progress: the operator writes no status until the restore finishes or fails'
+    };
+}
+
+const S3_TIMEOUT_MS = 30_000;
+/**
+ * The S3 credential Secret ('' when there is none to read): its data only when the keys must come
+ * from it; otherwise presence is enough.
+ */
+async function readCredentialSecret(runner, s3) {
+    if (s3.credentialSecretName === '')
+        return '';
+    const ns = s3.credentialSecretNamespace;
+    const name = s3.credentialSecretName;
+    const read = s3.accessKey !== '' ? secretExists(ns, name) : readSecret(ns, name);
+    return (await runner.run(read)).stdout;
+}
+/** The S3 keys: the inputs', else the credential Secret's (masked at once); none without either. */
+function s3Keys(s3, credentialSecret, mask) {
+    if (s3.accessKey !== '')
+        return { accessKey: s3.accessKey, secretKey: s3.secretKey };
+    if (credentialSecret.trim() === '')
+        return undefined;
+    const keys = parseCredentialSecret(credentialSecret);
+    if (keys) {
+        mask(keys.accessKey);
+        mask(keys.secretKey);
+    }
+    return keys;
+}
+/** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
+function historyExists(result) {
+    if (result.exitCode === 0)
+        return true;
+    if (/release: not found/i.test(result.stderr))
+        return false;
+    throw new Error(`helm history failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`);
+}
+/** Where the S3 settings point, with the keys: always TLS (the operator speaks nothing else). */
+function s3Target(s3, keys) {
+    return {
+        scheme: 'https',
+        endpoint: s3.endpoint,
+        region: s3.region,
+        bucket: s3.bucketName,
+        caPem: s3.endpointCA,
+        insecureSkipVerify: s3.insecureTLSSkipVerify,
+        ...keys
+    };
+}
+
 /** The Backup CRD's metadata, or nothing when the operator's CRDs are not installed. */
 const backupCrdExists = () => api('GET', group('apiextensions.k8s.io/v1', undefined, 'customresourcedefinitions', BACKUP_CRD), {
     notFoundEmpty: true,
@@ -40387,7 +40444,6 @@ const waitBackupReady = (name, timeoutMs) => waitCommand(['wait', `${BACKUP_CRD}
 async function gatherBackupFacts(settings, runner, mask) {
     const out = async (c) => (await runner.run(c)).stdout;
     const s3 = settings.s3;
-    const haveKeys = s3.accessKey !== '';
     const [uid, historyResult, releaseList, deployment, operatorDeployment, crd, resourceSets, backups, credentialSecret, encryptionSecret] = await Promise.all([
         out(clusterUid()),
         runner.run(helmHistory(settings.releaseName, settings.namespace)),
@@ -40397,29 +40453,15 @@ async function gatherBackupFacts(settings, runner, mask) {
         out(backupCrdExists()),
         runner.run(listResourceSets()),
         runner.run(listBackups()),
-        s3.credentialSecretName === ''
-            ? Promise.resolve(undefined)
-            : out(haveKeys
-                ? secretExists(s3.credentialSecretNamespace, s3.credentialSecretName)
-                : readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)),
+        readCredentialSecret(runner, s3),
         settings.encryptionConfigSecretName === ''
             ? Promise.resolve(undefined)
             : out(secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName))
     ]);
-    const history = historyResult.exitCode === 0 ? parseHelmHistory(historyResult.stdout) : [];
-    if (historyResult.exitCode !== 0 && !/release: not found/i.test(historyResult.stderr)) {
-        throw new Error(`helm history failed: ${historyResult.stderr.trim().split('\n').slice(-3).join(' ')}`);
-    }
+    const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : [];
     const newest = history[history.length - 1];
     const operator = findRelease(parseHelmList(releaseList), BACKUP_CHART, BACKUP_NAMESPACE);
-    let s3Keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined;
-    if (!s3Keys && credentialSecret !== undefined && credentialSecret.trim() !== '') {
-        s3Keys = parseCredentialSecret(credentialSecret);
-        if (s3Keys) {
-            mask(s3Keys.accessKey);
-            mask(s3Keys.secretKey);
-        }
-    }
+    const keys = s3Keys(s3, credentialSecret, mask);
     return {
         clusterUid: parseUid(uid),
         release: {
@@ -40437,9 +40479,9 @@ async function gatherBackupFacts(settings, runner, mask) {
         },
         resourceSets: resourceSets.exitCode === 0 ? namesOf(resourceSets.stdout) : undefined,
         backups: backups.exitCode === 0 ? parseBackupList(backups.stdout) : [],
-        credentialSecretExists: credentialSecret === undefined ? undefined : credentialSecret.trim() !== '',
+        credentialSecretExists: s3.credentialSecretName === '' ? undefined : credentialSecret.trim() !== '',
         encryptionSecretExists: encryptionSecret === undefined ? undefined : encryptionSecret.trim() !== '',
-        s3Keys
+        s3Keys: keys
     };
 }
 function parseBackup(item) {
@@ -40480,6 +40522,24 @@ function namesOf(text) {
 function parseBackupList(text) {
     const list = asObject(parseJson(text, 'the Backup list'));
     return Array.isArray(list.items) ? list.items.map(parseBackup) : [];
+}
+
+/** The S3 location as the backup-restore operator wants it. Access keys never appear here. */
+function restoreS3Location(s3) {
+    const location = { bucketName: s3.bucketName, endpoint: s3.endpoint };
+    if (s3.folder !== '')
+        location.folder = s3.folder;
+    if (s3.region !== '')
+        location.region = s3.region;
+    if (s3.endpointCA.trim() !== '')
+        location.endpointCA = Buffer.from(s3.endpointCA, 'utf8').toString('base64');
+    if (s3.insecureTLSSkipVerify)
+        location.insecureTLSSkipVerify = true;
+    if (s3.credentialSecretName !== '')
+        location.credentialSecretName = s3.credentialSecretName;
+    if (s3.credentialSecretNamespace !== '')
+        location.credentialSecretNamespace = s3.credentialSecretNamespace;
+    return location;
 }
 
 /** One round of the wait: a watch this long, then a read of the Backup. */
@@ -40716,6 +40776,38 @@ function getBackupSettings(read = name => getInput(name)) {
 }
 
 /**
+ * Creates the Restore and waits for the operator to finish it. The operator never marks a Restore
+ * failed (it retries an error forever), so the wait has its own deadline, and a timeout reports
+ * the Restore's conditions and the operator's log.
+ */
+/** The operator logs through logrus with ForceColors: its lines carry ANSI colour codes. */
+function operatorLogLines(text, tail = SHOWN_LOG_LINES) {
+    // eslint-disable-next-line no-control-regex
+    const ansi = /\x1b\[[0-9;]*[A-Za-z]/g;
+    const lines = text
+        .split('\n')
+        .map(line => line.replace(ansi, '').trimEnd())
+        .filter(line => line.trim() !== '');
+    // A retrying Restore logs a whole pass of INFO lines after its error: the error that explains it
+    // (e.g. an admission webhook's denial) would fall out of the tail.
+    const shown = lines.slice(-tail);
+    const earlier = new Map();
+    for (const line of lines.slice(0, -tail)) {
+        if (!ERROR_LINE.test(line))
+            continue;
+        const key = line.replace(TIMESTAMP, '');
+        earlier.delete(key);
+        earlier.set(key, line);
+    }
+    const errors = [...earlier.values()].slice(-5);
+    return errors.length > 0 ? [...errors, '…', ...shown] : shown;
+}
+const SHOWN_LOG_LINES = 40;
+/** logrus text (`ERRO[2006/01/02 15:04:05]`, after kubectl's `--prefix`) or logfmt. */
+const ERROR_LINE = /(?:^|\] )(?:ERRO|FATA)\[|level=(?:error|fatal)/;
+const TIMESTAMP = /\[\d{4}\/\d{2}\/\d{2} \d{2}:\d{2}:\d{2}\]|time="[^"]*"|^\[pod\/[^\]]*\] /g;
+
+/**
  * The companion's steps, run from the plan's commands: create the one-time Backup (unless an
  * earlier attempt's is adopted), wait for it by watch, then prove the file is in S3 and is this
  * cluster's. The operator never marks a Backup failed (it retries an error forever,
@@ -40863,19 +40955,7 @@ async function takeBackup(ctx) {
  */
 const realBackupEnvironment = {
     install: (s, binDir) => installTools({ ...s, binDir }),
-    runner: o => new ExecCommandRunner({
-        helmPath: o.helmPath,
-        kubectlPath: o.kubectlPath,
-        kubeconfigPath: o.kubeconfigPath,
-        context: o.settings.context || undefined,
-        dryRun: o.settings.dryRun,
-        cancellation: realBackupEnvironment.cancellation,
-        deadline: o.deadline,
-        apiSocketPath: o.apiSocketPath,
-        log: info,
-        warn: warning,
-        debug
-    }),
+    runner: o => execCommands({ ...o, cancellation: realBackupEnvironment.cancellation }),
     s3: { headObject: headObject },
     now: () => new Date(),
     env: process.env,
@@ -40891,8 +40971,7 @@ async function runBackup(env = realBackupEnvironment) {
         await backup(settings, env, report);
     }
     catch (e) {
-        const error = e;
-        if (env.cancellation.signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError)) {
+        if (endedByCancel(e, env.cancellation.signal)) {
             const at = env.cancellation.at?.toISOString() ?? '';
             report.status = 'cancelled';
             report.error =
@@ -40902,22 +40981,15 @@ async function runBackup(env = realBackupEnvironment) {
                         : `; Backup ${report.backupName} is left to the operator, which finishes it.`);
             report.nextStep =
                 'Re-run the job (same workflow run): it finds this Backup and waits for it instead of taking another.';
+            fail(`${report.error}\nNext: ${report.nextStep}`);
         }
         else {
-            report.status = e instanceof Refusal ? 'refused' : 'failed';
-            report.error = error.message;
-            if (e instanceof Refusal)
-                report.nextStep = e.instead;
-            else if (e instanceof StepFailure)
-                report.nextStep = e.nextStep;
-            else if (e instanceof InputError)
-                report.nextStep = 'Fix the inputs named above; nothing was run.';
+            const f = failure(e);
+            report.status = f.status;
+            report.error = f.error;
+            report.nextStep = f.nextStep;
+            fail(f.line);
         }
-        fail(report.status === 'refused'
-            ? `${report.error}\nInstead: ${report.nextStep}`
-            : report.nextStep
-                ? `${report.error}\nNext: ${report.nextStep}`
-                : report.error);
     }
     finally {
         report.finishedAt = env.now();
@@ -40927,31 +40999,14 @@ async function runBackup(env = realBackupEnvironment) {
 }
 async function backup(settings, env, report) {
     const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime());
-    const workDir = await createWorkDir();
-    // The main action's post step removes it (backup/action.yml runs dist/post.js).
-    saveWorkDir(workDir);
-    let kubeconfigPath;
-    if (settings.kubeconfig) {
-        kubeconfigPath = join(workDir, 'kubeconfig');
-        await writePrivateFile(kubeconfigPath, settings.kubeconfig);
-    }
-    const tools = await group$1('Install helm and kubectl', () => withDeadline(env.install(settings, join(workDir, 'bin')), budget.limit(10 * 60_000, 'installing tools'), 'installing helm and kubectl', env.cancellation.signal));
-    const commands = env.runner({
-        helmPath: tools.helmPath,
-        kubectlPath: tools.kubectlPath,
-        kubeconfigPath,
+    // The work directory is the main action's post step's to remove (backup/action.yml runs dist/post.js).
+    await withSession({
         settings,
-        deadline: budget.deadline,
-        apiSocketPath: join(workDir, 'api.sock')
-    });
-    try {
-        // Credentials a command reads from the cluster are masked before anything can print them.
-        const runner = cancellableRunner(maskingRunner(commands, setSecret), env.cancellation.signal);
-        await backupWith(settings, env, report, budget, runner);
-    }
-    finally {
-        await commands.close?.();
-    }
+        budget,
+        signal: env.cancellation.signal,
+        install: env.install,
+        commands: o => env.runner({ ...o, settings })
+    }, ({ runner }) => backupWith(settings, env, report, budget, runner));
 }
 async function backupWith(settings, env, report, budget, runner) {
     const facts = await group$1('Read the cluster', () => gatherBackupFacts(settings, runner, setSecret));

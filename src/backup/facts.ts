@@ -12,7 +12,6 @@ import {
   chartVersionOf,
   deploymentReady,
   findRelease,
-  parseCredentialSecret,
   parseDeployment,
   parseHelmHistory,
   parseHelmList,
@@ -22,6 +21,7 @@ import {
 import type { RancherDeploymentFacts, RestoreCondition } from '../facts/cluster-facts.js'
 import { interpretRestore, type RestoreState } from '../facts/restore-status.js'
 import { revisionVersion } from '../decide/versions.js'
+import { historyExists, readCredentialSecret, s3Keys } from '../facts/gather.js'
 import * as bcmd from './commands.js'
 import type { BackupSettings } from './settings.js'
 
@@ -78,7 +78,6 @@ export async function gatherBackupFacts(
 ): Promise<BackupFacts> {
   const out = async (c: ReturnType<typeof cmd.clusterUid>) => (await runner.run(c)).stdout
   const s3 = settings.s3
-  const haveKeys = s3.accessKey !== ''
   const [
     uid,
     historyResult,
@@ -99,35 +98,17 @@ export async function gatherBackupFacts(
     out(bcmd.backupCrdExists()),
     runner.run(bcmd.listResourceSets()),
     runner.run(bcmd.listBackups()),
-    s3.credentialSecretName === ''
-      ? Promise.resolve(undefined)
-      : out(
-          haveKeys
-            ? cmd.secretExists(s3.credentialSecretNamespace, s3.credentialSecretName)
-            : cmd.readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)
-        ),
+    readCredentialSecret(runner, s3),
     settings.encryptionConfigSecretName === ''
       ? Promise.resolve(undefined)
       : out(cmd.secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName))
   ])
 
-  const history = historyResult.exitCode === 0 ? parseHelmHistory(historyResult.stdout) : []
-  if (historyResult.exitCode !== 0 && !/release: not found/i.test(historyResult.stderr)) {
-    throw new Error(
-      `helm history failed: ${historyResult.stderr.trim().split('\n').slice(-3).join(' ')}`
-    )
-  }
+  const history = historyExists(historyResult) ? parseHelmHistory(historyResult.stdout) : []
   const newest = history[history.length - 1]
   const operator = findRelease(parseHelmList(releaseList), BACKUP_CHART, BACKUP_NAMESPACE)
 
-  let s3Keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined
-  if (!s3Keys && credentialSecret !== undefined && credentialSecret.trim() !== '') {
-    s3Keys = parseCredentialSecret(credentialSecret)
-    if (s3Keys) {
-      mask(s3Keys.accessKey)
-      mask(s3Keys.secretKey)
-    }
-  }
+  const keys = s3Keys(s3, credentialSecret, mask)
 
   return {
     clusterUid: parseUid(uid),
@@ -147,10 +128,10 @@ export async function gatherBackupFacts(
     resourceSets: resourceSets.exitCode === 0 ? namesOf(resourceSets.stdout) : undefined,
     backups: backups.exitCode === 0 ? parseBackupList(backups.stdout) : [],
     credentialSecretExists:
-      credentialSecret === undefined ? undefined : credentialSecret.trim() !== '',
+      s3.credentialSecretName === '' ? undefined : credentialSecret.trim() !== '',
     encryptionSecretExists:
       encryptionSecret === undefined ? undefined : encryptionSecret.trim() !== '',
-    s3Keys
+    s3Keys: keys
   }
 }
 

@@ -5,22 +5,17 @@
  * renderers. The summary and outputs are written in `finally`.
  */
 import * as core from '@actions/core'
-import { join } from 'node:path'
 import { Refusal } from '../decide/choose.js'
 import type { S3Reader } from '../facts/gather.js'
 import * as s3 from '../facts/s3-client.js'
-import { InputError, secretInputValues } from '../inputs/input-helper.js'
+import { secretInputValues } from '../inputs/input-helper.js'
 import type { CommandRunner } from '../kube/command-runner.js'
-import { ExecCommandRunner } from '../kube/exec-command-runner.js'
-import { maskingRunner } from '../kube/secret-output.js'
-import { withDeadline } from '../main.js'
-import { debug, fail, info, warning } from '../report/log.js'
+import { endedByCancel, failure } from '../report/failure.js'
+import { fail, info, warning } from '../report/log.js'
 import { writeOutputsAndSummary } from '../report/write.js'
 import { Budget } from '../run/budget.js'
-import { Cancellation, cancellableRunner } from '../run/cancellation.js'
-import { saveWorkDir } from '../run/state-helper.js'
-import { StepFailure } from '../run/step.js'
-import { createWorkDir, writePrivateFile } from '../run/workspace.js'
+import { Cancellation } from '../run/cancellation.js'
+import { execCommands, withSession, type CommandsWhere } from '../run/session.js'
 import { installTools } from '../tools/tool-installer.js'
 import { decideBackup } from './decide.js'
 import { gatherBackupFacts } from './facts.js'
@@ -38,15 +33,7 @@ import { takeBackup } from './steps.js'
 /** The parts of the world the companion talks to, replaceable in component tests. */
 export interface BackupEnvironment {
   install: (s: BackupSettings, binDir: string) => Promise<{ helmPath: string; kubectlPath: string }>
-  runner: (o: {
-    helmPath: string
-    kubectlPath: string
-    kubeconfigPath?: string
-    settings: BackupSettings
-    deadline: number
-    /** Where the run's kubectl proxy listens (in the private work directory). */
-    apiSocketPath: string
-  }) => CommandRunner
+  runner: (o: CommandsWhere & { settings: BackupSettings }) => CommandRunner
   s3: Pick<S3Reader, 'headObject'>
   now: () => Date
   env: NodeJS.ProcessEnv
@@ -55,20 +42,7 @@ export interface BackupEnvironment {
 
 export const realBackupEnvironment: BackupEnvironment = {
   install: (s, binDir) => installTools({ ...s, binDir }),
-  runner: o =>
-    new ExecCommandRunner({
-      helmPath: o.helmPath,
-      kubectlPath: o.kubectlPath,
-      kubeconfigPath: o.kubeconfigPath,
-      context: o.settings.context || undefined,
-      dryRun: o.settings.dryRun,
-      cancellation: realBackupEnvironment.cancellation,
-      deadline: o.deadline,
-      apiSocketPath: o.apiSocketPath,
-      log: info,
-      warn: warning,
-      debug
-    }),
+  runner: o => execCommands({ ...o, cancellation: realBackupEnvironment.cancellation }),
   s3: { headObject: s3.headObject },
   now: () => new Date(),
   env: process.env,
@@ -85,8 +59,7 @@ export async function runBackup(
     report.dryRun = settings.dryRun
     await backup(settings, env, report)
   } catch (e) {
-    const error = e as Error
-    if (env.cancellation.signal.aborted && !(e instanceof Refusal) && !(e instanceof InputError)) {
+    if (endedByCancel(e, env.cancellation.signal)) {
       const at = env.cancellation.at?.toISOString() ?? ''
       report.status = 'cancelled'
       report.error =
@@ -96,21 +69,14 @@ export async function runBackup(
           : `; Backup ${report.backupName} is left to the operator, which finishes it.`)
       report.nextStep =
         'Re-run the job (same workflow run): it finds this Backup and waits for it instead of taking another.'
+      fail(`${report.error}\nNext: ${report.nextStep}`)
     } else {
-      report.status = e instanceof Refusal ? 'refused' : 'failed'
-      report.error = error.message
-      if (e instanceof Refusal) report.nextStep = e.instead
-      else if (e instanceof StepFailure) report.nextStep = e.nextStep
-      else if (e instanceof InputError)
-        report.nextStep = 'Fix the inputs named above; nothing was run.'
+      const f = failure(e)
+      report.status = f.status
+      report.error = f.error
+      report.nextStep = f.nextStep
+      fail(f.line)
     }
-    fail(
-      report.status === 'refused'
-        ? `${report.error}\nInstead: ${report.nextStep}`
-        : report.nextStep
-          ? `${report.error}\nNext: ${report.nextStep}`
-          : report.error
-    )
   } finally {
     report.finishedAt = env.now()
     await writeBackupReport(report)
@@ -124,40 +90,17 @@ async function backup(
   report: BackupReport
 ): Promise<void> {
   const budget = new Budget(env.now().getTime() + settings.timeoutMs, () => env.now().getTime())
-  const workDir = await createWorkDir()
-  // The main action's post step removes it (backup/action.yml runs dist/post.js).
-  saveWorkDir(workDir)
-  let kubeconfigPath: string | undefined
-  if (settings.kubeconfig) {
-    kubeconfigPath = join(workDir, 'kubeconfig')
-    await writePrivateFile(kubeconfigPath, settings.kubeconfig)
-  }
-  const tools = await core.group('Install helm and kubectl', () =>
-    withDeadline(
-      env.install(settings, join(workDir, 'bin')),
-      budget.limit(10 * 60_000, 'installing tools'),
-      'installing helm and kubectl',
-      env.cancellation.signal
-    )
+  // The work directory is the main action's post step's to remove (backup/action.yml runs dist/post.js).
+  await withSession(
+    {
+      settings,
+      budget,
+      signal: env.cancellation.signal,
+      install: env.install,
+      commands: o => env.runner({ ...o, settings })
+    },
+    ({ runner }) => backupWith(settings, env, report, budget, runner)
   )
-  const commands = env.runner({
-    helmPath: tools.helmPath,
-    kubectlPath: tools.kubectlPath,
-    kubeconfigPath,
-    settings,
-    deadline: budget.deadline,
-    apiSocketPath: join(workDir, 'api.sock')
-  })
-  try {
-    // Credentials a command reads from the cluster are masked before anything can print them.
-    const runner = cancellableRunner(
-      maskingRunner(commands, core.setSecret),
-      env.cancellation.signal
-    )
-    await backupWith(settings, env, report, budget, runner)
-  } finally {
-    await commands.close?.()
-  }
 }
 
 async function backupWith(

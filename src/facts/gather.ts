@@ -77,7 +77,6 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
   const { runner } = deps
   const run = async (c: ReturnType<typeof cmd.kubeServerVersion>) => (await runner.run(c)).stdout
   const s3 = settings.s3
-  const haveKeys = s3.accessKey !== ''
 
   const [
     serverVersion,
@@ -106,14 +105,7 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
     run(cmd.getNamespace(CAPI_CORE_NAMESPACE)),
     run(cmd.getDeployment(BACKUP_NAMESPACE, BACKUP_DEPLOYMENT)),
     runner.run(cmd.listRestores()),
-    s3.credentialSecretName === ''
-      ? Promise.resolve('')
-      : // Read the data only when we need the keys from it; otherwise presence is enough.
-        run(
-          haveKeys
-            ? cmd.secretExists(s3.credentialSecretNamespace, s3.credentialSecretName)
-            : cmd.readSecret(s3.credentialSecretNamespace, s3.credentialSecretName)
-        ),
+    readCredentialSecret(runner, s3),
     settings.encryptionConfigSecretName === ''
       ? Promise.resolve(undefined)
       : run(cmd.secretExists(BACKUP_NAMESPACE, settings.encryptionConfigSecretName)),
@@ -133,14 +125,7 @@ async function gatherFacts(settings: Settings, deps: FactsDeps): Promise<Cluster
   const storedVersions = parseCrdStoredVersions(crds)
   const webhook = findRelease(releases, WEBHOOK_RELEASE, settings.namespace)
 
-  let keys = haveKeys ? { accessKey: s3.accessKey, secretKey: s3.secretKey } : undefined
-  if (!keys && credentialSecret !== '') {
-    keys = parseCredentialSecret(credentialSecret)
-    if (keys) {
-      deps.mask(keys.accessKey)
-      deps.mask(keys.secretKey)
-    }
-  }
+  const keys = s3Keys(s3, credentialSecret, deps.mask)
 
   return {
     kubernetesVersion: parseServerVersion(serverVersion),
@@ -200,8 +185,39 @@ function capiStoredVersions(all: Map<string, string[]>): {
   return { storedVersions: [...union].sort(), storedVersionsByCrd: byCrd }
 }
 
+/**
+ * The S3 credential Secret ('' when there is none to read): its data only when the keys must come
+ * from it; otherwise presence is enough.
+ */
+export async function readCredentialSecret(
+  runner: CommandRunner,
+  s3: Settings['s3']
+): Promise<string> {
+  if (s3.credentialSecretName === '') return ''
+  const ns = s3.credentialSecretNamespace
+  const name = s3.credentialSecretName
+  const read = s3.accessKey !== '' ? cmd.secretExists(ns, name) : cmd.readSecret(ns, name)
+  return (await runner.run(read)).stdout
+}
+
+/** The S3 keys: the inputs', else the credential Secret's (masked at once); none without either. */
+export function s3Keys(
+  s3: Settings['s3'],
+  credentialSecret: string,
+  mask: (secret: string) => void
+): { accessKey: string; secretKey: string } | undefined {
+  if (s3.accessKey !== '') return { accessKey: s3.accessKey, secretKey: s3.secretKey }
+  if (credentialSecret.trim() === '') return undefined
+  const keys = parseCredentialSecret(credentialSecret)
+  if (keys) {
+    mask(keys.accessKey)
+    mask(keys.secretKey)
+  }
+  return keys
+}
+
 /** `helm history` of a missing release exits 1 with "release: not found": an answer, not an error. */
-function historyExists(result: { exitCode: number; stderr: string }): boolean {
+export function historyExists(result: { exitCode: number; stderr: string }): boolean {
   if (result.exitCode === 0) return true
   if (/release: not found/i.test(result.stderr)) return false
   throw new Error(`helm history failed: ${result.stderr.trim().split('\n').slice(-3).join(' ')}`)
