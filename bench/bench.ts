@@ -5,7 +5,7 @@
  * (from the time each of its log lines arrived). A benchmark, not a test: nothing fails on numbers.
  */
 import { spawn } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { prepare } from '../testbed/prepare.js'
@@ -16,6 +16,7 @@ import { image } from '../test/e2e/support.js'
 
 const pairs = Math.max(1, Number(process.argv[2] ?? 3))
 const toolCache = mkdtempSync(join(tmpdir(), 'rr-bench-tools-'))
+process.on('exit', () => rmSync(toolCache, { recursive: true, force: true }))
 const say = (line: string) => process.stderr.write(`${line}\n`)
 
 const fresh = () => startWorld({ install: '2.8.4', upgradeTo: ['2.8.5'] })

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { dirname, join, resolve } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -333,7 +333,7 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
       : action.post === undefined
         ? { exitCode: 0, log: 'no post step' }
         : await runNode(action.post, postEnv, 60_000)
-  return {
+  const result: ActionRun = {
     exitCode: main.exitCode,
     log: main.log,
     outputs: parseFileCommands(readFileSync(files.output, 'utf8')),
@@ -349,4 +349,8 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     leftovers,
     timeline: main.timeline
   }
+  // The runner empties its temp directory when a job ends; each run here is a job (about 120 MB:
+  // the action's private tool copies). RR_KEEP_RUNS=1 keeps them for a look.
+  if (!process.env.RR_KEEP_RUNS) rmSync(home, { recursive: true, force: true })
+  return result
 }

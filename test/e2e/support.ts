@@ -1,5 +1,5 @@
 /** What every end-to-end file needs: a world with its start-up time logged, the action run against it, and a few reads. */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runAction, type ActionRun, type RunActionOptions } from '../../testbed/run-action.js'
@@ -11,6 +11,8 @@ export const log = (line: string): void => {
 
 /** One tool cache per file: the first run downloads, later runs must not. */
 const toolCache = mkdtempSync(join(tmpdir(), 'rr-e2e-tools-'))
+// Gone with the test process (the bench imports this too, outside vitest).
+process.on('exit', () => rmSync(toolCache, { recursive: true, force: true }))
 
 export async function world(opts: ScenarioOptions): Promise<World> {
   const started = Date.now()
