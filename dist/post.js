@@ -29050,6 +29050,8 @@ function formatSeconds(ms) {
  */
 /** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
 const CANCEL_KILL_GRACE_MS = 1000;
+/** sockaddr_un's sun_path is 108 bytes, the terminating NUL included. */
+const MAX_SOCKET_PATH = 107;
 /** A retry is not worth starting with less time than this left. */
 const MIN_ATTEMPT_MS = 1000;
 /** Lines of stderr quoted in an error message. */
@@ -29070,6 +29072,7 @@ class ExecCommandRunner {
     now;
     outageToleranceMs;
     transport;
+    ownSocketDir;
     constructor(opts) {
         this.opts = opts;
         this.log = opts.log ?? (line => info$1(line));
@@ -29085,16 +29088,27 @@ class ExecCommandRunner {
     }
     /** The API proxy, started with the first `api` command. */
     api() {
-        this.transport ??= new KubectlProxy({
+        if (this.transport)
+            return this.transport;
+        let socketPath = this.opts.apiSocketPath;
+        // A unix socket's path has room for 107 bytes; a deep RUNNER_TEMP on a self-hosted runner may
+        // not fit, so the socket goes to a private directory of its own (mkdtemp: mode 0700).
+        if (socketPath === undefined || Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+            this.ownSocketDir = mkdtempSync(join(tmpdir(), 'rr-api-'));
+            socketPath = join(this.ownSocketDir, 'api.sock');
+        }
+        this.transport = new KubectlProxy({
             kubectlPath: this.opts.kubectlPath,
             globalArgs: this.argv({ tool: 'kubectl', args: [] }),
             env: () => this.env(),
-            socketPath: this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+            socketPath
         });
         return this.transport;
     }
     async close() {
         await this.transport?.close();
+        if (this.ownSocketDir)
+            rmSync(this.ownSocketDir, { recursive: true, force: true });
     }
     /** The children's environment, read when each command starts. */
     env() {

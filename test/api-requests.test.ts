@@ -3,9 +3,9 @@
  * retries, deadlines, the dry-run guard and cancellation; and KubectlProxy's life cycle against a
  * stand-in `kubectl` that serves HTTP on the unix socket it is given, as `kubectl proxy` does.
  */
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { chmodSync, existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   ApiRequestError,
@@ -290,6 +290,23 @@ describe('KubectlProxy', () => {
       /kubectl proxy exited \(1\): error: no context exists with the name: "nope"/
     )
     await p.close()
+  })
+
+  it('puts the socket in a private directory of its own when the planned path is too long for one', async () => {
+    const runner = new ExecCommandRunner({
+      kubectlPath: kubectl,
+      helmPath: '/nonexistent/helm',
+      apiSocketPath: join(dir, 'x'.repeat(120), 'api.sock'),
+      log: () => undefined,
+      debug: () => undefined
+    })
+    const r = await runner.run(cmd.kubeServerVersion())
+    const socketArg = JSON.parse(r.stdout).argv.find((a: string) => a.startsWith('--unix-socket='))
+    const socket = socketArg.slice('--unix-socket='.length)
+    expect(socket).toMatch(new RegExp(`^${tmpdir()}/rr-api-\\w+/api\\.sock$`))
+    expect(statSync(dirname(socket)).mode & 0o777).toBe(0o700)
+    await runner.close()
+    expect(existsSync(dirname(socket))).toBe(false)
   })
 
   it('sends the body with its content type', async () => {

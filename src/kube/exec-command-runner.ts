@@ -3,7 +3,7 @@
  * retries on transient API errors, and never echoes stdin or (secret) stdout.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { constants as osConstants, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as core from '@actions/core'
@@ -85,6 +85,9 @@ export interface Interruption {
 /** Between SIGTERM and SIGKILL when the run is cancelled: the runner's SIGKILL is near. */
 const CANCEL_KILL_GRACE_MS = 1000
 
+/** sockaddr_un's sun_path is 108 bytes, the terminating NUL included. */
+const MAX_SOCKET_PATH = 107
+
 /** A retry is not worth starting with less time than this left. */
 const MIN_ATTEMPT_MS = 1000
 
@@ -114,6 +117,7 @@ export class ExecCommandRunner implements CommandRunner {
   private readonly now: () => number
   private readonly outageToleranceMs: number
   private transport: ApiTransport | undefined
+  private ownSocketDir: string | undefined
 
   constructor(private readonly opts: ExecRunnerOptions) {
     this.log = opts.log ?? (line => core.info(line))
@@ -130,18 +134,26 @@ export class ExecCommandRunner implements CommandRunner {
 
   /** The API proxy, started with the first `api` command. */
   private api(): ApiTransport {
-    this.transport ??= new KubectlProxy({
+    if (this.transport) return this.transport
+    let socketPath = this.opts.apiSocketPath
+    // A unix socket's path has room for 107 bytes; a deep RUNNER_TEMP on a self-hosted runner may
+    // not fit, so the socket goes to a private directory of its own (mkdtemp: mode 0700).
+    if (socketPath === undefined || Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+      this.ownSocketDir = mkdtempSync(join(tmpdir(), 'rr-api-'))
+      socketPath = join(this.ownSocketDir, 'api.sock')
+    }
+    this.transport = new KubectlProxy({
       kubectlPath: this.opts.kubectlPath,
       globalArgs: this.argv({ tool: 'kubectl', args: [] }),
       env: () => this.env(),
-      socketPath:
-        this.opts.apiSocketPath ?? join(mkdtempSync(join(tmpdir(), 'rr-api-')), 'api.sock')
+      socketPath
     })
     return this.transport
   }
 
   async close(): Promise<void> {
     await this.transport?.close()
+    if (this.ownSocketDir) rmSync(this.ownSocketDir, { recursive: true, force: true })
   }
 
   /** The children's environment, read when each command starts. */
