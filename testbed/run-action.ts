@@ -349,8 +349,16 @@ export async function runAction(opts: RunActionOptions): Promise<ActionRun> {
     leftovers,
     timeline: main.timeline
   }
-  // The runner empties its temp directory when a job ends; each run here is a job (about 120 MB:
-  // the action's private tool copies). RR_KEEP_RUNS=1 keeps them for a look.
-  if (!process.env.RR_KEEP_RUNS) rmSync(home, { recursive: true, force: true })
+  // The runner empties its temp directory when a job ends, after its orphans are gone; each run
+  // here is a job (about 120 MB: the action's private tool copies). After `killOn` main's children
+  // live on (a `kubectl wait` still writes its discovery cache under HOME): left for them.
+  // RR_KEEP_RUNS=1 keeps every run for a look.
+  if (!process.env.RR_KEEP_RUNS && !opts.killOn) {
+    try {
+      rmSync(home, { recursive: true, force: true, maxRetries: 3 })
+    } catch (e) {
+      process.stderr.write(`[testbed] could not remove ${home}: ${(e as Error).message}\n`)
+    }
+  }
   return result
 }
